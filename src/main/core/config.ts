@@ -1,0 +1,48 @@
+import { z } from 'zod'
+
+/**
+ * The whole service configuration, with its defaults. Sources are merged in
+ * cli/options.ts (defaults < config file < environment < flags); this schema is the one
+ * place that says what each option means and what values it accepts.
+ */
+export const ConfigSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(11235),
+    data_dir: z.string().min(1).default('./.crawldeck'),
+    redis_url: z.string().min(1).nullable().default(null),
+    redis_prefix: z.string().min(1).default('crawldeck:'),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Path to a Chromium/Chrome binary; null means auto-detect. */
+    chromium: z.string().min(1).nullable().default(null),
+    /** Most pages open at once, across all browsers. */
+    max_pages: z.number().int().min(1).max(256).default(8),
+    /** Requests allowed to wait for a page slot; beyond this the answer is 429. */
+    queue_size: z.number().int().min(0).max(10_000).default(64),
+    /** Refuse to launch a browser at or above this memory use (percent of the cgroup limit or host RAM). */
+    memory_threshold_percent: z.number().min(0).max(100).default(95),
+    /** Base idle TTL of the janitor when memory is LOW: cold browsers after this, hot after twice it. */
+    idle_ttl_seconds: z.number().min(0).max(86_400).default(300),
+    /** Uses after which a cold browser becomes hot. */
+    promote_after_uses: z.number().int().min(1).max(1_000_000).default(3),
+    /** Pages after which a browser is retired and replaced (Chromium slows down with age). */
+    retire_after_pages: z.number().int().min(1).max(10_000_000).default(500),
+    /** js_code in crawler_config runs arbitrary script in the page: off unless the operator allows it. */
+    allow_js_code: z.boolean().default(false),
+    /** Upper bound on crawler_config.page_timeout, in ms. */
+    max_page_timeout_ms: z.number().int().min(1000).max(600_000).default(120_000),
+    /** Largest JSON body accepted, in bytes. */
+    body_limit_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    /** Launch the permanent browser at start-up (turned off only by tests that start many runtimes). */
+    launch_permanent: z.boolean().default(true),
+    /** Extra Chromium flags for every browser, after the built-in ones. */
+    chromium_args: z.array(z.string()).default([]),
+  })
+  .strict()
+
+export type Config = z.output<typeof ConfigSchema>
+export type ConfigInput = z.input<typeof ConfigSchema>
+
+export function resolveConfig(input: ConfigInput = {}): Config {
+  return ConfigSchema.parse(input)
+}

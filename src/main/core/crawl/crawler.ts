@@ -1,0 +1,170 @@
+import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
+import type { BrowserConfig, CrawlerConfig, CrawlResult } from '../../../shared/crawl-schemas.js'
+import type { Admission } from '../admission.js'
+import { AbortedError, BrowserGoneError, CrawldeckError, CrawlFailedError, ValidationError } from '../errors.js'
+import type { RequestPhase } from '../events.js'
+import type { BrowserPool, Lease } from '../pool/pool.js'
+import { firstLine } from '../pool/pool.js'
+import type { ManagedBrowser } from '../pool/managed-browser.js'
+import { extractFromPage } from './extract.js'
+import { htmlToMarkdown } from './markdown.js'
+
+/** Which parts of a result the caller needs: /screenshot should not pay for markdown. */
+export interface CrawlWants {
+  extract: boolean
+  markdown: boolean
+  screenshot: boolean
+  screenshotFullPage: boolean
+  pdf: boolean
+}
+
+export const WANT_EVERYTHING: CrawlWants = { extract: true, markdown: true, screenshot: false, screenshotFullPage: false, pdf: false }
+
+export interface CrawlContext {
+  requestId: string | null
+  signal?: AbortSignal
+  /** Further URLs of a batch already admitted: they wait without counting against the queue bound. */
+  admitted?: boolean
+  onPhase?: (phase: RequestPhase) => void
+  onLease?: (lease: Lease, queueWaitMs: number) => void
+}
+
+export interface CrawlOutcome {
+  result: CrawlResult
+  /** Why the crawl failed, as a typed error the doors map to a status; null on success. */
+  failure: CrawldeckError | null
+}
+
+/**
+ * The page work of one URL: admission slot -> browser lease -> fresh context and page ->
+ * navigate -> extract -> close. The context and lease are released however it ends.
+ * Errors of the target page become a failed result; errors of the service (queue full,
+ * memory guard, shutdown, client gone) are thrown so the caller can answer with their status.
+ */
+export class Crawler {
+  constructor(
+    private readonly pool: BrowserPool,
+    private readonly admission: Admission,
+  ) {}
+
+  async crawl(url: string, browserConfig: BrowserConfig, crawlerConfig: CrawlerConfig, wants: CrawlWants, ctx: CrawlContext): Promise<CrawlOutcome> {
+    const started = Date.now()
+    ctx.onPhase?.('queued')
+    const slot = await this.admission.acquire({ signal: ctx.signal, admitted: ctx.admitted })
+    let lease: Lease | null = null
+    let context: BrowserContext | null = null
+    const onAbort = () => void context?.close().catch(() => undefined)
+    try {
+      if (ctx.signal?.aborted) throw new AbortedError()
+      ctx.onPhase?.('acquiring')
+      lease = await this.pool.acquire(browserConfig, { requestId: ctx.requestId })
+      ctx.onLease?.(lease, slot.waitMs)
+      if (ctx.signal?.aborted) throw new AbortedError()
+      ctx.signal?.addEventListener('abort', onAbort, { once: true })
+      try {
+        context = await lease.browser.browser.newContext(contextOptions(browserConfig))
+        const page = await context.newPage()
+        return await this.work(page, url, crawlerConfig, wants, ctx, started)
+      } catch (err) {
+        const failure = await classify(err, lease.browser, crawlerConfig.page_timeout, ctx.signal)
+        // A client that went away gets no result; anything else is this URL's own failure.
+        if (failure instanceof AbortedError) throw failure
+        return { result: failedResult(url, failure.message, null, started), failure }
+      }
+    } finally {
+      ctx.signal?.removeEventListener('abort', onAbort)
+      if (context) await context.close().catch(() => undefined)
+      lease?.release()
+      slot.release()
+    }
+  }
+
+  private async work(page: Page, url: string, cfg: CrawlerConfig, wants: CrawlWants, ctx: CrawlContext, started: number): Promise<CrawlOutcome> {
+    const deadline = started + cfg.page_timeout
+    const remaining = () => Math.max(1, deadline - Date.now())
+    ctx.onPhase?.('navigating')
+    const response = await page.goto(url, { waitUntil: cfg.wait_until, timeout: remaining() })
+    const status = response?.status() ?? null
+    if (cfg.wait_for) await page.waitForSelector(cfg.wait_for, { timeout: remaining(), state: 'attached' })
+    const jsResults: unknown[] = []
+    for (const code of cfg.js_code) jsResults.push(await page.evaluate(code))
+    ctx.onPhase?.('extracting')
+    const result = emptyResult(url)
+    result.status_code = status
+    result.redirected_url = page.url()
+    result.js_results = jsResults
+    if (wants.extract) {
+      const extracted = await extractFromPage(page, { cssSelector: cfg.css_selector, excludedTags: cfg.excluded_tags })
+      Object.assign(result, extracted)
+      if (wants.markdown) result.markdown = htmlToMarkdown(extracted.cleaned_html)
+    }
+    if (wants.screenshot || cfg.screenshot) {
+      const png = await page.screenshot({ type: 'png', fullPage: wants.screenshotFullPage || cfg.screenshot_full_page, timeout: remaining() })
+      result.screenshot = png.toString('base64')
+    }
+    if (wants.pdf || cfg.pdf) result.pdf = (await page.pdf({ printBackground: true })).toString('base64')
+    result.duration_ms = Date.now() - started
+    if (status !== null && status >= 400) {
+      result.success = false
+      result.error_message = `the page answered HTTP ${status}`
+      return { result, failure: new CrawlFailedError(`${url} answered HTTP ${status}`) }
+    }
+    result.success = true
+    return { result, failure: null }
+  }
+}
+
+function contextOptions(cfg: BrowserConfig): BrowserContextOptions {
+  return {
+    viewport: { width: cfg.viewport_width, height: cfg.viewport_height },
+    userAgent: cfg.user_agent ?? undefined,
+    javaScriptEnabled: cfg.java_script_enabled,
+    ignoreHTTPSErrors: cfg.ignore_https_errors,
+    locale: cfg.locale ?? undefined,
+    serviceWorkers: 'block',
+  }
+}
+
+/** Turn whatever a page operation threw into the error the caller should see. */
+async function classify(err: unknown, browser: ManagedBrowser, pageTimeoutMs: number, signal?: AbortSignal): Promise<CrawldeckError> {
+  if (signal?.aborted) return new AbortedError()
+  if (err instanceof CrawldeckError) return err
+  if (!browser.browser.isConnected() || browser.state === 'closing' || browser.state === 'closed') {
+    // The pool learns of a crash from the same disconnect; give it a moment to record why.
+    const reason = await Promise.race([browser.gone, new Promise<null>((r) => setTimeout(() => r(null), 2000).unref())])
+    const why = reason ?? browser.closeReason ?? 'crashed'
+    return new BrowserGoneError(why === 'killed' ? 'killed' : why === 'shutdown' ? 'shutdown' : 'crashed', browser.shortSig)
+  }
+  const name = err instanceof Error ? err.name : ''
+  const message = firstLine(err)
+  if (message.startsWith('invalid css_selector')) return new ValidationError(message, [{ path: 'crawler_config.css_selector', message }])
+  if (name === 'TimeoutError') {
+    const step = message.split(':')[0] ?? 'the page'
+    return new CrawlFailedError(`the page did not finish within page_timeout (${pageTimeoutMs} ms) at ${step}`, true)
+  }
+  return new CrawlFailedError(message)
+}
+
+export function emptyResult(url: string): CrawlResult {
+  return {
+    url,
+    redirected_url: null,
+    success: false,
+    status_code: null,
+    html: '',
+    cleaned_html: '',
+    markdown: '',
+    links: { internal: [], external: [] },
+    media: { images: [] },
+    metadata: { title: null, description: null, keywords: null, author: null, language: null, canonical: null, social: {} },
+    error_message: null,
+    screenshot: null,
+    pdf: null,
+    js_results: [],
+    duration_ms: 0,
+  }
+}
+
+export function failedResult(url: string, message: string, status: number | null, started: number): CrawlResult {
+  return { ...emptyResult(url), error_message: message, status_code: status, duration_ms: Date.now() - started }
+}

@@ -1,0 +1,420 @@
+import type { Page } from 'playwright-core'
+import type { PageLink, PageMetadata } from '../../../shared/crawl-schemas.js'
+
+export interface Extracted {
+  html: string
+  cleaned_html: string
+  links: { internal: PageLink[]; external: PageLink[] }
+  media: { images: Array<{ src: string; alt: string }> }
+  metadata: PageMetadata
+}
+
+export interface ExtractOptions {
+  /** Restrict cleaned_html, links and images to the elements matching this selector (all matches). */
+  cssSelector: string | null
+  /** Extra tag names removed from cleaned_html (and whose links/images are not collected). */
+  excludedTags: string[]
+}
+
+/** Per-list caps: a page with 10k links must not produce a 10k-entry result. */
+export const MAX_LINKS_PER_LIST = 5000
+export const MAX_IMAGES = 2000
+/** Link texts are trimmed, whitespace-collapsed and cut to this length. */
+export const MAX_LINK_TEXT = 500
+
+interface PageArgs {
+  cssSelector: string | null
+  excludedTags: string[]
+  maxLinks: number
+  maxImages: number
+  maxText: number
+}
+
+/**
+ * What crosses the wire. Links and images travel packed into one string each: playwright
+ * serializes returned objects one by one (about 0.1 ms per object), so 5000 link objects
+ * would cost half a second while one string costs next to nothing. Records are separated by
+ * U+0001 and fields by U+0000; neither can occur in a serialized http(s)/data URL, and
+ * texts have their control characters replaced by spaces in the page.
+ */
+type PageOutcome =
+  | {
+      ok: true
+      html: string
+      cleaned: string
+      /** kind ('i' | 'e') \0 href \0 text, records joined by \u0001 */
+      links: string
+      /** src \0 alt, records joined by \u0001 */
+      images: string
+      metadata: PageMetadata
+    }
+  | { ok: false; kind: 'invalid_selector'; message: string }
+
+const FIELD = '\u0000'
+const RECORD = '\u0001'
+
+/**
+ * Runs inside the page. It must be self-contained: it is serialized with toString() and
+ * evaluated in the page, so it may reference nothing from this module. It works on a clone
+ * of the document (a document without a browsing context: nothing in it loads or runs) and
+ * avoids the page's own globals where it cheaply can (JSON, Set, Map, Array methods,
+ * instance overrides on `document`), because pages are hostile.
+ */
+function pageExtract(args: PageArgs): PageOutcome {
+  const live = document
+  // Clone through the prototype so an instance override on `document` cannot intercept it.
+  const doc = Node.prototype.cloneNode.call(live, true) as Document
+
+  // ---- html: what page.content() returns --------------------------------------------------
+  let html = ''
+  const doctype = doc.doctype
+  if (doctype) {
+    html = '<!DOCTYPE ' + doctype.name
+    if (doctype.publicId) html += ' PUBLIC "' + doctype.publicId + '"'
+    else if (doctype.systemId) html += ' SYSTEM'
+    if (doctype.systemId) html += ' "' + doctype.systemId + '"'
+    html += '>'
+  }
+  const rootElement = doc.documentElement
+  if (rootElement) html += rootElement.outerHTML
+
+  // ---- roots: selector matches (outermost only) or body ------------------------------------
+  const roots: Element[] = []
+  if (args.cssSelector !== null) {
+    let matches: NodeListOf<Element>
+    try {
+      matches = doc.querySelectorAll(args.cssSelector)
+    } catch (err) {
+      const message = err && typeof (err as Error).message === 'string' ? (err as Error).message : String(err)
+      return { ok: false, kind: 'invalid_selector', message }
+    }
+    let last: Element | null = null
+    for (let i = 0; i < matches.length; i++) {
+      const el = matches[i]!
+      // Matches come in document order, so a match nested in an earlier one is inside the last kept root.
+      if (last && last.contains(el)) continue
+      roots[roots.length] = el
+      last = el
+    }
+  } else {
+    const body = doc.body || doc.documentElement
+    if (body) roots[0] = body
+  }
+
+  // ---- metadata (read from the clone: instance overrides such as a fake document.title do not apply)
+  const pageUrl = doc.URL
+  let pageHost = ''
+  {
+    // An anchor in the clone parses URLs natively (no reliance on the page's window.URL).
+    const probe = doc.createElement('a')
+    probe.href = pageUrl
+    pageHost = probe.hostname.toLowerCase()
+    if (pageHost.indexOf('www.') === 0) pageHost = pageHost.slice(4)
+  }
+
+  const rawTitle = doc.title
+  const metadata: PageMetadata = {
+    title: rawTitle ? rawTitle : null,
+    description: null,
+    keywords: null,
+    author: null,
+    language: null,
+    canonical: null,
+    social: {},
+  }
+  if (rootElement) {
+    const lang = rootElement.getAttribute('lang')
+    if (lang && lang.trim()) metadata.language = lang.trim()
+  }
+  const metas = doc.getElementsByTagName('meta')
+  for (let i = 0; i < metas.length; i++) {
+    const meta = metas[i]!
+    const content = meta.getAttribute('content')
+    if (content === null) continue
+    const key = (meta.getAttribute('property') || meta.getAttribute('name') || '').trim().toLowerCase()
+    if (!key) continue
+    if (key === 'description') {
+      if (metadata.description === null) metadata.description = content.trim()
+    } else if (key === 'keywords') {
+      if (metadata.keywords === null) metadata.keywords = content.trim()
+    } else if (key === 'author') {
+      if (metadata.author === null) metadata.author = content.trim()
+    } else if (key.indexOf('og:') === 0 || key.indexOf('twitter:') === 0) {
+      if (!Object.prototype.hasOwnProperty.call(metadata.social, key)) metadata.social[key] = content.trim()
+    }
+  }
+  const linkEls = doc.getElementsByTagName('link')
+  for (let i = 0; i < linkEls.length; i++) {
+    const link = linkEls[i] as HTMLLinkElement
+    const rel = (link.getAttribute('rel') || '').toLowerCase().split(/\s+/)
+    let isCanonical = false
+    for (let j = 0; j < rel.length; j++) if (rel[j] === 'canonical') isCanonical = true
+    if (isCanonical && link.getAttribute('href')) {
+      metadata.canonical = link.href
+      break
+    }
+  }
+
+  // ---- cleaning walk ----------------------------------------------------------------------
+  const remove: Record<string, true> = {
+    __proto__: null,
+    script: true,
+    style: true,
+    noscript: true,
+    template: true,
+    iframe: true,
+    frame: true,
+    frameset: true,
+    object: true,
+    embed: true,
+    applet: true,
+    link: true,
+    meta: true,
+    base: true,
+    svg: true,
+  } as unknown as Record<string, true>
+  for (let i = 0; i < args.excludedTags.length; i++) {
+    const tag = args.excludedTags[i]
+    if (typeof tag === 'string' && tag) remove[tag.toLowerCase()] = true
+  }
+  const urlAttrs: Record<string, true> = {
+    __proto__: null,
+    href: true,
+    src: true,
+    action: true,
+    formaction: true,
+    'xlink:href': true,
+    data: true,
+    poster: true,
+    background: true,
+    lowsrc: true,
+    dynsrc: true,
+    cite: true,
+    longdesc: true,
+    ping: true,
+    codebase: true,
+    manifest: true,
+  } as unknown as Record<string, true>
+
+  const anchors: Array<{ el: Element; href: string; internal: boolean }> = []
+  const seenLinks = { __proto__: null } as unknown as Record<string, true>
+  let images = ''
+  let imageCount = 0
+  const seenImages = { __proto__: null } as unknown as Record<string, true>
+  let internalCount = 0
+  let externalCount = 0
+
+  /** Control characters become spaces (they double as separators on the wire), whitespace collapses. */
+  const cleanText = (value: string, max: number): string => {
+    let text = value.replace(/[\u0000-\u001f\s]+/g, ' ').trim()
+    if (text.length > max) text = text.slice(0, max).trim()
+    return text
+  }
+
+  const isScriptUrl = (value: string): boolean => {
+    // The URL parser ignores leading C0/space and tabs/newlines anywhere: strip them all.
+    const v = value.replace(/[\u0000-\u0020]+/g, '').toLowerCase()
+    return v.indexOf('javascript:') === 0 || v.indexOf('vbscript:') === 0 || v.indexOf('data:text/html') === 0
+  }
+
+  const sanitize = (el: Element): void => {
+    const attrs = el.attributes
+    for (let i = attrs.length - 1; i >= 0; i--) {
+      const attr = attrs[i]
+      if (!attr) continue
+      const name = attr.name.toLowerCase()
+      if (name.indexOf('on') === 0 || name === 'style' || name === 'srcdoc') el.removeAttribute(attr.name)
+      else if (urlAttrs[name] === true && isScriptUrl(attr.value)) el.removeAttribute(attr.name)
+    }
+  }
+
+  const visitAnchor = (el: Element): void => {
+    const raw = el.getAttribute('href')
+    if (raw === null) return
+    const trimmed = raw.trim()
+    if (!trimmed || trimmed.charAt(0) === '#' || isScriptUrl(trimmed)) return
+    const a = el as HTMLAnchorElement
+    // One URL parse per link: the href getter. It returns the attribute unchanged when it
+    // cannot be parsed, so only in that case is the protocol getter asked to confirm.
+    const href = a.href
+    const lower = href.slice(0, 8).toLowerCase()
+    const start = lower.indexOf('https://') === 0 ? 8 : lower.indexOf('http://') === 0 ? 7 : -1
+    if (start < 0) return // mailto:, tel:, ftp:, data:, unparsable...
+    if (href === raw && a.protocol !== 'http:' && a.protocol !== 'https:') return
+    if (href.indexOf('\u0000') >= 0 || href.indexOf('\u0001') >= 0) return
+    if (href !== raw) el.setAttribute('href', href) // absolute in cleaned_html too, so markdown links work off-page
+    if (seenLinks[href] === true) return
+    seenLinks[href] = true
+    // Host of a serialized special URL: between '://' and the first '/', minus userinfo and port.
+    let end = href.length
+    for (let i = start; i < href.length; i++) {
+      const ch = href.charCodeAt(i)
+      if (ch === 47 || ch === 63 || ch === 35) {
+        end = i
+        break
+      }
+    }
+    let host = href.slice(start, end)
+    const at = host.lastIndexOf('@')
+    if (at >= 0) host = host.slice(at + 1)
+    const colon = host.lastIndexOf(':')
+    if (colon >= 0 && host.indexOf(']', colon) < 0) host = host.slice(0, colon)
+    host = host.toLowerCase()
+    if (host.indexOf('www.') === 0) host = host.slice(4)
+    const internal = host === pageHost
+    if (internal) {
+      if (internalCount >= args.maxLinks) return
+      internalCount++
+    } else {
+      if (externalCount >= args.maxLinks) return
+      externalCount++
+    }
+    anchors[anchors.length] = { el, href, internal }
+  }
+
+  const visitImage = (el: Element): void => {
+    const raw = el.getAttribute('src')
+    if (raw === null || !raw.trim()) return
+    const src = (el as HTMLImageElement).src
+    const lower = src.slice(0, 8).toLowerCase()
+    const ok = lower.indexOf('http://') === 0 || lower.indexOf('https://') === 0 || (lower.indexOf('data:') === 0 && src.length <= 4096)
+    if (!ok || src.indexOf('\u0000') >= 0 || src.indexOf('\u0001') >= 0) return
+    if (src !== raw) el.setAttribute('src', src)
+    if (imageCount >= args.maxImages || seenImages[src] === true) return
+    seenImages[src] = true
+    imageCount++
+    images += (images ? '\u0001' : '') + src + '\u0000' + cleanText(el.getAttribute('alt') || '', args.maxText)
+  }
+
+  const parts: string[] = []
+  for (let r = 0; r < roots.length; r++) {
+    const root = roots[r]!
+    if (remove[root.localName] === true) continue
+    sanitize(root)
+    if (root.localName === 'a' || root.localName === 'area') visitAnchor(root)
+    else if (root.localName === 'img') visitImage(root)
+    // Iterative pre-order walk over elements; removed subtrees are skipped, not visited.
+    let el: Element | null = root.firstElementChild
+    while (el) {
+      const tag = el.localName
+      let next: Element | null
+      if (remove[tag] === true) {
+        next = null
+        let cur: Element | null = el
+        while (cur && cur !== root) {
+          if (cur.nextElementSibling) {
+            next = cur.nextElementSibling
+            break
+          }
+          cur = cur.parentElement
+        }
+        el.remove()
+        el = next
+        continue
+      }
+      sanitize(el)
+      if (tag === 'a' || tag === 'area') visitAnchor(el)
+      else if (tag === 'img') visitImage(el)
+      next = el.firstElementChild
+      if (!next) {
+        let cur: Element | null = el
+        while (cur && cur !== root) {
+          if (cur.nextElementSibling) {
+            next = cur.nextElementSibling
+            break
+          }
+          cur = cur.parentElement
+        }
+      }
+      el = next
+    }
+    // Comments go too (0x80 = NodeFilter.SHOW_COMMENT; the page may have replaced NodeFilter).
+    const walker = doc.createTreeWalker(root, 0x80)
+    const comments: Node[] = []
+    while (walker.nextNode()) comments[comments.length] = walker.currentNode
+    for (let i = 0; i < comments.length; i++) {
+      const c = comments[i]!
+      if (c.parentNode) c.parentNode.removeChild(c)
+    }
+    parts[parts.length] = root.outerHTML
+  }
+
+  // Link texts after cleaning, so script/style text inside an anchor does not leak in.
+  let links = ''
+  for (let i = 0; i < anchors.length; i++) {
+    const entry = anchors[i]!
+    let text = cleanText(entry.el.textContent || '', args.maxText)
+    if (!text) {
+      const label = entry.el.getAttribute('aria-label') || entry.el.getAttribute('title')
+      if (label) text = cleanText(label, args.maxText)
+      else {
+        const img = entry.el.getElementsByTagName('img')[0]
+        if (img) text = cleanText(img.getAttribute('alt') || '', args.maxText)
+      }
+    }
+    links += (i ? '\u0001' : '') + (entry.internal ? 'i' : 'e') + '\u0000' + entry.href + '\u0000' + text
+  }
+
+  let cleaned = ''
+  for (let i = 0; i < parts.length; i++) cleaned += (i ? '\n' : '') + parts[i]
+
+  return { ok: true, html, cleaned, links, images, metadata }
+}
+
+/*
+ * The page function goes over the wire as source text. Transpilers that keep function names
+ * (esbuild/tsx keepNames) insert calls to a module-level `__name` helper into nested
+ * functions, which does not exist in the page: a local no-op shim covers it.
+ */
+const PAGE_FUNCTION_SOURCE = pageExtract.toString()
+
+function buildExpression(args: PageArgs): string {
+  // JSON is a subset of JavaScript expressions, so user strings cannot break out of it.
+  return `(() => { const __name = (f) => f; return (${PAGE_FUNCTION_SOURCE})(${JSON.stringify(args)}); })()`
+}
+
+/**
+ * Extracts everything a crawl result needs from the page in one evaluate round-trip:
+ * serialized html, cleaned html, links, images and metadata. The live page is not touched.
+ * Throws `invalid css_selector: ...` when the selector does not parse.
+ */
+export async function extractFromPage(page: Page, opts: ExtractOptions): Promise<Extracted> {
+  const args: PageArgs = {
+    cssSelector: opts.cssSelector,
+    excludedTags: opts.excludedTags,
+    maxLinks: MAX_LINKS_PER_LIST,
+    maxImages: MAX_IMAGES,
+    maxText: MAX_LINK_TEXT,
+  }
+  const outcome = (await page.evaluate(buildExpression(args))) as PageOutcome | null | undefined
+  if (!outcome || typeof outcome !== 'object') throw new Error('page extraction returned no result')
+  if (!outcome.ok) {
+    throw new Error(`invalid css_selector: ${JSON.stringify(opts.cssSelector)} (${outcome.message})`)
+  }
+  const internal: PageLink[] = []
+  const external: PageLink[] = []
+  if (outcome.links) {
+    for (const record of outcome.links.split(RECORD)) {
+      const fields = record.split(FIELD)
+      if (fields.length !== 3) continue
+      const link: PageLink = { href: fields[1]!, text: fields[2]! }
+      if (fields[0] === 'i') internal.push(link)
+      else external.push(link)
+    }
+  }
+  const images: Array<{ src: string; alt: string }> = []
+  if (outcome.images) {
+    for (const record of outcome.images.split(RECORD)) {
+      const fields = record.split(FIELD)
+      if (fields.length !== 2) continue
+      images.push({ src: fields[0]!, alt: fields[1]! })
+    }
+  }
+  return {
+    html: outcome.html,
+    cleaned_html: outcome.cleaned,
+    links: { internal, external },
+    media: { images },
+    metadata: outcome.metadata,
+  }
+}

@@ -1,0 +1,75 @@
+import { EventEmitter } from 'node:events'
+
+/**
+ * Every change in the engine is one typed event. The monitor (a later issue) listens here;
+ * the pool and the crawler never know who is listening.
+ */
+export type BrowserTier = 'permanent' | 'hot' | 'cold'
+export type CloseReason = 'idle' | 'retired' | 'killed' | 'crashed' | 'restarted' | 'cleanup' | 'shutdown'
+export type RequestPhase = 'queued' | 'acquiring' | 'navigating' | 'extracting'
+
+export interface EngineEvents {
+  'browser:launching': { sig: string; tier: BrowserTier }
+  'browser:launched': { id: string; sig: string; tier: BrowserTier; pid: number | null; launch_ms: number }
+  'browser:launch_failed': { sig: string; tier: BrowserTier; error: string }
+  'browser:promoted': { id: string; sig: string; from: BrowserTier; to: BrowserTier; uses: number }
+  'browser:retired': { id: string; sig: string; tier: BrowserTier; pages_served: number; reason: 'pages' | 'restart' }
+  'browser:closed': { id: string; sig: string; tier: BrowserTier; reason: CloseReason; idle_seconds: number; ttl_seconds: number | null; leases: number }
+  'browser:crashed': { id: string; sig: string; tier: BrowserTier; leases: number }
+  'lease:acquired': { id: string; sig: string; request_id: string | null; pool_hit: boolean; wait_ms: number; leases: number }
+  'lease:released': { id: string; sig: string; request_id: string | null; leases: number }
+  'janitor:run': { memory_percent: number; pressure: 'LOW' | 'MEDIUM' | 'HIGH'; interval_seconds: number; cold_ttl_seconds: number; hot_ttl_seconds: number; closed: number }
+  'admission:changed': { active: number; queued: number; limit: number; queue_limit: number }
+  'admission:rejected': { queued: number; retry_after_seconds: number }
+  'request:started': { id: string; endpoint: string; url: string; urls: number; config_sig: string; start_time: number }
+  'request:phase': { id: string; phase: RequestPhase }
+  'request:finished': {
+    id: string
+    endpoint: string
+    url: string
+    config_sig: string
+    start_time: number
+    end_time: number
+    elapsed_ms: number
+    success: boolean
+    status_code: number
+    error: string | null
+    stack: string | null
+    aborted: boolean
+    pool_hit: boolean | null
+    queue_wait_ms: number | null
+    browser_sig: string | null
+  }
+}
+
+export type EngineEventName = keyof EngineEvents
+
+/** A typed wrapper over EventEmitter: listeners get exactly the payload their event declares. */
+export class EngineEventBus {
+  private readonly emitter = new EventEmitter()
+
+  constructor() {
+    // The monitor, SSE fan-out and metrics all listen; that is not a leak.
+    this.emitter.setMaxListeners(100)
+  }
+
+  emit<K extends EngineEventName>(name: K, payload: EngineEvents[K]): void {
+    // A listener that throws must never break the engine path that emitted the event.
+    for (const listener of this.emitter.listeners(name)) {
+      try {
+        ;(listener as (p: EngineEvents[K]) => void)(payload)
+      } catch (err) {
+        this.emitter.emit('listener_error', { event: name, error: err })
+      }
+    }
+  }
+
+  on<K extends EngineEventName>(name: K, listener: (payload: EngineEvents[K]) => void): () => void {
+    this.emitter.on(name, listener)
+    return () => this.emitter.off(name, listener)
+  }
+
+  onListenerError(listener: (info: { event: string; error: unknown }) => void): void {
+    this.emitter.on('listener_error', listener)
+  }
+}

@@ -1,0 +1,101 @@
+import type { Config } from '../config.js'
+import type { EngineEventBus } from '../events.js'
+import type { Logger } from '../logger.js'
+import type { MemoryReading } from '../system/memory.js'
+import type { BrowserPool } from './pool.js'
+
+export type MemoryPressure = 'LOW' | 'MEDIUM' | 'HIGH'
+
+export interface JanitorPolicy {
+  pressure: MemoryPressure
+  interval_seconds: number
+  cold_ttl_seconds: number
+  hot_ttl_seconds: number
+}
+
+export function memoryPressure(percent: number): MemoryPressure {
+  return percent < 60 ? 'LOW' : percent < 80 ? 'MEDIUM' : 'HIGH'
+}
+
+/** The adaptive table: the fuller memory is, the sooner idle browsers go. */
+export function janitorPolicy(memoryPercent: number, idleTtlSeconds: number): JanitorPolicy {
+  const pressure = memoryPressure(memoryPercent)
+  if (memoryPercent > 80) return { pressure, interval_seconds: 10, cold_ttl_seconds: 30, hot_ttl_seconds: 120 }
+  if (memoryPercent > 60) return { pressure, interval_seconds: 30, cold_ttl_seconds: 60, hot_ttl_seconds: 300 }
+  return { pressure, interval_seconds: 60, cold_ttl_seconds: idleTtlSeconds, hot_ttl_seconds: 2 * idleTtlSeconds }
+}
+
+/**
+ * Background loop that closes idle cold, then hot, browsers. It never touches the permanent
+ * browser or a browser holding leases.
+ */
+export class Janitor {
+  private timer: NodeJS.Timeout | null = null
+  private nextRunAt: number | null = null
+  private running: Promise<number> | null = null
+  private stopped = false
+
+  constructor(
+    private readonly pool: BrowserPool,
+    private readonly config: Config,
+    private readonly events: EngineEventBus,
+    private readonly logger: Logger,
+    private readonly readMemory: () => MemoryReading,
+  ) {}
+
+  start(): void {
+    this.stopped = false
+    this.schedule(janitorPolicy(this.readMemory().percent, this.config.idle_ttl_seconds).interval_seconds)
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    this.nextRunAt = null
+  }
+
+  nextCleanupInSeconds(now = Date.now()): number | null {
+    return this.nextRunAt === null ? null : Math.max(0, (this.nextRunAt - now) / 1000)
+  }
+
+  currentPolicy(): JanitorPolicy {
+    return janitorPolicy(this.readMemory().percent, this.config.idle_ttl_seconds)
+  }
+
+  /** One pass; returns how many browsers it closed. Concurrent calls share the pass in progress. */
+  runOnce(): Promise<number> {
+    this.running ??= this.pass().finally(() => (this.running = null))
+    return this.running
+  }
+
+  private async pass(): Promise<number> {
+    const memory = this.readMemory()
+    const policy = janitorPolicy(memory.percent, this.config.idle_ttl_seconds)
+    const now = Date.now()
+    const closing: Promise<void>[] = []
+    for (const tier of ['cold', 'hot'] as const) {
+      const ttl = tier === 'cold' ? policy.cold_ttl_seconds : policy.hot_ttl_seconds
+      for (const browser of this.pool.list()) {
+        if (browser.tier !== tier || !browser.acceptsLeases || browser.leases > 0) continue
+        if (browser.idleSeconds(now) < ttl) continue
+        closing.push(this.pool.close(browser, 'idle', ttl))
+      }
+    }
+    await Promise.all(closing)
+    this.events.emit('janitor:run', { memory_percent: memory.percent, pressure: policy.pressure, interval_seconds: policy.interval_seconds, cold_ttl_seconds: policy.cold_ttl_seconds, hot_ttl_seconds: policy.hot_ttl_seconds, closed: closing.length })
+    if (closing.length > 0) this.logger.info({ closed: closing.length, pressure: policy.pressure }, 'janitor closed idle browsers')
+    return closing.length
+  }
+
+  private schedule(seconds: number): void {
+    if (this.stopped) return
+    this.nextRunAt = Date.now() + seconds * 1000
+    this.timer = setTimeout(() => {
+      this.runOnce()
+        .catch((err) => this.logger.error({ err }, 'janitor pass failed'))
+        .finally(() => this.schedule(this.currentPolicy().interval_seconds))
+    }, seconds * 1000)
+    this.timer.unref()
+  }
+}

@@ -1,0 +1,330 @@
+import { randomUUID } from 'node:crypto'
+import { chromium } from 'playwright-core'
+import type { BrowserConfig } from '../../../shared/crawl-schemas.js'
+import type { Config } from '../config.js'
+import { BrowserLaunchError, ConflictError, ForbiddenError, MemoryPressureError, NotFoundError, ShuttingDownError } from '../errors.js'
+import type { BrowserTier, CloseReason, EngineEventBus } from '../events.js'
+import type { Logger } from '../logger.js'
+import type { MemoryReading } from '../system/memory.js'
+import { findProcessesWithArg, isAlive, killProcessTree } from '../system/process-tree.js'
+import { BASE_CHROMIUM_ARGS } from '../chromium/launch-args.js'
+import { ManagedBrowser } from './managed-browser.js'
+import { configSignature, normaliseBrowserConfig } from './signature.js'
+
+export interface Lease {
+  readonly browser: ManagedBrowser
+  /** True only when an already-running browser served the request (no launch awaited). */
+  readonly poolHit: boolean
+  readonly waitMs: number
+  release(): void
+}
+
+export interface PoolDeps {
+  config: Config
+  chromiumPath: string
+  events: EngineEventBus
+  logger: Logger
+  readMemory: () => MemoryReading
+}
+
+/** How long a polite close may take before the process tree is killed. */
+const CLOSE_GRACE_MS = 5_000
+const LAUNCH_TIMEOUT_MS = 30_000
+
+/**
+ * The browser pool: tiers, leases, single-flight launches, retirement and crash handling.
+ * It reports every change as an event and knows nothing of who listens.
+ */
+export class BrowserPool {
+  readonly defaultConfig: BrowserConfig
+  readonly defaultSig: string
+  private readonly entries = new Map<string, ManagedBrowser>()
+  /** In-flight launches by signature: the single-flight table. No lock is held across a launch. */
+  private readonly launching = new Map<string, Promise<ManagedBrowser>>()
+  /** Tier a replacement browser of this signature starts in (a recycled hot browser stays hot). */
+  private readonly replacementTier = new Map<string, BrowserTier>()
+  private readonly closing = new Set<Promise<void>>()
+  private shuttingDown = false
+  private permanentRelaunchTimer: NodeJS.Timeout | null = null
+  private permanentFailures = 0
+  /** Last error from launching the permanent browser, cleared by a successful launch. */
+  permanentLaunchError: string | null = null
+
+  constructor(private readonly deps: PoolDeps) {
+    this.defaultConfig = normaliseBrowserConfig({})
+    this.defaultSig = configSignature(this.defaultConfig)
+  }
+
+  /** Launches the permanent browser; start-up fails if it cannot. */
+  async start(): Promise<void> {
+    await this.launch(this.defaultSig, this.defaultConfig, 'permanent')
+  }
+
+  list(): ManagedBrowser[] {
+    return [...this.entries.values()]
+  }
+
+  get(id: string): ManagedBrowser | undefined {
+    return this.entries.get(id)
+  }
+
+  permanent(): ManagedBrowser | undefined {
+    return this.list().find((b) => b.tier === 'permanent' && b.acceptsLeases)
+  }
+
+  isLaunching(sig: string): boolean {
+    return this.launching.has(sig)
+  }
+
+  async acquire(config: BrowserConfig, ctx: { requestId?: string | null } = {}): Promise<Lease> {
+    const started = Date.now()
+    const sig = configSignature(config)
+    // A browser picked here can be retired or crash before we take the lease only across an
+    // await (a launch); the loop then picks again. Three rounds is plenty in practice.
+    for (let round = 0; round < 3; round++) {
+      if (this.shuttingDown) throw new ShuttingDownError()
+      let entry = this.pickActive(sig)
+      const poolHit = entry !== undefined
+      entry ??= await this.launch(sig, config, this.tierForLaunch(sig))
+      if (!entry.acceptsLeases) continue
+      return this.takeLease(entry, poolHit, Date.now() - started, ctx.requestId ?? null)
+    }
+    throw new BrowserLaunchError(`could not get a usable browser for config ${sig.slice(0, 12)}: it kept closing while we waited`)
+  }
+
+  private pickActive(sig: string): ManagedBrowser | undefined {
+    let best: ManagedBrowser | undefined
+    for (const b of this.entries.values()) {
+      if (b.sig === sig && b.acceptsLeases && (!best || b.leases < best.leases)) best = b
+    }
+    return best
+  }
+
+  private tierForLaunch(sig: string): BrowserTier {
+    if (sig === this.defaultSig) return 'permanent'
+    return this.replacementTier.get(sig) ?? 'cold'
+  }
+
+  // Synchronous on purpose: between picking a browser and counting its lease nothing else runs,
+  // so the janitor can never close a browser that is about to be used.
+  private takeLease(entry: ManagedBrowser, poolHit: boolean, waitMs: number, requestId: string | null): Lease {
+    const { config, events } = this.deps
+    entry.leases++
+    entry.uses++
+    entry.pagesServed++
+    entry.lastUsedAt = Date.now()
+    events.emit('lease:acquired', { id: entry.id, sig: entry.sig, request_id: requestId, pool_hit: poolHit, wait_ms: waitMs, leases: entry.leases })
+    if (entry.tier === 'cold' && entry.uses >= config.promote_after_uses) {
+      entry.tier = 'hot'
+      events.emit('browser:promoted', { id: entry.id, sig: entry.sig, from: 'cold', to: 'hot', uses: entry.uses })
+    }
+    if (entry.pagesServed >= config.retire_after_pages) this.retire(entry, 'pages')
+    let released = false
+    return {
+      browser: entry,
+      poolHit,
+      waitMs,
+      release: () => {
+        if (released) return
+        released = true
+        entry.leases--
+        entry.lastUsedAt = Date.now()
+        events.emit('lease:released', { id: entry.id, sig: entry.sig, request_id: requestId, leases: entry.leases })
+        if (entry.state === 'retired' && entry.leases === 0) {
+          void this.close(entry, entry.retireReason === 'restart' ? 'restarted' : 'retired')
+        }
+      },
+    }
+  }
+
+  /** Stop giving out leases; close once the last lease ends. A retired permanent browser is replaced at once. */
+  private retire(entry: ManagedBrowser, reason: 'pages' | 'restart'): void {
+    if (entry.state !== 'active') return
+    entry.state = 'retired'
+    entry.retireReason = reason
+    this.deps.events.emit('browser:retired', { id: entry.id, sig: entry.sig, tier: entry.tier, pages_served: entry.pagesServed, reason })
+    if (entry.tier !== 'cold') this.replacementTier.set(entry.sig, entry.tier)
+    if (entry.tier === 'permanent' && reason === 'pages') this.ensurePermanent()
+    if (entry.leases === 0) void this.close(entry, reason === 'restart' ? 'restarted' : 'retired')
+  }
+
+  /** Single-flight launch: concurrent callers for one signature share one Chromium start. */
+  private launch(sig: string, config: BrowserConfig, tier: BrowserTier): Promise<ManagedBrowser> {
+    const inflight = this.launching.get(sig)
+    if (inflight) return inflight
+    if (this.shuttingDown) return Promise.reject(new ShuttingDownError())
+    // The permanent browser replaces one that is gone or retiring, so it is exempt: without it
+    // the service cannot serve the default config at all.
+    if (tier !== 'permanent') {
+      const mem = this.deps.readMemory()
+      if (mem.percent >= this.deps.config.memory_threshold_percent) {
+        return Promise.reject(new MemoryPressureError(mem.percent, this.deps.config.memory_threshold_percent, mem.source))
+      }
+    }
+    const promise = this.doLaunch(sig, config, tier).finally(() => this.launching.delete(sig))
+    this.launching.set(sig, promise)
+    return promise
+  }
+
+  private async doLaunch(sig: string, config: BrowserConfig, tier: BrowserTier): Promise<ManagedBrowser> {
+    const { events, logger, chromiumPath } = this.deps
+    const id = randomUUID()
+    // playwright-core does not expose the PID; this inert switch lets us find the process tree.
+    const marker = `--crawldeck-browser=${id}`
+    events.emit('browser:launching', { sig, tier })
+    const t0 = Date.now()
+    let browser
+    try {
+      browser = await chromium.launch({
+        executablePath: chromiumPath,
+        headless: config.headless,
+        args: [...BASE_CHROMIUM_ARGS, ...this.deps.config.chromium_args, ...config.extra_args, marker],
+        proxy: config.proxy ?? undefined,
+        timeout: LAUNCH_TIMEOUT_MS,
+        handleSIGINT: false,
+        handleSIGTERM: false,
+        handleSIGHUP: false,
+      })
+    } catch (err) {
+      const message = `could not launch Chromium (${chromiumPath}): ${firstLine(err)}`
+      events.emit('browser:launch_failed', { sig, tier, error: message })
+      if (tier === 'permanent') this.permanentLaunchError = message
+      throw new BrowserLaunchError(message, err)
+    }
+    const pid = await findBrowserPid(marker)
+    const entry = new ManagedBrowser(id, sig, config, tier, browser, pid, Date.now(), Date.now() - t0)
+    browser.on('disconnected', () => this.onDisconnected(entry))
+    if (this.shuttingDown) {
+      await this.close(entry, 'shutdown')
+      throw new ShuttingDownError()
+    }
+    this.entries.set(id, entry)
+    if (tier === 'permanent') {
+      this.permanentLaunchError = null
+      this.permanentFailures = 0
+    }
+    events.emit('browser:launched', { id, sig, tier, pid, launch_ms: entry.launchMs })
+    logger.debug({ id, sig: entry.shortSig, tier, pid, launch_ms: entry.launchMs }, 'browser launched')
+    return entry
+  }
+
+  private onDisconnected(entry: ManagedBrowser): void {
+    if (entry.state === 'closing' || entry.state === 'closed') return
+    // Nobody asked for this: the browser crashed or its process was killed from outside.
+    const { events, logger } = this.deps
+    this.entries.delete(entry.id)
+    entry.closeReason = 'crashed'
+    events.emit('browser:crashed', { id: entry.id, sig: entry.sig, tier: entry.tier, leases: entry.leases })
+    logger.warn({ id: entry.id, sig: entry.shortSig, tier: entry.tier, leases: entry.leases }, 'browser crashed')
+    entry.markGone('crashed')
+    events.emit('browser:closed', { id: entry.id, sig: entry.sig, tier: entry.tier, reason: 'crashed', idle_seconds: entry.idleSeconds(), ttl_seconds: null, leases: entry.leases })
+    // Renderer processes can outlive their browser process; reap the whole tree.
+    if (entry.pid !== null) void killProcessTree(entry.pid).catch(() => undefined)
+    if (entry.tier === 'permanent') this.ensurePermanent()
+  }
+
+  /** Relaunch the permanent browser if none is active, backing off while launches fail. */
+  private ensurePermanent(): void {
+    if (this.shuttingDown || this.permanentRelaunchTimer || this.permanent() || this.launching.has(this.defaultSig)) return
+    this.launch(this.defaultSig, this.defaultConfig, 'permanent').catch((err) => {
+      this.permanentFailures++
+      const delay = Math.min(30_000, 1000 * 2 ** Math.min(this.permanentFailures - 1, 5))
+      this.deps.logger.error({ err: firstLine(err), retry_in_ms: delay }, 'permanent browser relaunch failed')
+      this.permanentRelaunchTimer = setTimeout(() => {
+        this.permanentRelaunchTimer = null
+        this.ensurePermanent()
+      }, delay)
+      this.permanentRelaunchTimer.unref()
+    })
+  }
+
+  /**
+   * Close a browser and leave no process behind: a polite close first, then SIGKILL of its
+   * process tree if it is still around after the grace period.
+   */
+  close(entry: ManagedBrowser, reason: CloseReason, ttlSeconds: number | null = null): Promise<void> {
+    if (entry.state === 'closing' || entry.state === 'closed') return entry.gone.then(() => undefined)
+    const idle = entry.idleSeconds()
+    const leases = entry.leases
+    entry.state = 'closing'
+    entry.closeReason = reason
+    this.entries.delete(entry.id)
+    const done = (async () => {
+      const closed = entry.browser.close().then(
+        () => true,
+        () => true,
+      )
+      const inTime = await Promise.race([closed, delay(CLOSE_GRACE_MS).then(() => false)])
+      if (!inTime && entry.pid !== null && isAlive(entry.pid)) await killProcessTree(entry.pid).catch(() => undefined)
+      entry.markGone(reason)
+      this.deps.events.emit('browser:closed', { id: entry.id, sig: entry.sig, tier: entry.tier, reason, idle_seconds: idle, ttl_seconds: ttlSeconds, leases })
+      this.deps.logger.debug({ id: entry.id, sig: entry.shortSig, reason }, 'browser closed')
+    })()
+    this.closing.add(done)
+    void done.finally(() => this.closing.delete(done))
+    return done
+  }
+
+  /** Operator kill. Never the permanent browser; never a busy one unless forced. */
+  async kill(id: string, opts: { force?: boolean } = {}): Promise<ManagedBrowser> {
+    const entry = this.entries.get(id)
+    if (!entry) throw new NotFoundError(`no browser with id ${id}`)
+    if (entry.tier === 'permanent') throw new ForbiddenError('the permanent browser cannot be killed; restart it instead')
+    if (entry.leases > 0 && !opts.force) {
+      throw new ConflictError(`browser ${entry.shortSig} is serving ${entry.leases} crawl(s); pass force: true to kill it anyway (those crawls fail)`, { leases: entry.leases })
+    }
+    await this.close(entry, 'killed')
+    return entry
+  }
+
+  /**
+   * Replace a browser with a fresh one of the same config and tier. The old one keeps serving
+   * until the new one is up, then closes when its last lease ends: nothing waits on it.
+   */
+  async restart(id: string): Promise<{ old: ManagedBrowser; fresh: ManagedBrowser }> {
+    const old = this.entries.get(id)
+    if (!old) throw new NotFoundError(`no browser with id ${id}`)
+    if (old.state !== 'active') throw new ConflictError(`browser ${old.shortSig} is already ${old.state}`)
+    const fresh = await this.doLaunch(old.sig, old.config, old.tier)
+    fresh.uses = old.uses
+    this.retire(old, 'restart')
+    return { old, fresh }
+  }
+
+  /** Close every idle cold browser now; busy ones are spared. */
+  async closeIdleCold(reason: CloseReason = 'cleanup'): Promise<ManagedBrowser[]> {
+    const victims = this.list().filter((b) => b.tier === 'cold' && b.acceptsLeases && b.leases === 0)
+    await Promise.all(victims.map((b) => this.close(b, reason)))
+    return victims
+  }
+
+  /** Close everything; wait for every Chromium process to be gone. */
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true
+    if (this.permanentRelaunchTimer) clearTimeout(this.permanentRelaunchTimer)
+    await Promise.allSettled([...this.launching.values()])
+    await Promise.all(this.list().map((b) => this.close(b, 'shutdown')))
+    await Promise.all([...this.closing])
+  }
+}
+
+async function findBrowserPid(marker: string): Promise<number | null> {
+  try {
+    const direct = await findProcessesWithArg(marker, { parentPid: process.pid })
+    if (direct[0] !== undefined) return direct[0]
+    // A launcher wrapper that does not exec leaves Chromium one level down: take the lowest match.
+    const any = await findProcessesWithArg(marker)
+    return any.length > 0 ? Math.min(...any) : null
+  } catch {
+    return null
+  }
+}
+
+export function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err)
+  return (text.split('\n').find((l) => l.trim() !== '') ?? text).trim()
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref())
+}

@@ -1,0 +1,71 @@
+import type { HealthResponse } from '../../../shared/api-types.js'
+import type { Admission } from '../admission.js'
+import type { Config } from '../config.js'
+import type { BrowserPool } from '../pool/pool.js'
+import type { MemoryReading } from '../system/memory.js'
+
+export interface HealthDeps {
+  config: Config
+  pool: BrowserPool
+  admission: Admission
+  readMemory: () => MemoryReading
+  startedAt: number
+  version: string
+}
+
+/**
+ * GET /health. Never "ok" while the permanent browser is down: that is the one browser the
+ * service cannot work without, and users have been burnt by a green /health over a dead pool.
+ */
+export function readHealth(deps: HealthDeps): HealthResponse {
+  const { pool, admission, config } = deps
+  const now = Date.now()
+  const permanent = pool.permanent()
+  const connected = permanent?.browser.isConnected() ?? false
+  const launching = pool.isLaunching(pool.defaultSig)
+  const problems: string[] = []
+  let status: HealthResponse['status'] = 'ok'
+  if (!permanent || !connected) {
+    status = 'error'
+    problems.push(
+      launching
+        ? 'the permanent browser is down and being relaunched'
+        : `the permanent browser is down${pool.permanentLaunchError ? `: ${pool.permanentLaunchError}` : ''}`,
+    )
+  }
+  const memory = deps.readMemory()
+  if (status === 'ok' && memory.percent >= config.memory_threshold_percent) {
+    status = 'degraded'
+    problems.push(`memory use ${memory.percent.toFixed(1)} % is at or above the ${config.memory_threshold_percent} % threshold: new browsers are refused`)
+  }
+  if (status === 'ok' && admission.queuedCount >= admission.capacity.queue_limit && admission.capacity.queue_limit > 0) {
+    status = 'degraded'
+    problems.push('the crawl queue is full: new crawls get 429')
+  }
+  const browsers = pool.list()
+  return {
+    status,
+    problems,
+    version: deps.version,
+    uptime_seconds: (now - deps.startedAt) / 1000,
+    permanent_browser: {
+      state: permanent && connected ? 'up' : launching ? 'launching' : 'down',
+      sig: pool.defaultSig,
+      pid: permanent?.pid ?? null,
+      age_seconds: permanent ? (now - permanent.launchedAt) / 1000 : null,
+      pages_served: permanent?.pagesServed ?? null,
+      last_launch_error: pool.permanentLaunchError,
+    },
+    pool: {
+      browsers: browsers.length,
+      permanent: browsers.filter((b) => b.tier === 'permanent').length,
+      hot: browsers.filter((b) => b.tier === 'hot').length,
+      cold: browsers.filter((b) => b.tier === 'cold').length,
+      pages_active: admission.activeCount,
+      queued: admission.queuedCount,
+      max_pages: config.max_pages,
+      queue_size: config.queue_size,
+    },
+    memory: { percent: memory.percent, source: memory.source, threshold_percent: config.memory_threshold_percent },
+  }
+}

@@ -1,0 +1,52 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Logger } from '../core/logger.js'
+import type { Runtime } from '../core/runtime.js'
+import { createApp } from './app.js'
+
+export interface HttpServer {
+  readonly url: string
+  readonly server: Server
+  /** Stop listening, let in-flight requests finish for a moment, then cut what is left. */
+  close(): Promise<void>
+}
+
+const DRAIN_MS = 5_000
+
+export async function startHttpServer(runtime: Runtime, opts: { host: string; port: number; logger: Logger }): Promise<HttpServer> {
+  const app = createApp(runtime, opts.logger)
+  const server = createServer(app.callback())
+  // Crawls may legitimately take minutes (page_timeout up to the configured cap).
+  server.requestTimeout = 0
+  server.headersTimeout = 60_000
+  server.keepAliveTimeout = 5_000
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(err)
+    server.once('error', onError)
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', onError)
+      resolve()
+    })
+  })
+  server.on('error', (err) => opts.logger.error({ err }, 'http server error'))
+  const address = server.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const url = `http://${host}:${address.port}`
+  let closing: Promise<void> | null = null
+  return {
+    url,
+    server,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), DRAIN_MS)
+        timer.unref()
+        server.close(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+        server.closeIdleConnections()
+      })
+      return closing
+    },
+  }
+}

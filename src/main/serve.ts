@@ -1,0 +1,148 @@
+import { mkdir } from 'node:fs/promises'
+import { DataDirError, describeFatal, isExpectedFatal, type FatalContext } from './cli/fatal.js'
+import { parseOptions, type ParsedOptions } from './cli/options.js'
+import { createLogger, type Logger } from './core/logger.js'
+import { createRuntime, type Runtime } from './core/runtime.js'
+import { startHttpServer, type HttpServer } from './http/server.js'
+
+/*
+ * Headless entry: `npm run serve -- [flags]`. stdout carries exactly one line, the "ready" line
+ * with the URL, so scripts can wait for it; everything else (logs, errors) goes to stderr.
+ */
+
+const SHUTDOWN_TIMEOUT_MS = 15_000
+
+let options: ParsedOptions
+try {
+  options = parseOptions(process.argv.slice(2), process.env)
+} catch (err) {
+  failLine(describeFatal(err, { host: '127.0.0.1', port: 0 }))
+  process.exit(1)
+}
+if (options.kind !== 'run') {
+  process.stdout.write(options.text)
+  process.exit(0)
+}
+
+const { config, configFile } = options
+const ctx: FatalContext = { host: config.host, port: config.port }
+const debug = config.log_level === 'debug' || config.log_level === 'trace'
+const logger = createLogger({ level: config.log_level })
+
+let runtime: Runtime | null = null
+let server: HttpServer | null = null
+let stopping = false
+
+process.on('SIGINT', onSignal)
+process.on('SIGTERM', onSignal)
+process.on('uncaughtException', (err) => void fail(err))
+process.on('unhandledRejection', (err) => void fail(err))
+
+const startup = start()
+startup.catch((err: unknown) => {
+  // A failure caused by a shutdown already under way is that shutdown's business.
+  if (!stopping) void fail(err)
+})
+
+async function start(): Promise<void> {
+  logger.debug({ config, config_file: configFile }, 'starting')
+  try {
+    await mkdir(config.data_dir, { recursive: true })
+  } catch (err) {
+    throw new DataDirError(config.data_dir, err)
+  }
+  runtime = await createRuntime(config, { logger })
+  if (stopping) return
+  server = await startHttpServer(runtime, { host: config.host, port: config.port, logger })
+  if (stopping) return
+  const url = server.url.replace(/\/+$/, '')
+  process.stdout.write(`crawldeck ready on ${url}\n`)
+  logger.info({ url, data_dir: config.data_dir }, 'ready')
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (stopping) {
+    // The operator insists: leave now. Playwright's exit hook still kills the browsers it launched.
+    failLine(`second ${signal}: exiting without waiting for the shutdown to finish`)
+    process.exit(1)
+  }
+  stopping = true
+  logger.info({ signal }, 'shutting down: closing the HTTP server and every browser')
+  armShutdownTimer()
+  void (async () => {
+    try {
+      // A signal during start-up waits for it to settle, so a browser being launched is closed too.
+      await startup.catch(() => undefined)
+      await closeAll()
+      logger.info('stopped')
+      await exit(0)
+    } catch (err) {
+      failLine(`shutdown failed: ${describeFatal(err, ctx)}`)
+      await exit(1)
+    }
+  })()
+}
+
+/** Start-up or runtime failure: one line on stderr, close what was started, exit 1. */
+async function fail(err: unknown): Promise<void> {
+  if (stopping) {
+    logger.error({ err }, 'error during shutdown')
+    return
+  }
+  stopping = true
+  failLine(describeFatal(err, ctx))
+  if (debug && !isExpectedFatal(err) && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`)
+  logger.debug({ err }, 'fatal error')
+  armShutdownTimer()
+  try {
+    await closeAll()
+  } catch (closeErr) {
+    logger.debug({ err: closeErr }, 'cleanup after the fatal error failed')
+  }
+  await exit(1)
+}
+
+async function closeAll(): Promise<void> {
+  // Close the door first so no new crawl arrives while the browsers go away.
+  const s = server
+  const r = runtime
+  server = null
+  runtime = null
+  try {
+    await s?.close()
+  } finally {
+    await r?.close()
+  }
+}
+
+function armShutdownTimer(): void {
+  setTimeout(() => {
+    failLine(`shutdown took longer than ${SHUTDOWN_TIMEOUT_MS / 1000} s: exiting anyway (check for leftover Chromium processes)`)
+    process.exit(1)
+  }, SHUTDOWN_TIMEOUT_MS)
+}
+
+function failLine(message: string): void {
+  // Written synchronously (stderr is a pipe, file or terminal): it must survive process.exit.
+  process.stderr.write(`crawldeck: ${message}\n`)
+}
+
+/** Exit once the logger has written what it holds (pino writes asynchronously). */
+async function exit(code: number): Promise<never> {
+  await new Promise<void>((resolve) => {
+    const guard = setTimeout(resolve, 1_000)
+    flush(logger, () => {
+      clearTimeout(guard)
+      resolve()
+    })
+  })
+  process.exit(code)
+}
+
+function flush(log: Logger, done: () => void): void {
+  try {
+    log.flush(() => done())
+  } catch {
+    done()
+  }
+}

@@ -1,0 +1,64 @@
+import type { z } from 'zod'
+import {
+  CrawlRequestSchema,
+  EmptyInput,
+  ScreenshotRequestSchema,
+  SingleUrlRequestSchema,
+  type CrawlResponse,
+  type CrawlResult,
+} from './crawl-schemas.js'
+import type { HealthResponse, HtmlResponse, MarkdownResponse, PdfResponse, ScreenshotResponse, StreamLine } from './api-types.js'
+
+/**
+ * Every operation crawldeck offers, once: its HTTP method and path, the zod schema of its
+ * input and the type of its output. The Koa routes (and, in a later issue, the IPC handlers)
+ * are generated from this table, so a new operation is one entry here plus one service method.
+ */
+export type HttpMethod = 'GET' | 'POST'
+
+export interface Operation<I extends z.ZodType = z.ZodType, O = unknown> {
+  method: HttpMethod
+  path: string
+  input: I
+  /** 'json': one JSON body; 'ndjson': an async stream, one JSON value per line. */
+  response: 'json' | 'ndjson'
+  /** Counted as a crawl endpoint by the monitor and admission. */
+  crawl: boolean
+  summary: string
+  /** Phantom field carrying the output type; never set at run time. */
+  readonly __output?: O
+}
+
+function op<O>() {
+  return <I extends z.ZodType>(def: Omit<Operation<I, O>, '__output'>): Operation<I, O> => def
+}
+
+export const contract = {
+  crawl: op<CrawlResponse>()({ method: 'POST', path: '/crawl', input: CrawlRequestSchema, response: 'json', crawl: true, summary: 'Crawl 1..100 URLs; one result per URL' }),
+  crawlStream: op<AsyncIterable<StreamLine>>()({ method: 'POST', path: '/crawl/stream', input: CrawlRequestSchema, response: 'ndjson', crawl: true, summary: 'Crawl URLs, streaming one NDJSON result per URL as each finishes' }),
+  markdown: op<MarkdownResponse>()({ method: 'POST', path: '/md', input: SingleUrlRequestSchema, response: 'json', crawl: true, summary: 'Markdown of one page' }),
+  html: op<HtmlResponse>()({ method: 'POST', path: '/html', input: SingleUrlRequestSchema, response: 'json', crawl: true, summary: 'Cleaned HTML of one page' }),
+  screenshot: op<ScreenshotResponse>()({ method: 'POST', path: '/screenshot', input: ScreenshotRequestSchema, response: 'json', crawl: true, summary: 'PNG screenshot of one page, base64' }),
+  pdf: op<PdfResponse>()({ method: 'POST', path: '/pdf', input: SingleUrlRequestSchema, response: 'json', crawl: true, summary: 'PDF of one page, base64' }),
+  health: op<HealthResponse>()({ method: 'GET', path: '/health', input: EmptyInput, response: 'json', crawl: false, summary: 'Service health: 200 when the permanent browser is up, 503 otherwise' }),
+} as const
+
+export type Contract = typeof contract
+export type OperationName = keyof Contract
+export type OperationInput<K extends OperationName> = z.output<Contract[K]['input']>
+export type OperationOutput<K extends OperationName> = NonNullable<Contract[K]['__output']>
+
+/** What a door knows about the call it is making. */
+export interface CallContext {
+  /** Aborted when the caller goes away (HTTP client disconnect, window closed). */
+  signal: AbortSignal
+  /** 'http' or 'ipc': which door the call came through. */
+  transport: 'http' | 'ipc'
+}
+
+/** The engine side of the contract: one method per operation. */
+export type ServiceImpl = {
+  [K in OperationName]: (input: OperationInput<K>, ctx: CallContext) => Promise<OperationOutput<K>>
+}
+
+export type { CrawlResponse, CrawlResult }

@@ -1,0 +1,396 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+
+/**
+ * A small local website for integration tests, served on 127.0.0.1 at a random free port.
+ *
+ * Routes:
+ *   /                 index page (metadata, internal/external/mailto/javascript links, an image)
+ *   /article          a ~100 KB article: headings, paragraphs, list, table, code block, images
+ *   /js               content inserted by an inline script after DOMContentLoaded, #late after 300 ms
+ *   /about            a plain page (target of /about#team)
+ *   /slow?ms=N        answers after N ms (capped at 120 s)
+ *   /hang             accepts the request and never answers (close() destroys the socket)
+ *   /status/:code     answers that status (200-599) with a small HTML body
+ *   /redirect         302 -> /
+ *   /hostile          title/href/text holding markup, plus scripts that sabotage page globals
+ *   /csp              a page served with a `default-src 'none'` Content-Security-Policy
+ *   /gate/:name       held until gate(name).release() is called
+ *   /many-links       6000 internal links
+ *   /img/:n.png       a valid 1x1 PNG
+ * Anything else is a 404 HTML page. Every response has Content-Type and Cache-Control: no-store.
+ */
+export interface FixtureServer {
+  /** http://127.0.0.1:PORT */
+  origin: string
+  url(path: string): string
+  /** Requests seen for this path (query string ignored). */
+  hits(path: string): number
+  gate(name: string): Gate
+  close(): Promise<void>
+}
+
+export interface Gate {
+  /** Resolves when a request for /gate/<name> arrives. */
+  reached: Promise<void>
+  /** Answers the held request(s); later requests for this gate are answered at once. */
+  release(): void
+}
+
+/** A 1x1 red RGBA PNG. */
+const PNG_1X1 = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg==',
+  'base64',
+)
+
+export const FIXTURE_TEXT = {
+  homeTitle: 'Fixture Home',
+  homeDescription: 'A fixture page for crawldeck tests',
+  homeHeading: 'Welcome to the fixture',
+  homeUnique: 'The quick brown fox crawls the fixture site.',
+  jsRendered: 'Rendered by JavaScript',
+  jsLate: 'Late content',
+  hostileTitle: '<img src=x onerror=alert(1)>',
+  hostileHrefPayload: '"><script>alert(1)</script>',
+  hostileText: '<script>alert(2)</script>',
+  articleTitle: 'The Fixture Article',
+  articleCode: 'function crawl(url) { return fetchPage(url) }',
+  articleTableCell: 'Chromium-cell-42',
+  articleListItem: 'Second list item about headless browsers',
+} as const
+
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
+}
+
+function indexPage(): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${FIXTURE_TEXT.homeTitle}</title>
+<meta name="description" content="${FIXTURE_TEXT.homeDescription}">
+<meta name="keywords" content="fixture, crawl, test">
+<meta name="author" content="Fixture Author">
+<meta property="og:title" content="Fixture OG Title">
+<meta property="og:type" content="website">
+<meta name="twitter:card" content="summary">
+<link rel="canonical" href="/">
+<link rel="stylesheet" href="data:text/css,body{}">
+<style>body { font-family: sans-serif; }</style>
+<script>window.__fixtureHome = true;</script>
+</head>
+<body>
+<!-- a comment that must not reach cleaned_html -->
+<header><nav><a href="#top">Top</a></nav></header>
+<main id="main">
+<h1 style="color: red">${FIXTURE_TEXT.homeHeading}</h1>
+<p class="intro" onclick="console.log('clicked')">${FIXTURE_TEXT.homeUnique}</p>
+<p>Read <a href="/article">the   article</a> or the <a href="/js">JS page</a>.</p>
+<p>Also <a href="/article">the article again</a> and <a href="/about#team">our team</a>.</p>
+<img src="/img/1.png" alt="Fixture image one">
+</main>
+<aside id="outside">
+<p>Elsewhere: <a href="https://example.com/outside">Example outside</a>,
+<a href="http://external.test/page">External test page</a>,
+<a href="mailto:someone@example.com">Mail us</a>,
+<a href="javascript:void(0)">Do nothing</a>,
+<a href="tel:+123456">Call us</a>.</p>
+</aside>
+<noscript><p>Enable JavaScript</p></noscript>
+<footer><p>Fixture footer</p></footer>
+</body>
+</html>`
+}
+
+function articlePage(): string {
+  const parts: string[] = []
+  parts.push(`<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<title>${FIXTURE_TEXT.articleTitle}</title>
+<meta name="description" content="A long article used to test extraction">
+<style>.x { color: blue }</style>
+<script>document.addEventListener('click', function () {});</script>
+</head>
+<body>
+<article id="article">
+<h1>${FIXTURE_TEXT.articleTitle}</h1>
+<p>This article exists to give the extractor something substantial to chew on.</p>
+<ul>
+<li>First list item about crawling</li>
+<li>${FIXTURE_TEXT.articleListItem}</li>
+<li>Third list item about markdown</li>
+</ul>
+<table>
+<thead><tr><th>Engine</th><th>Value</th></tr></thead>
+<tbody>
+<tr><td>${FIXTURE_TEXT.articleTableCell}</td><td>42</td></tr>
+<tr><td>Other-cell</td><td>7</td></tr>
+</tbody>
+</table>
+<pre><code class="language-js">${escapeHtml(FIXTURE_TEXT.articleCode)}</code></pre>
+`)
+  const words =
+    'crawler browser chromium page extraction markdown fixture network request response selector element paragraph heading content'.split(
+      ' ',
+    )
+  let section = 0
+  let size = parts.join('').length
+  while (size < 100_000) {
+    section++
+    let chunk = `<h2 id="section-${section}">Section ${section}</h2>\n`
+    for (let p = 0; p < 4; p++) {
+      let text = ''
+      for (let w = 0; w < 60; w++) text += words[(section * 7 + p * 13 + w * 3) % words.length] + ' '
+      chunk += `<p>Paragraph ${section}.${p}: ${text.trim()}. <a href="/article#section-${section}">Anchor ${section}</a></p>\n`
+    }
+    if (section <= 5) chunk += `<figure><img src="/img/${section}.png" alt="Figure ${section}"><figcaption>Figure ${section}</figcaption></figure>\n`
+    parts.push(chunk)
+    size += chunk.length
+  }
+  parts.push(`<p>Back <a href="/">home</a>.</p>
+</article>
+</body>
+</html>`)
+  return parts.join('')
+}
+
+function jsPage(): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>JS Page</title></head>
+<body>
+<div id="app"></div>
+<script>
+document.addEventListener('DOMContentLoaded', function () {
+  var p = document.createElement('p');
+  p.id = 'rendered';
+  p.textContent = ${JSON.stringify(FIXTURE_TEXT.jsRendered)};
+  document.getElementById('app').appendChild(p);
+  setTimeout(function () {
+    var late = document.createElement('div');
+    late.id = 'late';
+    late.textContent = ${JSON.stringify(FIXTURE_TEXT.jsLate)};
+    document.body.appendChild(late);
+  }, 300);
+});
+</script>
+</body>
+</html>`
+}
+
+function hostilePage(): string {
+  // The <title> is RCDATA: markup inside it is literal text, which is the point.
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${FIXTURE_TEXT.hostileTitle}</title>
+<meta property="og:title" content="${escapeHtml(FIXTURE_TEXT.hostileTitle)}">
+<script>
+  // Sabotage the globals a naive extractor would lean on.
+  window.JSON = { stringify: function () { throw new Error('JSON hijacked') }, parse: function () { throw new Error('JSON hijacked') } };
+  document.querySelectorAll = function () { throw new Error('querySelectorAll hijacked') };
+  document.querySelector = function () { throw new Error('querySelector hijacked') };
+  Object.defineProperty(document, 'title', { get: function () { return 'hijacked title' } });
+  Array.prototype.hostileExtra = function () {};
+  Object.prototype.hostileProto = 'polluted';
+</script>
+</head>
+<body>
+<h1>Hostile page</h1>
+<p id="escaped">${escapeHtml(FIXTURE_TEXT.hostileText)}</p>
+<p><a href="/search?q=${escapeHtml(FIXTURE_TEXT.hostileHrefPayload)}">Search ${escapeHtml(FIXTURE_TEXT.hostileHrefPayload)}</a></p>
+<p><a href="javascript:alert(3)" onclick="alert(4)">Click me</a></p>
+<p><a href="&#x6A;avascript:alert(5)">Encoded scheme</a> <a href=" JaVaScRiPt:alert(6)">Mixed case</a></p>
+<img src="/img/1.png" alt="${escapeHtml(FIXTURE_TEXT.hostileTitle)}" onload="void 0">
+<template><img src="x" onerror="alert(7)"><script>alert(8)</script></template>
+<noscript><img src="x" onerror="alert(9)"></noscript>
+<div style="background:url(javascript:alert(10))" onmouseover="alert(11)">Hover text</div>
+<iframe srcdoc="&lt;script&gt;parent.alert(12)&lt;/script&gt;" sandbox></iframe>
+</body>
+</html>`
+}
+
+function cspPage(): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>CSP Page</title></head>
+<body><h1>Locked down</h1><p>No script may run here.</p><a href="/">home</a></body>
+</html>`
+}
+
+function manyLinksPage(): string {
+  const parts: string[] = [
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Many Links</title></head><body><h1>Many links</h1><ul>',
+  ]
+  for (let i = 0; i < 6000; i++) parts.push(`<li><a href="/item/${i}">Item ${i}</a></li>`)
+  parts.push('</ul></body></html>')
+  return parts.join('\n')
+}
+
+function simplePage(title: string, body: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
+<body>${body}</body>
+</html>`
+}
+
+interface GateState {
+  gate: Gate
+  released: boolean
+  markReached: () => void
+  waiting: ServerResponse[]
+}
+
+export async function startFixtureServer(): Promise<FixtureServer> {
+  const hitCounts = new Map<string, number>()
+  const sockets = new Set<Socket>()
+  const gates = new Map<string, GateState>()
+  const timers = new Set<NodeJS.Timeout>()
+  const article = articlePage()
+  const manyLinks = manyLinksPage()
+  let closing = false
+
+  function gateState(name: string): GateState {
+    let state = gates.get(name)
+    if (!state) {
+      let markReached!: () => void
+      const reached = new Promise<void>((resolve) => {
+        markReached = resolve
+      })
+      const s: GateState = {
+        released: false,
+        markReached,
+        waiting: [],
+        gate: {
+          reached,
+          release: () => {
+            s.released = true
+            const waiting = s.waiting
+            s.waiting = []
+            for (const res of waiting) sendGate(res, name)
+          },
+        },
+      }
+      state = s
+      gates.set(name, s)
+    }
+    return state
+  }
+
+  function send(res: ServerResponse, status: number, body: string | Buffer, contentType = 'text/html; charset=utf-8', headers: Record<string, string> = {}): void {
+    if (res.destroyed || res.writableEnded) return
+    res.writeHead(status, {
+      'Content-Type': contentType,
+      'Cache-Control': 'no-store',
+      'Content-Length': String(Buffer.byteLength(body)),
+      ...headers,
+    })
+    res.end(body)
+  }
+
+  function sendGate(res: ServerResponse, name: string): void {
+    send(res, 200, simplePage(`Gate ${name}`, `<h1>Gate ${escapeHtml(name)} released</h1>`))
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const parsed = new URL(req.url ?? '/', 'http://127.0.0.1')
+    const path = parsed.pathname
+    hitCounts.set(path, (hitCounts.get(path) ?? 0) + 1)
+
+    if (path === '/' || path === '/index.html') return send(res, 200, indexPage())
+    if (path === '/article') return send(res, 200, article)
+    if (path === '/js') return send(res, 200, jsPage())
+    if (path === '/about') return send(res, 200, simplePage('About', '<h1>About</h1><section id="team"><h2>Team</h2><p>We crawl.</p></section>'))
+    if (path === '/hostile') return send(res, 200, hostilePage())
+    if (path === '/many-links') return send(res, 200, manyLinks)
+    if (path === '/csp') {
+      return send(res, 200, cspPage(), 'text/html; charset=utf-8', {
+        'Content-Security-Policy': "default-src 'none'; script-src 'none'; style-src 'none'",
+      })
+    }
+    if (path === '/redirect') return send(res, 302, simplePage('Redirect', '<a href="/">moved</a>'), 'text/html; charset=utf-8', { Location: '/' })
+    if (path === '/slow') {
+      const raw = Number(parsed.searchParams.get('ms') ?? '1000')
+      const ms = Number.isFinite(raw) ? Math.min(Math.max(0, raw), 120_000) : 1000
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        send(res, 200, simplePage('Slow', `<h1>Slow page</h1><p>Answered after ${ms} ms</p>`))
+      }, ms)
+      timers.add(timer)
+      res.on('close', () => {
+        clearTimeout(timer)
+        timers.delete(timer)
+      })
+      return
+    }
+    if (path === '/hang') return // never answered; close() destroys the socket
+    const status = /^\/status\/(\d{3})$/.exec(path)
+    if (status) {
+      const code = Number(status[1])
+      if (code >= 200 && code <= 599) return send(res, code, simplePage(`Status ${code}`, `<h1>Status ${code}</h1>`))
+      return send(res, 400, simplePage('Bad status', '<h1>Bad status</h1>'))
+    }
+    const gate = /^\/gate\/([^/]+)$/.exec(path)
+    if (gate) {
+      const name = decodeURIComponent(gate[1] ?? '')
+      const state = gateState(name)
+      state.markReached()
+      if (state.released || closing) return sendGate(res, name)
+      state.waiting.push(res)
+      res.on('close', () => {
+        state.waiting = state.waiting.filter((r) => r !== res)
+      })
+      return
+    }
+    if (/^\/img\/\d+\.png$/.test(path)) return send(res, 200, PNG_1X1, 'image/png')
+    send(res, 404, simplePage('Not Found', '<h1>Not Found</h1>'))
+  }
+
+  const server = createServer((req, res) => {
+    try {
+      handle(req, res)
+    } catch (err) {
+      send(res, 500, simplePage('Error', `<pre>${escapeHtml(String(err))}</pre>`))
+    }
+  })
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const { port } = server.address() as AddressInfo
+  const origin = `http://127.0.0.1:${port}`
+
+  let closed: Promise<void> | null = null
+  return {
+    origin,
+    url: (path: string) => new URL(path, origin).toString(),
+    hits: (path: string) => hitCounts.get(new URL(path, origin).pathname) ?? 0,
+    gate: (name: string) => gateState(name).gate,
+    close: () => {
+      if (!closed) {
+        closing = true
+        closed = new Promise<void>((resolve) => {
+          for (const timer of timers) clearTimeout(timer)
+          timers.clear()
+          server.close(() => resolve())
+          for (const socket of sockets) socket.destroy()
+          sockets.clear()
+        })
+      }
+      return closed
+    },
+  }
+}

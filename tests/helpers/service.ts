@@ -1,0 +1,102 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { ConfigInput } from '../../src/main/core/config.js'
+import type { EngineEventName, EngineEvents } from '../../src/main/core/events.js'
+import { silentLogger } from '../../src/main/core/logger.js'
+import { createRuntime, type Runtime, type RuntimeDeps } from '../../src/main/core/runtime.js'
+import { startHttpServer, type HttpServer } from '../../src/main/http/server.js'
+
+/**
+ * The real service (engine + Koa door) in this test process, on a free port of 127.0.0.1,
+ * with its own temp data dir. Tests reach the engine through `runtime` and HTTP through `url`.
+ */
+export interface TestService {
+  runtime: Runtime
+  http: HttpServer
+  url: string
+  dataDir: string
+  /** Every engine event since start, in order. */
+  log: Array<{ name: EngineEventName; payload: unknown }>
+  eventsOf<K extends EngineEventName>(name: K): Array<EngineEvents[K]>
+  /** Resolves with the first event of that name (after now) for which `match` holds. */
+  nextEvent<K extends EngineEventName>(name: K, match?: (p: EngineEvents[K]) => boolean, timeoutMs?: number): Promise<EngineEvents[K]>
+  post(path: string, body: unknown, init?: RequestInit): Promise<Response>
+  postJson<T = any>(path: string, body: unknown): Promise<{ status: number; body: T; headers: Headers }>
+  get<T = any>(path: string): Promise<{ status: number; body: T }>
+  close(): Promise<void>
+}
+
+const ALL_EVENTS: EngineEventName[] = [
+  'browser:launching', 'browser:launched', 'browser:launch_failed', 'browser:promoted', 'browser:retired', 'browser:closed', 'browser:crashed',
+  'lease:acquired', 'lease:released', 'janitor:run', 'admission:changed', 'admission:rejected', 'request:started', 'request:phase', 'request:finished',
+]
+
+export async function startService(config: ConfigInput = {}, deps: Partial<RuntimeDeps> = {}): Promise<TestService> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'crawldeck-test-'))
+  const logger = deps.logger ?? silentLogger()
+  const runtime = await createRuntime({ data_dir: dataDir, port: 0, ...config }, { ...deps, logger })
+  let http: HttpServer
+  try {
+    http = await startHttpServer(runtime, { host: '127.0.0.1', port: 0, logger })
+  } catch (err) {
+    await runtime.close()
+    throw err
+  }
+  const log: TestService['log'] = []
+  for (const name of ALL_EVENTS) runtime.events.on(name, (payload) => log.push({ name, payload }))
+  const url = http.url
+  const service: TestService = {
+    runtime,
+    http,
+    url,
+    dataDir,
+    log,
+    eventsOf: (name) => log.filter((e) => e.name === name).map((e) => e.payload as never),
+    nextEvent: (name, match, timeoutMs = 30_000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          off()
+          reject(new Error(`no ${name} event within ${timeoutMs} ms`))
+        }, timeoutMs)
+        const off = runtime.events.on(name, (payload) => {
+          if (match && !match(payload)) return
+          clearTimeout(timer)
+          off()
+          resolve(payload)
+        })
+      }),
+    post: (path, body, init = {}) =>
+      fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body), ...init }),
+    async postJson(path, body) {
+      const res = await service.post(path, body)
+      const text = await res.text()
+      let parsed: unknown = text
+      try {
+        parsed = JSON.parse(text)
+      } catch {
+        // leave as text: the test will say what it got
+      }
+      return { status: res.status, body: parsed as any, headers: res.headers }
+    },
+    async get(path) {
+      const res = await fetch(url + path)
+      return { status: res.status, body: (await res.json()) as any }
+    },
+    async close() {
+      await http.close()
+      await runtime.close()
+      await rm(dataDir, { recursive: true, force: true })
+    },
+  }
+  return service
+}
+
+/** Poll a condition (no fixed sleeps): resolves when it holds, rejects after `timeoutMs`. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
