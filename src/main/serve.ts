@@ -1,5 +1,4 @@
-import { mkdir } from 'node:fs/promises'
-import { DataDirError, describeFatal, isExpectedFatal, type FatalContext } from './cli/fatal.js'
+import { describeFatal, ensureDataDir, isExpectedFatal, type FatalContext } from './cli/fatal.js'
 import { parseOptions, type ParsedOptions } from './cli/options.js'
 import { createLogger, type Logger } from './core/logger.js'
 import { createRuntime, type Runtime } from './core/runtime.js'
@@ -46,11 +45,7 @@ startup.catch((err: unknown) => {
 
 async function start(): Promise<void> {
   logger.debug({ config, config_file: configFile }, 'starting')
-  try {
-    await mkdir(config.data_dir, { recursive: true })
-  } catch (err) {
-    throw new DataDirError(config.data_dir, err)
-  }
+  await ensureDataDir(config.data_dir)
   runtime = await createRuntime(config, { logger })
   if (stopping) return
   server = await startHttpServer(runtime, { host: config.host, port: config.port, logger })

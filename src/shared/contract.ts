@@ -8,6 +8,21 @@ import {
   type CrawlResult,
 } from './crawl-schemas.js'
 import type { HealthResponse, HtmlResponse, MarkdownResponse, PdfResponse, ScreenshotResponse, StreamLine } from './api-types.js'
+import { EmptyBody, KillBrowserInput, LogQuery, RequestsQuery, RestartBrowserInput, TimelineQuery } from './monitor-schemas.js'
+import type {
+  BrowsersResponse,
+  CleanupResponse,
+  EndpointStatsResponse,
+  ErrorsResponse,
+  JanitorEvent,
+  KillResponse,
+  LiveMessage,
+  MonitorHealth,
+  RequestsResponse,
+  ResetResponse,
+  RestartResponse,
+  TimelineResponse,
+} from './monitor-types.js'
 
 /**
  * Every operation crawldeck offers, once: its HTTP method and path, the zod schema of its
@@ -20,8 +35,11 @@ export interface Operation<I extends z.ZodType = z.ZodType, O = unknown> {
   method: HttpMethod
   path: string
   input: I
-  /** 'json': one JSON body; 'ndjson': an async stream, one JSON value per line. */
-  response: 'json' | 'ndjson'
+  /**
+   * 'json': one JSON body; 'ndjson': an async stream, one JSON value per line; 'live': the
+   * monitor's push stream (SSE over HTTP); 'text': a preformatted body (Prometheus).
+   */
+  response: 'json' | 'ndjson' | 'live' | 'text'
   /** Counted as a crawl endpoint by the monitor and admission. */
   crawl: boolean
   summary: string
@@ -41,6 +59,20 @@ export const contract = {
   screenshot: op<ScreenshotResponse>()({ method: 'POST', path: '/screenshot', input: ScreenshotRequestSchema, response: 'json', crawl: true, summary: 'PNG screenshot of one page, base64' }),
   pdf: op<PdfResponse>()({ method: 'POST', path: '/pdf', input: SingleUrlRequestSchema, response: 'json', crawl: true, summary: 'PDF of one page, base64' }),
   health: op<HealthResponse>()({ method: 'GET', path: '/health', input: EmptyInput, response: 'json', crawl: false, summary: 'Service health: 200 when the permanent browser is up, 503 otherwise' }),
+
+  monitorHealth: op<MonitorHealth>()({ method: 'GET', path: '/monitor/health', input: EmptyInput, response: 'json', crawl: false, summary: 'CPU, memory, network, pool, janitor and persistence health' }),
+  monitorRequests: op<RequestsResponse>()({ method: 'GET', path: '/monitor/requests', input: RequestsQuery, response: 'json', crawl: false, summary: 'Active and recently completed requests' }),
+  monitorBrowsers: op<BrowsersResponse>()({ method: 'GET', path: '/monitor/browsers', input: EmptyInput, response: 'json', crawl: false, summary: 'Every browser in the pool, with a summary' }),
+  monitorEndpointStats: op<EndpointStatsResponse>()({ method: 'GET', path: '/monitor/endpoints/stats', input: EmptyInput, response: 'json', crawl: false, summary: 'Per-endpoint count, latency percentiles, success and pool-hit rates' }),
+  monitorTimeline: op<TimelineResponse>()({ method: 'GET', path: '/monitor/timeline', input: TimelineQuery, response: 'json', crawl: false, summary: 'Memory, CPU, requests or browsers over the last 5 minutes at 5 s resolution' }),
+  monitorJanitorLog: op<{ events: JanitorEvent[] }>()({ method: 'GET', path: '/monitor/logs/janitor', input: LogQuery, response: 'json', crawl: false, summary: 'Pool lifecycle and janitor events, newest first' }),
+  monitorErrors: op<ErrorsResponse>()({ method: 'GET', path: '/monitor/logs/errors', input: LogQuery, response: 'json', crawl: false, summary: 'Recent errors with stacks, and errors grouped by shape' }),
+  monitorCleanup: op<CleanupResponse>()({ method: 'POST', path: '/monitor/actions/cleanup', input: EmptyBody, response: 'json', crawl: false, summary: 'Close every idle cold browser now; busy ones are spared' }),
+  monitorKillBrowser: op<KillResponse>()({ method: 'POST', path: '/monitor/actions/kill_browser', input: KillBrowserInput, response: 'json', crawl: false, summary: 'Kill a browser by signature (prefix); busy ones only with force' }),
+  monitorRestartBrowser: op<RestartResponse>()({ method: 'POST', path: '/monitor/actions/restart_browser', input: RestartBrowserInput, response: 'json', crawl: false, summary: 'Relaunch a browser with the same config; the old one drains' }),
+  monitorResetStats: op<ResetResponse>()({ method: 'POST', path: '/monitor/stats/reset', input: EmptyBody, response: 'json', crawl: false, summary: 'Clear endpoint statistics' }),
+  monitorStream: op<AsyncIterable<LiveMessage> & { close(): void }>()({ method: 'GET', path: '/monitor/stream', input: EmptyInput, response: 'live', crawl: false, summary: 'Live monitor events (Server-Sent Events over HTTP)' }),
+  metrics: op<{ contentType: string; body: string }>()({ method: 'GET', path: '/metrics', input: EmptyInput, response: 'text', crawl: false, summary: 'Prometheus metrics' }),
 } as const
 
 export type Contract = typeof contract

@@ -1,3 +1,5 @@
+import { mkdir, stat } from 'node:fs/promises'
+import path from 'node:path'
 import { ChromiumNotFoundError } from '../core/chromium/locate.js'
 import { CrawldeckError } from '../core/errors.js'
 import { errnoText, oneLine, OptionsError } from './options.js'
@@ -16,6 +18,36 @@ export class DataDirError extends Error {
     super(`cannot create data directory ${dir}: ${errnoText(cause)}; pick another with --data-dir or CRAWLDECK_DATA_DIR`, { cause })
     this.name = 'DataDirError'
   }
+}
+
+/**
+ * mkdir -p that always ends. Node 20's `mkdir(dir, {recursive: true})` spins forever on paths
+ * the kernel refuses with ENOENT although their parent exists (e.g. under /proc), so we walk up
+ * ourselves and give up when a parent exists but the child still cannot be made.
+ */
+export async function ensureDataDir(dir: string): Promise<void> {
+  try {
+    await makeDir(path.resolve(dir))
+  } catch (err) {
+    throw new DataDirError(dir, err)
+  }
+}
+
+async function makeDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir)
+    return
+  } catch (err) {
+    const code = (err as { code?: unknown }).code
+    if (code === 'EEXIST') {
+      if ((await stat(dir)).isDirectory()) return
+      throw new Error('a file of that name is in the way')
+    }
+    const parent = path.dirname(dir)
+    if (code !== 'ENOENT' || parent === dir) throw err
+    await makeDir(parent)
+  }
+  await mkdir(dir)
 }
 
 export interface FatalContext {

@@ -50,17 +50,17 @@ const ROWS: Record<Key, Row> = {
     env: ['CRAWLDECK_DATA_DIR'],
     type: 'string',
     arg: 'DIR',
-    help: "Directory for crawldeck's own data; created at start-up if missing.",
+    help: "Directory for crawldeck's own data; created at start-up if missing (nothing is stored there yet).",
   },
   redis_url: {
     flag: 'redis-url',
     env: ['CRAWLDECK_REDIS_URL', 'REDIS_URL'],
     type: 'string',
     arg: 'URL',
-    help: 'Redis server, e.g. redis://127.0.0.1:6379. Optional: the service runs without Redis.',
+    help: 'Redis server, e.g. redis://127.0.0.1:6379. Accepted but not used yet: the history store that writes there comes with the monitor.',
     noneLabel: 'none',
   },
-  redis_prefix: { flag: 'redis-prefix', env: ['CRAWLDECK_REDIS_PREFIX'], type: 'string', arg: 'PREFIX', help: 'Prefix of every Redis key crawldeck writes.' },
+  redis_prefix: { flag: 'redis-prefix', env: ['CRAWLDECK_REDIS_PREFIX'], type: 'string', arg: 'PREFIX', help: 'Prefix of the Redis keys crawldeck will write (not used yet, like --redis-url).' },
   log_level: {
     flag: 'log-level',
     env: ['CRAWLDECK_LOG_LEVEL'],
@@ -135,6 +135,20 @@ const ROWS: Record<Key, Row> = {
     help: 'Launch the permanent browser at start-up (config file only; turned off by some tests).',
   },
   chromium_args: { flag: null, env: [], type: 'string-list', arg: '', help: 'Extra Chromium flags for every browser (config file only).' },
+  monitor_completed_limit: {
+    flag: 'completed-limit',
+    env: ['CRAWLDECK_COMPLETED_LIMIT'],
+    type: 'integer',
+    arg: 'N',
+    help: 'Completed requests the monitor keeps for /monitor/requests.',
+  },
+  persist_interval_ms: {
+    flag: 'persist-interval',
+    env: ['CRAWLDECK_PERSIST_INTERVAL'],
+    type: 'integer',
+    arg: 'MS',
+    help: 'How often monitor history is written to the store, in milliseconds (and once at shutdown).',
+  },
 }
 
 /** The one option table, in display order. */
@@ -249,6 +263,10 @@ export function helpText(): string {
   return lines.join('\n') + '\n'
 }
 
+/** The README's options table sits between these two lines; `npx tsx scripts/options-table.ts --write` rewrites it. */
+export const OPTIONS_TABLE_START = '<!-- options-table: generated from src/main/cli/options.ts by scripts/options-table.ts; do not edit by hand -->'
+export const OPTIONS_TABLE_END = '<!-- /options-table -->'
+
 /** The README's options table (scripts/options-table.ts prints it; a test keeps the README equal). */
 export function optionsMarkdownTable(): string {
   const code = (s: string): string => `\`${s}\``
@@ -256,7 +274,8 @@ export function optionsMarkdownTable(): string {
   lines.push(
     `| ${code(flagUsage(CONFIG_FILE_OPTION.flag, CONFIG_FILE_OPTION.arg))} | ${CONFIG_FILE_OPTION.env.map(code).join(', ')} | - | none | ${CONFIG_FILE_OPTION.help} |`,
   )
-  for (const spec of OPTIONS) {
+  // Options with a flag first, config-file-only ones last, as in --help.
+  for (const spec of [...OPTIONS.filter((o) => o.flag !== null), ...OPTIONS.filter((o) => o.flag === null)]) {
     const flag = spec.flag === null ? 'config file only' : code(flagUsage(spec.flag, spec.arg))
     const env = spec.env.length === 0 ? '-' : spec.env.map(code).join(', ')
     const def = DEFAULTS[spec.key] === null ? defaultLabel(spec) : code(defaultLabel(spec))
@@ -438,7 +457,7 @@ const ERRNO_TEXT: Record<string, string> = {
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',
   EISDIR: 'is a directory',
-  ENOTDIR: 'a parent is not a directory',
+  ENOTDIR: 'part of the path is a file, not a directory',
   EROFS: 'read-only file system',
   ENOSPC: 'no space left on device',
   ELOOP: 'too many symbolic links',

@@ -35,6 +35,10 @@ export const ConfigSchema = z
     body_limit_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
     /** Launch the permanent browser at start-up (turned off only by tests that start many runtimes). */
     launch_permanent: z.boolean().default(true),
+    /** Completed requests the monitor keeps for /monitor/requests. */
+    monitor_completed_limit: z.number().int().min(1).max(100_000).default(100),
+    /** How often monitor state is written to the store, in ms (and once at shutdown). */
+    persist_interval_ms: z.number().int().min(50).max(600_000).default(1000),
     /** Extra Chromium flags for every browser, after the built-in ones. */
     chromium_args: z.array(z.string()).default([]),
   })

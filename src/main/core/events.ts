@@ -16,6 +16,10 @@ export interface EngineEvents {
   'browser:retired': { id: string; sig: string; tier: BrowserTier; pages_served: number; reason: 'pages' | 'restart' }
   'browser:closed': { id: string; sig: string; tier: BrowserTier; reason: CloseReason; idle_seconds: number; ttl_seconds: number | null; leases: number }
   'browser:crashed': { id: string; sig: string; tier: BrowserTier; leases: number }
+  /** An operator restart: the fresh browser is up and takes new leases; the old one drains. */
+  'browser:restarted': { old_id: string; new_id: string; sig: string; tier: BrowserTier }
+  /** An operator's forced cleanup of idle cold browsers. */
+  'browser:cleanup': { closed: string[]; spared_busy: string[] }
   'lease:acquired': { id: string; sig: string; request_id: string | null; pool_hit: boolean; wait_ms: number; leases: number }
   'lease:released': { id: string; sig: string; request_id: string | null; leases: number }
   'janitor:run': { memory_percent: number; pressure: 'LOW' | 'MEDIUM' | 'HIGH'; interval_seconds: number; cold_ttl_seconds: number; hot_ttl_seconds: number; closed: number }

@@ -7,8 +7,16 @@ import { EngineEventBus } from './events.js'
 import type { Logger } from './logger.js'
 import { Janitor } from './pool/janitor.js'
 import { BrowserPool } from './pool/pool.js'
+import { LiveFeed } from './monitor/live.js'
+import { createMetrics } from './monitor/metrics.js'
+import { Monitor } from './monitor/monitor.js'
 import { createCrawlService } from './service/crawl-service.js'
 import { readHealth } from './service/health-service.js'
+import { createMonitorService } from './service/monitor-service.js'
+import { FileStore } from './store/file-store.js'
+import { Persister } from './store/persister.js'
+import { RedisStore } from './store/redis-store.js'
+import type { MonitorStore } from './store/store.js'
 import { readMemoryUsage, type MemoryReading } from './system/memory.js'
 import { VERSION } from './version.js'
 
@@ -22,6 +30,9 @@ export interface Runtime {
   readonly pool: BrowserPool
   readonly janitor: Janitor
   readonly admission: Admission
+  readonly monitor: Monitor
+  readonly live: LiveFeed
+  readonly persister: Persister
   readonly service: ServiceImpl
   readonly chromiumPath: string
   readonly startedAt: number
@@ -50,18 +61,35 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   const janitor = new Janitor(pool, config, events, logger, readMemory)
   const startedAt = Date.now()
 
+  // The monitor listens to the engine's events (the engine does not know it is there), so it
+  // starts first: the permanent browser's launch belongs in its log.
+  const monitor = new Monitor({ config, events, pool, admission, janitor, readMemory, logger, startedAt })
+  monitor.start()
+  const live = new LiveFeed(monitor)
+  live.start()
+  const metrics = createMetrics({ events, pool, admission, monitor, readMemory })
+  const store: MonitorStore = config.redis_url ? new RedisStore(config.redis_url, config.redis_prefix) : new FileStore(config.data_dir)
+  const persister = new Persister(monitor, store, config.persist_interval_ms, logger)
+  await persister.start()
+
   if (config.launch_permanent) {
     try {
       await pool.start()
     } catch (err) {
+      live.stop()
+      monitor.stop()
+      metrics.stop()
       await pool.shutdown()
+      await persister.stop()
       throw err
     }
   }
   janitor.start()
 
+
   const service: ServiceImpl = {
     ...createCrawlService({ config, events, crawler }),
+    ...createMonitorService({ monitor, live, pool, events, registry: metrics.registry }),
     health: async () => readHealth({ config, pool, admission, readMemory, startedAt, version: VERSION }),
   }
 
@@ -73,6 +101,9 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     pool,
     janitor,
     admission,
+    monitor,
+    live,
+    persister,
     service,
     chromiumPath,
     startedAt,
@@ -82,8 +113,13 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
       closing ??= (async () => {
         janitor.stop()
         admission.close()
+        live.stop()
         await pool.shutdown()
-        logger.info('engine stopped: every browser closed')
+        // After the pool: the last closes and their events belong in the stored history.
+        monitor.stop()
+        metrics.stop()
+        await persister.stop()
+        logger.info('engine stopped: every browser closed, monitor history flushed')
       })()
       return closing
     },

@@ -18,14 +18,23 @@ export function createApp(runtime: Runtime, logger: Logger): Koa {
   })
   app.use(jsonBody(runtime.config.body_limit_bytes))
   const router = contractRouter(runtime.service, logger)
-  app.use(router.routes())
-  app.use(router.allowedMethods({ throw: false }))
+  // Wraps the router and allowedMethods, so it sees their final status: a 405 set by
+  // allowedMethods must not carry a 404 body written further down the chain.
   app.use(async (ctx, next) => {
     await next()
-    if (ctx.status === 404 && ctx.body === undefined) {
+    if (ctx.body !== undefined && ctx.body !== null) return
+    if (ctx.status === 404) {
       ctx.status = 404
       ctx.body = { error: `no route ${ctx.method} ${ctx.path}`, code: 'not_found' }
+    } else if (ctx.status === 405 || ctx.status === 501) {
+      // 501 is the router's answer to a method it does not know (PURGE, PROPFIND...): still the
+      // client's mistake, so a 4xx like any other wrong method.
+      const allow = ctx.response.get('Allow')
+      ctx.status = 405
+      ctx.body = { error: `${ctx.method} is not allowed on ${ctx.path}${allow ? `; use ${allow}` : ''}`, code: 'method_not_allowed' }
     }
   })
+  app.use(router.routes())
+  app.use(router.allowedMethods({ throw: false }))
   return app
 }

@@ -25,7 +25,8 @@ export function jsonBody(limitBytes: number): Middleware {
       if (length > limitBytes) {
         throw new CrawldeckError(413, 'body_too_large', `request body is larger than the ${limitBytes}-byte limit`)
       }
-      if (ctx.request.length && !ctx.is('application/json')) {
+      const hasBody = Boolean(ctx.request.length) || ctx.get('transfer-encoding') !== ''
+      if (hasBody && !ctx.is('application/json')) {
         throw new CrawldeckError(415, 'unsupported_media_type', `send the body as JSON with Content-Type: application/json (got ${ctx.get('content-type') || 'no content type'})`)
       }
     }

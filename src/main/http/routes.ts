@@ -6,10 +6,11 @@ import { describeIssues, summariseIssues } from '../../shared/validation.js'
 import { ValidationError } from '../core/errors.js'
 import type { Logger } from '../core/logger.js'
 import { toResponse } from './errors.js'
+import { sendSse } from './sse.js'
 
 /**
  * The Koa door, generated from the contract: one route per operation, input validated with
- * the operation's own schema, output written as JSON or NDJSON.
+ * the operation's own schema, output written as JSON, NDJSON, SSE or text.
  */
 export function contractRouter(service: ServiceImpl, logger: Logger): Router {
   const router = new Router()
@@ -29,6 +30,12 @@ export function contractRouter(service: ServiceImpl, logger: Logger): Router {
         ctx.type = 'application/x-ndjson'
         ctx.set('Cache-Control', 'no-store')
         ctx.body = ndjson(output as AsyncIterable<unknown>, logger, ctx)
+      } else if (op.response === 'live') {
+        sendSse(ctx, output as Parameters<typeof sendSse>[1])
+      } else if (op.response === 'text') {
+        const text = output as { contentType: string; body: string }
+        ctx.type = text.contentType
+        ctx.body = text.body
       } else {
         if (name === 'health') ctx.status = (output as { status: string }).status === 'error' ? 503 : 200
         ctx.body = output

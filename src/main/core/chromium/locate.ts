@@ -53,7 +53,8 @@ export function locateChromium(opts: LocateOptions = {}): string {
   const exists = opts.exists ?? isExecutable
   // A path someone typed is a decision, not a hint: falling back to another binary would hide the typo.
   const explicit = opts.explicit?.trim()
-  if (explicit) return requireAt(path.resolve(explicit), 'given with --chromium', exists)
+  // The options layer folds --chromium, CRAWLDECK_CHROMIUM and the config file into one value.
+  if (explicit) return requireAt(path.resolve(explicit), 'given with --chromium, CRAWLDECK_CHROMIUM or the config file', exists)
   const fromEnv = env.CRAWLDECK_CHROMIUM?.trim()
   if (fromEnv) return requireAt(path.resolve(fromEnv), 'from CRAWLDECK_CHROMIUM', exists)
 
@@ -73,7 +74,8 @@ function requireAt(p: string, origin: string, exists: (p: string) => boolean): s
   if (exists(p)) return p
   throw new ChromiumNotFoundError(
     `Chromium not found at ${p} (${origin}): it does not exist or is not executable. ` +
-      'Fix the path, or unset it to let crawldeck search the usual install locations.',
+      'Fix the path, or unset it to let crawldeck search the usual install locations ' +
+      '(Debian/Ubuntu: sudo apt-get install -y chromium).',
     [p],
   )
 }

@@ -63,6 +63,8 @@ export class Crawler {
       ctx.signal?.addEventListener('abort', onAbort, { once: true })
       try {
         context = await lease.browser.browser.newContext(contextOptions(browserConfig))
+        // The abort listener could not close a context that did not exist yet.
+        if (ctx.signal?.aborted) throw new AbortedError()
         const page = await context.newPage()
         return await this.work(page, url, crawlerConfig, wants, ctx, started)
       } catch (err) {
@@ -129,14 +131,18 @@ function contextOptions(cfg: BrowserConfig): BrowserContextOptions {
 async function classify(err: unknown, browser: ManagedBrowser, pageTimeoutMs: number, signal?: AbortSignal): Promise<CrawldeckError> {
   if (signal?.aborted) return new AbortedError()
   if (err instanceof CrawldeckError) return err
-  if (!browser.browser.isConnected() || browser.state === 'closing' || browser.state === 'closed') {
-    // The pool learns of a crash from the same disconnect; give it a moment to record why.
-    const reason = await Promise.race([browser.gone, new Promise<null>((r) => setTimeout(() => r(null), 2000).unref())])
-    const why = reason ?? browser.closeReason ?? 'crashed'
-    return new BrowserGoneError(why === 'killed' ? 'killed' : why === 'shutdown' ? 'shutdown' : 'crashed', browser.shortSig)
-  }
   const name = err instanceof Error ? err.name : ''
   const message = firstLine(err)
+  // Playwright may reject the page call a moment before it reports the disconnect, so a
+  // "closed" message counts as a sign too; the pool records why from the same disconnect.
+  const looksGone = /has been closed|browser closed|disconnected|crashed/i.test(message)
+  if (looksGone || !browser.browser.isConnected() || browser.state === 'closing' || browser.state === 'closed') {
+    const reason = await Promise.race([browser.gone, new Promise<null>((r) => setTimeout(() => r(null), 2000).unref())])
+    if (reason !== null || !browser.browser.isConnected()) {
+      const why = reason ?? browser.closeReason ?? 'crashed'
+      return new BrowserGoneError(why === 'killed' ? 'killed' : why === 'shutdown' ? 'shutdown' : 'crashed', browser.shortSig)
+    }
+  }
   if (message.startsWith('invalid css_selector')) return new ValidationError(message, [{ path: 'crawler_config.css_selector', message }])
   if (name === 'TimeoutError') {
     const step = message.split(':')[0] ?? 'the page'

@@ -31,24 +31,31 @@ interface PageArgs {
 }
 
 /**
- * What crosses the wire. Links and images travel packed into one string each: playwright
- * serializes returned objects one by one (about 0.1 ms per object), so 5000 link objects
- * would cost half a second while one string costs next to nothing. Records are separated by
- * U+0001 and fields by U+0000; neither can occur in a serialized http(s)/data URL, and
- * texts have their control characters replaced by spaces in the page.
+ * What crosses the wire is ONE string. Playwright serializes returned objects one by one in the
+ * page (about 0.1 ms per object: 5000 link objects would cost half a second) and its serializer
+ * relies on page globals such as Array.prototype.push, which hostile pages replace. A single
+ * string avoids both.
+ *
+ *   'E' + error message                             the css selector did not parse
+ *   'K' + len,len,...;  + the fields back to back   success, fields in WIRE_FIELDS order
+ *
+ * Nullable fields are '' for null and '=' + value otherwise. Inside the links, images and
+ * social fields, records are separated by U+0001 and fields by U+0000: neither can occur in a
+ * serialized http(s)/data URL, and texts have control characters replaced by spaces in the page.
  */
-type PageOutcome =
-  | {
-      ok: true
-      html: string
-      cleaned: string
-      /** kind ('i' | 'e') \0 href \0 text, records joined by \u0001 */
-      links: string
-      /** src \0 alt, records joined by \u0001 */
-      images: string
-      metadata: PageMetadata
-    }
-  | { ok: false; kind: 'invalid_selector'; message: string }
+const WIRE_FIELDS = [
+  'html',
+  'cleaned',
+  'links', // kind ('i' | 'e') \0 href \0 text
+  'images', // src \0 alt
+  'title',
+  'description',
+  'keywords',
+  'author',
+  'language',
+  'canonical',
+  'social', // key \0 value
+] as const
 
 const FIELD = '\u0000'
 const RECORD = '\u0001'
@@ -60,7 +67,7 @@ const RECORD = '\u0001'
  * avoids the page's own globals where it cheaply can (JSON, Set, Map, Array methods,
  * instance overrides on `document`), because pages are hostile.
  */
-function pageExtract(args: PageArgs): PageOutcome {
+function pageExtract(args: PageArgs): string {
   const live = document
   // Clone through the prototype so an instance override on `document` cannot intercept it.
   const doc = Node.prototype.cloneNode.call(live, true) as Document
@@ -75,8 +82,14 @@ function pageExtract(args: PageArgs): PageOutcome {
     if (doctype.systemId) html += ' "' + doctype.systemId + '"'
     html += '>'
   }
+  // Serialized from the live document: a clone has no browsing context, so scripting is off
+  // there and <noscript> contents would serialize escaped, unlike page.content(). Prototype
+  // getters, so instance overrides on `document` cannot feed us something else.
+  const rootGetter = Object.getOwnPropertyDescriptor(Document.prototype, 'documentElement')
+  const outerGetter = Object.getOwnPropertyDescriptor(Element.prototype, 'outerHTML')
+  const liveRoot = (rootGetter && rootGetter.get ? rootGetter.get.call(live) : live.documentElement) as Element | null
+  if (liveRoot) html += outerGetter && outerGetter.get ? (outerGetter.get.call(liveRoot) as string) : liveRoot.outerHTML
   const rootElement = doc.documentElement
-  if (rootElement) html += rootElement.outerHTML
 
   // ---- roots: selector matches (outermost only) or body ------------------------------------
   const roots: Element[] = []
@@ -86,7 +99,7 @@ function pageExtract(args: PageArgs): PageOutcome {
       matches = doc.querySelectorAll(args.cssSelector)
     } catch (err) {
       const message = err && typeof (err as Error).message === 'string' ? (err as Error).message : String(err)
-      return { ok: false, kind: 'invalid_selector', message }
+      return 'E' + message
     }
     let last: Element | null = null
     for (let i = 0; i < matches.length; i++) {
@@ -102,30 +115,53 @@ function pageExtract(args: PageArgs): PageOutcome {
   }
 
   // ---- metadata (read from the clone: instance overrides such as a fake document.title do not apply)
-  const pageUrl = doc.URL
-  let pageHost = ''
-  {
-    // An anchor in the clone parses URLs natively (no reliance on the page's window.URL).
-    const probe = doc.createElement('a')
-    probe.href = pageUrl
-    pageHost = probe.hostname.toLowerCase()
-    if (pageHost.indexOf('www.') === 0) pageHost = pageHost.slice(4)
+  /**
+   * Host of a serialized http(s) URL, lowercased, without a leading 'www.'; '' for other
+   * schemes. String work only: no reliance on the page's window.URL, and one less URL parse
+   * per link (the href getter already gave the serialized form).
+   */
+  const hostOf = (url: string): string => {
+    const lower = url.slice(0, 8).toLowerCase()
+    const start = lower.indexOf('https://') === 0 ? 8 : lower.indexOf('http://') === 0 ? 7 : -1
+    if (start < 0) return ''
+    let end = url.length
+    for (let i = start; i < url.length; i++) {
+      const ch = url.charCodeAt(i)
+      if (ch === 47 || ch === 63 || ch === 35 || ch === 92) {
+        end = i
+        break
+      }
+    }
+    let host = url.slice(start, end)
+    const at = host.lastIndexOf('@')
+    if (at >= 0) host = host.slice(at + 1)
+    const colon = host.lastIndexOf(':')
+    if (colon >= 0 && host.indexOf(']', colon) < 0) host = host.slice(0, colon)
+    host = host.toLowerCase()
+    return host.indexOf('www.') === 0 ? host.slice(4) : host
+  }
+  const pageHost = hostOf(String(doc.URL))
+
+  /** Control characters become spaces (they double as separators on the wire), whitespace collapses. */
+  const cleanText = (value: string, max: number): string => {
+    let text = value.replace(/[\u0000-\u001f\s]+/g, ' ').trim()
+    if (text.length > max) text = text.slice(0, max).trim()
+    return text
   }
 
-  const rawTitle = doc.title
-  const metadata: PageMetadata = {
-    title: rawTitle ? rawTitle : null,
-    description: null,
-    keywords: null,
-    author: null,
-    language: null,
-    canonical: null,
-    social: {},
-  }
+  // Nullable wire fields: '' is null, '=' + value is a value.
+  const title = doc.title
+  const titleField = title ? '=' + title : ''
+  let languageField = ''
   if (rootElement) {
     const lang = rootElement.getAttribute('lang')
-    if (lang && lang.trim()) metadata.language = lang.trim()
+    if (lang && lang.trim()) languageField = '=' + lang.trim()
   }
+  let descriptionField = ''
+  let keywordsField = ''
+  let authorField = ''
+  let social = ''
+  const seenSocial = { __proto__: null } as unknown as Record<string, true>
   const metas = doc.getElementsByTagName('meta')
   for (let i = 0; i < metas.length; i++) {
     const meta = metas[i]!
@@ -134,25 +170,22 @@ function pageExtract(args: PageArgs): PageOutcome {
     const key = (meta.getAttribute('property') || meta.getAttribute('name') || '').trim().toLowerCase()
     if (!key) continue
     if (key === 'description') {
-      if (metadata.description === null) metadata.description = content.trim()
+      if (!descriptionField) descriptionField = '=' + content.trim()
     } else if (key === 'keywords') {
-      if (metadata.keywords === null) metadata.keywords = content.trim()
+      if (!keywordsField) keywordsField = '=' + content.trim()
     } else if (key === 'author') {
-      if (metadata.author === null) metadata.author = content.trim()
-    } else if (key.indexOf('og:') === 0 || key.indexOf('twitter:') === 0) {
-      if (!Object.prototype.hasOwnProperty.call(metadata.social, key)) metadata.social[key] = content.trim()
+      if (!authorField) authorField = '=' + content.trim()
+    } else if ((key.indexOf('og:') === 0 || key.indexOf('twitter:') === 0) && seenSocial[key] !== true) {
+      seenSocial[key] = true
+      social += (social ? '\u0001' : '') + cleanText(key, 200) + '\u0000' + content.replace(/[\u0000\u0001]/g, ' ').trim()
     }
   }
+  let canonicalField = ''
   const linkEls = doc.getElementsByTagName('link')
-  for (let i = 0; i < linkEls.length; i++) {
+  for (let i = 0; i < linkEls.length && !canonicalField; i++) {
     const link = linkEls[i] as HTMLLinkElement
-    const rel = (link.getAttribute('rel') || '').toLowerCase().split(/\s+/)
-    let isCanonical = false
-    for (let j = 0; j < rel.length; j++) if (rel[j] === 'canonical') isCanonical = true
-    if (isCanonical && link.getAttribute('href')) {
-      metadata.canonical = link.href
-      break
-    }
+    const rel = ' ' + (link.getAttribute('rel') || '').toLowerCase().replace(/\s+/g, ' ') + ' '
+    if (rel.indexOf(' canonical ') >= 0 && link.getAttribute('href') && typeof link.href === 'string') canonicalField = '=' + link.href
   }
 
   // ---- cleaning walk ----------------------------------------------------------------------
@@ -204,13 +237,6 @@ function pageExtract(args: PageArgs): PageOutcome {
   let internalCount = 0
   let externalCount = 0
 
-  /** Control characters become spaces (they double as separators on the wire), whitespace collapses. */
-  const cleanText = (value: string, max: number): string => {
-    let text = value.replace(/[\u0000-\u001f\s]+/g, ' ').trim()
-    if (text.length > max) text = text.slice(0, max).trim()
-    return text
-  }
-
   const isScriptUrl = (value: string): boolean => {
     // The URL parser ignores leading C0/space and tabs/newlines anywhere: strip them all.
     const v = value.replace(/[\u0000-\u0020]+/g, '').toLowerCase()
@@ -237,30 +263,15 @@ function pageExtract(args: PageArgs): PageOutcome {
     // One URL parse per link: the href getter. It returns the attribute unchanged when it
     // cannot be parsed, so only in that case is the protocol getter asked to confirm.
     const href = a.href
+    if (typeof href !== 'string') return // an <a> that is not an HTML anchor (XML documents)
     const lower = href.slice(0, 8).toLowerCase()
-    const start = lower.indexOf('https://') === 0 ? 8 : lower.indexOf('http://') === 0 ? 7 : -1
-    if (start < 0) return // mailto:, tel:, ftp:, data:, unparsable...
-    if (href === raw && a.protocol !== 'http:' && a.protocol !== 'https:') return
+    if (lower.indexOf('https://') !== 0 && lower.indexOf('http://') !== 0) return // mailto:, tel:, ftp:, data:...
+    if (href === raw && a.protocol !== 'http:' && a.protocol !== 'https:') return // unparsable
     if (href.indexOf('\u0000') >= 0 || href.indexOf('\u0001') >= 0) return
     if (href !== raw) el.setAttribute('href', href) // absolute in cleaned_html too, so markdown links work off-page
     if (seenLinks[href] === true) return
     seenLinks[href] = true
-    // Host of a serialized special URL: between '://' and the first '/', minus userinfo and port.
-    let end = href.length
-    for (let i = start; i < href.length; i++) {
-      const ch = href.charCodeAt(i)
-      if (ch === 47 || ch === 63 || ch === 35) {
-        end = i
-        break
-      }
-    }
-    let host = href.slice(start, end)
-    const at = host.lastIndexOf('@')
-    if (at >= 0) host = host.slice(at + 1)
-    const colon = host.lastIndexOf(':')
-    if (colon >= 0 && host.indexOf(']', colon) < 0) host = host.slice(0, colon)
-    host = host.toLowerCase()
-    if (host.indexOf('www.') === 0) host = host.slice(4)
+    const host = hostOf(href)
     const internal = host === pageHost
     if (internal) {
       if (internalCount >= args.maxLinks) return
@@ -276,6 +287,7 @@ function pageExtract(args: PageArgs): PageOutcome {
     const raw = el.getAttribute('src')
     if (raw === null || !raw.trim()) return
     const src = (el as HTMLImageElement).src
+    if (typeof src !== 'string') return
     const lower = src.slice(0, 8).toLowerCase()
     const ok = lower.indexOf('http://') === 0 || lower.indexOf('https://') === 0 || (lower.indexOf('data:') === 0 && src.length <= 4096)
     if (!ok || src.indexOf('\u0000') >= 0 || src.indexOf('\u0001') >= 0) return
@@ -358,7 +370,27 @@ function pageExtract(args: PageArgs): PageOutcome {
   let cleaned = ''
   for (let i = 0; i < parts.length; i++) cleaned += (i ? '\n' : '') + parts[i]
 
-  return { ok: true, html, cleaned, links, images, metadata }
+  // Same order as WIRE_FIELDS.
+  const fields = [
+    html,
+    cleaned,
+    links,
+    images,
+    titleField,
+    descriptionField,
+    keywordsField,
+    authorField,
+    languageField,
+    canonicalField,
+    social,
+  ]
+  let header = ''
+  let body = ''
+  for (let i = 0; i < fields.length; i++) {
+    header += (i ? ',' : '') + fields[i]!.length
+    body += fields[i]
+  }
+  return 'K' + header + ';' + body
 }
 
 /*
@@ -386,35 +418,66 @@ export async function extractFromPage(page: Page, opts: ExtractOptions): Promise
     maxImages: MAX_IMAGES,
     maxText: MAX_LINK_TEXT,
   }
-  const outcome = (await page.evaluate(buildExpression(args))) as PageOutcome | null | undefined
-  if (!outcome || typeof outcome !== 'object') throw new Error('page extraction returned no result')
-  if (!outcome.ok) {
-    throw new Error(`invalid css_selector: ${JSON.stringify(opts.cssSelector)} (${outcome.message})`)
+  const wire = await page.evaluate<unknown>(buildExpression(args))
+  if (typeof wire !== 'string' || wire.length === 0) throw new Error('page extraction returned no result')
+  if (wire[0] === 'E') throw new Error(`invalid css_selector: ${JSON.stringify(opts.cssSelector)} (${wire.slice(1)})`)
+  return decodeWire(wire)
+}
+
+function decodeWire(wire: string): Extracted {
+  const semi = wire.indexOf(';')
+  const lengths = semi > 1 ? wire.slice(1, semi).split(',').map(Number) : []
+  if (wire[0] !== 'K' || lengths.length !== WIRE_FIELDS.length || lengths.some((n) => !Number.isInteger(n) || n < 0)) {
+    throw new Error('page extraction returned a malformed result')
   }
+  const f: Record<(typeof WIRE_FIELDS)[number], string> = Object.create(null)
+  let pos = semi + 1
+  WIRE_FIELDS.forEach((name, i) => {
+    const len = lengths[i]!
+    f[name] = wire.slice(pos, pos + len)
+    pos += len
+  })
+  if (pos !== wire.length) throw new Error('page extraction returned a malformed result')
+  const nullable = (value: string): string | null => (value ? value.slice(1) : null)
+
   const internal: PageLink[] = []
   const external: PageLink[] = []
-  if (outcome.links) {
-    for (const record of outcome.links.split(RECORD)) {
-      const fields = record.split(FIELD)
-      if (fields.length !== 3) continue
-      const link: PageLink = { href: fields[1]!, text: fields[2]! }
-      if (fields[0] === 'i') internal.push(link)
+  if (f.links) {
+    for (const record of f.links.split(RECORD)) {
+      const parts = record.split(FIELD)
+      if (parts.length !== 3) continue
+      const link: PageLink = { href: parts[1]!, text: parts[2]! }
+      if (parts[0] === 'i') internal.push(link)
       else external.push(link)
     }
   }
   const images: Array<{ src: string; alt: string }> = []
-  if (outcome.images) {
-    for (const record of outcome.images.split(RECORD)) {
-      const fields = record.split(FIELD)
-      if (fields.length !== 2) continue
-      images.push({ src: fields[0]!, alt: fields[1]! })
+  if (f.images) {
+    for (const record of f.images.split(RECORD)) {
+      const parts = record.split(FIELD)
+      if (parts.length === 2) images.push({ src: parts[0]!, alt: parts[1]! })
+    }
+  }
+  const social: Record<string, string> = {}
+  if (f.social) {
+    for (const record of f.social.split(RECORD)) {
+      const parts = record.split(FIELD)
+      if (parts.length === 2 && parts[0]) social[parts[0]] = parts[1]!
     }
   }
   return {
-    html: outcome.html,
-    cleaned_html: outcome.cleaned,
+    html: f.html,
+    cleaned_html: f.cleaned,
     links: { internal, external },
     media: { images },
-    metadata: outcome.metadata,
+    metadata: {
+      title: nullable(f.title),
+      description: nullable(f.description),
+      keywords: nullable(f.keywords),
+      author: nullable(f.author),
+      language: nullable(f.language),
+      canonical: nullable(f.canonical),
+      social,
+    },
   }
 }

@@ -13,15 +13,17 @@ export interface JanitorPolicy {
   hot_ttl_seconds: number
 }
 
+/** The rows of the table are "> 80 %" and "> 60 %": a boundary value belongs to the row below. */
 export function memoryPressure(percent: number): MemoryPressure {
-  return percent < 60 ? 'LOW' : percent < 80 ? 'MEDIUM' : 'HIGH'
+  return percent > 80 ? 'HIGH' : percent > 60 ? 'MEDIUM' : 'LOW'
 }
 
 /** The adaptive table: the fuller memory is, the sooner idle browsers go. */
 export function janitorPolicy(memoryPercent: number, idleTtlSeconds: number): JanitorPolicy {
+  // One comparison decides both the label and the numbers, so they can never disagree.
   const pressure = memoryPressure(memoryPercent)
-  if (memoryPercent > 80) return { pressure, interval_seconds: 10, cold_ttl_seconds: 30, hot_ttl_seconds: 120 }
-  if (memoryPercent > 60) return { pressure, interval_seconds: 30, cold_ttl_seconds: 60, hot_ttl_seconds: 300 }
+  if (pressure === 'HIGH') return { pressure, interval_seconds: 10, cold_ttl_seconds: 30, hot_ttl_seconds: 120 }
+  if (pressure === 'MEDIUM') return { pressure, interval_seconds: 30, cold_ttl_seconds: 60, hot_ttl_seconds: 300 }
   return { pressure, interval_seconds: 60, cold_ttl_seconds: idleTtlSeconds, hot_ttl_seconds: 2 * idleTtlSeconds }
 }
 

@@ -68,8 +68,17 @@ export class BrowserPool {
     return this.entries.get(id)
   }
 
+  /**
+   * The permanent browser the service stands on: the active one or, while its replacement
+   * launches, the retired one that is still up and finishing its crawls.
+   */
   permanent(): ManagedBrowser | undefined {
-    return this.list().find((b) => b.tier === 'permanent' && b.acceptsLeases)
+    const permanents = this.list().filter((b) => b.tier === 'permanent')
+    return permanents.find((b) => b.acceptsLeases) ?? permanents.find((b) => b.state === 'retired')
+  }
+
+  private hasActivePermanent(): boolean {
+    return this.list().some((b) => b.tier === 'permanent' && b.acceptsLeases)
   }
 
   isLaunching(sig: string): boolean {
@@ -130,9 +139,7 @@ export class BrowserPool {
         entry.leases--
         entry.lastUsedAt = Date.now()
         events.emit('lease:released', { id: entry.id, sig: entry.sig, request_id: requestId, leases: entry.leases })
-        if (entry.state === 'retired' && entry.leases === 0) {
-          void this.close(entry, entry.retireReason === 'restart' ? 'restarted' : 'retired')
-        }
+        if (entry.state === 'retired' && entry.leases === 0) this.closeRetired(entry)
       },
     }
   }
@@ -145,7 +152,25 @@ export class BrowserPool {
     this.deps.events.emit('browser:retired', { id: entry.id, sig: entry.sig, tier: entry.tier, pages_served: entry.pagesServed, reason })
     if (entry.tier !== 'cold') this.replacementTier.set(entry.sig, entry.tier)
     if (entry.tier === 'permanent' && reason === 'pages') this.ensurePermanent()
-    if (entry.leases === 0) void this.close(entry, reason === 'restart' ? 'restarted' : 'retired')
+    if (entry.leases === 0) this.closeRetired(entry)
+  }
+
+  /**
+   * A retired browser whose last lease ended. A retired permanent browser stays up until its
+   * replacement has launched, so the service is never left without a permanent browser (and
+   * /health never reports it down) just because it was recycled.
+   */
+  private closeRetired(entry: ManagedBrowser): void {
+    const reason = entry.retireReason === 'restart' ? 'restarted' : 'retired'
+    const replacement = entry.tier === 'permanent' ? this.launching.get(this.defaultSig) : undefined
+    if (replacement) {
+      void replacement.then(
+        () => this.close(entry, reason),
+        () => this.close(entry, reason),
+      )
+      return
+    }
+    void this.close(entry, reason)
   }
 
   /** Single-flight launch: concurrent callers for one signature share one Chromium start. */
@@ -225,7 +250,7 @@ export class BrowserPool {
 
   /** Relaunch the permanent browser if none is active, backing off while launches fail. */
   private ensurePermanent(): void {
-    if (this.shuttingDown || this.permanentRelaunchTimer || this.permanent() || this.launching.has(this.defaultSig)) return
+    if (this.shuttingDown || this.permanentRelaunchTimer || this.hasActivePermanent() || this.launching.has(this.defaultSig)) return
     this.launch(this.defaultSig, this.defaultConfig, 'permanent').catch((err) => {
       this.permanentFailures++
       const delay = Math.min(30_000, 1000 * 2 ** Math.min(this.permanentFailures - 1, 5))

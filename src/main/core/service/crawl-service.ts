@@ -1,6 +1,6 @@
 import type { CallContext, OperationInput, OperationOutput, ServiceImpl } from '../../../shared/contract.js'
 import type { StreamLine } from '../../../shared/api-types.js'
-import type { BrowserConfig, CrawlerConfig, CrawlResult } from '../../../shared/crawl-schemas.js'
+import { CrawlerConfigSchema, type BrowserConfig, type CrawlerConfig, type CrawlResult } from '../../../shared/crawl-schemas.js'
 import type { Config } from '../config.js'
 import { CrawldeckError, ValidationError } from '../errors.js'
 import type { EngineEventBus, RequestPhase } from '../events.js'
@@ -17,7 +17,14 @@ export interface CrawlServiceDeps {
 /** URLs of one batch crawled side by side; admission still caps the total across requests. */
 const BATCH_CONCURRENCY = 4
 
-type CrawlOps = Omit<ServiceImpl, 'health'>
+type CrawlOps = Pick<ServiceImpl, 'crawl' | 'crawlStream' | 'markdown' | 'html' | 'screenshot' | 'pdf'>
+
+/**
+ * The page_timeout the shared schema fills in when the client gives none. After parsing it
+ * cannot be told apart from an explicit value, so it is capped rather than refused: a server
+ * started with max_page_timeout_ms below it must still serve requests that never mention it.
+ */
+const DEFAULT_PAGE_TIMEOUT_MS = CrawlerConfigSchema.parse({}).page_timeout
 
 /**
  * The crawl operations of the contract. Each call is one tracked request: it always emits
@@ -26,16 +33,19 @@ type CrawlOps = Omit<ServiceImpl, 'health'>
 export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
   const { config, events, crawler } = deps
 
-  /** Server-side limits that the shared schema cannot know. */
-  function checkLimits(cfg: CrawlerConfig): void {
+  /** Server-side limits that the shared schema cannot know; returns the config to crawl with. */
+  function checkLimits(cfg: CrawlerConfig): CrawlerConfig {
     const issues = []
+    let effective = cfg
     if (cfg.js_code.length > 0 && !config.allow_js_code) {
       issues.push({ path: 'crawler_config.js_code', message: 'js_code is disabled on this server (start it with --allow-js-code to allow it)' })
     }
     if (cfg.page_timeout > config.max_page_timeout_ms) {
-      issues.push({ path: 'crawler_config.page_timeout', message: `page_timeout ${cfg.page_timeout} ms is above this server's limit of ${config.max_page_timeout_ms} ms` })
+      if (cfg.page_timeout === DEFAULT_PAGE_TIMEOUT_MS) effective = { ...cfg, page_timeout: config.max_page_timeout_ms }
+      else issues.push({ path: 'crawler_config.page_timeout', message: `page_timeout ${cfg.page_timeout} ms is above this server's limit of ${config.max_page_timeout_ms} ms` })
     }
     if (issues.length > 0) throw new ValidationError(issues.map((i) => i.message).join('; '), issues)
+    return effective
   }
 
   function track(endpoint: string, urls: string[], browserConfig: BrowserConfig): TrackedRequest {
@@ -85,8 +95,8 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
     return { admitted, done }
   }
 
-  async function single(endpoint: string, url: string, b: BrowserConfig, c: CrawlerConfig, wants: CrawlWants, ctx: CallContext): Promise<CrawlResult> {
-    checkLimits(c)
+  async function single(endpoint: string, url: string, b: BrowserConfig, requested: CrawlerConfig, wants: CrawlWants, ctx: CallContext): Promise<CrawlResult> {
+    const c = checkLimits(requested)
     const req = track(endpoint, [url], b)
     try {
       const outcome = await crawler.crawl(url, b, c, wants, { requestId: req.id, signal: ctx.signal, onPhase: req.phase, onLease: req.lease })
@@ -101,10 +111,10 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
 
   return {
     async crawl(input: OperationInput<'crawl'>, ctx: CallContext): Promise<OperationOutput<'crawl'>> {
-      checkLimits(input.crawler_config)
+      const crawlerConfig = checkLimits(input.crawler_config)
       const req = track('/crawl', input.urls, input.browser_config)
       try {
-        const results = await crawlBatch(req, input.urls, input.browser_config, input.crawler_config, ctx).done
+        const results = await crawlBatch(req, input.urls, input.browser_config, crawlerConfig, ctx).done
         const failed = results.filter((r) => !r.success)
         req.finish({ success: failed.length === 0, statusCode: 200, error: failed.length > 0 ? summarise(failed) : undefined })
         return { success: failed.length === 0, results }
@@ -115,10 +125,10 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
     },
 
     async crawlStream(input: OperationInput<'crawlStream'>, ctx: CallContext): Promise<OperationOutput<'crawlStream'>> {
-      checkLimits(input.crawler_config)
+      const crawlerConfig = checkLimits(input.crawler_config)
       const req = track('/crawl/stream', input.urls, input.browser_config)
       const queue = new AsyncQueue<StreamLine>()
-      const batch = crawlBatch(req, input.urls, input.browser_config, input.crawler_config, ctx, (r) => queue.push(r))
+      const batch = crawlBatch(req, input.urls, input.browser_config, crawlerConfig, ctx, (r) => queue.push(r))
       const run = batch.done
       // Admission is decided before the stream starts, so a full queue is still a plain 429.
       try {

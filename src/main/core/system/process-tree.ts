@@ -54,14 +54,11 @@ export async function findProcessesWithArg(marker: string, opts: { parentPid?: n
 
 /** The root first, then its descendants breadth-first; empty when the root is gone. */
 export async function processTree(rootPid: number, procRoot = '/proc'): Promise<number[]> {
-  const processes = await listProcesses(procRoot)
+  return treeOf(await listProcesses(procRoot), rootPid)
+}
+
+function treeOf(processes: ProcInfo[], rootPid: number, children = childrenMap(processes)): number[] {
   if (!processes.some((p) => p.pid === rootPid)) return []
-  const children = new Map<number, number[]>()
-  for (const p of processes) {
-    const siblings = children.get(p.ppid)
-    if (siblings) siblings.push(p.pid)
-    else children.set(p.ppid, [p.pid])
-  }
   const tree = [rootPid]
   for (let i = 0; i < tree.length; i++) {
     for (const child of children.get(tree[i] as number) ?? []) tree.push(child)
@@ -69,8 +66,35 @@ export async function processTree(rootPid: number, procRoot = '/proc'): Promise<
   return tree
 }
 
+function childrenMap(processes: ProcInfo[]): Map<number, number[]> {
+  const children = new Map<number, number[]>()
+  for (const p of processes) {
+    const siblings = children.get(p.ppid)
+    if (siblings) siblings.push(p.pid)
+    else children.set(p.ppid, [p.pid])
+  }
+  return children
+}
+
 export async function processTreeMemory(rootPid: number, procRoot = '/proc'): Promise<TreeMemory> {
-  const pids = await processTree(rootPid, procRoot)
+  return memoryOf(await processTree(rootPid, procRoot), procRoot)
+}
+
+/** Memory of several trees from one scan of /proc: what the monitor's sampler needs per tick. */
+export async function processTreesMemory(rootPids: number[], procRoot = '/proc'): Promise<Map<number, TreeMemory & { pids: number[] }>> {
+  const processes = await listProcesses(procRoot)
+  const children = childrenMap(processes)
+  const out = new Map<number, TreeMemory & { pids: number[] }>()
+  await Promise.all(
+    rootPids.map(async (root) => {
+      const pids = treeOf(processes, root, children)
+      out.set(root, { ...(await memoryOf(pids, procRoot)), pids })
+    }),
+  )
+  return out
+}
+
+async function memoryOf(pids: number[], procRoot: string): Promise<TreeMemory> {
   const per = await Promise.all(
     pids.map(async (pid) => {
       const dir = path.join(procRoot, String(pid))
@@ -152,4 +176,22 @@ function kbField(text: string, key: string): number | null {
 
 function errnoCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | null)?.code
+}
+
+const PAGE_SIZE = 4096
+
+/**
+ * Resident memory of known PIDs from /proc/<pid>/statm: a handful of tiny reads, cheap enough
+ * to take around every request (the tree itself is cached by the caller).
+ */
+export async function residentBytes(pids: number[], procRoot = '/proc'): Promise<number> {
+  const sizes = await Promise.all(
+    pids.map((pid) =>
+      readFile(path.join(procRoot, String(pid), 'statm'), 'utf8').then(
+        (text) => Number(text.split(' ')[1] ?? 0) * PAGE_SIZE,
+        () => 0,
+      ),
+    ),
+  )
+  return sizes.reduce((a, b) => a + b, 0)
 }

@@ -1,0 +1,57 @@
+/**
+ * Groups errors by shape: the same message with different URLs, numbers, ids or quoted
+ * values is one group. Bounded: past `maxGroups` the least recently seen group is dropped.
+ */
+import type { ErrorGroupView as ErrorGroup } from '../../../shared/monitor-types.js'
+
+export function errorShape(message: string): string {
+  return message
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>)]+/gi, '<url>')
+    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<id>')
+    .replace(/\b[0-9a-f]{12,}\b/gi, '<hex>')
+    .replace(/"[^"]*"|'[^']*'/g, '<str>')
+    .replace(/\d+(\.\d+)?/g, '<n>')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 300)
+}
+
+export class ErrorGroups {
+  private readonly groups = new Map<string, ErrorGroup>()
+
+  constructor(private readonly maxGroups = 200) {}
+
+  add(message: string, endpoint: string, at: number): void {
+    const signature = errorShape(message)
+    const existing = this.groups.get(signature)
+    if (existing) {
+      existing.count++
+      existing.last_seen = at
+      existing.example = message
+      if (!existing.endpoints.includes(endpoint) && existing.endpoints.length < 20) existing.endpoints.push(endpoint)
+      // Map order doubles as recency order: re-insert so the oldest is first to evict.
+      this.groups.delete(signature)
+      this.groups.set(signature, existing)
+      return
+    }
+    this.groups.set(signature, { signature, example: message, endpoints: [endpoint], count: 1, first_seen: at, last_seen: at })
+    if (this.groups.size > this.maxGroups) {
+      const oldest = this.groups.keys().next().value
+      if (oldest !== undefined) this.groups.delete(oldest)
+    }
+  }
+
+  /** Most frequent first. */
+  list(): ErrorGroup[] {
+    return [...this.groups.values()].sort((a, b) => b.count - a.count || b.last_seen - a.last_seen).map((g) => ({ ...g, endpoints: [...g.endpoints] }))
+  }
+
+  load(groups: ErrorGroup[]): void {
+    this.groups.clear()
+    for (const g of [...groups].sort((a, b) => a.last_seen - b.last_seen).slice(-this.maxGroups)) this.groups.set(g.signature, { ...g })
+  }
+
+  clear(): void {
+    this.groups.clear()
+  }
+}

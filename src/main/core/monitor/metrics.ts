@@ -1,0 +1,73 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { Admission } from '../admission.js'
+import type { EngineEventBus } from '../events.js'
+import type { BrowserPool } from '../pool/pool.js'
+import type { MemoryReading } from '../system/memory.js'
+import type { Monitor } from './monitor.js'
+
+/**
+ * Prometheus metrics, in a registry of this runtime's own (tests run several runtimes in one
+ * process). Labels are bounded sets only: endpoint, status, tier, reason — never a URL or id.
+ */
+export function createMetrics(deps: { events: EngineEventBus; pool: BrowserPool; admission: Admission; monitor: Monitor; readMemory: () => MemoryReading }): { registry: Registry; stop(): void } {
+  const { events, pool, admission, monitor, readMemory } = deps
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'crawldeck_process_' })
+
+  const requests = new Counter({ name: 'crawldeck_requests_total', help: 'API requests by endpoint and outcome (success, error, aborted)', labelNames: ['endpoint', 'status'] as const, registers: [registry] })
+  const duration = new Histogram({
+    name: 'crawldeck_request_duration_seconds',
+    help: 'API request duration, from arrival to answer',
+    labelNames: ['endpoint'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120],
+    registers: [registry],
+  })
+  const acquisitions = new Counter({ name: 'crawldeck_pool_acquisitions_total', help: 'Browser leases by result: hit (a running browser served it) or miss (a launch was awaited)', labelNames: ['result'] as const, registers: [registry] })
+  const launches = new Counter({ name: 'crawldeck_browser_launches_total', help: 'Browsers launched, by tier', labelNames: ['tier'] as const, registers: [registry] })
+  const launchFailures = new Counter({ name: 'crawldeck_browser_launch_failures_total', help: 'Browser launches that failed', labelNames: ['tier'] as const, registers: [registry] })
+  const closes = new Counter({ name: 'crawldeck_browser_closes_total', help: 'Browsers closed, by reason', labelNames: ['reason'] as const, registers: [registry] })
+  const rejected = new Counter({ name: 'crawldeck_admission_rejected_total', help: 'Requests refused with 429 because the queue was full', registers: [registry] })
+
+  new Gauge({
+    name: 'crawldeck_browsers',
+    help: 'Browsers in the pool, by tier',
+    labelNames: ['tier'] as const,
+    registers: [registry],
+    collect() {
+      const counts = { permanent: 0, hot: 0, cold: 0 }
+      for (const b of pool.list()) counts[b.tier]++
+      for (const [tier, n] of Object.entries(counts)) this.set({ tier }, n)
+    },
+  })
+  new Gauge({
+    name: 'crawldeck_browser_memory_bytes',
+    help: 'Memory (PSS, else RSS) of browser process trees, by tier',
+    labelNames: ['tier'] as const,
+    registers: [registry],
+    collect() {
+      const h = monitor.health().pool
+      this.set({ tier: 'permanent' }, h.permanent.memory_mb * 1024 * 1024)
+      this.set({ tier: 'hot' }, h.hot.memory_mb * 1024 * 1024)
+      this.set({ tier: 'cold' }, h.cold.memory_mb * 1024 * 1024)
+    },
+  })
+  new Gauge({ name: 'crawldeck_queue_depth', help: 'Requests waiting for a page slot', registers: [registry], collect() { this.set(admission.queuedCount) } })
+  new Gauge({ name: 'crawldeck_pages_active', help: 'Pages open now', registers: [registry], collect() { this.set(admission.activeCount) } })
+  new Gauge({ name: 'crawldeck_requests_active', help: 'API requests in progress', registers: [registry], collect() { this.set(monitor.activeCount()) } })
+  new Gauge({ name: 'crawldeck_memory_ratio', help: 'Memory use of the container (cgroup) or host, 0..1', registers: [registry], collect() { this.set(readMemory().percent / 100) } })
+  new Gauge({ name: 'crawldeck_cpu_ratio', help: 'CPU use of the container (cgroup) or host over the last second, 0..1', registers: [registry], collect() { this.set(monitor.health().container.cpu_percent / 100) } })
+
+  const offs = [
+    events.on('request:finished', (e) => {
+      const status = e.aborted ? 'aborted' : e.success ? 'success' : 'error'
+      requests.inc({ endpoint: e.endpoint, status })
+      duration.observe({ endpoint: e.endpoint }, e.elapsed_ms / 1000)
+    }),
+    events.on('lease:acquired', (e) => acquisitions.inc({ result: e.pool_hit ? 'hit' : 'miss' })),
+    events.on('browser:launched', (e) => launches.inc({ tier: e.tier })),
+    events.on('browser:launch_failed', (e) => launchFailures.inc({ tier: e.tier })),
+    events.on('browser:closed', (e) => closes.inc({ reason: e.reason })),
+    events.on('admission:rejected', () => rejected.inc()),
+  ]
+  return { registry, stop: () => offs.forEach((off) => off()) }
+}

@@ -1,0 +1,105 @@
+import type { ServiceImpl } from '../../../shared/contract.js'
+import type { BrowserTier } from '../../../shared/monitor-types.js'
+import { ConflictError, ForbiddenError, NotFoundError } from '../errors.js'
+import type { EngineEventBus } from '../events.js'
+import type { LiveFeed } from '../monitor/live.js'
+import type { Monitor } from '../monitor/monitor.js'
+import type { ManagedBrowser } from '../pool/managed-browser.js'
+import type { BrowserPool } from '../pool/pool.js'
+import type { Registry } from 'prom-client'
+
+type MonitorOps = Pick<
+  ServiceImpl,
+  | 'monitorHealth'
+  | 'monitorRequests'
+  | 'monitorBrowsers'
+  | 'monitorEndpointStats'
+  | 'monitorTimeline'
+  | 'monitorJanitorLog'
+  | 'monitorErrors'
+  | 'monitorCleanup'
+  | 'monitorKillBrowser'
+  | 'monitorRestartBrowser'
+  | 'monitorResetStats'
+  | 'monitorStream'
+  | 'metrics'
+>
+
+export interface MonitorServiceDeps {
+  monitor: Monitor
+  live: LiveFeed
+  pool: BrowserPool
+  events: EngineEventBus
+  registry: Registry
+}
+
+/**
+ * The /monitor/* operations. Reads answer from memory (never queued behind crawls); actions
+ * go through the pool, which alone decides what may be closed.
+ */
+export function createMonitorService(deps: MonitorServiceDeps): MonitorOps {
+  const { monitor, live, pool, events, registry } = deps
+
+  /**
+   * A browser by full signature, unambiguous prefix, or id. Several browsers can share one
+   * signature (a restarted one draining beside its replacement): the one taking leases wins.
+   */
+  function resolve(ref: string): ManagedBrowser {
+    const needle = ref.toLowerCase()
+    const all = pool.list()
+    const byId = all.find((b) => b.id === needle)
+    if (byId) return byId
+    const matches = all.filter((b) => b.sig.startsWith(needle))
+    if (matches.length === 0) throw new NotFoundError(`no browser matches sig ${JSON.stringify(ref)}`)
+    const sigs = [...new Set(matches.map((b) => b.sig))]
+    if (sigs.length > 1) {
+      throw new ConflictError(`sig ${JSON.stringify(ref)} is ambiguous: it matches ${sigs.length} browsers; give more characters`, {
+        matches: matches.map((b) => ({ sig: b.shortSig, full_sig: b.sig, type: b.tier })),
+      })
+    }
+    return matches.find((b) => b.acceptsLeases) ?? (matches[0] as ManagedBrowser)
+  }
+
+  return {
+    monitorHealth: async () => monitor.health(),
+    monitorRequests: async (q) => monitor.requests(q.status, q.limit),
+    monitorBrowsers: async () => monitor.browsers(),
+    monitorEndpointStats: async () => monitor.endpointStats(),
+    monitorTimeline: async (q) => monitor.timeline(q.metric, q.window),
+    monitorJanitorLog: async (q) => monitor.janitorEvents(q.limit),
+    monitorErrors: async (q) => monitor.errors(q.limit),
+
+    async monitorCleanup() {
+      const idleBefore = new Map(pool.list().map((b) => [b.id, b.idleSeconds()]))
+      const spared = pool.list().filter((b) => b.tier === 'cold' && b.acceptsLeases && b.leases > 0)
+      const closed = await pool.closeIdleCold('cleanup')
+      events.emit('browser:cleanup', { closed: closed.map((b) => b.sig), spared_busy: spared.map((b) => b.sig) })
+      return {
+        success: true,
+        closed: closed.map((b) => ({ sig: b.shortSig, id: b.id, idle_seconds: Math.round((idleBefore.get(b.id) ?? 0) * 10) / 10 })),
+        spared_busy: spared.map((b) => ({ sig: b.shortSig, id: b.id, leases: b.leases })),
+      }
+    },
+
+    async monitorKillBrowser(input) {
+      const target = resolve(input.sig)
+      if (target.tier === 'permanent') throw new ForbiddenError('the permanent browser cannot be killed; restart it instead')
+      const leases = target.leases
+      await pool.kill(target.id, { force: input.force })
+      return { success: true, killed: { sig: target.shortSig, full_sig: target.sig, id: target.id, type: target.tier, forced: input.force, failed_crawls: leases } }
+    },
+
+    async monitorRestartBrowser(input) {
+      const target = input.sig === 'permanent' ? pool.permanent() : resolve(input.sig)
+      if (!target) throw new NotFoundError('there is no permanent browser right now (it is being relaunched)')
+      const tier: BrowserTier = target.tier
+      const { old, fresh } = await pool.restart(target.id)
+      events.emit('browser:restarted', { old_id: old.id, new_id: fresh.id, sig: fresh.sig, tier })
+      return { success: true, restarted: { sig: fresh.shortSig, full_sig: fresh.sig, type: tier, old_id: old.id, new_id: fresh.id, old_leases_draining: old.leases } }
+    },
+
+    monitorResetStats: async () => ({ success: true, ...monitor.resetStats() }),
+    monitorStream: async () => live.subscribe(),
+    metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+  }
+}

@@ -1,0 +1,74 @@
+import { open, readFile, rename, mkdir, unlink } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import type { MonitorSnapshot } from '../monitor/monitor.js'
+import type { MonitorStore } from './store.js'
+
+/**
+ * The embedded store: one JSON file in the data dir, replaced atomically (write a temp file,
+ * fsync, rename, fsync the directory), so a crash mid-write leaves the previous version whole.
+ */
+export class FileStore implements MonitorStore {
+  readonly backend = 'file' as const
+  readonly location: string
+  private current: Partial<MonitorSnapshot> = {}
+  private writing: Promise<void> = Promise.resolve()
+
+  constructor(dataDir: string, fileName = 'monitor.json') {
+    this.location = resolve(join(dataDir, fileName))
+  }
+
+  async load(): Promise<Partial<MonitorSnapshot> | null> {
+    let text: string
+    try {
+      text = await readFile(this.location, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+      throw err
+    }
+    try {
+      this.current = JSON.parse(text) as Partial<MonitorSnapshot>
+    } catch (err) {
+      // Cannot happen through our own writes (they are atomic); a hand-edited file is set aside, not trusted.
+      const aside = `${this.location}.corrupt-${Date.now()}`
+      await rename(this.location, aside).catch(() => undefined)
+      throw new Error(`${this.location} is not valid JSON (moved to ${aside}): ${(err as Error).message}`)
+    }
+    return this.current
+  }
+
+  save(sections: Partial<MonitorSnapshot>): Promise<void> {
+    // Writes are serialised: two renames racing could put an older state last.
+    const next = this.writing.then(() => this.write({ ...this.current, ...sections, version: 1 }))
+    this.writing = next.catch(() => undefined)
+    return next
+  }
+
+  private async write(snapshot: Partial<MonitorSnapshot>): Promise<void> {
+    const dir = dirname(this.location)
+    await mkdir(dir, { recursive: true })
+    const tmp = `${this.location}.${process.pid}.tmp`
+    const handle = await open(tmp, 'w', 0o600)
+    try {
+      await handle.writeFile(JSON.stringify(snapshot))
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    try {
+      await rename(tmp, this.location)
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined)
+      throw err
+    }
+    const dirHandle = await open(dir, 'r').catch(() => null)
+    if (dirHandle) {
+      await dirHandle.sync().catch(() => undefined)
+      await dirHandle.close()
+    }
+    this.current = snapshot
+  }
+
+  async close(): Promise<void> {
+    await this.writing
+  }
+}

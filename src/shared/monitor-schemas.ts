@@ -1,0 +1,45 @@
+import { z } from 'zod'
+
+/** Inputs of the /monitor/* API. Query strings arrive as text, hence the coercions. */
+
+const Limit = (max: number, dflt: number) =>
+  z.coerce
+    .number({ message: 'limit must be a number' })
+    .int('limit must be an integer')
+    .min(1, 'limit must be at least 1')
+    .max(max, `limit must be at most ${max}`)
+    .default(dflt)
+
+export const RequestsQuery = z
+  .object({
+    status: z.enum(['all', 'active', 'completed', 'success', 'error']).default('all'),
+    limit: Limit(1000, 100),
+  })
+  .strict()
+
+export const TimelineQuery = z
+  .object({
+    metric: z.enum(['memory', 'cpu', 'requests', 'browsers']).default('memory'),
+    window: z
+      .string()
+      .regex(/^\d{1,4}[sm]$/, 'window looks like 5m or 90s')
+      .default('5m')
+      .transform((w) => Number(w.slice(0, -1)) * (w.endsWith('m') ? 60 : 1))
+      .refine((s) => s >= 5 && s <= 300, 'window must be between 5s and 5m'),
+  })
+  .strict()
+
+export const LogQuery = z.object({ limit: Limit(500, 100) }).strict()
+
+/** A browser named by its full signature, an unambiguous prefix of it, or its id. */
+const SigRef = z
+  .string()
+  .trim()
+  .min(4, 'sig needs at least 4 characters')
+  .max(64, 'sig is at most 64 characters')
+  .regex(/^[0-9a-f-]+$/i, 'sig is the hex signature (or a prefix of it) shown by /monitor/browsers')
+
+export const KillBrowserInput = z.object({ sig: SigRef, force: z.boolean().default(false) }).strict()
+export const RestartBrowserInput = z.object({ sig: z.union([z.literal('permanent'), SigRef]) }).strict()
+
+export const EmptyBody = z.object({}).strict()

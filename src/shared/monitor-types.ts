@@ -1,0 +1,241 @@
+/**
+ * Shapes of the /monitor/* API. Field names follow Crawl4AI's Docker-server monitor so its
+ * users feel at home; extra fields are additions, never renames. Every number is measured.
+ */
+
+export type BrowserTier = 'permanent' | 'hot' | 'cold'
+export type RequestPhase = 'queued' | 'acquiring' | 'navigating' | 'extracting'
+export type MemoryPressure = 'LOW' | 'MEDIUM' | 'HIGH'
+
+export interface ActiveRequest {
+  id: string
+  endpoint: string
+  url: string
+  urls: number
+  config_sig: string
+  start_time: number
+  /** Seconds since start_time, at the moment of the answer. */
+  elapsed: number
+  status: 'running'
+  phase: RequestPhase
+}
+
+export interface CompletedRequest {
+  id: string
+  endpoint: string
+  url: string
+  urls: number
+  config_sig: string
+  start_time: number
+  end_time: number
+  /** Seconds from start to end. */
+  elapsed: number
+  status: 'success' | 'error'
+  success: boolean
+  status_code: number
+  error: string | null
+  aborted: boolean
+  /** True only when an already-running browser served it; null when no browser was reached. */
+  pool_hit: boolean | null
+  queue_wait_ms: number | null
+  browser_sig: string | null
+  /** Change of the serving browser's resident memory across the request, in MB; null until measured or when no browser served it. */
+  mem_delta: number | null
+}
+
+export interface RequestsResponse {
+  active: ActiveRequest[]
+  completed: CompletedRequest[]
+}
+
+export interface BrowserView {
+  id: string
+  type: BrowserTier
+  /** Short signature, as shown in tables. */
+  sig: string
+  full_sig: string
+  config: Record<string, unknown>
+  state: 'active' | 'retired' | 'closing' | 'closed'
+  pid: number | null
+  launched_at: number
+  age_seconds: number
+  last_used_seconds: number
+  /** Proportional set size of the browser's whole process tree (RSS where PSS is unreadable). */
+  memory_mb: number
+  processes: number
+  hits: number
+  leases: number
+  pages_served: number
+  killable: boolean
+  /** Why `killable` is false, for the UI's tooltip. */
+  not_killable_reason: string | null
+}
+
+export interface BrowsersResponse {
+  browsers: BrowserView[]
+  summary: {
+    total_count: number
+    total_memory_mb: number
+    /** Share of leases served by an already-running browser, in percent. */
+    reuse_rate_percent: number
+  }
+}
+
+export interface EndpointStats {
+  count: number
+  avg_latency_ms: number
+  p50_latency_ms: number
+  p95_latency_ms: number
+  success_rate_percent: number
+  pool_hit_rate_percent: number
+  errors: number
+}
+
+export type EndpointStatsResponse = Record<string, EndpointStats>
+
+export type TimelineMetric = 'memory' | 'cpu' | 'requests' | 'browsers'
+export interface TierCounts {
+  permanent: number
+  hot: number
+  cold: number
+}
+export interface TimelineResponse {
+  metric: TimelineMetric
+  window: string
+  resolution_seconds: number
+  timestamps: number[]
+  values: number[] | TierCounts[]
+}
+
+export type JanitorEventType =
+  | 'close_cold'
+  | 'close_hot'
+  | 'promote'
+  | 'launch'
+  | 'retire'
+  | 'crash'
+  | 'kill_browser'
+  | 'restart_browser'
+  | 'force_cleanup'
+  | 'close'
+
+export interface JanitorEvent {
+  timestamp: number
+  type: JanitorEventType
+  sig: string
+  details: Record<string, unknown>
+}
+
+export interface ErrorEntry {
+  timestamp: number
+  endpoint: string
+  url: string
+  error: string
+  stack: string | null
+  request_id: string
+  status_code: number
+}
+
+/** One row per error shape: the same message with other URLs or numbers is one group. */
+export interface ErrorGroupView {
+  signature: string
+  /** The latest message of this shape, as it was. */
+  example: string
+  endpoints: string[]
+  count: number
+  first_seen: number
+  last_seen: number
+}
+
+export interface ErrorsResponse {
+  errors: ErrorEntry[]
+  groups: ErrorGroupView[]
+}
+
+export interface MonitorHealth {
+  container: {
+    cpu_percent: number
+    memory_percent: number
+    memory_source: 'cgroup2' | 'cgroup1' | 'host'
+    memory_used_mb: number
+    memory_limit_mb: number
+    network_sent_mb: number
+    network_recv_mb: number
+    network_sent_mb_per_sec: number
+    network_recv_mb_per_sec: number
+    uptime_seconds: number
+  }
+  pool: {
+    permanent: { active: boolean; memory_mb: number }
+    hot: { count: number; memory_mb: number }
+    cold: { count: number; memory_mb: number }
+    total_memory_mb: number
+  }
+  queue: { active: number; queued: number; max_pages: number; queue_size: number }
+  janitor: {
+    memory_pressure: MemoryPressure
+    next_cleanup_in_seconds: number | null
+    interval_seconds: number
+    cold_ttl_seconds: number
+    hot_ttl_seconds: number
+  }
+  persistence: { backend: 'file' | 'redis' | 'memory'; ok: boolean; error: string | null; pending: boolean; last_flush: number | null }
+}
+
+export interface MonitorSnapshotView {
+  health: MonitorHealth
+  requests: RequestsResponse
+  browsers: BrowsersResponse
+  endpoints: EndpointStatsResponse
+  timeline: Record<TimelineMetric, TimelineResponse>
+  janitor: JanitorEvent[]
+  errors: ErrorsResponse
+}
+
+export interface TimelineTick {
+  timestamp: number
+  memory: number
+  cpu: number
+  requests: number
+  browsers: TierCounts
+}
+
+/**
+ * What the live stream pushes: the same messages over SSE and (later) IPC. A client starts
+ * from `snapshot` and applies the rest; it needs no other call.
+ */
+export type LiveMessage =
+  | { type: 'snapshot'; data: MonitorSnapshotView }
+  | { type: 'request_started'; data: ActiveRequest }
+  | { type: 'request_phase'; data: { id: string; phase: RequestPhase } }
+  | { type: 'request_finished'; data: CompletedRequest }
+  | { type: 'browsers'; data: BrowsersResponse }
+  | { type: 'janitor_event'; data: JanitorEvent }
+  | { type: 'error'; data: ErrorEntry }
+  | { type: 'endpoints'; data: EndpointStatsResponse }
+  | { type: 'tick'; data: { health: MonitorHealth; timeline: TimelineTick | null } }
+
+export type LiveMessageType = LiveMessage['type']
+
+export interface CleanupResponse {
+  success: true
+  closed: Array<{ sig: string; id: string; idle_seconds: number }>
+  spared_busy: Array<{ sig: string; id: string; leases: number }>
+}
+
+export interface KillResponse {
+  success: true
+  killed: { sig: string; full_sig: string; id: string; type: BrowserTier; forced: boolean; failed_crawls: number }
+}
+
+export interface RestartResponse {
+  success: true
+  restarted: { sig: string; full_sig: string; type: BrowserTier; old_id: string; new_id: string; old_leases_draining: number }
+}
+
+export interface ResetResponse {
+  success: true
+  cleared: string[]
+  endpoints: string[]
+  requests: number
+}
