@@ -1,10 +1,15 @@
+import vue from '@vitejs/plugin-vue'
 import { defineConfig } from 'vitest/config'
 
 // Integration tests drive real Chromium processes; on a 2-core machine more than two
 // files at once only makes every test slower and flakier.
+// Tests run under node; renderer component tests opt into happy-dom with a
+// `// @vitest-environment happy-dom` comment, and the Vue plugin compiles their .vue files.
 export default defineConfig({
+  plugins: [vue()],
   test: {
     include: ['tests/**/*.test.ts'],
+    environment: 'node',
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -133,8 +133,9 @@ export function renderMarkdown(info: RunInfo, pages: readonly PageMeasurements[]
   }
   out.push('')
 
-  out.push('CPU time per page, both concurrencies pooled (load-robust: waiting for a core costs wall time, not CPU time). ' +
-    'Node = this whole process (bench client, Koa server, playwright clients); Chromium = the serving browser\'s process tree:', '')
+  out.push('CPU time per page, both concurrencies pooled (waiting for a core costs wall time but not CPU time, so this is less noisy than ' +
+    'latency, though contention still inflates it). Node = this whole process (bench client, crawldeck, playwright clients), ' +
+    'Chromium = the serving browser\'s process tree:', '')
   out.push('| page | A Node | A Chromium | A total | B Node | B Chromium | B total | A / B total |')
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|')
   for (const p of pages) {

@@ -3,8 +3,15 @@
  * work, side by side in one process and one run (issue 2, "Speed"). See docs/benchmarks.md.
  *
  * Env: BENCH_ROUNDS (default 5), BENCH_REQUESTS per side per round and concurrency (default 20),
- * BENCH_WARMUP requests per side and page (default 10), BENCH_MAX_SECONDS after which no new round
- * starts (default 150; at least 2 rounds always run), BENCH_WRITE=0 to leave docs/ alone.
+ * BENCH_WARMUP requests per side and page (default 10), BENCH_MAX_SECONDS (default 170): on a machine
+ * so loaded that the planned rounds would not fit, requests per round (down to 8), then rounds (down
+ * to 2) are cut to fit, and the report says so. BENCH_WRITE=0 leaves docs/ alone.
+ *
+ * Then the monitor's targets (issue 3, bench/monitor.ts) on the same service: monitor on vs off,
+ * and GET /monitor/* latency with the pool saturated. BENCH_MAX_SECONDS (default 300) is the whole
+ * budget; BENCH_MONITOR_SECONDS (default 130) of it is kept for the monitor part.
+ * BENCH_MONITOR_REQUESTS (POST /html per side and round, default 12), BENCH_MONITOR_ROUNDS (at most,
+ * default 10), BENCH_MONITOR_LATENCY_REQUESTS (per route, default 200) size it within that share.
  */
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
@@ -18,6 +25,7 @@ import { stepBreakdown } from './breakdown.js'
 import { writeBenchSection } from './docs-file.js'
 import { runLoad, type LoadRun } from './load.js'
 import { median } from './stats.js'
+import { renderMonitorMarkdown, runMonitorBench, monitorVerdict } from './monitor.js'
 import { renderMarkdown, verdicts, type PageMeasurements, type RunInfo } from './report.js'
 import { postHtml, startBenchService, type BenchService, type ClientTiming, type ServerTrace } from './service-client.js'
 
@@ -50,10 +58,13 @@ interface PageState {
 }
 
 async function main(): Promise<void> {
-  const rounds = envInt('BENCH_ROUNDS', 5, 1)
-  const requests = envInt('BENCH_REQUESTS', 20, 4)
+  const plannedRounds = envInt('BENCH_ROUNDS', 5, 1)
+  const plannedRequests = envInt('BENCH_REQUESTS', 20, 4)
   const warmup = envInt('BENCH_WARMUP', 10, 0)
-  const maxSeconds = envInt('BENCH_MAX_SECONDS', 150, 1)
+  const totalSeconds = envInt('BENCH_MAX_SECONDS', 300, 1)
+  const monitorSeconds = Math.min(envInt('BENCH_MONITOR_SECONDS', 130, 30), Math.floor(totalSeconds / 2))
+  // The engine-vs-bare part gets what the monitor part does not (170 s with the defaults).
+  const maxSeconds = totalSeconds - monitorSeconds
   const write = process.env.BENCH_WRITE !== '0'
   const began = performance.now()
   const loadBefore = loadAvg()
@@ -98,11 +109,30 @@ async function main(): Promise<void> {
 
     const warmupC4 = 8
     log(`warm-up: ${warmup} requests per side and page at c=1, then ${warmupC4} at c=4`)
+    // Seconds one "request per side, per page, per concurrency" costs in a round, from the warm-up.
+    let unitS = 0
     for (const p of pages) {
-      await runLoad(sideA(p), warmup, 1)
-      await runLoad(sideB(p), warmup, 1)
-      await runLoad(sideA(p), warmupC4, 4)
-      await runLoad(sideB(p), warmupC4, 4)
+      const a1 = await runLoad(sideA(p), warmup, 1)
+      const b1 = await runLoad(sideB(p), warmup, 1)
+      const a4 = await runLoad(sideA(p), warmupC4, 4)
+      const b4 = await runLoad(sideB(p), warmupC4, 4)
+      const c1 = warmup > 0 ? (median(a1.latencies) + median(b1.latencies)) / 1000 : 0
+      unitS += c1 + (a4.wallMs + b4.wallMs) / warmupC4 / 1000
+    }
+
+    // Fit the rounds into the time budget: fewer requests per round first (down to 8), then fewer
+    // rounds (down to 2: A first once, B first once). A quiet machine never gets here.
+    const leftS = maxSeconds - (performance.now() - began) / 1000 - 10
+    let requests = plannedRequests
+    let rounds = plannedRounds
+    if (unitS > 0 && rounds * requests * unitS > leftS) {
+      requests = Math.max(Math.min(8, plannedRequests), Math.min(plannedRequests, Math.floor(leftS / (rounds * unitS))))
+      if (rounds * requests * unitS > leftS) rounds = Math.max(Math.min(2, plannedRounds), Math.floor(leftS / (requests * unitS)))
+      const msg =
+        `Time budget: a request took ${((unitS / pages.length / 4) * 1000).toFixed(0)} ms on average during warm-up, so ${plannedRounds} rounds x ${plannedRequests} requests ` +
+        `would not fit BENCH_MAX_SECONDS=${maxSeconds}; ran ${rounds} rounds x ${requests} requests instead (fewer samples: wider spread).`
+      notes.push(msg)
+      log(msg)
     }
 
     const relaunchesBefore = svc.relaunches()
@@ -184,10 +214,31 @@ async function main(): Promise<void> {
       durationS: (performance.now() - began) / 1000,
     }
     markdown = renderMarkdown(info, measured)
+
+    // Issue 3: the monitor's figures, on the same (warm) service, in what is left of the budget.
+    const front = pages[0] as PageState
+    const monitorDeadline = began + Math.max(totalSeconds * 1000 - 5_000, performance.now() - began + monitorSeconds * 1000 * 0.8)
+    log(`monitor part: ${((monitorDeadline - performance.now()) / 1000).toFixed(0)} s share; load ${loadAvg()}`)
+    const monitorResult = await runMonitorBench({
+      svc,
+      pageUrl: front.url,
+      pagePath: front.path,
+      deadline: monitorDeadline,
+      requestsPerRound: envInt('BENCH_MONITOR_REQUESTS', 12, 4),
+      maxRounds: envInt('BENCH_MONITOR_ROUNDS', 10, 2),
+      latencyRequests: envInt('BENCH_MONITOR_LATENCY_REQUESTS', 200, 10),
+      log,
+    })
+    markdown = `${markdown}\n\n${renderMonitorMarkdown(monitorResult)}\n\nWhole bench wall time: ${((performance.now() - began) / 1000).toFixed(0)} s; load average at the very end ${loadAvg()}.`
     process.stdout.write(`\n${markdown}\n\n`)
     for (const v of verdicts(measured)) {
       log(`${v.path}: c=1 median delta ${v.latencyDeltaMs.toFixed(1)} ms -> ${v.latencyPass ? 'PASS' : 'FAIL'}; c=4 throughput ratio ${v.throughputRatio.toFixed(2)} -> ${v.throughputPass ? 'PASS' : 'FAIL'}`)
     }
+    const mv = monitorVerdict(monitorResult)
+    log(
+      `monitor: on/off throughput ${mv.throughputRatio.toFixed(3)} -> ${mv.throughputPass ? 'PASS' : 'FAIL'} (CPU/page on/off ${mv.cpuRatio.toFixed(3)}); ` +
+        `GET /monitor/* p99 ${mv.monitorP99.toFixed(1)} ms -> ${mv.latencyPass ? 'PASS' : 'FAIL'}; /metrics p99 ${mv.metricsP99.toFixed(1)} ms -> ${mv.metricsPass ? 'PASS' : 'FAIL'}`,
+    )
   } finally {
     // Everything we started, in reverse order, so the process can exit on its own.
     if (browser) await browser.close().catch((err) => log(`closing the bare browser failed: ${String(err)}`))

@@ -216,8 +216,8 @@ function expectOneLineError(stderr: string): string {
 }
 
 describe('npm run serve (src/main/serve.ts) as a process', () => {
-  it('prints one ready line with the real port, and GET /health answers 200', async () => {
-    const s = serveDefaults()
+  it('prints one ready line with the real port, and GET /health answers 200; logs are JSON lines on stderr', async () => {
+    const s = serve(['--port', '0', '--data-dir', path.join(tempDir(), 'data'), '--log-level', 'info'])
     const { url, port } = await waitReady(s)
     expect(port).toBeGreaterThan(0)
     expect(s.stdout).toBe(`crawldeck ready on ${url}\n`)
@@ -227,6 +227,17 @@ describe('npm run serve (src/main/serve.ts) as a process', () => {
     expect(body.status).toBe('ok')
     s.child.kill('SIGTERM')
     expect(await waitExit(s)).toEqual({ code: 0, signal: null })
+    // stderr is not a terminal here: every line is one structured JSON record.
+    const records = lines(s.stderr).map((l) => JSON.parse(l) as { level: number; msg: string; time: number })
+    expect(records.length).toBeGreaterThan(0)
+    for (const r of records) {
+      expect(typeof r.level).toBe('number')
+      expect(typeof r.msg).toBe('string')
+      expect(typeof r.time).toBe('number')
+    }
+    const messages = records.map((r) => r.msg)
+    expect(messages).toContain('engine started')
+    expect(messages.some((m) => m.startsWith('engine stopped'))).toBe(true)
   }, 90_000)
 
   it('SIGTERM: exit code 0 and no Chromium process it started is left', async () => {
@@ -239,6 +250,8 @@ describe('npm run serve (src/main/serve.ts) as a process', () => {
     await expectAllGone(chromium)
     // Still exactly the one stdout line.
     expect(lines(s.stdout)).toHaveLength(1)
+    // --log-level warn: the info records of start-up and shutdown are not written.
+    expect(s.stderr).not.toContain('"level":30')
   }, 90_000)
 
   it('a port already in use: exit 1 with one line saying so, and the browser it launched is closed', async () => {

@@ -39,7 +39,11 @@ export interface CompletedRequest {
   pool_hit: boolean | null
   queue_wait_ms: number | null
   browser_sig: string | null
-  /** Change of the serving browser's resident memory across the request, in MB; null until measured or when no browser served it. */
+  /**
+   * Change of the serving browser's resident memory (RSS of its process tree) across the
+   * request, in MB: the first once-a-second sample after it minus the last one before it.
+   * Null for about a second after the request ends, and when no browser served it.
+   */
   mem_delta: number | null
 }
 

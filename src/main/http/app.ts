@@ -2,6 +2,7 @@ import Koa from 'koa'
 import type { Logger } from '../core/logger.js'
 import type { Runtime } from '../core/runtime.js'
 import { jsonBody } from './body.js'
+import { dashboard } from './dashboard.js'
 import { errorHandler } from './errors.js'
 import { contractRouter } from './routes.js'
 
@@ -17,6 +18,7 @@ export function createApp(runtime: Runtime, logger: Logger): Koa {
     await next()
   })
   app.use(jsonBody(runtime.config.body_limit_bytes))
+  app.use(dashboard())
   const router = contractRouter(runtime.service, logger)
   // Wraps the router and allowedMethods, so it sees their final status: a 405 set by
   // allowedMethods must not carry a 404 body written further down the chain.

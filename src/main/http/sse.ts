@@ -5,13 +5,15 @@ import type { LiveMessage } from '../../shared/monitor-types.js'
 
 /** Comment lines keep proxies and browsers from timing the connection out. */
 const HEARTBEAT_MS = 15_000
+/** How long a dropped slow client gets to take its final `end` event before its socket is closed. */
+const SLOW_CLIENT_GRACE_MS = 2_000
 
 /**
  * Writes a live subscription as Server-Sent Events. Backpressure is honoured: while the socket
  * is full we stop pulling, the subscription's bounded buffer fills, and a client that stays too
  * slow is dropped there — the server's memory never grows with it.
  */
-export function sendSse(ctx: Context, subscription: AsyncIterable<LiveMessage> & { close(): void; endReason?: string | null }): void {
+export function sendSse(ctx: Context, subscription: AsyncIterable<LiveMessage> & { close(): void; endReason?: string | null; ended?: Promise<unknown> }): void {
   const stream = new PassThrough()
   ctx.req.socket.setTimeout(0)
   ctx.req.socket.setNoDelay(true)
@@ -32,12 +34,21 @@ export function sendSse(ctx: Context, subscription: AsyncIterable<LiveMessage> &
     let id = 0
     for await (const message of subscription) {
       const ok = stream.write(`id: ${++id}\nevent: ${message.type}\ndata: ${JSON.stringify(message.data)}\n\n`)
-      if (!ok) await Promise.race([once(stream, 'drain'), closed])
+      // Wait for the socket to drain, the client to go, or the feed to drop this client: a client
+      // that never reads never drains, and must still be let go once it is dropped.
+      if (!ok) await Promise.race([once(stream, 'drain'), closed, ...(subscription.ended ? [subscription.ended] : [])])
       if (stream.destroyed) break
     }
     if (!stream.destroyed) {
       // Say why the stream ends, so a client can tell a slow-client drop from a shutdown.
       stream.end(`event: end\ndata: ${JSON.stringify({ reason: subscription.endReason ?? 'closed' })}\n\n`)
+      if (subscription.endReason === 'slow_client') {
+        // A client that is not reading will not read this either: without a deadline its socket,
+        // and everything already queued in it, would stay open for as long as it never reads.
+        const deadline = setTimeout(() => ctx.res.destroy(), SLOW_CLIENT_GRACE_MS)
+        deadline.unref()
+        void closed.then(() => clearTimeout(deadline))
+      }
     }
     clearInterval(heartbeat)
   })().catch(() => stream.destroy())

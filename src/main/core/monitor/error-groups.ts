@@ -48,7 +48,7 @@ export class ErrorGroups {
 
   load(groups: ErrorGroup[]): void {
     this.groups.clear()
-    for (const g of [...groups].sort((a, b) => a.last_seen - b.last_seen).slice(-this.maxGroups)) this.groups.set(g.signature, { ...g })
+    for (const g of [...groups].sort((a, b) => a.last_seen - b.last_seen).slice(-this.maxGroups)) this.groups.set(g.signature, { ...g, endpoints: [...g.endpoints] })
   }
 
   clear(): void {

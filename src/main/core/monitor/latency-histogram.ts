@@ -5,7 +5,7 @@
  */
 const MIN_MS = 1
 const GROWTH = 1.04
-const BUCKETS = 512 // up to ~1.3e8 ms; anything slower lands in the last bucket
+const BUCKETS = 512 // up to ~5e8 ms (about 6 days); anything slower lands in the last bucket
 
 const LOG_GROWTH = Math.log(GROWTH)
 
@@ -47,7 +47,8 @@ export class LatencyHistogram {
     let seen = 0
     for (const b of [...this.counts.keys()].sort((x, y) => x - y)) {
       seen += this.counts.get(b) ?? 0
-      if (seen >= rank) return Math.min(upperBound(b), this.maxMs)
+      // The last bucket is open-ended: its edge says nothing, the true maximum does.
+      if (seen >= rank) return b === BUCKETS - 1 ? this.maxMs : Math.min(upperBound(b), this.maxMs)
     }
     return this.maxMs
   }

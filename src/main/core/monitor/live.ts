@@ -8,6 +8,8 @@ export const CLIENT_BUFFER_LIMIT = 500
 export interface LiveSubscription extends AsyncIterable<LiveMessage> {
   /** Why the subscription ended, once it has. */
   readonly endReason: 'closed' | 'slow_client' | null
+  /** Settles with the reason once the subscription has ended (a writer blocked on a full socket waits on it too). */
+  readonly ended: Promise<'closed' | 'slow_client'>
   close(): void
 }
 
@@ -104,6 +106,8 @@ class Client implements LiveSubscription {
   private readonly queue: LiveMessage[] = []
   private wake: (() => void) | null = null
   endReason: 'closed' | 'slow_client' | null = null
+  private resolveEnded!: (reason: 'closed' | 'slow_client') => void
+  readonly ended = new Promise<'closed' | 'slow_client'>((resolve) => (this.resolveEnded = resolve))
 
   constructor(private readonly onEnd: () => void) {}
 
@@ -122,6 +126,7 @@ class Client implements LiveSubscription {
     this.endReason = reason
     this.queue.length = 0
     this.onEnd()
+    this.resolveEnded(reason)
     this.wake?.()
   }
 

@@ -23,6 +23,8 @@ export function createMetrics(deps: { events: EngineEventBus; pool: BrowserPool;
     registers: [registry],
   })
   const acquisitions = new Counter({ name: 'crawldeck_pool_acquisitions_total', help: 'Browser leases by result: hit (a running browser served it) or miss (a launch was awaited)', labelNames: ['result'] as const, registers: [registry] })
+  // Both results exist from the first scrape, so a hit/miss ratio has data before the first miss.
+  for (const result of ['hit', 'miss'] as const) acquisitions.inc({ result }, 0)
   const launches = new Counter({ name: 'crawldeck_browser_launches_total', help: 'Browsers launched, by tier', labelNames: ['tier'] as const, registers: [registry] })
   const launchFailures = new Counter({ name: 'crawldeck_browser_launch_failures_total', help: 'Browser launches that failed', labelNames: ['tier'] as const, registers: [registry] })
   const closes = new Counter({ name: 'crawldeck_browser_closes_total', help: 'Browsers closed, by reason', labelNames: ['reason'] as const, registers: [registry] })

@@ -25,7 +25,7 @@ import type { BrowserPool } from '../pool/pool.js'
 import { CpuSampler } from '../system/cpu.js'
 import type { MemoryReading } from '../system/memory.js'
 import { NetworkSampler, type NetworkRates } from '../system/network.js'
-import { processTreesMemory, residentBytes } from '../system/process-tree.js'
+import { processTreesMemory } from '../system/process-tree.js'
 import { EndpointCounter, mergeCounters, round, type EndpointCounterState } from './endpoint-stats.js'
 import { ErrorGroups } from './error-groups.js'
 import { RingBuffer } from './ring-buffer.js'
@@ -75,15 +75,22 @@ export interface MonitorDeps {
 
 interface ActiveEntry {
   view: ActiveRequest
-  startRss: Promise<number> | null
+  /** The serving browser's resident memory as last sampled when the lease was taken. */
+  startRss: number | null
   browserId: string | null
 }
 
 interface BrowserMemory {
+  /** PSS of the tree (RSS where PSS is unreadable), from the last full scan. */
   bytes: number
+  /** RSS of the tree's known PIDs, refreshed every second. */
+  rss: number
   processes: number
   pids: number[]
 }
+
+/** Process trees and RSS are read every second; PSS (costly for the kernel) every this many seconds. */
+const PSS_EVERY = 5
 
 /**
  * Turns engine events into the monitor's truth: requests, browsers, janitor log, errors,
@@ -114,6 +121,8 @@ export class Monitor {
   private secondTimer: NodeJS.Timeout | null = null
   private timelineTimer: NodeJS.Timeout | null = null
   private sampling: Promise<void> | null = null
+  private secondsSampled = 0
+  private readonly pendingDeltas: Array<{ record: CompletedRequest; browserId: string; before: number }> = []
   private resample: Promise<void> | null = null
   persistence: MonitorHealth['persistence'] = { backend: 'memory', ok: true, error: null, pending: false, last_flush: null }
 
@@ -186,9 +195,8 @@ export class Monitor {
     const entry = e.request_id ? this.active.get(e.request_id) : undefined
     if (entry && entry.browserId === null) {
       entry.browserId = e.id
-      const pids = this.browserMemory.get(e.id)?.pids
-      // Started now, awaited only after the request is over: never on its path.
-      entry.startRss = pids ? residentBytes(pids) : null
+      // A cached number: no /proc read on the request path.
+      entry.startRss = this.browserMemory.get(e.id)?.rss ?? null
     }
   }
 
@@ -228,15 +236,19 @@ export class Monitor {
       this.emitChange('error', err)
     }
     this.emitChange('request_finished', record)
-    if (entry?.startRss && entry.browserId) void this.measureMemDelta(record, entry.startRss, entry.browserId)
+    if (entry?.startRss && entry.browserId) {
+      // Filled in by the next memory sample (within a second): the record is already out.
+      this.pendingDeltas.push({ record, browserId: entry.browserId, before: entry.startRss })
+      if (this.pendingDeltas.length > this.completedLimit) this.pendingDeltas.shift()
+    }
   }
 
-  /** Fills mem_delta in the background once both readings are in; the record is already out. */
-  private async measureMemDelta(record: CompletedRequest, startRss: Promise<number>, browserId: string): Promise<void> {
-    const pids = this.browserMemory.get(browserId)?.pids
-    if (!pids) return
-    const [before, after] = await Promise.all([startRss, residentBytes(pids)])
-    if (before > 0 && after > 0) record.mem_delta = round((after - before) / MB)
+  /** mem_delta = the serving browser's RSS at the first sample after the request minus the last before it. */
+  private settleMemDeltas(): void {
+    for (const { record, browserId, before } of this.pendingDeltas.splice(0)) {
+      const after = this.browserMemory.get(browserId)?.rss
+      if (after) record.mem_delta = round((after - before) / MB)
+    }
   }
 
   private onBrowserEvent(type: JanitorEvent['type'], id: string, sig: string, details: Record<string, unknown>, refreshMemory = false): void {
@@ -269,29 +281,37 @@ export class Monitor {
     this.lastCpu = this.cpu.sample()
     this.cpuSinceTick.push(this.lastCpu)
     this.lastNetwork = this.network.sample()
-    await this.sampleBrowsers()
+    await this.sampleBrowsers(this.secondsSampled++ % PSS_EVERY === 0)
+    this.settleMemDeltas()
   }
 
   /** Memory of every browser's process tree, from one scan of /proc. */
-  sampleBrowsers(): Promise<void> {
+  sampleBrowsers(withPss = true): Promise<void> {
     // A browser launched during a scan is not in it: scan once more right after.
     if (this.sampling) {
       this.resample ??= this.sampling.then(() => {
         this.resample = null
-        return this.sampleBrowsers()
+        return this.sampleBrowsers(withPss)
       })
       return this.resample
     }
     this.sampling = (async () => {
       try {
         const browsers = this.deps.pool.list().filter((b) => b.pid !== null)
-        const trees = await processTreesMemory(browsers.map((b) => b.pid as number))
+        const trees = await processTreesMemory(
+          browsers.map((b) => b.pid as number),
+          { pss: withPss },
+        )
         const live = new Set<string>()
         for (const b of browsers) {
           const tree = trees.get(b.pid as number)
           if (!tree) continue
           live.add(b.id)
-          this.browserMemory.set(b.id, { bytes: tree.pss_bytes ?? tree.rss_bytes, processes: tree.processes, pids: tree.pids })
+          const previous = this.browserMemory.get(b.id)
+          // Between PSS readings the last measured PSS stands (at most a few seconds old), so
+          // memory_mb never flips between two measures of a different kind.
+          const bytes = tree.pss_bytes ?? previous?.bytes ?? tree.rss_bytes
+          this.browserMemory.set(b.id, { bytes, rss: tree.rss_bytes, processes: tree.processes, pids: tree.pids })
         }
         for (const id of this.browserMemory.keys()) if (!live.has(id) && !this.deps.pool.get(id)) this.browserMemory.delete(id)
       } catch (err) {

@@ -1,5 +1,5 @@
 import type { ServiceImpl } from '../../../shared/contract.js'
-import type { BrowserTier } from '../../../shared/monitor-types.js'
+import type { BrowserTier, RestartResponse } from '../../../shared/monitor-types.js'
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.js'
 import type { EngineEventBus } from '../events.js'
 import type { LiveFeed } from '../monitor/live.js'
@@ -39,6 +39,12 @@ export interface MonitorServiceDeps {
  */
 export function createMonitorService(deps: MonitorServiceDeps): MonitorOps {
   const { monitor, live, pool, events, registry } = deps
+  /**
+   * Restarts in flight, by the id of the browser being replaced. Until the new browser is up the
+   * old one is still active, so a second restart of it (a double click) would launch a second
+   * replacement — and an extra permanent browser that nothing ever closes. It joins the first.
+   */
+  const restarting = new Map<string, Promise<RestartResponse>>()
 
   /**
    * A browser by full signature, unambiguous prefix, or id. Several browsers can share one
@@ -92,10 +98,16 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorOps {
     async monitorRestartBrowser(input) {
       const target = input.sig === 'permanent' ? pool.permanent() : resolve(input.sig)
       if (!target) throw new NotFoundError('there is no permanent browser right now (it is being relaunched)')
+      const inflight = restarting.get(target.id)
+      if (inflight) return inflight
       const tier: BrowserTier = target.tier
-      const { old, fresh } = await pool.restart(target.id)
-      events.emit('browser:restarted', { old_id: old.id, new_id: fresh.id, sig: fresh.sig, tier })
-      return { success: true, restarted: { sig: fresh.shortSig, full_sig: fresh.sig, type: tier, old_id: old.id, new_id: fresh.id, old_leases_draining: old.leases } }
+      const run = (async (): Promise<RestartResponse> => {
+        const { old, fresh } = await pool.restart(target.id)
+        events.emit('browser:restarted', { old_id: old.id, new_id: fresh.id, sig: fresh.sig, tier })
+        return { success: true, restarted: { sig: fresh.shortSig, full_sig: fresh.sig, type: tier, old_id: old.id, new_id: fresh.id, old_leases_draining: old.leases } }
+      })().finally(() => restarting.delete(target.id))
+      restarting.set(target.id, run)
+      return run
     },
 
     monitorResetStats: async () => ({ success: true, ...monitor.resetStats() }),

@@ -30,8 +30,11 @@ export class FileStore implements MonitorStore {
     } catch (err) {
       // Cannot happen through our own writes (they are atomic); a hand-edited file is set aside, not trusted.
       const aside = `${this.location}.corrupt-${Date.now()}`
-      await rename(this.location, aside).catch(() => undefined)
-      throw new Error(`${this.location} is not valid JSON (moved to ${aside}): ${(err as Error).message}`)
+      const moved = await rename(this.location, aside).then(
+        () => `moved to ${aside}`,
+        (e: NodeJS.ErrnoException) => `could not move it aside: ${e.code ?? e.message}`,
+      )
+      throw new Error(`${this.location} is not valid JSON (${moved}): ${(err as Error).message}`)
     }
     return this.current
   }

@@ -81,14 +81,20 @@ export async function processTreeMemory(rootPid: number, procRoot = '/proc'): Pr
 }
 
 /** Memory of several trees from one scan of /proc: what the monitor's sampler needs per tick. */
-export async function processTreesMemory(rootPids: number[], procRoot = '/proc'): Promise<Map<number, TreeMemory & { pids: number[] }>> {
+export async function processTreesMemory(
+  rootPids: number[],
+  opts: { procRoot?: string; pss?: boolean } = {},
+): Promise<Map<number, TreeMemory & { pids: number[] }>> {
+  const procRoot = opts.procRoot ?? '/proc'
   const processes = await listProcesses(procRoot)
   const children = childrenMap(processes)
   const out = new Map<number, TreeMemory & { pids: number[] }>()
   await Promise.all(
     rootPids.map(async (root) => {
       const pids = treeOf(processes, root, children)
-      out.set(root, { ...(await memoryOf(pids, procRoot)), pids })
+      // PSS makes the kernel walk every page table: worth it now and then, not every second.
+      const memory = opts.pss === false ? { rss_bytes: await residentBytes(pids, procRoot), pss_bytes: null, processes: pids.length } : await memoryOf(pids, procRoot)
+      out.set(root, { ...memory, pids })
     }),
   )
   return out

@@ -1,0 +1,317 @@
+import { defineStore } from 'pinia'
+import { computed, nextTick, ref, shallowRef } from 'vue'
+import type {
+  ActiveRequest,
+  BrowsersResponse,
+  CompletedRequest,
+  EndpointStatsResponse,
+  ErrorEntry,
+  ErrorGroupView,
+  JanitorEvent,
+  LiveMessage,
+  MonitorHealth,
+  MonitorSnapshotView,
+  TierCounts,
+  TimelineTick,
+} from '../../../shared/monitor-types'
+import { fetchSnapshot } from '../transport/snapshot'
+import type { LiveState } from '../transport/types'
+import { useTransport } from './transport'
+
+export const LIMITS = { completed: 100, janitor: 200, errors: 100, timeline: 60 } as const
+
+export type ConnectionState = LiveState | 'connecting' | 'offline'
+
+/** Cost of applying live updates, render included, in milliseconds. */
+export interface UpdateCost {
+  last: number
+  max: number
+  avg: number
+  samples: number
+}
+
+export interface ActionOutcome {
+  ok: boolean
+  message: string
+  at: number
+}
+
+/** Newest first, bounded; always a new array so watchers see a replacement. */
+function prepend<T>(item: T, list: readonly T[], max: number): T[] {
+  const next = [item, ...list]
+  if (next.length > max) next.length = max
+  return next
+}
+
+function timelineFromSnapshot(s: MonitorSnapshotView): TimelineTick[] {
+  const mem = s.timeline.memory
+  const byTs = (metric: 'cpu' | 'requests' | 'browsers') => {
+    const t = s.timeline[metric]
+    const map = new Map<number, number | TierCounts>()
+    t.timestamps.forEach((ts, i) => map.set(ts, t.values[i] as number | TierCounts))
+    return map
+  }
+  const cpu = byTs('cpu')
+  const req = byTs('requests')
+  const br = byTs('browsers')
+  const points: TimelineTick[] = mem.timestamps.map((ts, i) => ({
+    timestamp: ts,
+    memory: (mem.values[i] as number | undefined) ?? 0,
+    cpu: (cpu.get(ts) as number | undefined) ?? 0,
+    requests: (req.get(ts) as number | undefined) ?? 0,
+    browsers: (br.get(ts) as TierCounts | undefined) ?? { permanent: 0, hot: 0, cold: 0 },
+  }))
+  return points.slice(-LIMITS.timeline)
+}
+
+/**
+ * Everything the Monitor view shows. Fed by a snapshot and then live messages; every list is
+ * bounded and replaced (never mutated in place). While paused, messages are dropped and a fresh
+ * snapshot is fetched on resume, so nothing goes stale.
+ */
+export const useMonitorStore = defineStore('monitor', () => {
+  const health = shallowRef<MonitorHealth | null>(null)
+  const active = shallowRef<ActiveRequest[]>([])
+  const completed = shallowRef<CompletedRequest[]>([])
+  const browsers = shallowRef<BrowsersResponse>({ browsers: [], summary: { total_count: 0, total_memory_mb: 0, reuse_rate_percent: 0 } })
+  const endpoints = shallowRef<EndpointStatsResponse>({})
+  const janitor = shallowRef<JanitorEvent[]>([])
+  const errors = shallowRef<ErrorEntry[]>([])
+  const errorGroups = shallowRef<ErrorGroupView[]>([])
+  const timeline = shallowRef<TimelineTick[]>([])
+  const connection = ref<ConnectionState>('offline')
+  const paused = ref(false)
+  const hasSnapshot = ref(false)
+  const lastUpdate = ref<number | null>(null)
+  const lastError = ref<string | null>(null)
+  /** Outcome of the last control action, keyed by action. */
+  const outcomes = ref<Record<string, ActionOutcome>>({})
+  const busy = ref<Record<string, boolean>>({})
+
+  /** Incremental updates (tick, request, browsers...) and full snapshots are timed apart. */
+  const updateCost = ref<UpdateCost>({ last: 0, max: 0, avg: 0, samples: 0 })
+  const snapshotCost = ref<UpdateCost>({ last: 0, max: 0, avg: 0, samples: 0 })
+  // The last 120 costs of each kind, for the averages: fixed rings, nothing grows.
+  const rings = { update: new Float64Array(120), snapshot: new Float64Array(120) }
+  const counts = { update: 0, snapshot: 0 }
+  let measuring = false
+
+  /** Times an update from its first message to the end of the render it causes. */
+  function measure(t0: number, kind: 'update' | 'snapshot'): void {
+    if (measuring || typeof performance === 'undefined') return
+    measuring = true
+    void nextTick(() => {
+      measuring = false
+      const cost = performance.now() - t0
+      const ring = rings[kind]
+      ring[counts[kind] % ring.length] = cost
+      counts[kind]++
+      const n = Math.min(counts[kind], ring.length)
+      let sum = 0
+      for (let i = 0; i < n; i++) sum += ring[i]!
+      const target = kind === 'update' ? updateCost : snapshotCost
+      target.value = { last: cost, max: Math.max(target.value.max, cost), avg: sum / n, samples: counts[kind] }
+    })
+  }
+
+  let unsubscribe: (() => void) | null = null
+  let groupsTimer: ReturnType<typeof setTimeout> | null = null
+
+  function applySnapshot(s: MonitorSnapshotView): void {
+    health.value = s.health
+    active.value = s.requests.active.slice()
+    completed.value = s.requests.completed.slice(0, LIMITS.completed)
+    browsers.value = s.browsers
+    endpoints.value = s.endpoints
+    janitor.value = s.janitor.slice(0, LIMITS.janitor)
+    errors.value = s.errors.errors.slice(0, LIMITS.errors)
+    errorGroups.value = s.errors.groups
+    timeline.value = timelineFromSnapshot(s)
+    hasSnapshot.value = true
+  }
+
+  /** Error groups are computed by the server; refresh them (debounced) when a new error arrives. */
+  function scheduleGroupsRefresh(): void {
+    if (groupsTimer) return
+    groupsTimer = setTimeout(() => {
+      groupsTimer = null
+      useTransport()
+        .call('monitorErrors', { limit: LIMITS.errors })
+        .then((r) => {
+          if (!paused.value) errorGroups.value = r.groups
+        })
+        .catch(() => undefined)
+    }, 500)
+  }
+
+  function apply(m: LiveMessage): void {
+    if (paused.value) return
+    const t0 = typeof performance === 'undefined' ? 0 : performance.now()
+    lastUpdate.value = Date.now()
+    measure(t0, m.type === 'snapshot' ? 'snapshot' : 'update')
+    switch (m.type) {
+      case 'snapshot':
+        applySnapshot(m.data)
+        break
+      case 'request_started':
+        active.value = [...active.value.filter((r) => r.id !== m.data.id), m.data]
+        break
+      case 'request_phase': {
+        const { id, phase } = m.data
+        if (active.value.some((r) => r.id === id)) active.value = active.value.map((r) => (r.id === id ? { ...r, phase } : r))
+        break
+      }
+      case 'request_finished': {
+        const done = m.data
+        if (active.value.some((r) => r.id === done.id)) active.value = active.value.filter((r) => r.id !== done.id)
+        // A request seen again (its memory delta measured later) is updated where it stands.
+        if (completed.value.some((r) => r.id === done.id)) completed.value = completed.value.map((r) => (r.id === done.id ? done : r))
+        else completed.value = prepend(done, completed.value, LIMITS.completed)
+        break
+      }
+      case 'browsers':
+        browsers.value = m.data
+        break
+      case 'janitor_event':
+        janitor.value = prepend(m.data, janitor.value, LIMITS.janitor)
+        break
+      case 'error':
+        errors.value = prepend(m.data, errors.value, LIMITS.errors)
+        scheduleGroupsRefresh()
+        break
+      case 'endpoints':
+        endpoints.value = m.data
+        break
+      case 'tick':
+        health.value = m.data.health
+        if (m.data.timeline) {
+          const tick = m.data.timeline
+          const rest = timeline.value.filter((p) => p.timestamp !== tick.timestamp)
+          const next = [...rest, tick]
+          timeline.value = next.length > LIMITS.timeline ? next.slice(-LIMITS.timeline) : next
+        }
+        break
+    }
+  }
+
+  function connect(): void {
+    if (unsubscribe) return
+    connection.value = 'connecting'
+    unsubscribe = useTransport().subscribe(apply, (s) => {
+      connection.value = s
+    })
+  }
+
+  function disconnect(): void {
+    unsubscribe?.()
+    unsubscribe = null
+    connection.value = 'offline'
+  }
+
+  /** Fetch a fresh snapshot over the GET routes and apply it (used on resume). */
+  async function refresh(): Promise<void> {
+    try {
+      const s = await fetchSnapshot((n, i) => useTransport().call(n, i))
+      if (!paused.value) {
+        applySnapshot(s)
+        lastUpdate.value = Date.now()
+      }
+      lastError.value = null
+    } catch (err) {
+      lastError.value = err instanceof Error ? err.message : String(err)
+    }
+  }
+
+  async function setPaused(value: boolean): Promise<void> {
+    if (paused.value === value) return
+    paused.value = value
+    if (!value) await refresh()
+  }
+
+  async function runAction(key: string, fn: () => Promise<string>): Promise<ActionOutcome> {
+    busy.value = { ...busy.value, [key]: true }
+    let outcome: ActionOutcome
+    try {
+      outcome = { ok: true, message: await fn(), at: Date.now() }
+    } catch (err) {
+      outcome = { ok: false, message: err instanceof Error ? err.message : String(err), at: Date.now() }
+    }
+    busy.value = { ...busy.value, [key]: false }
+    outcomes.value = { ...outcomes.value, [key]: outcome }
+    return outcome
+  }
+
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
+
+  const forceCleanup = () =>
+    runAction('cleanup', async () => {
+      const r = await useTransport().call('monitorCleanup', {})
+      return `closed ${plural(r.closed.length, 'cold browser')}${r.spared_busy.length ? `, spared ${r.spared_busy.length} busy` : ''}`
+    })
+
+  const restartPermanent = () =>
+    runAction('restartPermanent', async () => {
+      const r = await useTransport().call('monitorRestartBrowser', { sig: 'permanent' })
+      return `permanent browser restarted (${r.restarted.sig}); ${plural(r.restarted.old_leases_draining, 'lease')} draining`
+    })
+
+  const resetStats = () =>
+    runAction('reset', async () => {
+      const r = await useTransport().call('monitorResetStats', {})
+      if (!paused.value) endpoints.value = {}
+      return `cleared stats of ${plural(r.endpoints.length, 'endpoint')}`
+    })
+
+  const killBrowser = (sig: string, force = false) =>
+    runAction(`kill:${sig}`, async () => {
+      const r = await useTransport().call('monitorKillBrowser', { sig, force })
+      if (!paused.value) {
+        const rest = browsers.value.browsers.filter((b) => b.full_sig !== r.killed.full_sig && b.id !== r.killed.id)
+        browsers.value = { ...browsers.value, browsers: rest }
+      }
+      return `killed ${r.killed.type} browser ${r.killed.sig}${r.killed.failed_crawls ? ` (${plural(r.killed.failed_crawls, 'crawl')} failed)` : ''}`
+    })
+
+  const restartBrowser = (sig: string) =>
+    runAction(`restart:${sig}`, async () => {
+      const r = await useTransport().call('monitorRestartBrowser', { sig })
+      return `restarted ${r.restarted.type} browser ${r.restarted.sig}`
+    })
+
+  const successCount = computed(() => completed.value.filter((r) => r.success).length)
+  const errorCount = computed(() => completed.value.length - successCount.value)
+
+  return {
+    health,
+    active,
+    completed,
+    browsers,
+    endpoints,
+    janitor,
+    errors,
+    errorGroups,
+    timeline,
+    connection,
+    paused,
+    hasSnapshot,
+    lastUpdate,
+    lastError,
+    outcomes,
+    busy,
+    updateCost,
+    snapshotCost,
+    successCount,
+    errorCount,
+    apply,
+    applySnapshot,
+    connect,
+    disconnect,
+    refresh,
+    setPaused,
+    forceCleanup,
+    restartPermanent,
+    resetStats,
+    killBrowser,
+    restartBrowser,
+  }
+})

@@ -1,0 +1,204 @@
+import { contract, type OperationName, type OperationOutput } from '../../../shared/contract'
+import type { LiveMessage, LiveMessageType } from '../../../shared/monitor-types'
+import { fetchSnapshot } from './snapshot'
+import { TransportError, type LiveState, type OperationCallInput, type Transport } from './types'
+
+const LIVE_TYPES: LiveMessageType[] = [
+  'snapshot',
+  'request_started',
+  'request_phase',
+  'request_finished',
+  'browsers',
+  'janitor_event',
+  'error',
+  'endpoints',
+  'tick',
+]
+
+export interface HttpTransportOptions {
+  /** Prefix for every path; '' means same origin. */
+  baseUrl?: string
+  /** Consecutive stream failures before falling back to polling. */
+  maxFailures?: number
+  pollIntervalMs?: number
+  /** How often, while polling, the stream is tried again. */
+  retryStreamMs?: number
+  fetch?: typeof fetch
+  EventSource?: typeof EventSource
+}
+
+/** The HTTP door: fetch for calls, Server-Sent Events for the live feed, polling as fallback. */
+export class HttpTransport implements Transport {
+  private readonly base: string
+  private readonly maxFailures: number
+  private readonly pollMs: number
+  private readonly retryMs: number
+  private readonly fetchImpl: typeof fetch
+  private readonly ES: typeof EventSource | undefined
+
+  constructor(opts: HttpTransportOptions = {}) {
+    this.base = opts.baseUrl ?? ''
+    this.maxFailures = opts.maxFailures ?? 3
+    this.pollMs = opts.pollIntervalMs ?? 5000
+    this.retryMs = opts.retryStreamMs ?? 30_000
+    this.fetchImpl = opts.fetch ?? globalThis.fetch.bind(globalThis)
+    this.ES = opts.EventSource ?? (typeof EventSource === 'undefined' ? undefined : EventSource)
+  }
+
+  async call<K extends OperationName>(name: K, input: OperationCallInput<K>): Promise<OperationOutput<K>> {
+    const op = contract[name]
+    if (op.response === 'ndjson' || op.response === 'live') {
+      throw new TransportError(`${name} is a stream; use subscribe()`, 0, 'not_callable', null)
+    }
+    let url = this.base + op.path
+    const init: RequestInit = { method: op.method, headers: { accept: 'application/json' } }
+    if (op.method === 'GET') {
+      const params = new URLSearchParams()
+      for (const [k, v] of Object.entries((input ?? {}) as Record<string, unknown>)) {
+        if (v !== undefined && v !== null) params.set(k, String(v))
+      }
+      const qs = params.toString()
+      if (qs) url += `?${qs}`
+    } else {
+      init.headers = { accept: 'application/json', 'content-type': 'application/json' }
+      init.body = JSON.stringify(input ?? {})
+    }
+    let res: Response
+    try {
+      res = await this.fetchImpl(url, init)
+    } catch (err) {
+      throw new TransportError(`network error: ${err instanceof Error ? err.message : String(err)}`, 0, 'network', null)
+    }
+    const text = await res.text()
+    if (op.response === 'text') {
+      if (!res.ok) throw new TransportError(`HTTP ${res.status}`, res.status, null, text)
+      return { contentType: res.headers.get('content-type') ?? 'text/plain', body: text } as OperationOutput<K>
+    }
+    let body: unknown = null
+    try {
+      body = text ? JSON.parse(text) : null
+    } catch {
+      body = text
+    }
+    // /health answers 503 with a full body when the service is down: that is an answer, not a failure.
+    if (!res.ok && !(name === 'health' && res.status === 503 && body && typeof body === 'object')) {
+      const rec = (body && typeof body === 'object' ? body : {}) as { error?: unknown; code?: unknown }
+      const message = typeof rec.error === 'string' ? rec.error : `HTTP ${res.status}`
+      throw new TransportError(message, res.status, typeof rec.code === 'string' ? rec.code : null, body)
+    }
+    return body as OperationOutput<K>
+  }
+
+  subscribe(onMessage: (m: LiveMessage) => void, onState: (s: LiveState) => void): () => void {
+    let closed = false
+    let es: EventSource | null = null
+    let failures = 0
+    let pollTimer: ReturnType<typeof setTimeout> | null = null
+    let retryTimer: ReturnType<typeof setTimeout> | null = null
+    let state: LiveState | null = null
+    const setState = (s: LiveState) => {
+      if (s !== state) {
+        state = s
+        onState(s)
+      }
+    }
+
+    const stopPolling = () => {
+      if (pollTimer) clearTimeout(pollTimer)
+      if (retryTimer) clearTimeout(retryTimer)
+      pollTimer = retryTimer = null
+    }
+
+    const poll = async () => {
+      pollTimer = null
+      if (closed) return
+      try {
+        const snapshot = await fetchSnapshot((n, i) => this.call(n, i))
+        if (!closed && state === 'polling') onMessage({ type: 'snapshot', data: snapshot })
+      } catch {
+        // the next poll tries again; the state already says we are not live
+      }
+      if (!closed && state === 'polling') pollTimer = setTimeout(() => void poll(), this.pollMs)
+    }
+
+    const startPolling = () => {
+      closeStream()
+      setState('polling')
+      void poll()
+      retryTimer = setTimeout(() => {
+        retryTimer = null
+        if (!closed) openStream(true)
+      }, this.retryMs)
+    }
+
+    const closeStream = () => {
+      if (es) {
+        es.close()
+        es = null
+      }
+    }
+
+    const openStream = (probing: boolean) => {
+      if (closed) return
+      if (!this.ES) {
+        startPolling()
+        return
+      }
+      const source = new this.ES(`${this.base}${contract.monitorStream.path}`)
+      es = source
+      for (const type of LIVE_TYPES) {
+        source.addEventListener(type, (ev) => {
+          if (closed || es !== source) return
+          let data: unknown
+          try {
+            data = JSON.parse((ev as MessageEvent<string>).data)
+          } catch {
+            return
+          }
+          if (type === 'snapshot') {
+            failures = 0
+            if (state === 'polling') stopPolling()
+            setState('live')
+          }
+          onMessage({ type, data } as LiveMessage)
+        })
+      }
+      const fail = () => {
+        if (closed || es !== source) return
+        failures++
+        if (probing || failures >= this.maxFailures) {
+          failures = 0
+          closeStream()
+          if (state !== 'polling') startPolling()
+          else
+            retryTimer = setTimeout(() => {
+              retryTimer = null
+              if (!closed) openStream(true)
+            }, this.retryMs)
+          return
+        }
+        if (state !== 'polling') setState('reconnecting')
+        // The browser retries on its own unless the stream was closed for good.
+        if (source.readyState === 2) {
+          closeStream()
+          setTimeout(() => openStream(false), 1000)
+        }
+      }
+      source.addEventListener('error', fail)
+      // The server says why it ended the stream (slow client, shutdown): reconnect for a fresh snapshot.
+      source.addEventListener('end', () => {
+        if (closed || es !== source) return
+        closeStream()
+        if (state !== 'polling') setState('reconnecting')
+        setTimeout(() => openStream(false), 1000)
+      })
+    }
+
+    openStream(false)
+    return () => {
+      closed = true
+      stopPolling()
+      closeStream()
+    }
+  }
+}

@@ -1,0 +1,3 @@
+export * from './types'
+export { HttpTransport, type HttpTransportOptions } from './http'
+export { fetchSnapshot } from './snapshot'

@@ -1,0 +1,19 @@
+import type { MonitorSnapshotView, TimelineMetric } from '../../../shared/monitor-types'
+import type { Transport } from './types'
+
+const METRICS: TimelineMetric[] = ['memory', 'cpu', 'requests', 'browsers']
+
+/** Builds the same snapshot the live stream opens with, from the GET routes. */
+export async function fetchSnapshot(call: Transport['call']): Promise<MonitorSnapshotView> {
+  const [health, requests, browsers, endpoints, janitor, errors, ...timelines] = await Promise.all([
+    call('monitorHealth', {}),
+    call('monitorRequests', { status: 'all', limit: 100 }),
+    call('monitorBrowsers', {}),
+    call('monitorEndpointStats', {}),
+    call('monitorJanitorLog', { limit: 200 }),
+    call('monitorErrors', { limit: 100 }),
+    ...METRICS.map((metric) => call('monitorTimeline', { metric, window: '5m' })),
+  ])
+  const timeline = Object.fromEntries(METRICS.map((m, i) => [m, timelines[i]!])) as MonitorSnapshotView['timeline']
+  return { health, requests, browsers, endpoints, timeline, janitor: janitor.events, errors }
+}

@@ -1,0 +1,140 @@
+// @vitest-environment happy-dom
+import { mount } from '@vue/test-utils'
+import { createPinia, setActivePinia } from 'pinia'
+import { beforeEach, describe, expect, it } from 'vitest'
+import BrowsersTab from '../../src/renderer/src/components/BrowsersTab.vue'
+import ControlPanel from '../../src/renderer/src/components/ControlPanel.vue'
+import EndpointTable from '../../src/renderer/src/components/EndpointTable.vue'
+import ErrorsTab from '../../src/renderer/src/components/ErrorsTab.vue'
+import HealthBar from '../../src/renderer/src/components/HealthBar.vue'
+import RequestsTab from '../../src/renderer/src/components/RequestsTab.vue'
+import { escapeHtml } from '../../src/renderer/src/lib/format.js'
+import { useMonitorStore } from '../../src/renderer/src/stores/monitor.js'
+import { setTransport } from '../../src/renderer/src/stores/transport.js'
+import { FakeTransport, completed, errorEntry, health, snapshot } from './fixtures.js'
+
+const HOSTILE = '<img src=x onerror=alert(1)>'
+const HOSTILE_URL = 'http://example.test/?q="><script>alert(1)</script>'
+
+let pinia: ReturnType<typeof createPinia>
+let transport: FakeTransport
+
+beforeEach(() => {
+  document.body.innerHTML = ''
+  pinia = createPinia()
+  setActivePinia(pinia)
+  transport = new FakeTransport()
+  setTransport(transport)
+})
+
+function storeWith(s = snapshot()) {
+  const store = useMonitorStore()
+  store.applySnapshot(s)
+  return store
+}
+
+describe('renderer components', () => {
+  it('renders a hostile error message and stack as text, creating no element', async () => {
+    storeWith(snapshot({ errors: { errors: [errorEntry(1, { error: HOSTILE, stack: `${HOSTILE}\n  at <script>x()</script>`, url: HOSTILE_URL })], groups: [] } }))
+    const w = mount(ErrorsTab, { global: { plugins: [pinia] }, attachTo: document.body })
+    expect(w.get('[data-testid="error-message"]').text()).toBe(HOSTILE)
+    await w.get('.head').trigger('click')
+    expect(w.get('[data-testid="error-stack"]').text()).toContain(HOSTILE)
+    expect(w.text()).toContain(HOSTILE_URL)
+    expect(document.querySelectorAll('img').length).toBe(0)
+    expect(document.querySelectorAll('script').length).toBe(0)
+    w.unmount()
+  })
+
+  it('renders hostile URLs and errors in Requests as text; a row opens its details', async () => {
+    storeWith(snapshot({ requests: { active: [], completed: [completed('h1', { url: HOSTILE_URL, success: false, error: HOSTILE })] } }))
+    const w = mount(RequestsTab, { global: { plugins: [pinia] }, attachTo: document.body })
+    expect(w.get('[data-testid="completed-row"]').text()).toContain(HOSTILE_URL)
+    await w.get('[data-testid="completed-row"]').trigger('click')
+    expect(w.get('[data-testid="request-details"]').text()).toContain(HOSTILE)
+    expect(document.querySelectorAll('img, script').length).toBe(0)
+    w.unmount()
+  })
+
+  it('filters completed requests by success and error', async () => {
+    storeWith()
+    const w = mount(RequestsTab, { global: { plugins: [pinia] } })
+    expect(w.findAll('[data-testid="completed-row"]')).toHaveLength(2)
+    await w.get('[data-testid="filter-error"]').trigger('click')
+    expect(w.findAll('[data-testid="completed-row"]')).toHaveLength(1)
+    await w.get('[data-testid="filter-success"]').trigger('click')
+    expect(w.findAll('[data-testid="completed-row"]')).toHaveLength(1)
+  })
+
+  it('disables kill for the permanent browser with the reason as tooltip, and confirms kills', async () => {
+    storeWith()
+    let killed: string | null = null
+    transport.handlers.monitorKillBrowser = (input) => {
+      killed = input.sig
+      return { success: true, killed: { sig: 'b2sig', full_sig: 'b2fullsig', id: 'b2', type: 'cold', forced: false, failed_crawls: 0 } }
+    }
+    const w = mount(BrowsersTab, { global: { plugins: [pinia] }, attachTo: document.body })
+    const rows = w.findAll('[data-testid="browser-row"]')
+    const permanentKill = rows[0]!.get('[data-testid="kill-browser"]')
+    expect(permanentKill.attributes('disabled')).toBeDefined()
+    expect(permanentKill.element.parentElement?.getAttribute('title')).toBe('the permanent browser cannot be killed; restart it instead')
+    await rows[1]!.get('[data-testid="kill-browser"]').trigger('click')
+    expect(killed).toBeNull()
+    const ok = document.querySelector<HTMLButtonElement>('[data-testid="confirm-ok"]')
+    expect(ok).not.toBeNull()
+    ok!.click()
+    await expect.poll(() => killed).toBe('b2fullsig')
+    await expect.poll(() => w.findAll('[data-testid="browser-row"]').length).toBe(1)
+    w.unmount()
+  })
+
+  it('control actions ask first and show their outcome', async () => {
+    storeWith()
+    transport.handlers.monitorResetStats = () => ({ success: true, cleared: ['endpoints'], endpoints: ['/crawl', '/md'], requests: 4 })
+    const w = mount(ControlPanel, { global: { plugins: [pinia] }, attachTo: document.body })
+    await w.get('[data-testid="action-reset"]').trigger('click')
+    expect(transport.calls.some((c) => c.name === 'monitorResetStats')).toBe(false)
+    document.querySelector<HTMLButtonElement>('[data-testid="confirm-cancel"]')!.click()
+    await w.vm.$nextTick()
+    expect(document.querySelector('[data-testid="confirm-dialog"]')).toBeNull()
+    await w.get('[data-testid="action-reset"]').trigger('click')
+    document.querySelector<HTMLButtonElement>('[data-testid="confirm-ok"]')!.click()
+    await expect.poll(() => w.find('[data-testid="outcome-reset"]').exists()).toBe(true)
+    expect(w.get('[data-testid="outcome-reset"]').text()).toContain('cleared stats of 2 endpoints')
+    w.unmount()
+  })
+
+  it('sorts endpoint analytics', async () => {
+    storeWith(
+      snapshot({
+        endpoints: {
+          '/crawl': { count: 3, avg_latency_ms: 800, p50_latency_ms: 700, p95_latency_ms: 1500, success_rate_percent: 66.7, pool_hit_rate_percent: 100, errors: 1 },
+          '/md': { count: 9, avg_latency_ms: 200, p50_latency_ms: 150, p95_latency_ms: 400, success_rate_percent: 100, pool_hit_rate_percent: 90, errors: 0 },
+        },
+      }),
+    )
+    const w = mount(EndpointTable, { global: { plugins: [pinia] } })
+    const order = () => w.findAll('[data-testid="endpoint-row"]').map((r) => r.find('td').text())
+    expect(order()).toEqual(['/md', '/crawl'])
+    await w.get('[data-testid="sort-avg_latency_ms"]').trigger('click')
+    expect(order()).toEqual(['/crawl', '/md'])
+    await w.get('[data-testid="sort-avg_latency_ms"]').trigger('click')
+    expect(order()).toEqual(['/md', '/crawl'])
+    expect(w.text()).toContain('1.50 s')
+  })
+
+  it('colours memory by threshold and formats units', () => {
+    const store = storeWith()
+    store.apply({ type: 'tick', data: { health: health({ memory_percent: 85, uptime_seconds: 3723 }), timeline: null } })
+    const w = mount(HealthBar, { global: { plugins: [pinia] } })
+    expect(w.get('[data-testid="health-memory"]').classes()).toContain('crit')
+    expect(w.get('[data-testid="health-uptime"]').text()).toBe('1h 02m')
+    store.apply({ type: 'tick', data: { health: health({ memory_percent: 65 }), timeline: null } })
+    return w.vm.$nextTick().then(() => expect(w.get('[data-testid="health-memory"]').classes()).toContain('warn'))
+  })
+
+  it('escapes everything that goes into chart tooltip HTML', () => {
+    expect(escapeHtml(HOSTILE)).toBe('&lt;img src=x onerror=alert(1)&gt;')
+    expect(escapeHtml(`"'&`)).toBe('&quot;&#39;&amp;')
+  })
+})
