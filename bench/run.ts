@@ -130,7 +130,7 @@ async function main(): Promise<void> {
       if (rounds * requests * unitS > leftS) rounds = Math.max(Math.min(2, plannedRounds), Math.floor(leftS / (requests * unitS)))
       const msg =
         `Time budget: a request took ${((unitS / pages.length / 4) * 1000).toFixed(0)} ms on average during warm-up, so ${plannedRounds} rounds x ${plannedRequests} requests ` +
-        `would not fit BENCH_MAX_SECONDS=${maxSeconds}; ran ${rounds} rounds x ${requests} requests instead (fewer samples: wider spread).`
+        `would not fit its ${maxSeconds} s share of BENCH_MAX_SECONDS=${totalSeconds}; ran ${rounds} rounds x ${requests} requests instead (fewer samples: wider spread).`
       notes.push(msg)
       log(msg)
     }
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
       const elapsedS = (performance.now() - began) / 1000
       const perRoundS = r > 0 ? (performance.now() - roundsStarted) / 1000 / r : 0
       if (r >= 2 && elapsedS + perRoundS > maxSeconds) {
-        notes.push(`Time budget: stopped after ${r} of ${rounds} rounds (BENCH_MAX_SECONDS=${maxSeconds}; a round took ${perRoundS.toFixed(0)} s on this machine right now).`)
+        notes.push(`Time budget: stopped after ${r} of ${rounds} rounds (its ${maxSeconds} s share of BENCH_MAX_SECONDS=${totalSeconds}; a round took ${perRoundS.toFixed(0)} s on this machine right now).`)
         log(`time budget of ${maxSeconds} s reached: stopping after ${r} of ${rounds} rounds`)
         break
       }

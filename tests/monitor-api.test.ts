@@ -904,16 +904,9 @@ describe('monitor API (one real service)', () => {
 })
 
 describe('memory_mb sampling', () => {
-  // BUG: src/main/core/system/process-tree.ts, memoryOf() (the `pssKnown` fallback, lines 118-121):
-  // status and smaps_rollup of each PID are read in parallel; a Chromium helper that exits
-  // between the two reads (renderers exit after every crawl) has a status but no smaps_rollup,
-  // so its PSS is null and `pssKnown` voids PSS for the WHOLE tree: memory_mb (and pool
-  // totals, crawldeck_browser_memory_bytes) silently jump to the RSS sum for that sample,
-  // 4-5x the PSS figure here (e.g. 125 MB -> 565 MB for one idle browser). Seen in this file:
-  // an independent read gave 572 MB while the monitor said 214 MB. Fix: when smaps_rollup
-  // cannot be read, re-check the process (status again, or ENOENT/ESRCH) and skip it as exited,
-  // like the `status === null` case; only a live process with an unreadable smaps_rollup
-  // (EACCES) should void PSS. This test replays that exit deterministically on a fake /proc.
+  // Renderers exit after every crawl; one that exits between its status and smaps_rollup reads
+  // once voided the PSS of the whole tree, so memory_mb jumped to the RSS sum (4-5x). This
+  // replays that exit deterministically on a fake /proc.
   it('a helper that exits between its status and smaps_rollup reads does not turn the tree reading into an RSS sum', async () => {
     const proc = await mkdtemp(join(tmpdir(), 'crawldeck-fake-proc-'))
     try {

@@ -7,12 +7,14 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 
 /*
- * The headless entry as an operator runs it: a real process (tsx src/main/serve.ts), its one
+ * The headless entry as an operator runs it: a real process (node --import tsx src/main/serve.ts), its one
  * stdout line, its exit codes, its one-line errors, and no Chromium left behind.
  */
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx')
+// Exactly what `npm run serve` runs: tsx as a loader inside one node process, so signals reach
+// the service itself (tsx's CLI would relay them and SIGKILL a child slow to acknowledge).
+const SERVE = [process.execPath, '--import', 'tsx', 'src/main/serve.ts'] as const
 const READY = /^crawldeck ready on (http:\/\/127\.0\.0\.1:(\d+))\n$/
 // tsx compiles on first use and Chromium launches: generous, but bounded.
 const READY_TIMEOUT_MS = 45_000
@@ -63,8 +65,9 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 function serve(args: string[], extraEnv: Record<string, string> = {}): Served {
-  const child = spawn(TSX, ['src/main/serve.ts', ...args], { cwd: ROOT, env: cleanEnv(extraEnv), stdio: ['ignore', 'pipe', 'pipe'] })
-  if (child.pid === undefined) throw new Error('could not spawn tsx')
+  const [node, ...nodeArgs] = SERVE
+  const child = spawn(node, [...nodeArgs, ...args], { cwd: ROOT, env: cleanEnv(extraEnv), stdio: ['ignore', 'pipe', 'pipe'] })
+  if (child.pid === undefined) throw new Error('could not spawn node')
   const s: Served = {
     child,
     pid: child.pid,

@@ -311,7 +311,6 @@ export class BrowserPool {
     if (!old) throw new NotFoundError(`no browser with id ${id}`)
     if (old.state !== 'active') throw new ConflictError(`browser ${old.shortSig} is already ${old.state}`)
     const fresh = await this.doLaunch(old.sig, old.config, old.tier)
-    fresh.uses = old.uses
     this.retire(old, 'restart')
     return { old, fresh }
   }

@@ -100,6 +100,11 @@ export async function processTreesMemory(
   return out
 }
 
+async function stillThere(procDir: string): Promise<boolean> {
+  const status = await readFile(path.join(procDir, 'status'), 'utf8').catch(() => null)
+  return status !== null && !/^State:\s+[ZX]/m.test(status)
+}
+
 async function memoryOf(pids: number[], procRoot: string): Promise<TreeMemory> {
   const per = await Promise.all(
     pids.map(async (pid) => {
@@ -109,6 +114,9 @@ async function memoryOf(pids: number[], procRoot: string): Promise<TreeMemory> {
         readFile(path.join(dir, 'smaps_rollup'), 'utf8').catch(() => null),
       ])
       if (status === null) return null // exited since the scan
+      // Renderers exit after every crawl: one that went between the two reads holds no memory
+      // any more and must not void the PSS of the whole tree.
+      if (rollup === null && !(await stillThere(dir))) return null
       // Zombies and kernel threads have no VmRSS/Pss lines: they hold no memory, so 0 is right.
       return { rss: kbField(status, 'VmRSS') ?? 0, pss: rollup === null ? null : (kbField(rollup, 'Pss') ?? 0) }
     }),
