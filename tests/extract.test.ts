@@ -3,6 +3,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { extractFromPage, MAX_LINKS_PER_LIST } from '../src/main/core/crawl/extract.js'
 import { htmlToMarkdown } from '../src/main/core/crawl/markdown.js'
 import { FIXTURE_TEXT, startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
+import { BASE_CHROMIUM_ARGS } from '../src/main/core/chromium/launch-args.js'
+import { locateChromium } from '../src/main/core/chromium/locate.js'
 
 const NO_OPTS = { cssSelector: null, excludedTags: [] as string[] }
 
@@ -11,19 +13,7 @@ let fx: FixtureServer
 
 beforeAll(async () => {
   ;[browser, fx] = await Promise.all([
-    chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-dev-shm-usage',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    }),
+    chromium.launch({ executablePath: locateChromium(), args: [...BASE_CHROMIUM_ARGS] }),
     startFixtureServer(),
   ])
 })

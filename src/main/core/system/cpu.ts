@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { cgroupDirs } from './cgroup.js'
 
 export interface CpuSamplerOptions {
   cgroupRoot?: string
@@ -19,14 +20,19 @@ interface Counter {
 /**
  * CPU use between two calls, without ever sleeping: the caller decides the sampling interval
  * (a metrics tick), and each sample() is the busy share since the previous one (or since
- * construction). Prefers the cgroup v2 counters so a CPU-limited container reports against its
- * quota rather than against host cores it may never get.
+ * construction). Prefers our own cgroup's counters (v2 cpu.stat, else v1 cpuacct.usage) so a
+ * CPU-limited container reports against its quota rather than against host cores it may never
+ * get; /proc/stat (the host) only when there is no cgroup to read.
  */
 export class CpuSampler {
   private readonly cgroupRoot: string
   private readonly procRoot: string
   private readonly now: () => number
   private readonly useCgroup: boolean
+  /** The usage counter of our own cgroup (v2 cpu.stat or v1 cpuacct.usage), found once. */
+  private readonly usage: { file: string; kind: 'v2' | 'v1' } | null
+  private readonly cgroupDirsV2: string[]
+  private readonly cgroupDirsV1Cpu: string[]
   private last: Counter | null
   private lastPercent = 0
 
@@ -34,6 +40,9 @@ export class CpuSampler {
     this.cgroupRoot = opts.cgroupRoot ?? '/sys/fs/cgroup'
     this.procRoot = opts.procRoot ?? '/proc'
     this.now = opts.now ?? (() => performance.now())
+    this.cgroupDirsV2 = cgroupDirs(null, this.cgroupRoot, this.procRoot)
+    this.cgroupDirsV1Cpu = cgroupDirs('cpu', this.cgroupRoot, this.procRoot)
+    this.usage = this.findUsage()
     this.useCgroup = this.readCgroupUsage() !== null
     this.last = this.read()
   }
@@ -61,20 +70,40 @@ export class CpuSampler {
     return this.readProcStat()
   }
 
-  private readCgroupUsage(): number | null {
-    const text = readText(path.join(this.cgroupRoot, 'cpu.stat'))
-    const match = text === null ? null : /^usage_usec\s+(\d+)/m.exec(text)
-    return match?.[1] === undefined ? null : Number(match[1])
+  /** Our own cgroup's counter, nearest first: v2 cpu.stat, then v1 cpuacct.usage. */
+  private findUsage(): { file: string; kind: 'v2' | 'v1' } | null {
+    for (const dir of this.cgroupDirsV2) {
+      const file = path.join(dir, 'cpu.stat')
+      if (parseUsage(readText(file), 'v2') !== null) return { file, kind: 'v2' }
+    }
+    for (const dir of cgroupDirs('cpuacct', this.cgroupRoot, this.procRoot)) {
+      const file = path.join(dir, 'cpuacct.usage')
+      if (parseUsage(readText(file), 'v1') !== null) return { file, kind: 'v1' }
+    }
+    return null
   }
 
-  // Re-read on every sample: the quota can be changed on a live container.
+  /** CPU time used by our cgroup, in microseconds. */
+  private readCgroupUsage(): number | null {
+    return this.usage === null ? null : parseUsage(readText(this.usage.file), this.usage.kind)
+  }
+
+  // Re-read on every sample: the quota can be changed on a live container. The nearest cgroup
+  // with a quota is the one that bites.
   private availableCpus(): number {
     const cpus = os.availableParallelism()
-    const [quota, period] = (readText(path.join(this.cgroupRoot, 'cpu.max')) ?? '').trim().split(/\s+/)
-    const q = Number(quota)
-    const p = Number(period)
-    if (quota === 'max' || !(q > 0) || !(p > 0)) return cpus
-    return Math.min(q / p, cpus)
+    for (const dir of this.cgroupDirsV2) {
+      const [quota, period] = (readText(path.join(dir, 'cpu.max')) ?? '').trim().split(/\s+/)
+      const q = Number(quota)
+      const p = Number(period)
+      if (quota !== 'max' && q > 0 && p > 0) return Math.min(q / p, cpus)
+    }
+    for (const dir of this.cgroupDirsV1Cpu) {
+      const q = Number(readText(path.join(dir, 'cpu.cfs_quota_us'))?.trim())
+      const p = Number(readText(path.join(dir, 'cpu.cfs_period_us'))?.trim())
+      if (q > 0 && p > 0) return Math.min(q / p, cpus)
+    }
+    return cpus
   }
 
   private readProcStat(): Counter | null {
@@ -86,6 +115,17 @@ export class CpuSampler {
     const idle = (fields[3] ?? 0) + (fields[4] ?? 0)
     return { busy: total - idle, total }
   }
+}
+
+function parseUsage(text: string | null, kind: 'v2' | 'v1'): number | null {
+  if (text === null) return null
+  if (kind === 'v1') {
+    // cpuacct.usage is in nanoseconds.
+    const ns = Number(text.trim())
+    return Number.isFinite(ns) && text.trim() !== '' ? ns / 1000 : null
+  }
+  const match = /^usage_usec\s+(\d+)/m.exec(text)
+  return match?.[1] === undefined ? null : Number(match[1])
 }
 
 function readText(file: string): string | null {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { cgroupDirs } from './cgroup.js'
 
 export interface MemoryReading {
   percent: number
@@ -30,8 +31,18 @@ const V1_UNLIMITED = 2 ** 60
  */
 export function readMemoryUsage(roots: MemoryRoots = {}): MemoryReading {
   const cgroupRoot = roots.cgroupRoot ?? '/sys/fs/cgroup'
-  const host = readHostMemory(roots.procRoot)
-  return readCgroup2(cgroupRoot, host) ?? readCgroup1(cgroupRoot, host) ?? hostReading(host)
+  const procRoot = roots.procRoot ?? '/proc'
+  const host = readHostMemory(procRoot)
+  // The nearest cgroup (ours, then each ancestor) that has a limit is the one that bites.
+  for (const dir of cgroupDirs(null, cgroupRoot, procRoot)) {
+    const r = readCgroup2(dir, host)
+    if (r) return r
+  }
+  for (const dir of cgroupDirs('memory', cgroupRoot, procRoot)) {
+    const r = readCgroup1(dir, host)
+    if (r) return r
+  }
+  return hostReading(host)
 }
 
 export function readHostMemory(procRoot = '/proc'): HostMemory {
@@ -58,8 +69,7 @@ function readCgroup2(root: string, host: HostMemory): MemoryReading | null {
   return reading(current - inactive, limit, 'cgroup2')
 }
 
-function readCgroup1(root: string, host: HostMemory): MemoryReading | null {
-  const dir = path.join(root, 'memory')
+function readCgroup1(dir: string, host: HostMemory): MemoryReading | null {
   const limit = readNumber(path.join(dir, 'memory.limit_in_bytes'))
   const usage = readNumber(path.join(dir, 'memory.usage_in_bytes'))
   if (limit === null || limit >= V1_UNLIMITED || !isUsableLimit(limit, host) || usage === null) return null
