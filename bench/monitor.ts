@@ -102,8 +102,9 @@ async function schedstat(): Promise<{ cpu: number; wait: number }> {
 
 async function threadWindow(): Promise<() => Promise<ThreadFigures>> {
   const elu0 = performance.eventLoopUtilization()
-  const s0 = await schedstat()
+  // The wall window encloses both reads, so the per-second figures can only be underestimated.
   const t0 = performance.now()
+  const s0 = await schedstat()
   return async () => {
     const elu = performance.eventLoopUtilization(elu0).utilization
     const s1 = await schedstat()
@@ -294,7 +295,7 @@ export async function runMonitorBench(opts: MonitorBenchOptions): Promise<Monito
   svc.http.server.on('request', onRequest)
   try {
     // Baseline: the same walk, pool idle.
-    const idleN = 20
+    const idleN = 40
     loopIdle.enable()
     const idleWin = await threadWindow()
     for (let i = 0; i < idleN; i++) {
@@ -453,7 +454,15 @@ export function renderMonitorMarkdown(r: MonitorBenchResult): string {
   out.push(`| CPU per page, Node process | ${f1(on.node)} ms | ${f1(off.node)} ms | ${f2(on.node / off.node)}× | — | — |`)
   out.push(`| CPU per page, Chromium tree | ${f1(on.browser)} ms | ${f1(off.browser)} ms | ${f2(on.browser / off.browser)}× | — | — |`)
   out.push(`| Node CPU per wall second, pool idle (3 × 3 s per side, on/off/off/on/on/off) | ${f1(r.idleCpu.onMsPerS)} ms/s | ${f1(r.idleCpu.offMsPerS)} ms/s | +${f1(r.idleCpu.onMsPerS - r.idleCpu.offMsPerS)} ms/s | — | — |`)
-  out.push(`| CPU per page, total | ${f1(on.total)} ms | ${f1(off.total)} ms | ${f2(v.cpuRatio)}× (rounds ${f2(sc.min)} / ${f2(sc.median)} / ${f2(sc.max)}) | ≤ 1.03× (same 3 %, less noisy) | ${verdict(v.cpuRatio <= 1 / MONITOR_THROUGHPUT_FLOOR)} |`)
+  out.push(`| CPU per page, total | ${f1(on.total)} ms | ${f1(off.total)} ms | ${f2(v.cpuRatio)}× (rounds ${f2(sc.min)} / ${f2(sc.median)} / ${f2(sc.max)}) | — | — |`)
+  // Everything the monitor does runs in the Node process (its /proc reads bill the kernel time to it),
+  // so its cost per page is the Node difference; as a share of all the CPU a page costs, it is what
+  // a CPU-bound machine would lose in throughput. Cross-checked with the idle per-second figure.
+  const nodeShare = (on.node - off.node) / off.total
+  const idleShare = (r.idleCpu.onMsPerS - r.idleCpu.offMsPerS) / (rOff * off.total)
+  out.push(
+    `| monitor's share of the CPU a page costs: (Node on − Node off) / total off | — | — | ${f1(100 * nodeShare)} % (from the idle per-second figure: ${f1(100 * idleShare)} %) | ≤ 3 % (less noisy cross-check) | ${verdict(nodeShare <= 1 - MONITOR_THROUGHPUT_FLOOR)} |`,
+  )
   out.push('')
   const perS = r.idleCpu.onMsPerS - r.idleCpu.offMsPerS
   out.push(

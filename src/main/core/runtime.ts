@@ -67,7 +67,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   monitor.start()
   const live = new LiveFeed(monitor)
   live.start()
-  const metrics = createMetrics({ events, pool, admission, monitor, readMemory })
+  const metrics = createMetrics({ events, pool, admission, monitor })
   const store: MonitorStore = config.redis_url ? new RedisStore(config.redis_url, config.redis_prefix) : new FileStore(config.data_dir)
   const persister = new Persister(monitor, store, config.persist_interval_ms, logger)
   await persister.start()

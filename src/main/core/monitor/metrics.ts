@@ -2,15 +2,14 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Admission } from '../admission.js'
 import type { EngineEventBus } from '../events.js'
 import type { BrowserPool } from '../pool/pool.js'
-import type { MemoryReading } from '../system/memory.js'
 import type { Monitor } from './monitor.js'
 
 /**
  * Prometheus metrics, in a registry of this runtime's own (tests run several runtimes in one
  * process). Labels are bounded sets only: endpoint, status, tier, reason — never a URL or id.
  */
-export function createMetrics(deps: { events: EngineEventBus; pool: BrowserPool; admission: Admission; monitor: Monitor; readMemory: () => MemoryReading }): { registry: Registry; stop(): void } {
-  const { events, pool, admission, monitor, readMemory } = deps
+export function createMetrics(deps: { events: EngineEventBus; pool: BrowserPool; admission: Admission; monitor: Monitor }): { registry: Registry; stop(): void } {
+  const { events, pool, admission, monitor } = deps
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'crawldeck_process_' })
 
@@ -56,7 +55,7 @@ export function createMetrics(deps: { events: EngineEventBus; pool: BrowserPool;
   new Gauge({ name: 'crawldeck_queue_depth', help: 'Requests waiting for a page slot', registers: [registry], collect() { this.set(admission.queuedCount) } })
   new Gauge({ name: 'crawldeck_pages_active', help: 'Pages open now', registers: [registry], collect() { this.set(admission.activeCount) } })
   new Gauge({ name: 'crawldeck_requests_active', help: 'API requests in progress', registers: [registry], collect() { this.set(monitor.activeCount()) } })
-  new Gauge({ name: 'crawldeck_memory_ratio', help: 'Memory use of the container (cgroup) or host, 0..1', registers: [registry], collect() { this.set(readMemory().percent / 100) } })
+  new Gauge({ name: 'crawldeck_memory_ratio', help: 'Memory use of the container (cgroup) or host, 0..1', registers: [registry], collect() { this.set(monitor.memory().percent / 100) } })
   new Gauge({ name: 'crawldeck_cpu_ratio', help: 'CPU use of the container (cgroup) or host over the last second, 0..1', registers: [registry], collect() { this.set(monitor.health().container.cpu_percent / 100) } })
 
   const offs = [

@@ -19,7 +19,7 @@ import type { Admission } from '../admission.js'
 import type { Config } from '../config.js'
 import type { EngineEventBus, EngineEvents } from '../events.js'
 import type { Logger } from '../logger.js'
-import type { Janitor } from '../pool/janitor.js'
+import { janitorPolicy, type Janitor } from '../pool/janitor.js'
 import type { ManagedBrowser } from '../pool/managed-browser.js'
 import type { BrowserPool } from '../pool/pool.js'
 import { CpuSampler } from '../system/cpu.js'
@@ -112,6 +112,7 @@ export class Monitor {
   private readonly cpu: CpuSampler
   private readonly network: NetworkSampler
   private lastCpu = 0
+  private lastMemory: MemoryReading
   private cpuSinceTick: number[] = []
   private lastNetwork: NetworkRates
   private completedSinceTick = 0
@@ -132,6 +133,7 @@ export class Monitor {
     this.cpu = deps.cpu ?? new CpuSampler()
     this.network = deps.network ?? new NetworkSampler()
     this.lastNetwork = this.network.sample()
+    this.lastMemory = deps.readMemory()
     this.changes.setMaxListeners(0)
   }
 
@@ -280,6 +282,7 @@ export class Monitor {
   private async sampleSecond(): Promise<void> {
     this.lastCpu = this.cpu.sample()
     this.cpuSinceTick.push(this.lastCpu)
+    this.lastMemory = this.deps.readMemory()
     this.lastNetwork = this.network.sample()
     await this.sampleBrowsers(this.secondsSampled++ % PSS_EVERY === 0)
     this.settleMemDeltas()
@@ -328,7 +331,7 @@ export class Monitor {
     this.cpuSinceTick = []
     this.timelinePoints.push({
       timestamp: Date.now(),
-      memory: round(this.deps.readMemory().percent),
+      memory: round(this.lastMemory.percent),
       cpu: round(cpu),
       requests: this.completedSinceTick,
       browsers: this.tierCounts(),
@@ -351,8 +354,10 @@ export class Monitor {
 
   health(): MonitorHealth {
     const { config, pool, admission, janitor, startedAt } = this.deps
-    const mem = this.deps.readMemory()
-    const policy = janitor.currentPolicy()
+    // Readings from the once-a-second sampler: an answer never waits on /proc or cgroup files,
+    // so /monitor/* stays cheap while the pool is saturated.
+    const mem = this.lastMemory
+    const policy = janitorPolicy(mem.percent, config.idle_ttl_seconds)
     const tiers = { permanent: { active: false, memory_mb: 0 }, hot: { count: 0, memory_mb: 0 }, cold: { count: 0, memory_mb: 0 } }
     let total = 0
     for (const b of pool.list()) {
@@ -466,6 +471,11 @@ export class Monitor {
       timestamps: points.map((p) => p.timestamp),
       values: metric === 'browsers' ? points.map((p) => ({ ...p.browsers })) : points.map((p) => p[metric]),
     }
+  }
+
+  /** The memory reading of the last sample (at most a second old). */
+  memory(): MemoryReading {
+    return this.lastMemory
   }
 
   latestTimelinePoint(): TimelineTick | null {
