@@ -3,7 +3,7 @@ import type { MemoryReading } from '../src/main/core/system/memory.js'
 import { configSignature, normaliseBrowserConfig } from '../src/main/core/pool/signature.js'
 import type { HealthResponse } from '../src/shared/api-types.js'
 import { FIXTURE_TEXT, startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
-import { startService, waitFor, type TestService } from './helpers/service.js'
+import { TestScope, waitFor, type TestService } from './helpers/service.js'
 
 /*
  * Admission (a bounded number of open pages, a bounded queue, 429 beyond it) and the memory
@@ -11,38 +11,21 @@ import { startService, waitFor, type TestService } from './helpers/service.js'
  */
 
 let fx: FixtureServer
-const services = new Set<TestService>()
-const openGates = new Set<string>()
+const scope = new TestScope(() => fx)
+const { serve, shutdown, gate } = scope
 
 beforeAll(async () => {
   fx = await startFixtureServer()
 })
 
 afterEach(() => {
-  for (const name of openGates) fx.gate(name).release()
-  openGates.clear()
+  scope.releaseGates()
 })
 
 afterAll(async () => {
-  await Promise.all([...services].map((s) => s.close()))
+  await scope.closeAll()
   await fx?.close()
 })
-
-async function serve(...args: Parameters<typeof startService>): Promise<TestService> {
-  const s = await startService(...args)
-  services.add(s)
-  return s
-}
-
-async function shutdown(s: TestService): Promise<void> {
-  services.delete(s)
-  await s.close()
-}
-
-function gate(name: string) {
-  openGates.add(name)
-  return fx.gate(name)
-}
 
 const md = (s: TestService, path: string, browserConfig?: object) =>
   s.postJson('/md', { url: fx.url(path), ...(browserConfig ? { browser_config: browserConfig } : {}) })

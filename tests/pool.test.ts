@@ -13,7 +13,7 @@ import { isAlive, processTree, processTreeMemory } from '../src/main/core/system
 import type { HealthResponse } from '../src/shared/api-types.js'
 import type { BrowserConfigInput } from '../src/shared/crawl-schemas.js'
 import { FIXTURE_TEXT, startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
-import { startService, waitFor, type TestService } from './helpers/service.js'
+import { TestScope, waitFor, type TestService } from './helpers/service.js'
 
 /*
  * The browser pool, end to end: real Chromium processes, real HTTP requests to the service,
@@ -22,8 +22,8 @@ import { startService, waitFor, type TestService } from './helpers/service.js'
  */
 
 let fx: FixtureServer
-const services = new Set<TestService>()
-const openGates = new Set<string>()
+const scope = new TestScope(() => fx)
+const { serve, shutdown, gate } = scope
 let hold: LaunchHold
 
 beforeAll(async () => {
@@ -33,32 +33,15 @@ beforeAll(async () => {
 
 afterEach(() => {
   // A failed assertion must not leave a crawl (or a launch) hanging for the next test.
-  for (const name of openGates) fx.gate(name).release()
-  openGates.clear()
+  scope.releaseGates()
 })
 
 afterAll(async () => {
   await hold?.releaseAll()
-  await Promise.all([...services].map((s) => s.close()))
+  await scope.closeAll()
   await fx?.close()
   await hold?.cleanup()
 })
-
-async function serve(...args: Parameters<typeof startService>): Promise<TestService> {
-  const s = await startService(...args)
-  services.add(s)
-  return s
-}
-
-async function shutdown(s: TestService): Promise<void> {
-  services.delete(s)
-  await s.close()
-}
-
-function gate(name: string) {
-  openGates.add(name)
-  return fx.gate(name)
-}
 
 const sigOf = (cfg: BrowserConfigInput = {}) => configSignature(normaliseBrowserConfig(cfg))
 

@@ -6,6 +6,7 @@ import type { EngineEventName, EngineEvents } from '../../src/main/core/events.j
 import { silentLogger } from '../../src/main/core/logger.js'
 import { createRuntime, type Runtime, type RuntimeDeps } from '../../src/main/core/runtime.js'
 import { startHttpServer, type HttpServer } from '../../src/main/http/server.js'
+import type { FixtureServer, Gate } from './fixture-server.js'
 
 /**
  * The real service (engine + Koa door) in this test process, on a free port of 127.0.0.1,
@@ -98,5 +99,42 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs 
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+/**
+ * The services and held gates of one test file: `gate()` remembers what it holds so an
+ * afterEach can release it even when an assertion failed, and `closeAll()` ends every service.
+ */
+export class TestScope {
+  private readonly services = new Set<TestService>()
+  private readonly openGates = new Set<string>()
+
+  constructor(private readonly fixture: () => FixtureServer) {}
+
+  serve = async (...args: Parameters<typeof startService>): Promise<TestService> => {
+    const s = await startService(...args)
+    this.services.add(s)
+    return s
+  }
+
+  shutdown = async (s: TestService): Promise<void> => {
+    this.services.delete(s)
+    await s.close()
+  }
+
+  gate = (name: string): Gate => {
+    this.openGates.add(name)
+    return this.fixture().gate(name)
+  }
+
+  releaseGates(): void {
+    for (const name of this.openGates) this.fixture().gate(name).release()
+    this.openGates.clear()
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.services].map((s) => s.close()))
+    this.services.clear()
   }
 }
