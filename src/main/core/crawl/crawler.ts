@@ -6,6 +6,7 @@ import type { RequestPhase } from '../events.js'
 import type { BrowserPool, Lease } from '../pool/pool.js'
 import { firstLine } from '../pool/pool.js'
 import type { ManagedBrowser } from '../pool/managed-browser.js'
+import { isAlive } from '../system/process-tree.js'
 import { extractFromPage } from './extract.js'
 import { htmlToMarkdown } from './markdown.js'
 
@@ -136,9 +137,11 @@ async function classify(err: unknown, browser: ManagedBrowser, pageTimeoutMs: nu
   // Playwright may reject the page call a moment before it reports the disconnect, so a
   // "closed" message counts as a sign too; the pool records why from the same disconnect.
   const looksGone = /has been closed|browser closed|disconnected|crashed/i.test(message)
-  if (looksGone || !browser.browser.isConnected() || browser.state === 'closing' || browser.state === 'closed') {
-    const reason = await Promise.race([browser.gone, new Promise<null>((r) => setTimeout(() => r(null), 2000).unref())])
-    if (reason !== null || !browser.browser.isConnected()) {
+  // The process itself is the surest sign; Playwright may notice the broken pipe seconds later on a busy machine.
+  const processDead = browser.pid !== null && !isAlive(browser.pid)
+  if (looksGone || processDead || !browser.browser.isConnected() || browser.state === 'closing' || browser.state === 'closed') {
+    const reason = await Promise.race([browser.gone, new Promise<null>((r) => setTimeout(() => r(null), 5000).unref())])
+    if (reason !== null || processDead || !browser.browser.isConnected()) {
       const why = reason ?? browser.closeReason ?? 'crashed'
       return new BrowserGoneError(why === 'killed' ? 'killed' : why === 'shutdown' ? 'shutdown' : 'crashed', browser.shortSig)
     }

@@ -112,6 +112,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorOps {
 
     monitorResetStats: async () => ({ success: true, ...monitor.resetStats() }),
     monitorStream: async () => live.subscribe(),
-    metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    // prom-client prints an empty gauge as "Nan"; the exposition format spells it "NaN".
+    metrics: async () => ({ contentType: registry.contentType, body: (await registry.metrics()).replace(/ Nan$/gm, ' NaN') }),
   }
 }
