@@ -35,9 +35,7 @@ export function createMetrics(deps: { events: EngineEventBus; pool: BrowserPool;
     labelNames: ['tier'] as const,
     registers: [registry],
     collect() {
-      const counts = { permanent: 0, hot: 0, cold: 0 }
-      for (const b of pool.list()) counts[b.tier]++
-      for (const [tier, n] of Object.entries(counts)) this.set({ tier }, n)
+      for (const [tier, n] of Object.entries(pool.tierCounts())) this.set({ tier }, n)
     },
   })
   new Gauge({

@@ -10,7 +10,6 @@ import type {
   JanitorEvent,
   MonitorHealth,
   RequestPhase,
-  TierCounts,
   TimelineMetric,
   TimelineResponse,
   TimelineTick,
@@ -81,11 +80,12 @@ interface ActiveEntry {
 }
 
 interface BrowserMemory {
-  /** PSS of the tree (RSS where PSS is unreadable), from the last full scan. */
+  /** PSS of the tree (RSS where PSS is unreadable), from the last PSS reading. */
   bytes: number
-  /** RSS of the tree's known PIDs, refreshed every second. */
-  rss: number
+  /** Processes that PSS reading covered. */
   processes: number
+  /** RSS of the tree and its PIDs, refreshed every second (for mem_delta). */
+  rss: number
   pids: number[]
 }
 
@@ -311,10 +311,17 @@ export class Monitor {
           if (!tree) continue
           live.add(b.id)
           const previous = this.browserMemory.get(b.id)
-          // Between PSS readings the last measured PSS stands (at most a few seconds old), so
-          // memory_mb never flips between two measures of a different kind.
-          const bytes = tree.pss_bytes ?? previous?.bytes ?? tree.rss_bytes
-          this.browserMemory.set(b.id, { bytes, rss: tree.rss_bytes, processes: tree.processes, pids: tree.pids })
+          // Between PSS readings the last PSS reading stands (at most a few seconds old) with the
+          // process count it was taken over, so memory_mb and processes always describe the same
+          // tree and never flip between two measures of a different kind. RSS and PIDs (for
+          // mem_delta) are refreshed every second.
+          const fromPss = tree.pss_bytes !== null || !previous
+          this.browserMemory.set(b.id, {
+            bytes: tree.pss_bytes ?? previous?.bytes ?? tree.rss_bytes,
+            processes: fromPss ? tree.processes : (previous?.processes ?? tree.processes),
+            rss: tree.rss_bytes,
+            pids: tree.pids,
+          })
         }
         for (const id of this.browserMemory.keys()) if (!live.has(id) && !this.deps.pool.get(id)) this.browserMemory.delete(id)
       } catch (err) {
@@ -334,19 +341,13 @@ export class Monitor {
       memory: round(this.lastMemory.percent),
       cpu: round(cpu),
       requests: this.completedSinceTick,
-      browsers: this.tierCounts(),
+      browsers: this.deps.pool.tierCounts(),
     })
     this.completedSinceTick = 0
     this.dirty.add('timeline')
   }
 
   // ---- views ---------------------------------------------------------------------------------
-
-  private tierCounts(): TierCounts {
-    const counts = { permanent: 0, hot: 0, cold: 0 }
-    for (const b of this.deps.pool.list()) counts[b.tier]++
-    return counts
-  }
 
   private memoryMbOf(b: ManagedBrowser): number {
     return round((this.browserMemory.get(b.id)?.bytes ?? 0) / MB, 1)

@@ -64,6 +64,13 @@ export class BrowserPool {
     return [...this.entries.values()]
   }
 
+  /** Browsers in the pool per tier: what /health, the monitor and /metrics all report. */
+  tierCounts(): Record<BrowserTier, number> {
+    const counts = { permanent: 0, hot: 0, cold: 0 }
+    for (const b of this.entries.values()) counts[b.tier]++
+    return counts
+  }
+
   get(id: string): ManagedBrowser | undefined {
     return this.entries.get(id)
   }

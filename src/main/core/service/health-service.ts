@@ -42,7 +42,6 @@ export function readHealth(deps: HealthDeps): HealthResponse {
     status = 'degraded'
     problems.push('the crawl queue is full: new crawls get 429')
   }
-  const browsers = pool.list()
   return {
     status,
     problems,
@@ -57,10 +56,8 @@ export function readHealth(deps: HealthDeps): HealthResponse {
       last_launch_error: pool.permanentLaunchError,
     },
     pool: {
-      browsers: browsers.length,
-      permanent: browsers.filter((b) => b.tier === 'permanent').length,
-      hot: browsers.filter((b) => b.tier === 'hot').length,
-      cold: browsers.filter((b) => b.tier === 'cold').length,
+      browsers: pool.list().length,
+      ...pool.tierCounts(),
       pages_active: admission.activeCount,
       queued: admission.queuedCount,
       max_pages: config.max_pages,
