@@ -2,6 +2,8 @@ import { performance } from 'node:perf_hooks'
 import { chromium, type Browser } from 'playwright-core'
 import { BASE_CHROMIUM_ARGS } from '../src/main/core/chromium/launch-args.js'
 import { locateChromium } from '../src/main/core/chromium/locate.js'
+import { chromiumExecutable } from '../src/main/core/chromium/priority.js'
+import { resolveConfig } from '../src/main/core/config.js'
 import { extractFromPage } from '../src/main/core/crawl/extract.js'
 
 /** Step timestamps of one bare crawl (performance.now() ms), for the "where the time goes" table. */
@@ -14,11 +16,23 @@ export interface BareTrace {
   closed: number
 }
 
-/** (B): a warm, bare playwright-core Chromium launched exactly like the pool launches its browsers. */
-export async function launchBareBrowser(): Promise<{ browser: Browser; executablePath: string }> {
+/**
+ * (B): a warm, bare playwright-core Chromium launched exactly like the pool launches its browsers:
+ * same binary, same flags, same niceness (the default chromium_nice), so neither side's browser
+ * gets a different share of the CPU against the Node process driving it.
+ */
+export async function launchBareBrowser(): Promise<{ browser: Browser; executablePath: string; dispose(): Promise<void> }> {
   const executablePath = locateChromium()
-  const browser = await chromium.launch({ executablePath, args: [...BASE_CHROMIUM_ARGS] })
-  return { browser, executablePath }
+  const executable = chromiumExecutable(executablePath, resolveConfig().chromium_nice)
+  const browser = await chromium.launch({ executablePath: executable.launchPath, args: [...BASE_CHROMIUM_ARGS] })
+  return {
+    browser,
+    executablePath,
+    async dispose() {
+      await browser.close()
+      executable.dispose()
+    },
+  }
 }
 
 /**

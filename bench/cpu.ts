@@ -50,6 +50,20 @@ export async function treeCpuMs(rootPid: number | null): Promise<number> {
   return (ticks.reduce((a, b) => a + b, 0) * 1000) / TICKS_PER_SECOND
 }
 
+/**
+ * CPU of everything this process launched, ms: every live child's tree plus the children already
+ * reaped (this process's own cutime + cstime). Unlike one browser's tree it survives a browser
+ * being retired and relaunched in the middle of a measurement.
+ */
+export async function childrenCpuMs(): Promise<number> {
+  const self = await readFile('/proc/self/stat', 'utf8').catch(() => null)
+  if (self === null) return Number.NaN
+  const fields = self.slice(self.lastIndexOf(')') + 2).split(' ')
+  const reaped = ((Number(fields[13] ?? 0) + Number(fields[14] ?? 0)) * 1000) / TICKS_PER_SECOND
+  const live = await Promise.all([...(await childPids())].map((pid) => treeCpuMs(pid).then((ms) => (Number.isNaN(ms) ? 0 : ms))))
+  return reaped + live.reduce((a, b) => a + b, 0)
+}
+
 /** Accumulated CPU of one side over its measured segments. */
 export interface CpuTally {
   nodeMs: number

@@ -21,7 +21,7 @@ import { readFile, readdir } from 'node:fs/promises'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import type { Runtime } from '../src/main/core/runtime.js'
 import type { TimelineMetric } from '../src/shared/monitor-types.js'
-import { emptyTally, nodeCpuMs, treeCpuMs, type CpuTally } from './cpu.js'
+import { childrenCpuMs, emptyTally, nodeCpuMs, type CpuTally } from './cpu.js'
 import { runLoad, throughput, type LoadRun } from './load.js'
 import { postHtml, type BenchService } from './service-client.js'
 import { quantile, spread } from './stats.js'
@@ -127,12 +127,14 @@ async function monitorOn(rt: Runtime): Promise<void> {
   await rt.persister.start()
 }
 
-async function segment(tally: SideTally, browserPid: number | null, n: number, task: () => Promise<void>): Promise<LoadRun> {
-  const b0 = await treeCpuMs(browserPid)
+// Chromium CPU is that of every browser this process launched (the pool may retire and relaunch its
+// permanent browser mid-run; the bench's bare browser sits idle here and adds the same to both sides).
+async function segment(tally: SideTally, n: number, task: () => Promise<void>): Promise<LoadRun> {
+  const b0 = await childrenCpuMs()
   const n0 = nodeCpuMs()
   const run = await runLoad(task, n, 4)
   const n1 = nodeCpuMs()
-  const b1 = await treeCpuMs(browserPid)
+  const b1 = await childrenCpuMs()
   tally.runs.push(run)
   tally.cpu.nodeMs += n1 - n0
   tally.cpu.browserMs += b1 - b0
@@ -196,7 +198,6 @@ export async function runMonitorBench(opts: MonitorBenchOptions): Promise<Monito
   const rt = svc.runtime
   const began = performance.now()
   const notes: string[] = []
-  const poolPid = rt.pool.permanent()?.pid ?? null
   const task = () => postHtml(svc.url, pageUrl).then(() => undefined)
   const leftS = () => (opts.deadline - performance.now()) / 1000
 
@@ -245,11 +246,11 @@ export async function runMonitorBench(opts: MonitorBenchOptions): Promise<Monito
     let runOff!: LoadRun
     const doOn = async () => {
       await monitorOn(rt)
-      runOn = await segment(on, poolPid, n, task)
+      runOn = await segment(on, n, task)
     }
     const doOff = async () => {
       await monitorOff(rt)
-      runOff = await segment(off, poolPid, n, task)
+      runOff = await segment(off, n, task)
     }
     if (onFirst) {
       await doOn()

@@ -34,7 +34,8 @@ async function main(): Promise<void> {
   const fixture = await startFixtureServer()
   // Real extraction results to answer with, taken once.
   const canned = new Map<string, CrawlResult>()
-  const { browser } = await launchBareBrowser()
+  const bareHandle = await launchBareBrowser()
+  const { browser } = bareHandle
   try {
     for (const path of ['/', '/article']) {
       const url = fixture.url(path)
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
       await context.close()
     }
   } finally {
-    await browser.close()
+    await bareHandle.dispose()
   }
 
   const config = resolveConfig({ data_dir: '/nonexistent-unused', port: 0 })

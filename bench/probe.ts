@@ -53,7 +53,8 @@ async function main(): Promise<void> {
   const fixture = await startFixtureServer()
   const svc = await startBenchService()
   const before = await childPids()
-  const { browser: bare } = await launchBareBrowser()
+  const bareHandle = await launchBareBrowser()
+  const bare = bareHandle.browser
   const barePid = [...(await childPids())].find((p) => !before.has(p)) ?? null
   const permanent = svc.runtime.pool.permanent()
   if (!permanent) throw new Error('no permanent browser')
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
       process.stderr.write(`[probe] round ${r + 1}/${rounds}\n`)
     }
   } finally {
-    await bare.close()
+    await bareHandle.dispose()
     await svc.close()
     await fixture.close()
   }

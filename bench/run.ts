@@ -72,6 +72,7 @@ async function main(): Promise<void> {
   let fixture: FixtureServer | null = null
   let service: BenchService | null = null
   let browser: Browser | null = null
+  let bareHandle: Awaited<ReturnType<typeof launchBareBrowser>> | null = null
   let markdown: string
   try {
     fixture = await startFixtureServer()
@@ -80,6 +81,7 @@ async function main(): Promise<void> {
     log(`crawldeck at ${service.url} (permanent browser up)`)
     const childrenBefore = await childPids()
     const bare = await launchBareBrowser()
+    bareHandle = bare
     browser = bare.browser
     // playwright-core hides the PID of a launched browser: it is the one new child of this process.
     const newChildren = [...(await childPids())].filter((pid) => !childrenBefore.has(pid))
@@ -241,7 +243,7 @@ async function main(): Promise<void> {
     )
   } finally {
     // Everything we started, in reverse order, so the process can exit on its own.
-    if (browser) await browser.close().catch((err) => log(`closing the bare browser failed: ${String(err)}`))
+    if (bareHandle) await bareHandle.dispose().catch((err) => log(`closing the bare browser failed: ${String(err)}`))
     if (service) await service.close().catch((err) => log(`closing crawldeck failed: ${String(err)}`))
     if (fixture) await fixture.close().catch((err) => log(`closing the fixture server failed: ${String(err)}`))
   }

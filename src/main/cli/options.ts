@@ -134,6 +134,13 @@ const ROWS: Record<Key, Row> = {
     arg: '',
     help: 'Launch the permanent browser at start-up (config file only; turned off by some tests).',
   },
+  chromium_nice: {
+    flag: 'chromium-nice',
+    env: ['CRAWLDECK_CHROMIUM_NICE'],
+    type: 'integer',
+    arg: 'N',
+    help: 'CPU niceness of every browser (0-19; 0 = same priority as the service) so the API and monitor answer first under load.',
+  },
   chromium_args: { flag: null, env: [], type: 'string-list', arg: '', help: 'Extra Chromium flags for every browser (config file only).' },
   monitor_completed_limit: {
     flag: 'completed-limit',

@@ -39,6 +39,12 @@ export const ConfigSchema = z
     monitor_completed_limit: z.number().int().min(1).max(100_000).default(100),
     /** How often monitor state is written to the store, in ms (and once at shutdown). */
     persist_interval_ms: z.number().int().min(50).max(600_000).default(1000),
+    /**
+     * Niceness every browser runs at (Linux/macOS), 0-19. Renderers fill every core under load; a
+     * positive value lets the service's own work (API answers, monitor, Playwright messages) run
+     * first. 0 runs the browsers at the service's own priority.
+     */
+    chromium_nice: z.number().int().min(0).max(19).default(10),
     /** Extra Chromium flags for every browser, after the built-in ones. */
     chromium_args: z.array(z.string()).default([]),
   })

@@ -1,6 +1,7 @@
 import type { ServiceImpl } from '../../shared/contract.js'
 import { Admission } from './admission.js'
 import { locateChromium } from './chromium/locate.js'
+import { chromiumExecutable } from './chromium/priority.js'
 import { resolveConfig, type Config, type ConfigInput } from './config.js'
 import { Crawler } from './crawl/crawler.js'
 import { EngineEventBus } from './events.js'
@@ -55,7 +56,9 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   const readMemory = deps.readMemory ?? (() => readMemoryUsage())
   const events = new EngineEventBus()
   events.onListenerError(({ event, error }) => logger.error({ event, err: error }, 'engine event listener failed'))
-  const pool = new BrowserPool({ config, chromiumPath, events, logger, readMemory })
+  const executable = chromiumExecutable(chromiumPath, config.chromium_nice)
+  if (executable.warning) logger.warn(executable.warning)
+  const pool = new BrowserPool({ config, chromiumPath, launchPath: executable.launchPath, events, logger, readMemory })
   const admission = new Admission(config.max_pages, config.queue_size, events)
   const crawler = new Crawler(pool, admission)
   const janitor = new Janitor(pool, config, events, logger, readMemory)
@@ -81,6 +84,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
       metrics.stop()
       await pool.shutdown()
       await persister.stop()
+      executable.dispose()
       throw err
     }
   }
@@ -94,7 +98,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   }
 
   let closing: Promise<void> | null = null
-  logger.info({ chromium: chromiumPath, max_pages: config.max_pages }, 'engine started')
+  logger.info({ chromium: chromiumPath, chromium_nice: executable.nice, max_pages: config.max_pages }, 'engine started')
   return {
     config,
     events,
@@ -115,6 +119,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
         admission.close()
         live.stop()
         await pool.shutdown()
+        executable.dispose()
         // After the pool: the last closes and their events belong in the stored history.
         monitor.stop()
         metrics.stop()

@@ -22,6 +22,8 @@ export interface Lease {
 export interface PoolDeps {
   config: Config
   chromiumPath: string
+  /** What playwright spawns: chromiumPath itself or a wrapper that runs it niced (chromium/priority.ts). */
+  launchPath?: string
   events: EngineEventBus
   logger: Logger
   readMemory: () => MemoryReading
@@ -208,7 +210,7 @@ export class BrowserPool {
     let browser
     try {
       browser = await chromium.launch({
-        executablePath: chromiumPath,
+        executablePath: this.deps.launchPath ?? chromiumPath,
         headless: config.headless,
         args: [...BASE_CHROMIUM_ARGS, ...this.deps.config.chromium_args, ...config.extra_args, marker],
         proxy: config.proxy ?? undefined,
