@@ -442,8 +442,6 @@ describe('monitor API (one real service)', () => {
     // --- /monitor/requests: success is true only when the crawl really succeeded
     const mdOk = await completedFor(mark, '/md', fx.url('/'))
     expect(mdOk).toMatchObject({ success: true, status: 'success', status_code: 200, error: null, aborted: false, pool_hit: true, config_sig: sigOf({}), browser_sig: sigOf({}) })
-    // mem_delta is measured on the serving browser's processes, in the background, after the answer.
-    await waitFor(async () => typeof (await completed()).find((r) => r.id === mdOk.id)?.mem_delta === 'number', 10_000, 'mem_delta of a finished crawl')
     const mdFail = await completedFor(mark, '/md', fx.url('/status/404'))
     expect(mdFail).toMatchObject({ success: false, status: 'error', status_code: 502, aborted: false })
     expect(mdFail.error).toContain('404')
@@ -526,6 +524,37 @@ describe('monitor API (one real service)', () => {
     expect(errorsView.groups.filter((g) => g.example === entry!.error || g.example === entry2!.error)).toHaveLength(1)
     // ?limit= bounds the list.
     expect((await getOk('/monitor/logs/errors?limit=1')).errors).toHaveLength(1)
+  })
+
+  it('mem_delta: the serving browser\'s RSS change for a request alone on it; null when another request shared the browser', async () => {
+    const scansFrom = async (n: number) => {
+      const start = s.runtime.monitor.memoryScans
+      await waitFor(() => s.runtime.monitor.memoryScans >= start + n, 20_000, `${n} memory scans`)
+    }
+    // Alone: nothing else used the permanent browser since the scan taken as "before" began.
+    await scansFrom(2)
+    const mark = s.log.length
+    expect((await md('/')).status).toBe(200)
+    const alone = await completedFor(mark, '/md', fx.url('/'))
+    // Measured in the background after the answer: null until the next scan settles it.
+    await waitFor(async () => typeof (await completed()).find((r) => r.id === alone.id)?.mem_delta === 'number', 20_000, 'mem_delta of a lone crawl')
+
+    // Shared: a crawl held on the permanent browser while another one runs on it.
+    await scansFrom(2)
+    const mark2 = s.log.length
+    const g = gate('mem-delta-shared')
+    const held = md('/gate/mem-delta-shared')
+    await within(g.reached, 30_000, 'gate mem-delta-shared reached')
+    expect((await md('/about')).status).toBe(200)
+    g.release()
+    expect((await held).status).toBe(200)
+    const a = await completedFor(mark2, '/md', fx.url('/gate/mem-delta-shared'))
+    const b = await completedFor(mark2, '/md', fx.url('/about'))
+    expect(a.browser_sig).toBe(b.browser_sig)
+    await scansFrom(2)
+    const after = await completed()
+    expect(after.find((r) => r.id === a.id)?.mem_delta).toBeNull()
+    expect(after.find((r) => r.id === b.id)?.mem_delta).toBeNull()
   })
 
   it('the janitor closes an idle cold browser (close_cold) when a pass runs with idle_ttl_seconds 0', async () => {

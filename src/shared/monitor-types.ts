@@ -42,7 +42,9 @@ export interface CompletedRequest {
   /**
    * Change of the serving browser's resident memory (RSS of its process tree) across the
    * request, in MB: the first once-a-second sample after it minus the last one before it.
-   * Null for about a second after the request ends, and when no browser served it.
+   * Null for about a second after the request ends, when no browser served it, and when another
+   * request used the same browser inside that window: a browser's memory cannot be split between
+   * the pages it serves at once, so such a change is not this request's to report.
    */
   mem_delta: number | null
 }

@@ -74,9 +74,23 @@ export interface MonitorDeps {
 
 interface ActiveEntry {
   view: ActiveRequest
-  /** The serving browser's resident memory as last sampled when the lease was taken. */
-  startRss: number | null
   browserId: string | null
+  /** The mem_delta measurement of this request, from its first lease on. */
+  watch: DeltaWatch | null
+}
+
+/**
+ * One request's mem_delta: the serving browser's RSS from the last sample before its first lease
+ * to the first sample after it finished. Memory of a browser cannot be split between the pages
+ * it serves at once, so when any other request used that browser inside the window (or since the
+ * sample taken as "before") the change is not this request's and mem_delta stays null.
+ */
+interface DeltaWatch {
+  requestId: string
+  browserId: string
+  before: number
+  shared: boolean
+  record: CompletedRequest | null
 }
 
 interface BrowserMemory {
@@ -123,7 +137,15 @@ export class Monitor {
   private timelineTimer: NodeJS.Timeout | null = null
   private sampling: Promise<void> | null = null
   private secondsSampled = 0
-  private readonly pendingDeltas: Array<{ record: CompletedRequest; browserId: string; before: number }> = []
+  /** Finished requests waiting for the next sample to settle their mem_delta. */
+  private readonly pendingDeltas: DeltaWatch[] = []
+  /** Per browser: the mem_delta measurements open on it. */
+  private readonly watches = new Map<string, Set<DeltaWatch>>()
+  /** Per browser: the last request to take a lease on it, and how many scans had started then. */
+  private readonly lastUse = new Map<string, { requestId: string | null; scans: number }>()
+  /** Scans of /proc started so far, and the number of the one whose readings browserMemory holds. */
+  private scansStarted = 0
+  private memoryScan = 0
   private resample: Promise<void> | null = null
   persistence: MonitorHealth['persistence'] = { backend: 'memory', ok: true, error: null, pending: false, last_flush: null }
 
@@ -180,7 +202,7 @@ export class Monitor {
 
   private onRequestStarted(e: EngineEvents['request:started']): void {
     const view: ActiveRequest = { id: e.id, endpoint: e.endpoint, url: e.url, urls: e.urls, config_sig: e.config_sig, start_time: e.start_time, elapsed: 0, status: 'running', phase: 'queued' }
-    this.active.set(e.id, { view, startRss: null, browserId: null })
+    this.active.set(e.id, { view, browserId: null, watch: null })
     this.emitChange('request_started', view)
   }
 
@@ -194,12 +216,28 @@ export class Monitor {
   private onLease(e: EngineEvents['lease:acquired']): void {
     this.leaseTotal++
     if (e.pool_hit) this.leaseHits++
+    const watches = this.watches.get(e.id)
+    if (watches) for (const w of watches) if (w.requestId !== e.request_id) w.shared = true
+    const previous = this.lastUse.get(e.id)
+    this.lastUse.set(e.id, { requestId: e.request_id, scans: this.scansStarted })
     const entry = e.request_id ? this.active.get(e.request_id) : undefined
-    if (entry && entry.browserId === null) {
-      entry.browserId = e.id
-      // A cached number: no /proc read on the request path.
-      entry.startRss = this.browserMemory.get(e.id)?.rss ?? null
+    if (!entry || entry.browserId !== null || e.request_id === null) return
+    entry.browserId = e.id
+    // A cached number: no /proc read on the request path.
+    const before = this.browserMemory.get(e.id)?.rss
+    if (before === undefined) return
+    const watch: DeltaWatch = {
+      requestId: e.request_id,
+      browserId: e.id,
+      before,
+      // Another lease is open on this browser now (leases counts ours too), or another request
+      // used it once the scan we take as "before" had begun.
+      shared: e.leases > 1 || (previous !== undefined && previous.requestId !== e.request_id && previous.scans >= this.memoryScan),
+      record: null,
     }
+    entry.watch = watch
+    if (watches) watches.add(watch)
+    else this.watches.set(e.id, new Set([watch]))
   }
 
   private onRequestFinished(e: EngineEvents['request:finished']): void {
@@ -238,19 +276,27 @@ export class Monitor {
       this.emitChange('error', err)
     }
     this.emitChange('request_finished', record)
-    if (entry?.startRss && entry.browserId) {
+    if (entry?.watch) {
       // Filled in by the next memory sample (within a second): the record is already out.
-      this.pendingDeltas.push({ record, browserId: entry.browserId, before: entry.startRss })
-      if (this.pendingDeltas.length > this.completedLimit) this.pendingDeltas.shift()
+      entry.watch.record = record
+      this.pendingDeltas.push(entry.watch)
+      if (this.pendingDeltas.length > this.completedLimit) this.dropWatch(this.pendingDeltas.shift() as DeltaWatch)
     }
   }
 
   /** mem_delta = the serving browser's RSS at the first sample after the request minus the last before it. */
-  private settleMemDeltas(): void {
-    for (const { record, browserId, before } of this.pendingDeltas.splice(0)) {
-      const after = this.browserMemory.get(browserId)?.rss
-      if (after) record.mem_delta = round((after - before) / MB)
+  private settleMemDeltas(settling: DeltaWatch[]): void {
+    for (const w of settling) {
+      this.dropWatch(w)
+      const after = this.browserMemory.get(w.browserId)?.rss
+      if (!w.shared && w.record && after !== undefined) w.record.mem_delta = round((after - w.before) / MB)
     }
+  }
+
+  private dropWatch(w: DeltaWatch): void {
+    const set = this.watches.get(w.browserId)
+    set?.delete(w)
+    if (set?.size === 0) this.watches.delete(w.browserId)
   }
 
   private onBrowserEvent(type: JanitorEvent['type'], id: string, sig: string, details: Record<string, unknown>, refreshMemory = false): void {
@@ -261,6 +307,10 @@ export class Monitor {
 
   private onBrowserClosed(e: EngineEvents['browser:closed']): void {
     this.browserMemory.delete(e.id)
+    this.lastUse.delete(e.id)
+    // Open measurements on it stay null: there is no "after" for a browser that is gone.
+    for (const w of this.watches.get(e.id) ?? []) w.shared = true
+    this.watches.delete(e.id)
     const details = { id: e.id, tier: e.tier, reason: e.reason, idle_seconds: round(e.idle_seconds, 1), ttl_seconds: e.ttl_seconds, leases: e.leases }
     // The reference's names for the janitor's own closes; the other reasons keep theirs.
     const type: JanitorEvent['type'] =
@@ -284,8 +334,10 @@ export class Monitor {
     this.cpuSinceTick.push(this.lastCpu)
     this.lastMemory = this.deps.readMemory()
     this.lastNetwork = this.network.sample()
+    // Only requests that had finished before this scan began may take it as their "after".
+    const settling = this.pendingDeltas.splice(0)
     await this.sampleBrowsers(this.secondsSampled++ % PSS_EVERY === 0)
-    this.settleMemDeltas()
+    this.settleMemDeltas(settling)
   }
 
   /** Memory of every browser's process tree, from one scan of /proc. */
@@ -299,6 +351,7 @@ export class Monitor {
       return this.resample
     }
     this.sampling = (async () => {
+      const scan = ++this.scansStarted
       try {
         const browsers = this.deps.pool.list().filter((b) => b.pid !== null)
         const trees = await processTreesMemory(
@@ -324,6 +377,7 @@ export class Monitor {
           })
         }
         for (const id of this.browserMemory.keys()) if (!live.has(id) && !this.deps.pool.get(id)) this.browserMemory.delete(id)
+        this.memoryScan = scan
       } catch (err) {
         this.deps.logger.warn({ err }, 'browser memory sampling failed')
       } finally {
@@ -472,6 +526,11 @@ export class Monitor {
       timestamps: points.map((p) => p.timestamp),
       values: metric === 'browsers' ? points.map((p) => ({ ...p.browsers })) : points.map((p) => p[metric]),
     }
+  }
+
+  /** How many scans of the browsers' processes have completed (tests wait on it instead of sleeping). */
+  get memoryScans(): number {
+    return this.memoryScan
   }
 
   /** The memory reading of the last sample (at most a second old). */
