@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   } as unknown as Crawler
   const service = { ...createCrawlService({ config, events, crawler: stub }), health: async () => ({}) as never }
   const runtime = { config, service } as unknown as Runtime
-  const server = createServer(createApp(runtime, silentLogger()).callback())
+  const server = createServer(createApp(runtime, silentLogger(), { bindHost: '127.0.0.1' }).callback())
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const call = { signal: new AbortController().signal, transport: 'http' as const }

@@ -141,6 +141,20 @@ const ROWS: Record<Key, Row> = {
     arg: 'N',
     help: 'CPU niceness of every browser (0-19; 0 = same priority as the service) so the API and monitor answer first under load.',
   },
+  allowed_hosts: {
+    flag: 'allowed-hosts',
+    env: ['CRAWLDECK_ALLOWED_HOSTS'],
+    type: 'string-list',
+    arg: 'NAMES',
+    help: 'Extra Host names the server answers to (comma-separated), e.g. a reverse proxy\'s name; loopback names and the bound address always work.',
+  },
+  cors_origins: {
+    flag: 'cors-origins',
+    env: ['CRAWLDECK_CORS_ORIGINS'],
+    type: 'string-list',
+    arg: 'ORIGINS',
+    help: 'Origins allowed to call the API from a web page (CORS), comma-separated; none by default.',
+  },
   chromium_args: { flag: null, env: [], type: 'string-list', arg: '', help: 'Extra Chromium flags for every browser (config file only).' },
   monitor_completed_limit: {
     flag: 'completed-limit',
@@ -419,8 +433,8 @@ function convert(spec: OptionSpec, raw: string, source: string): unknown {
       value = raw
       break
     case 'string-list':
-      // Not reachable from flags or the environment today; a list would be whitespace-separated.
-      value = raw.split(/\s+/).filter(Boolean)
+      // Comma- or whitespace-separated, as in CRAWLDECK_ALLOWED_HOSTS=a.example,b.example.
+      value = raw.split(/[\s,]+/).filter(Boolean)
       break
   }
   if (!fieldSchema(spec.key).safeParse(value).success) throw bad()

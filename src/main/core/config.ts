@@ -45,6 +45,10 @@ export const ConfigSchema = z
      * first. 0 runs the browsers at the service's own priority.
      */
     chromium_nice: z.number().int().min(0).max(19).default(10),
+    /** Host names (besides loopback names and the bound address) the HTTP server answers to: DNS-rebinding defence. */
+    allowed_hosts: z.array(z.string().min(1)).default([]),
+    /** Origins allowed to call the API from a web page (CORS). Empty: no CORS, and cross-site POSTs are refused. */
+    cors_origins: z.array(z.string().regex(/^https?:\/\/[^/\s]+\/?$/, 'an origin like https://ops.example.com')).default([]),
     /** Extra Chromium flags for every browser, after the built-in ones. */
     chromium_args: z.array(z.string()).default([]),
   })

@@ -4,19 +4,17 @@ import type { Runtime } from '../core/runtime.js'
 import { jsonBody } from './body.js'
 import { dashboard } from './dashboard.js'
 import { errorHandler } from './errors.js'
+import { guard } from './guard.js'
 import { contractRouter } from './routes.js'
 
 /** The Koa application: a few small middlewares, then the routes generated from the contract. */
-export function createApp(runtime: Runtime, logger: Logger): Koa {
+export function createApp(runtime: Runtime, logger: Logger, opts: { bindHost: string }): Koa {
   const app = new Koa()
   app.proxy = false
   // Koa would print every error to stderr itself; ours are logged once, structured.
   app.silent = true
   app.use(errorHandler(logger))
-  app.use(async (ctx, next) => {
-    ctx.set('X-Content-Type-Options', 'nosniff')
-    await next()
-  })
+  app.use(guard({ bindHost: opts.bindHost, allowedHosts: runtime.config.allowed_hosts, corsOrigins: runtime.config.cors_origins }))
   app.use(jsonBody(runtime.config.body_limit_bytes))
   app.use(dashboard())
   const router = contractRouter(runtime.service, logger)

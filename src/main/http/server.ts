@@ -14,7 +14,7 @@ export interface HttpServer {
 const DRAIN_MS = 5_000
 
 export async function startHttpServer(runtime: Runtime, opts: { host: string; port: number; logger: Logger }): Promise<HttpServer> {
-  const app = createApp(runtime, opts.logger)
+  const app = createApp(runtime, opts.logger, { bindHost: opts.host })
   const server = createServer(app.callback())
   // Crawls may legitimately take minutes (page_timeout up to the configured cap).
   server.requestTimeout = 0
