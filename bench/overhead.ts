@@ -18,6 +18,7 @@ import { EngineEventBus } from '../src/main/core/events.js'
 import { silentLogger } from '../src/main/core/logger.js'
 import type { Runtime } from '../src/main/core/runtime.js'
 import { createCrawlService } from '../src/main/core/service/crawl-service.js'
+import { Authenticator } from '../src/main/http/auth.js'
 import { createApp } from '../src/main/http/app.js'
 import { contract } from '../src/shared/contract.js'
 import type { CrawlResult } from '../src/shared/crawl-schemas.js'
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
   } as unknown as Crawler
   const service = { ...createCrawlService({ config, events, crawler: stub }), health: async () => ({}) as never }
   const runtime = { config, service } as unknown as Runtime
-  const server = createServer(createApp(runtime, silentLogger(), { bindHost: '127.0.0.1' }).callback())
+  const server = createServer(createApp(runtime, silentLogger(), { bindHost: '127.0.0.1', auth: new Authenticator({ admin: [], crawl: [], read: [] }) }).callback())
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const call = { signal: new AbortController().signal, transport: 'http' as const }

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { join, relative, sep } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { contract } from '../src/shared/contract.js'
 
@@ -31,10 +31,12 @@ describe('architecture', () => {
     expect(offenders).toEqual([])
   })
 
-  it('only the Electron entry imports electron', () => {
+  it('only the Electron entry, the desktop shell and the preload import electron', () => {
+    const electronSide = [join('src', 'main', 'index.ts'), join('src', 'main', 'desktop') + sep, join('src', 'preload') + sep]
     const offenders: string[] = []
     for (const file of sourceFiles(join(root, 'src'))) {
-      if (relative(root, file) === join('src', 'main', 'index.ts')) continue
+      const rel = relative(root, file)
+      if (electronSide.some((allowed) => rel === allowed || rel.startsWith(allowed))) continue
       if (importsOf(file).some((s) => s === 'electron' || s.startsWith('electron/'))) offenders.push(relative(root, file))
     }
     expect(offenders).toEqual([])

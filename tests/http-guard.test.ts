@@ -30,6 +30,7 @@ interface Raw {
   status: number
   headers: Record<string, string | string[] | undefined>
   body: any
+  raw: string
 }
 
 function raw(svc: TestService, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Raw> {
@@ -46,7 +47,7 @@ function raw(svc: TestService, method: string, path: string, headers: Record<str
         } catch {
           // not JSON (dashboard HTML, metrics text)
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed })
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed, raw: text })
       })
     })
     req.on('error', reject)
@@ -169,6 +170,22 @@ describe('security headers on every answer', () => {
     })
     expect(sseHeaders['x-content-type-options']).toBe('nosniff')
     expect(String(sseHeaders['content-security-policy'])).toMatch(/frame-ancestors 'none'/)
+  })
+
+  it('a 500 carries a correlation id and nothing of the error: no message, no stack', async () => {
+    const original = s.runtime.service.monitorBrowsers
+    s.runtime.service.monitorBrowsers = async () => {
+      throw new Error('secret internals at /etc/crawldeck/password')
+    }
+    try {
+      const r = await raw(s, 'GET', '/monitor/browsers')
+      expect(r.status).toBe(500)
+      expect(r.body.correlation_id).toMatch(/^[0-9a-zA-Z-]{8,}$/)
+      expect(r.raw).not.toMatch(/secret|password|\bat \S+:\d+/)
+      expect(r.body.error).toContain(r.body.correlation_id)
+    } finally {
+      s.runtime.service.monitorBrowsers = original
+    }
   })
 
   it('a crawl still works through the guard with the ordinary client', async () => {

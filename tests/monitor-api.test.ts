@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -24,17 +25,18 @@ import { startService, waitFor, type TestService } from './helpers/service.js'
  */
 
 /**
- * readFile of node:fs/promises, passed through untouched except where a test installs a hook:
- * used only to replay, deterministically, a process exiting in the middle of a memory scan.
+ * readFileSync of node:fs (the /proc reader reads synchronously), passed through untouched except
+ * where a test installs a hook: used only to replay, deterministically, a process exiting in the
+ * middle of a memory scan.
  */
-const fsHooks = vi.hoisted(() => ({ readFile: null as null | ((path: string, read: () => Promise<unknown>) => Promise<unknown>) }))
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('node:fs/promises')>()
-  const readFile = ((path: unknown, ...rest: unknown[]) => {
-    const read = () => (actual.readFile as (...a: unknown[]) => Promise<unknown>)(path, ...rest)
-    return fsHooks.readFile && typeof path === 'string' ? fsHooks.readFile(path, read) : read()
-  }) as typeof actual.readFile
-  return { ...actual, readFile, default: { ...actual, readFile } }
+const fsHooks = vi.hoisted(() => ({ readFileSync: null as null | ((path: string, read: () => unknown) => unknown) }))
+vi.mock('node:fs', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:fs')>()
+  const readFileSync = ((path: unknown, ...rest: unknown[]) => {
+    const read = () => (actual.readFileSync as (...a: unknown[]) => unknown)(path, ...rest)
+    return fsHooks.readFileSync && typeof path === 'string' ? fsHooks.readFileSync(path, read) : read()
+  }) as typeof actual.readFileSync
+  return { ...actual, readFileSync, default: { ...actual, readFileSync } }
 })
 
 let fx: FixtureServer
@@ -952,25 +954,21 @@ describe('memory_mb sampling', () => {
       expect(await processTreeMemory(100, proc)).toEqual({ rss_bytes: 650_000 * 1024, pss_bytes: 95_000 * 1024, processes: 3 })
 
       // Replay the race: 102's status is read, then it exits before its smaps_rollup is read.
-      let statusRead!: () => void
-      const statusOf102 = new Promise<void>((resolve) => (statusRead = resolve))
-      fsHooks.readFile = async (path, read) => {
+      let statusOf102Read = false
+      fsHooks.readFileSync = (path, read) => {
         if (path === join(proc, '102', 'status')) {
-          const out = await read()
-          statusRead()
+          const out = read()
+          statusOf102Read = true
           return out
         }
-        if (path === join(proc, '102', 'smaps_rollup')) {
-          await statusOf102
-          await rm(join(proc, '102'), { recursive: true, force: true })
-        }
+        if (path === join(proc, '102', 'smaps_rollup') && statusOf102Read) rmSync(join(proc, '102'), { recursive: true, force: true })
         return read()
       }
       const m = await processTreeMemory(100, proc)
       // The two processes still there have a known PSS; the one that exited holds no memory.
       expect(m.pss_bytes, 'PSS of the tree (null means the reading silently became an RSS sum)').toBe(80_000 * 1024)
     } finally {
-      fsHooks.readFile = null
+      fsHooks.readFileSync = null
       await rm(proc, { recursive: true, force: true })
     }
   })

@@ -48,7 +48,10 @@ async function start(): Promise<void> {
   await ensureDataDir(config.data_dir)
   runtime = await createRuntime(config, { logger })
   if (stopping) return
-  server = await startHttpServer(runtime, { host: config.host, port: config.port, logger })
+  // runtime.config, not the parsed options: a bind address or port saved in Settings wins.
+  ctx.host = runtime.config.host
+  ctx.port = runtime.config.port
+  server = await startHttpServer(runtime, { host: runtime.config.host, port: runtime.config.port, logger })
   if (stopping) return
   const url = server.url.replace(/\/+$/, '')
   process.stdout.write(`crawldeck ready on ${url}\n`)

@@ -8,6 +8,7 @@ import {
   type CrawlResult,
 } from './crawl-schemas.js'
 import type { HealthResponse, HtmlResponse, MarkdownResponse, PdfResponse, ScreenshotResponse, StreamLine } from './api-types.js'
+import { SettingsPatchSchema, type SettingsAnswer } from './settings.js'
 import { EmptyBody, KillBrowserInput, LogQuery, RequestsQuery, RestartBrowserInput, TimelineQuery } from './monitor-schemas.js'
 import type {
   BrowsersResponse,
@@ -73,6 +74,8 @@ export const contract = {
   monitorResetStats: op<ResetResponse>()({ method: 'POST', path: '/monitor/stats/reset', input: EmptyBody, response: 'json', crawl: false, summary: 'Clear endpoint statistics' }),
   monitorStream: op<AsyncIterable<LiveMessage> & { close(): void }>()({ method: 'GET', path: '/monitor/stream', input: EmptyInput, response: 'live', crawl: false, summary: 'Live monitor events (Server-Sent Events over HTTP)' }),
   metrics: op<{ contentType: string; body: string }>()({ method: 'GET', path: '/metrics', input: EmptyInput, response: 'text', crawl: false, summary: 'Prometheus metrics' }),
+  settings: op<SettingsAnswer>()({ method: 'GET', path: '/settings', input: EmptyInput, response: 'json', crawl: false, summary: 'The saved settings (tokens masked) and which of them wait for a restart' }),
+  updateSettings: op<SettingsAnswer>()({ method: 'POST', path: '/settings', input: SettingsPatchSchema, response: 'json', crawl: false, summary: 'Save some settings; the answer says which apply now and which after a restart' }),
 } as const
 
 export type Contract = typeof contract

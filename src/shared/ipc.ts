@@ -21,6 +21,12 @@ export const IPC_CHANNELS = {
   liveStop: 'crawldeck:live:stop',
   /** main → renderer: one LiveMessage, or `{ type: 'ended', reason }` when main dropped the feed. */
   live: 'crawldeck:live',
+  /**
+   * send: the window has handled one live message. Main keeps at most a few unacknowledged
+   * messages in flight per window, so a window that stops reading backs up into the LiveFeed's
+   * bounded buffer and is dropped there, exactly like a slow SSE client.
+   */
+  liveAck: 'crawldeck:live:ack',
   /** invoke → AppInfo. */
   appInfo: 'crawldeck:app-info',
   /** main → renderer: an AppCommand from the tray, the app menu or a notification click. */
@@ -70,6 +76,19 @@ export interface CrawldeckBridge {
   appInfo(): Promise<AppInfo>
   onAppCommand(listener: (command: AppCommand) => void): () => void
 }
+
+/** main → renderer on IPC_CHANNELS.streamLine: one line of the stream `id`. */
+export interface IpcStreamLine {
+  id: string
+  line: unknown
+}
+
+/**
+ * What the stream invoke answers main → preload: the outcome, and how many lines were sent
+ * before it. Pushed lines and invoke replies travel separately, so the preload waits until it
+ * has seen that many lines before it settles the stream.
+ */
+export type IpcStreamOutcome = IpcResult<null> & { lines: number }
 
 /** The global the preload defines. */
 export const BRIDGE_GLOBAL = 'crawldeck'

@@ -47,6 +47,12 @@ export async function startService(config: ConfigInput = {}, deps: Partial<Runti
   const log: TestService['log'] = []
   for (const name of ALL_EVENTS) runtime.events.on(name, (payload) => log.push({ name, payload }))
   const url = http.url
+  // These helpers act as the operator: once tokens are configured (by config or through
+  // Settings) they send the first admin token. Tests of the refusals use their own client.
+  const adminAuth = (): Record<string, string> => {
+    const token = runtime.config.admin_tokens[0]
+    return token ? { authorization: `Bearer ${token}` } : {}
+  }
   const service: TestService = {
     runtime,
     http,
@@ -68,7 +74,7 @@ export async function startService(config: ConfigInput = {}, deps: Partial<Runti
         })
       }),
     post: (path, body, init = {}) =>
-      fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body), ...init }),
+      fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...adminAuth() }, body: typeof body === 'string' ? body : JSON.stringify(body), ...init }),
     async postJson(path, body) {
       const res = await service.post(path, body)
       const text = await res.text()
@@ -81,7 +87,7 @@ export async function startService(config: ConfigInput = {}, deps: Partial<Runti
       return { status: res.status, body: parsed as any, headers: res.headers }
     },
     async get(path) {
-      const res = await fetch(url + path)
+      const res = await fetch(url + path, { headers: adminAuth() })
       return { status: res.status, body: (await res.json()) as any }
     },
     async close() {

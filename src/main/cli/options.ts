@@ -141,6 +141,27 @@ const ROWS: Record<Key, Row> = {
     arg: 'N',
     help: 'CPU niceness of every browser (0-19; 0 = same priority as the service) so the API and monitor answer first under load.',
   },
+  admin_tokens: {
+    flag: 'admin-token',
+    env: ['CRAWLDECK_ADMIN_TOKEN'],
+    type: 'string-list',
+    arg: 'TOKENS',
+    help: 'Bearer tokens with every right, comma-separated (at least 16 characters each).',
+  },
+  crawl_tokens: {
+    flag: 'crawl-token',
+    env: ['CRAWLDECK_CRAWL_TOKEN'],
+    type: 'string-list',
+    arg: 'TOKENS',
+    help: 'Bearer tokens that may crawl and read the monitor, comma-separated.',
+  },
+  read_tokens: {
+    flag: 'read-token',
+    env: ['CRAWLDECK_READ_TOKEN'],
+    type: 'string-list',
+    arg: 'TOKENS',
+    help: 'Bearer tokens that may only read the monitor, /metrics and the dashboard, comma-separated.',
+  },
   allowed_hosts: {
     flag: 'allowed-hosts',
     env: ['CRAWLDECK_ALLOWED_HOSTS'],

@@ -1,10 +1,13 @@
 import { z } from 'zod'
+import { TOKEN_MESSAGE, TOKEN_PATTERN } from '../../shared/settings.js'
 
 /**
  * The whole service configuration, with its defaults. Sources are merged in
  * cli/options.ts (defaults < config file < environment < flags); this schema is the one
  * place that says what each option means and what values it accepts.
  */
+const TokenString = z.string().regex(TOKEN_PATTERN, TOKEN_MESSAGE)
+
 export const ConfigSchema = z
   .object({
     host: z.string().min(1).default('127.0.0.1'),
@@ -45,6 +48,10 @@ export const ConfigSchema = z
      * first. 0 runs the browsers at the service's own priority.
      */
     chromium_nice: z.number().int().min(0).max(19).default(10),
+    /** Bearer tokens per scope (read < crawl < admin). None configured + loopback bind = open for local use. */
+    admin_tokens: z.array(TokenString).default([]),
+    crawl_tokens: z.array(TokenString).default([]),
+    read_tokens: z.array(TokenString).default([]),
     /** Host names (besides loopback names and the bound address) the HTTP server answers to: DNS-rebinding defence. */
     allowed_hosts: z.array(z.string().min(1)).default([]),
     /** Origins allowed to call the API from a web page (CORS). Empty: no CORS, and cross-site POSTs are refused. */

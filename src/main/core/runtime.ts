@@ -14,6 +14,8 @@ import { Monitor } from './monitor/monitor.js'
 import { createCrawlService } from './service/crawl-service.js'
 import { readHealth } from './service/health-service.js'
 import { createMonitorService } from './service/monitor-service.js'
+import { createSettingsService, type SettingsService } from './service/settings-service.js'
+import { SettingsStore } from './settings/store.js'
 import { FileStore } from './store/file-store.js'
 import { Persister } from './store/persister.js'
 import { RedisStore } from './store/redis-store.js'
@@ -35,6 +37,8 @@ export interface Runtime {
   readonly live: LiveFeed
   readonly persister: Persister
   readonly service: ServiceImpl
+  /** The saved Settings; `onChange` lets the desktop shell follow them (see settings-service.ts). */
+  readonly settings: SettingsService
   readonly chromiumPath: string
   readonly startedAt: number
   readonly version: string
@@ -47,11 +51,15 @@ export interface RuntimeDeps {
   logger: Logger
   /** Replaces the memory reading (tests force pressure with it). */
   readMemory?: () => MemoryReading
+  /** Where settings.json lives: Electron's userData for the desktop app; the data dir when left out. */
+  settingsDir?: string
 }
 
 export async function createRuntime(configInput: Config | ConfigInput, deps: RuntimeDeps): Promise<Runtime> {
   const config = resolveConfig(configInput)
   const { logger } = deps
+  // First: what the user saved in Settings overrides the config everything below is built from.
+  const settings = await createSettingsService({ config, store: new SettingsStore(deps.settingsDir ?? config.data_dir), logger })
   const chromiumPath = locateChromium({ explicit: config.chromium })
   const readMemory = deps.readMemory ?? (() => readMemoryUsage())
   const events = new EngineEventBus()
@@ -94,6 +102,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   const service: ServiceImpl = {
     ...createCrawlService({ config, events, crawler }),
     ...createMonitorService({ monitor, live, pool, events, registry: metrics.registry }),
+    ...settings.operations,
     health: async () => readHealth({ config, pool, admission, readMemory, startedAt, version: VERSION }),
   }
 
@@ -109,6 +118,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     live,
     persister,
     service,
+    settings,
     chromiumPath,
     startedAt,
     version: VERSION,

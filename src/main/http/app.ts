@@ -3,12 +3,13 @@ import type { Logger } from '../core/logger.js'
 import type { Runtime } from '../core/runtime.js'
 import { jsonBody } from './body.js'
 import { dashboard } from './dashboard.js'
+import { authMiddleware, authRoutes, type Authenticator } from './auth.js'
 import { errorHandler } from './errors.js'
 import { guard } from './guard.js'
 import { contractRouter } from './routes.js'
 
 /** The Koa application: a few small middlewares, then the routes generated from the contract. */
-export function createApp(runtime: Runtime, logger: Logger, opts: { bindHost: string }): Koa {
+export function createApp(runtime: Runtime, logger: Logger, opts: { bindHost: string; auth: Authenticator }): Koa {
   const app = new Koa()
   app.proxy = false
   // Koa would print every error to stderr itself; ours are logged once, structured.
@@ -16,6 +17,8 @@ export function createApp(runtime: Runtime, logger: Logger, opts: { bindHost: st
   app.use(errorHandler(logger))
   app.use(guard({ bindHost: opts.bindHost, allowedHosts: runtime.config.allowed_hosts, corsOrigins: runtime.config.cors_origins }))
   app.use(jsonBody(runtime.config.body_limit_bytes))
+  app.use(authRoutes(opts.auth))
+  app.use(authMiddleware(opts.auth))
   app.use(dashboard())
   const router = contractRouter(runtime.service, logger)
   // Wraps the router and allowedMethods, so it sees their final status: a 405 set by

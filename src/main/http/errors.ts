@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto'
 import type { Middleware } from 'koa'
 import type { ErrorBody } from '../../shared/api-types.js'
+import { describeError } from '../core/error-body.js'
 import { CrawldeckError } from '../core/errors.js'
 import type { Logger } from '../core/logger.js'
 
@@ -25,21 +25,14 @@ export function errorHandler(logger: Logger): Middleware {
 }
 
 export function toResponse(err: unknown, logger: Logger, method: string, path: string): { status: number; body: ErrorBody; headers: Record<string, string> } {
-  if (err instanceof CrawldeckError) {
-    const body: ErrorBody = { error: err.message, code: err.code }
-    if (err.details !== undefined) body.details = err.details
-    return { status: err.status, body, headers: err.headers }
-  }
   // Errors raised by Koa's own helpers (ctx.throw, body parsing) carry an expose flag and a 4xx status.
   const httpish = err as { status?: number; expose?: boolean; message?: string }
-  if (typeof httpish?.status === 'number' && httpish.status >= 400 && httpish.status < 500 && httpish.expose) {
+  if (!(err instanceof CrawldeckError) && typeof httpish?.status === 'number' && httpish.status >= 400 && httpish.status < 500 && httpish.expose) {
     return { status: httpish.status, body: { error: httpish.message ?? 'bad request', code: 'bad_request' }, headers: {} }
   }
-  const correlationId = randomUUID()
-  logger.error({ err, correlation_id: correlationId, method, path }, 'unhandled error')
-  return {
-    status: 500,
-    body: { error: `internal error; quote ${correlationId} when reporting it`, code: 'internal', correlation_id: correlationId },
-    headers: {},
-  }
+  const outcome = describeError(err, logger, { method, path })
+  const body: ErrorBody = { error: outcome.message, code: outcome.code }
+  if (outcome.details !== undefined) body.details = outcome.details
+  if (outcome.correlationId !== undefined) body.correlation_id = outcome.correlationId
+  return { status: outcome.status, body, headers: outcome.headers }
 }

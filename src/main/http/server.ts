@@ -3,10 +3,16 @@ import type { AddressInfo } from 'node:net'
 import type { Logger } from '../core/logger.js'
 import type { Runtime } from '../core/runtime.js'
 import { createApp } from './app.js'
+import { Authenticator } from './auth.js'
+import { ensureTokens, tokensOf } from './tokens.js'
 
 export interface HttpServer {
   readonly url: string
   readonly server: Server
+  /** Checks tokens and sessions; disabled (open) when no token is configured on a loopback bind. */
+  readonly auth: Authenticator
+  /** Where a generated admin token was written (non-loopback bind with no token configured). */
+  readonly tokenFile: string | null
   /** Stop listening, let in-flight requests finish for a moment, then cut what is left. */
   close(): Promise<void>
 }
@@ -14,7 +20,9 @@ export interface HttpServer {
 const DRAIN_MS = 5_000
 
 export async function startHttpServer(runtime: Runtime, opts: { host: string; port: number; logger: Logger }): Promise<HttpServer> {
-  const app = createApp(runtime, opts.logger, { bindHost: opts.host })
+  const generatedFile = ensureTokens(runtime.config, opts.host, opts.logger)
+  const auth = new Authenticator(() => tokensOf(runtime.config))
+  const app = createApp(runtime, opts.logger, { bindHost: opts.host, auth })
   const server = createServer(app.callback())
   // Crawls may legitimately take minutes (page_timeout up to the configured cap).
   server.requestTimeout = 0
@@ -36,6 +44,8 @@ export async function startHttpServer(runtime: Runtime, opts: { host: string; po
   return {
     url,
     server,
+    auth,
+    tokenFile: generatedFile,
     close() {
       closing ??= new Promise<void>((resolve) => {
         const timer = setTimeout(() => server.closeAllConnections(), DRAIN_MS)

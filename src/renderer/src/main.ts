@@ -1,11 +1,10 @@
 import { createPinia } from 'pinia'
 import { createApp } from 'vue'
 import App from './App.vue'
-import { setTransport } from './stores/transport'
-import { HttpTransport } from './transport/http'
+import { selectTransport, setTransport } from './stores/transport'
 import './styles.css'
 
-// In a browser the app talks HTTP + SSE to the origin that served it; the Electron window
-// will install an IPC transport here instead.
-setTransport(new HttpTransport())
+// The Electron window talks IPC through the preload's bridge; a browser talks HTTP + SSE to the
+// origin that served it.
+setTransport(selectTransport(window))
 createApp(App).use(createPinia()).mount('#app')

@@ -1,12 +1,13 @@
 import { onScopeDispose, ref } from 'vue'
 
-export type RouteName = 'monitor' | 'playground'
+export type RouteName = 'monitor' | 'playground' | 'settings'
 
 export function parseHash(hash: string): RouteName {
-  return hash.replace(/^#\/?/, '').split(/[/?]/)[0] === 'playground' ? 'playground' : 'monitor'
+  const head = hash.replace(/^#\/?/, '').split(/[/?]/)[0]
+  return head === 'playground' || head === 'settings' ? head : 'monitor'
 }
 
-/** Hash routing: #/monitor and #/playground, deep-linkable, back/forward aware. */
+/** Hash routing: #/monitor, #/playground and #/settings, deep-linkable, back/forward aware. */
 export function useHashRoute() {
   const route = ref<RouteName>(parseHash(window.location.hash))
   const onChange = () => {

@@ -1,0 +1,33 @@
+import { randomUUID } from 'node:crypto'
+import { CrawldeckError } from './errors.js'
+import type { Logger } from './logger.js'
+
+/**
+ * How a failure is reported, whichever door it leaves by: the status the HTTP door answers (and
+ * the IPC door repeats), a stable code and a message. Shared so that the same failure reads the
+ * same through HTTP and IPC.
+ */
+export interface ErrorOutcome {
+  status: number
+  code: string
+  message: string
+  details?: unknown
+  headers: Record<string, string>
+  /** Set on 500s: the stack is logged under this id, never sent. */
+  correlationId?: string
+}
+
+/**
+ * Engine errors say what was wrong; anything else is a bug: a 500 with a correlation id, the
+ * stack only in the log. `where` says which call failed, for that log line.
+ */
+export function describeError(err: unknown, logger: Logger, where: Record<string, unknown>): ErrorOutcome {
+  if (err instanceof CrawldeckError) {
+    const outcome: ErrorOutcome = { status: err.status, code: err.code, message: err.message, headers: err.headers }
+    if (err.details !== undefined) outcome.details = err.details
+    return outcome
+  }
+  const correlationId = randomUUID()
+  logger.error({ err, correlation_id: correlationId, ...where }, 'unhandled error')
+  return { status: 500, code: 'internal', message: `internal error; quote ${correlationId} when reporting it`, headers: {}, correlationId }
+}

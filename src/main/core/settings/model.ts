@@ -1,0 +1,101 @@
+import { isMaskedToken, maskToken, NOTIFICATION_KINDS, SETTING_KEYS, TOKEN_ROLES, type SettingKey, type Settings, type SettingsPatch } from '../../../shared/settings.js'
+import { summariseIssues } from '../../../shared/validation.js'
+import type { Config } from '../config.js'
+import { ValidationError } from '../errors.js'
+
+/*
+ * Pure rules of the Settings: defaults, merging a saved or sent patch, masking tokens and
+ * which keys the running engine can take without a restart.
+ */
+
+/** The engine reads these from its one Config object on every use, so changing it there is enough. */
+export const LIVE_KEYS = ['memory_threshold_percent', 'idle_ttl_seconds'] as const satisfies readonly (keyof Config & SettingKey)[]
+
+/** Keys that shape what is started (the HTTP server, the monitor store): in `serve` they need a restart. */
+export const RESTART_KEYS = ['http_enabled', 'host', 'port', 'redis_url'] as const satisfies readonly SettingKey[]
+export type RestartKey = (typeof RESTART_KEYS)[number]
+
+/**
+ * Defaults: the engine's configuration (itself the ConfigSchema defaults overlaid by file, env
+ * and flags) for the keys it has; for the others, what a fresh desktop install should do.
+ */
+export function defaultSettings(config: Config): Settings {
+  return {
+    http_enabled: true,
+    host: config.host,
+    port: config.port,
+    redis_url: config.redis_url,
+    memory_threshold_percent: config.memory_threshold_percent,
+    idle_ttl_seconds: config.idle_ttl_seconds,
+    tokens: { admin: [...config.admin_tokens], crawl: [...config.crawl_tokens], read: [...config.read_tokens] },
+    notifications: { crash: true, memory_high: true, error_burst: true },
+  }
+}
+
+/**
+ * `base` with `patch` laid over it. Masked tokens in the patch stand for saved ones: each takes
+ * the first unused saved token of that role with the same mask, else the update is refused.
+ */
+export function mergeSettings(base: Settings, patch: SettingsPatch): Settings {
+  const tokens = { ...base.tokens }
+  const issues: Array<{ path: string; message: string }> = []
+  for (const role of TOKEN_ROLES) {
+    const sent = patch.tokens?.[role]
+    if (!sent) continue
+    const unused = [...base.tokens[role]]
+    tokens[role] = sent.map((value, i) => {
+      if (!isMaskedToken(value)) return value
+      const at = unused.findIndex((t) => maskToken(t) === value)
+      if (at < 0) {
+        issues.push({ path: `tokens.${role}.${i}`, message: 'this masked token matches no saved token: type the full value' })
+        return value
+      }
+      return unused.splice(at, 1)[0]!
+    })
+  }
+  if (issues.length > 0) throw new ValidationError(summariseIssues(issues), issues)
+  const { tokens: _t, notifications: _n, ...flat } = patch
+  const defined = Object.fromEntries(Object.entries(flat).filter(([, v]) => v !== undefined))
+  const notifications = { ...base.notifications }
+  for (const kind of NOTIFICATION_KINDS) {
+    const v = patch.notifications?.[kind]
+    if (v !== undefined) notifications[kind] = v
+  }
+  return { ...base, ...defined, tokens, notifications }
+}
+
+export function valueOf(settings: Settings, key: SettingKey): unknown {
+  const [head, sub] = key.split('.') as [keyof Settings, string | undefined]
+  const v = settings[head]
+  return sub === undefined ? v : (v as Record<string, unknown> | undefined)?.[sub]
+}
+
+/** Keys whose values differ between two settings, in SETTING_KEYS order. */
+export function changedKeys(a: Settings, b: Settings): SettingKey[] {
+  return SETTING_KEYS.filter((k) => JSON.stringify(valueOf(a, k)) !== JSON.stringify(valueOf(b, k)))
+}
+
+/** What may leave the engine: every token masked. */
+export function maskSettings(s: Settings): Settings {
+  const tokens = { ...s.tokens }
+  for (const role of TOKEN_ROLES) tokens[role] = s.tokens[role].map(maskToken)
+  return { ...s, tokens, notifications: { ...s.notifications } }
+}
+
+/** Keys a patch sets (dotted for nested ones). */
+export function keysOf(patch: SettingsPatch): SettingKey[] {
+  return SETTING_KEYS.filter((k) => valueOf(patch as Settings, k) !== undefined)
+}
+
+/** The values of `keys` in `s` as a patch: what settings.json keeps (only what the user chose). */
+export function pick(s: Settings, keys: Iterable<SettingKey>): SettingsPatch {
+  const wanted = new Set(keys)
+  const out: Record<string, unknown> = {}
+  for (const key of SETTING_KEYS) {
+    if (!wanted.has(key)) continue
+    const [head, sub] = key.split('.') as [string, string | undefined]
+    if (sub === undefined) out[head] = valueOf(s, key)
+    else out[head] = { ...(out[head] as object | undefined), [sub]: valueOf(s, key) }
+  }
+  return out as SettingsPatch
+}

@@ -1,0 +1,59 @@
+import { Menu, type MenuItemConstructorOptions } from 'electron'
+import type { AppCommand } from '../../shared/ipc.js'
+
+type View = Extract<AppCommand, { type: 'navigate' }>['view']
+
+export interface AppMenuActions {
+  navigate(view: View): void
+  toggleLivePaused(): void
+  forceCleanup(): void
+  quit(): void
+}
+
+/** The application menu; its shortcuts are the keyboard way into every desktop action. */
+export function appMenuTemplate(actions: AppMenuActions, platform: NodeJS.Platform = process.platform): MenuItemConstructorOptions[] {
+  const quit: MenuItemConstructorOptions = { label: 'Quit crawldeck', accelerator: 'CmdOrCtrl+Q', click: () => actions.quit() }
+  const template: MenuItemConstructorOptions[] = []
+  if (platform === 'darwin') {
+    // macOS puts About/Hide/Quit under the app's own menu.
+    template.push({
+      label: 'crawldeck',
+      submenu: [{ role: 'about' }, { type: 'separator' }, { role: 'hide' }, { role: 'hideOthers' }, { role: 'unhide' }, { type: 'separator' }, quit],
+    })
+  } else {
+    template.push({ label: 'File', submenu: [quit] })
+  }
+  template.push(
+    { role: 'editMenu' },
+    {
+      label: 'View',
+      submenu: [
+        { label: 'Monitor', accelerator: 'CmdOrCtrl+1', click: () => actions.navigate('monitor') },
+        { label: 'Playground', accelerator: 'CmdOrCtrl+2', click: () => actions.navigate('playground') },
+        { label: 'Settings', accelerator: 'CmdOrCtrl+,', click: () => actions.navigate('settings') },
+        { type: 'separator' },
+        { role: 'reload' },
+        { role: 'toggleDevTools' },
+        { type: 'separator' },
+        { role: 'resetZoom' },
+        { role: 'zoomIn' },
+        { role: 'zoomOut' },
+        { type: 'separator' },
+        { role: 'togglefullscreen' },
+      ],
+    },
+    {
+      label: 'Control',
+      submenu: [
+        { label: 'Pause/resume live updates', accelerator: 'CmdOrCtrl+P', click: () => actions.toggleLivePaused() },
+        { label: 'Force cleanup', accelerator: 'CmdOrCtrl+Shift+K', click: () => actions.forceCleanup() },
+      ],
+    },
+    { role: 'windowMenu' },
+  )
+  return template
+}
+
+export function installAppMenu(actions: AppMenuActions): void {
+  Menu.setApplicationMenu(Menu.buildFromTemplate(appMenuTemplate(actions)))
+}

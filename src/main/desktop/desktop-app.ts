@@ -1,0 +1,179 @@
+import { join } from 'node:path'
+import { app, ipcMain, nativeImage, type BrowserWindow } from 'electron'
+import type { AppInfo, AppCommand } from '../../shared/ipc.js'
+import type { ConfigInput } from '../core/config.js'
+import type { Logger } from '../core/logger.js'
+import { createRuntime, type Runtime, type RuntimeDeps } from '../core/runtime.js'
+import { startHttpServer } from '../http/server.js'
+import { allowedSenderFor, registerIpcDoor, type IpcDoor } from '../ipc/index.js'
+import { installAppMenu } from './app-menu.js'
+import { rendererLocation } from './app-url.js'
+import { sendAppCommand } from './app-commands.js'
+import { installHardening } from './hardening.js'
+import { createHttpDoor, type HttpDoorSettings } from './http-door.js'
+import { createMainWindow } from './main-window.js'
+import type { NotificationPolicyOptions, NotificationPrefs } from './notification-policy.js'
+import { startNotifications } from './notifications.js'
+import { poolSummaryFrom } from './pool-summary.js'
+import { installQuitHandler } from './shutdown.js'
+import { claimSingleInstance, focusWindow } from './single-instance.js'
+import { createTray, type AppTray } from './tray.js'
+
+/** The Settings as far as the desktop shell reads them (the engine's SettingsService satisfies it). */
+export interface DesktopSettingsSource {
+  current(): { http_enabled: boolean; host: string; port: number; notifications: NotificationPrefs }
+  onChange(listener: (change: { settings: { http_enabled: boolean; host: string; port: number }; changed: readonly string[] }) => unknown): () => void
+}
+
+export interface DesktopOptions {
+  logger: Logger
+  /** Built preload (out/preload/index.cjs). */
+  preload: string
+  /** Built renderer (out/renderer/index.html). */
+  rendererFile: string
+  /** The electron-vite dev server; pass it only when the app is not packaged. */
+  devRendererUrl?: string | undefined
+  trayIcon: string
+  /** Engine config laid under the saved Settings (tests turn launch_permanent off, etc.). */
+  config?: ConfigInput
+  runtimeDeps?: Partial<RuntimeDeps>
+  notifications?: NotificationPolicyOptions
+}
+
+export interface DesktopApp {
+  readonly runtime: Runtime
+  window(): BrowserWindow | null
+  httpUrl(): string | null
+}
+
+const HTTP_KEYS = ['http_enabled', 'host', 'port'] as const
+
+/**
+ * The desktop app, assembled: one engine, its two doors (IPC for the window, Koa for remote use),
+ * the hardened window, tray, menu and notifications, and one orderly quit. Returns null in a
+ * second instance (which quits at once). src/main/index.ts only supplies the paths.
+ */
+export async function startDesktop(opts: DesktopOptions): Promise<DesktopApp | null> {
+  const { logger } = opts
+  let win: BrowserWindow | null = null
+  if (!claimSingleInstance(() => win)) return null
+
+  const renderer = rendererLocation({ devUrl: opts.devRendererUrl, file: opts.rendererFile })
+  const isAppUrl = allowedSenderFor(renderer.kind === 'url' ? { rendererUrl: renderer.url } : { rendererFile: renderer.file })
+  installHardening({ isAppUrl, logger })
+
+  let runtime: Runtime | null = null
+  let ipcDoor: IpcDoor | null = null
+  let tray: AppTray | null = null
+  let notifications: { dispose(): void } | null = null
+  let offSettings: (() => void) | null = null
+  let booting: Promise<unknown> = Promise.resolve()
+  // Set once a quit has begun: a start-up still under way then stops adding parts.
+  let stopping = false
+  const httpDoor = createHttpDoor(async (host, port) => {
+    if (!runtime) throw new Error('the engine is not running')
+    return startHttpServer(runtime, { host, port, logger })
+  }, logger)
+
+  const quit = installQuitHandler({
+    app,
+    logger,
+    beforeShutdown: () => {
+      stopping = true
+      offSettings?.()
+      notifications?.dispose()
+      tray?.destroy()
+      ipcDoor?.dispose()
+    },
+    stopHttp: () => httpDoor.close(),
+    closeRuntime: async () => {
+      // A quit during start-up waits for it, so a browser being launched is closed too.
+      await booting.catch(() => undefined)
+      await runtime?.close()
+    },
+  })
+  app.on('window-all-closed', () => app.quit())
+
+  const boot = async (): Promise<DesktopApp | null> => {
+    await app.whenReady()
+    if (stopping) return null
+    const userData = app.getPath('userData')
+    runtime = await createRuntime({ data_dir: join(userData, 'data'), ...opts.config }, { logger, settingsDir: userData, ...opts.runtimeDeps })
+    const engine = runtime
+    if (stopping) return null
+    const settings: DesktopSettingsSource = engine.settings
+
+    const httpSettings = (s: { http_enabled: boolean; host: string; port: number }): HttpDoorSettings => ({ enabled: s.http_enabled, host: s.host, port: s.port })
+    await httpDoor.apply(httpSettings(settings.current()))
+    if (stopping) return null
+    offSettings = settings.onChange(async (change) => {
+      if (!change.changed.some((k) => (HTTP_KEYS as readonly string[]).includes(k))) return []
+      const ok = await httpDoor.apply(httpSettings(change.settings))
+      return ok ? HTTP_KEYS.filter((k) => change.changed.includes(k)) : []
+    })
+
+    const appInfo = (): AppInfo => ({ version: engine.version, http_url: httpDoor.url(), platform: process.platform })
+    ipcDoor = registerIpcDoor({ ipcMain, service: engine.service, live: engine.live, isAllowedSender: isAppUrl, appInfo, logger, maxInputBytes: engine.config.body_limit_bytes })
+
+    const openWindow = () => {
+      if (win && !win.isDestroyed()) focusWindow(win)
+      else win = createMainWindow({ preload: opts.preload, renderer, stateFile: join(userData, 'window-state.json'), logger })
+      return win
+    }
+    openWindow()
+
+    let livePaused = false
+    const command = (c: AppCommand) => sendAppCommand(win, c)
+    const setLivePaused = (paused: boolean) => {
+      livePaused = paused
+      command({ type: 'set-live-paused', paused })
+      tray?.update()
+    }
+    const forceCleanup = () => engine.service.monitorCleanup({}, { signal: new AbortController().signal, transport: 'ipc' })
+    const logCleanupFailure = (err: unknown) => logger.warn({ err }, 'forced cleanup failed')
+
+    installAppMenu({
+      navigate: (view) => command({ type: 'navigate', view }),
+      toggleLivePaused: () => setLivePaused(!livePaused),
+      forceCleanup: () => void forceCleanup().catch(logCleanupFailure),
+      quit: () => app.quit(),
+    })
+
+    const icon = nativeImage.createFromPath(opts.trayIcon)
+    if (icon.isEmpty()) logger.warn({ file: opts.trayIcon }, 'tray icon not found: the tray shows an empty icon')
+    tray = createTray({
+      icon,
+      readSummary: () => poolSummaryFrom(engine.monitor.health()),
+      isLivePaused: () => livePaused,
+      actions: { open: openWindow, setLivePaused, forceCleanup, quit: () => app.quit() },
+      logger,
+    })
+
+    notifications = startNotifications({
+      events: engine.events,
+      readPressure: () => {
+        const h = engine.monitor.health()
+        return { pressure: h.janitor.memory_pressure, memory_percent: h.container.memory_percent }
+      },
+      prefs: () => settings.current().notifications,
+      onClick: (n) => {
+        openWindow()
+        if (n.kind !== 'memory_high') command({ type: 'navigate', view: 'monitor' })
+      },
+      logger,
+      ...(opts.notifications ? { options: opts.notifications } : {}),
+    })
+
+    return { runtime: engine, window: () => win, httpUrl: () => httpDoor.url() }
+  }
+
+  const started = boot()
+  booting = started
+  try {
+    return await started
+  } catch (err) {
+    logger.error({ err }, 'crawldeck could not start')
+    await quit.shutdown(1)
+    throw err
+  }
+}

@@ -1,0 +1,58 @@
+import { Notification } from 'electron'
+import type { EngineEventBus } from '../core/events.js'
+import type { Logger } from '../core/logger.js'
+import { NotificationPolicy, type DesktopNotification, type NotificationPolicyOptions, type NotificationPrefs, type Pressure } from './notification-policy.js'
+
+export interface NotificationDeps {
+  events: Pick<EngineEventBus, 'on'>
+  /** The monitor's current reading (runtime.monitor.health().janitor / .container). */
+  readPressure: () => { pressure: Pressure; memory_percent: number }
+  prefs: () => NotificationPrefs
+  logger: Logger
+  /** A click on a notification brings the window forward. */
+  onClick: (n: DesktopNotification) => void
+  now?: () => number
+  options?: NotificationPolicyOptions
+  /** How often the pressure is read between janitor runs (default 1 s, the monitor's own rate). */
+  pressurePollMs?: number
+}
+
+/** Native notifications for a browser crash, memory pressure turning HIGH and an error burst. */
+export function startNotifications(deps: NotificationDeps): { dispose(): void } {
+  const policy = new NotificationPolicy(deps.prefs, deps.now ?? Date.now, deps.options)
+  const show = (n: DesktopNotification | null) => {
+    if (!n || !Notification.isSupported()) return
+    try {
+      const native = new Notification({ title: n.title, body: n.body })
+      native.on('click', () => deps.onClick(n))
+      native.show()
+    } catch (err) {
+      deps.logger.warn({ err, kind: n.kind }, 'could not show a notification')
+    }
+  }
+  const readPressure = () => {
+    try {
+      const reading = deps.readPressure()
+      show(policy.pressureReading(reading.pressure, reading.memory_percent))
+    } catch (err) {
+      deps.logger.warn({ err }, 'notifications: could not read memory pressure')
+    }
+  }
+  const offs = [
+    deps.events.on('browser:crashed', (e) => show(policy.browserCrashed(e))),
+    deps.events.on('request:finished', (e) => {
+      // A request the client walked away from is not the service failing.
+      if (!e.success && !e.aborted) show(policy.requestFailed())
+    }),
+    deps.events.on('janitor:run', (e) => show(policy.pressureReading(e.pressure, e.memory_percent))),
+  ]
+  // The janitor runs only every 60 s at LOW pressure: poll the monitor's reading in between.
+  const timer = setInterval(readPressure, deps.pressurePollMs ?? 1000)
+  timer.unref()
+  return {
+    dispose() {
+      clearInterval(timer)
+      for (const off of offs) off()
+    },
+  }
+}

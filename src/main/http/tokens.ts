@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto'
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import type { Config } from '../core/config.js'
+import type { Logger } from '../core/logger.js'
+import type { TokenSet } from './auth.js'
+import { isLoopbackHost } from './guard.js'
+
+/*
+ * The tokens the HTTP door checks. Open for local use: with no token configured and a loopback
+ * bind, nothing is asked. Bound to any other address, the service never runs open: with no token
+ * configured it makes an admin token once, keeps it in the data dir readable by the owner only,
+ * and says where it is (never the token itself: logs travel).
+ */
+
+export const ADMIN_TOKEN_FILE = 'admin-token'
+
+/** The token lists as the config holds them now (Settings replace them while the service runs). */
+export function tokensOf(config: Pick<Config, 'admin_tokens' | 'crawl_tokens' | 'read_tokens'>): TokenSet {
+  return { admin: config.admin_tokens, crawl: config.crawl_tokens, read: config.read_tokens }
+}
+
+/**
+ * Makes sure a non-loopback bind never runs open: with no token configured, generates (or reads
+ * back) the admin token file and puts that token into `config.admin_tokens`. Returns the file,
+ * or null when nothing had to be done.
+ */
+export function ensureTokens(config: Pick<Config, 'admin_tokens' | 'crawl_tokens' | 'read_tokens' | 'data_dir'>, bindHost: string, logger: Logger): string | null {
+  const tokens = tokensOf(config)
+  const configured = tokens.admin.length + tokens.crawl.length + tokens.read.length > 0
+  const host = bindHost.replace(/^\[|\]$/g, '').toLowerCase()
+  if (configured || isLoopbackHost(host)) return null
+  const file = path.resolve(config.data_dir, ADMIN_TOKEN_FILE)
+  let token: string
+  try {
+    token = readFileSync(file, 'utf8').trim()
+    if (token.length < 32) throw new Error(`${file} holds no usable token`)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    token = randomBytes(32).toString('base64url')
+    mkdirSync(path.dirname(file), { recursive: true })
+    writeFileSync(file, `${token}\n`, { mode: 0o600 })
+  }
+  // Whatever the umask or an earlier copy said: owner only.
+  chmodSync(file, 0o600)
+  logger.warn({ bind: bindHost, token_file: file }, `bound to ${bindHost} with no token configured: every request needs the admin token in ${file} (Authorization: Bearer …); configure tokens to choose your own`)
+  config.admin_tokens = [token]
+  return file
+}
