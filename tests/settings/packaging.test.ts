@@ -40,7 +40,9 @@ describe('electron-builder.yml', () => {
     expect(config.productName).toBe('crawldeck')
     const files = (config.files as Array<{ filter: string[] }>).flatMap((f) => f.filter)
     expect(files).toContain('out/**')
-    expect(files.filter((f) => !f.startsWith('!') && !f.startsWith('out/'))).toEqual([])
+    // out/ and the tray icon (main imports it with ?asset, resolved in place under resources/); nothing else.
+    expect(files.filter((f) => !f.startsWith('!') && !f.startsWith('out/'))).toEqual(['resources/icons/32x32.png'])
+    expect(existsSync(join(repo, 'resources/icons/32x32.png'))).toBe(true)
     expect(targetsOf(config.linux).sort()).toEqual(['AppImage', 'deb'])
     expect(targetsOf(config.mac)).toEqual(['dmg'])
     expect(targetsOf(config.win)).toEqual(['nsis'])
