@@ -20,6 +20,9 @@ export default defineConfig({
     root: resolve(__dirname, 'src/renderer'),
     base: './',
     build: {
+      // Minified like `npm run build:web` (vite.renderer.config.ts): both write out/renderer.
+      minify: true,
+      chunkSizeWarningLimit: 1024,
       rollupOptions: { input: { index: resolve(__dirname, 'src/renderer/index.html') } },
     },
     plugins: [vue()],

@@ -1,0 +1,200 @@
+/**
+ * `npm run soak`: thousands of crawls against the real service, run as an operator runs it (a
+ * separate `node --import tsx src/main/serve.ts` process, so its RSS is the server's alone), from
+ * a local fixture site, across four browser configs. Records what issue 6 asks: failures (zero
+ * unexplained), p50 / p95 latency and pages/s, server RSS at start / middle / end, and — after the
+ * janitor's idle period — the Chromium process count and the pool back at baseline with no
+ * context or page left open. Writes the result into docs/reliability.md between soak markers.
+ *
+ *   SOAK_CRAWLS (5000)  SOAK_CONCURRENCY (8)  SOAK_IDLE_TTL (10 s)  SOAK_WRITE (1)
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import { startFixtureServer } from '../tests/helpers/fixture-server.js'
+import { writeBenchSection } from './docs-file.js'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const CRAWLS = Number(process.env.SOAK_CRAWLS ?? 5000)
+const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 8)
+const IDLE_TTL = Number(process.env.SOAK_IDLE_TTL ?? 10)
+const WRITE = process.env.SOAK_WRITE !== '0'
+const DOC = path.join(ROOT, 'docs/reliability.md')
+
+const CONFIGS: Array<Record<string, unknown> | undefined> = [undefined, { viewport_width: 801 }, { viewport_width: 802, viewport_height: 700 }, { user_agent: 'crawldeck-soak/1.0' }]
+const PAGES = ['/', '/article', '/js', '/many-links']
+
+const log = (m: string) => process.stderr.write(`[soak] ${m}\n`)
+
+function readStat(pid: number): { ppid: number; comm: string } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    const close = stat.lastIndexOf(')')
+    return { ppid: Number(stat.slice(close + 2).split(' ')[1]), comm: stat.slice(stat.indexOf('(') + 1, close) }
+  } catch {
+    return null
+  }
+}
+
+/** Chromium processes below `root`, from /proc. */
+function chromiumBelow(root: number): number {
+  const children = new Map<number, number[]>()
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    const st = readStat(Number(name))
+    if (!st) continue
+    children.set(st.ppid, [...(children.get(st.ppid) ?? []), Number(name)])
+  }
+  let count = 0
+  const queue = [root]
+  while (queue.length > 0) {
+    for (const c of children.get(queue.shift() as number) ?? []) {
+      queue.push(c)
+      try {
+        if (/chrom/i.test(readFileSync(`/proc/${c}/cmdline`, 'latin1'))) count++
+      } catch {
+        // gone
+      }
+    }
+  }
+  return count
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0) / 1024
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length === 0 ? Number.NaN : (s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number)
+}
+
+async function getJson<T = any>(url: string): Promise<T> {
+  const r = await fetch(url)
+  return (await r.json()) as T
+}
+
+async function main(): Promise<void> {
+  const fixture = await startFixtureServer()
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'crawldeck-soak-'))
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/serve.ts', '--port', '0', '--data-dir', dataDir, '--idle-ttl', String(IDLE_TTL), '--max-pages', String(CONCURRENCY), '--log-level', 'warn'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const pid = child.pid as number
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout?.setEncoding('utf8').on('data', (c: string) => {
+      out += c
+      const m = /crawldeck ready on (\S+)/.exec(out)
+      if (m) resolve(m[1] as string)
+    })
+    child.once('exit', (code) => reject(new Error(`service exited with ${code} before it was ready`)))
+  })
+  log(`service pid ${pid} at ${url}; ${CRAWLS} crawls at concurrency ${CONCURRENCY} over ${CONFIGS.length} configs`)
+  const began = Date.now()
+  try {
+    // Baseline = the idle service after a little work: a fresh Chromium has not started its
+    // helper processes (network service, spare renderer) yet, a warm one keeps them.
+    for (const page of PAGES) await fetch(`${url}/md`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: fixture.url(page) }) })
+    const baseline = { chromium: chromiumBelow(pid), browsers: (await getJson(`${url}/monitor/browsers`)).browsers.length as number }
+    const latencies: number[] = []
+    const failures = new Map<string, number>()
+    const rss: Array<{ at: string; crawls: number; mb: number }> = []
+    let next = 0
+    let done = 0
+    const marks = new Set([Math.floor(CRAWLS * 0.1), Math.floor(CRAWLS / 2), CRAWLS])
+    const t0 = performance.now()
+    const worker = async () => {
+      while (next < CRAWLS) {
+        const i = next++
+        const cfg = CONFIGS[i % CONFIGS.length]
+        const page = PAGES[Math.floor(i / CONFIGS.length) % PAGES.length] as string
+        const s = performance.now()
+        let outcome: string
+        try {
+          const r = await fetch(`${url}/md`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: fixture.url(page), ...(cfg ? { browser_config: cfg } : {}) }) })
+          const body = (await r.json()) as { code?: string; error?: string }
+          outcome = r.status === 200 ? 'ok' : `${r.status} ${body.code ?? ''}: ${(body.error ?? '').slice(0, 80)}`
+        } catch (err) {
+          outcome = `transport: ${(err as Error).message}`
+        }
+        if (outcome === 'ok') latencies.push(performance.now() - s)
+        else failures.set(outcome, (failures.get(outcome) ?? 0) + 1)
+        done++
+        if (marks.has(done)) {
+          rss.push({ at: done === CRAWLS ? 'end' : done === Math.floor(CRAWLS / 2) ? 'middle' : 'start (warm, 10 %)', crawls: done, mb: rssMb(pid) })
+          log(`${done} crawls, server RSS ${rssMb(pid).toFixed(0)} MB`)
+        }
+        if (done % 500 === 0) log(`${done}/${CRAWLS}`)
+      }
+    }
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+    const wallS = (performance.now() - t0) / 1000
+
+    // The janitor's idle period: cold browsers close after IDLE_TTL, hot ones after twice that.
+    const idleStart = performance.now()
+    let after = await getJson(`${url}/monitor/browsers`)
+    while (after.browsers.length > baseline.browsers && performance.now() - idleStart < (IDLE_TTL * 2 + 60) * 1000) {
+      await new Promise((r) => setTimeout(r, 1000))
+      after = await getJson(`${url}/monitor/browsers`)
+    }
+    const idleWaitS = (performance.now() - idleStart) / 1000
+    const views = after.browsers as Array<{ open_contexts?: number; open_pages?: number }>
+    // Counted by the service itself (Playwright's own list of contexts and pages per browser).
+    const leftover = views.every((b) => typeof b.open_contexts === 'number' && typeof b.open_pages === 'number')
+      ? views.reduce((s, b) => ({ contexts: s.contexts + (b.open_contexts as number), pages: s.pages + (b.open_pages as number) }), { contexts: 0, pages: 0 })
+      : { contexts: Number.NaN, pages: Number.NaN }
+    const active = (await getJson(`${url}/monitor/requests?status=active`)).active.length as number
+    const stats = (await getJson(`${url}/monitor/endpoints/stats`))['/md'] as { count: number; errors: number }
+    const chromiumAfter = chromiumBelow(pid)
+    const failed = [...failures.values()].reduce((a, b) => a + b, 0)
+
+    const lines: string[] = []
+    const cpus = os.cpus()
+    lines.push(`## Soak run (\`npm run soak\`)`, '')
+    lines.push(`${new Date(began).toISOString()} on ${cpus.length} × ${cpus[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average at the start ${os.loadavg()[0]?.toFixed(1)}. ${CRAWLS} \`POST /md\` at concurrency ${CONCURRENCY} across ${CONFIGS.length} browser configs (default, two viewports, a user agent) and ${PAGES.length} fixture pages (${PAGES.join(', ')}); service started with \`--max-pages ${CONCURRENCY} --idle-ttl ${IDLE_TTL}\` in its own process.`, '')
+    lines.push('| figure | value |', '|---|---|')
+    lines.push(`| crawls answered | ${done} of ${CRAWLS} |`)
+    lines.push(`| failures | ${failed}${failed ? ` (${[...failures].map(([k, v]) => `${v}× ${k}`).join('; ')})` : ''} |`)
+    lines.push(`| pages/s | ${(latencies.length / wallS).toFixed(2)} (${wallS.toFixed(0)} s wall) |`)
+    lines.push(`| latency p50 / p95 | ${pct(latencies, 50).toFixed(0)} / ${pct(latencies, 95).toFixed(0)} ms |`)
+    lines.push(`| server RSS | ${rss.map((r) => `${r.at}: ${r.mb.toFixed(0)} MB`).join(' · ')} |`)
+    lines.push(`| monitor's count for /md | ${stats?.count ?? 0} (errors ${stats?.errors ?? 0}) |`)
+    lines.push(`| active requests after | ${active} |`)
+    lines.push(`| browsers: baseline → after ${idleWaitS.toFixed(0)} s idle | ${baseline.browsers} → ${after.browsers.length} |`)
+    lines.push(`| Chromium processes: baseline → after | ${baseline.chromium} → ${chromiumAfter} |`)
+    lines.push(`| open contexts / pages after | ${leftover.contexts} / ${leftover.pages} |`)
+    const warm = rss[0]?.mb ?? Number.NaN
+    const end = rss[rss.length - 1]?.mb ?? Number.NaN
+    const verdict = [
+      failed === 0 ? 'no failures' : `${failed} failures`,
+      stats?.count === CRAWLS ? 'counts exact' : `monitor counted ${stats?.count}`,
+      `RSS end/warm ${(end / warm).toFixed(2)}×`,
+      after.browsers.length === baseline.browsers ? 'pool back to baseline' : 'pool NOT back to baseline',
+      chromiumAfter === baseline.chromium ? 'Chromium process count back to baseline' : `Chromium processes ${baseline.chromium} → ${chromiumAfter}`,
+      Number.isNaN(leftover.contexts) ? 'open contexts not reported by this service' : leftover.contexts === 0 && leftover.pages === 0 ? 'nothing left open' : 'contexts or pages left open',
+    ]
+    lines.push('', `**Verdict:** ${verdict.join('; ')}.`)
+    const md = lines.join('\n')
+    process.stdout.write(`${md}\n`)
+    if (WRITE) {
+      await writeBenchSection(DOC, md, { start: '<!-- soak:start -->', end: '<!-- soak:end -->', intro: '# Reliability\n' })
+      log(`wrote ${DOC}`)
+    }
+  } finally {
+    child.kill('SIGTERM')
+    await new Promise((r) => child.once('exit', r))
+    await fixture.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`[soak] failed: ${err instanceof Error ? err.stack : String(err)}\n`)
+  process.exit(1)
+})
