@@ -180,6 +180,8 @@ const BrowserShape = z.object({
   hits: int,
   leases: int,
   pages_served: int,
+  open_contexts: int,
+  open_pages: int,
   killable: z.boolean(),
   not_killable_reason: z.string().nullable(),
 })
@@ -586,11 +588,16 @@ describe('monitor API (one real service)', () => {
     expectShape(ActiveRequestShape, first, 'an active request')
     expect(first).toMatchObject({ endpoint: '/md', status: 'running', phase: 'navigating', config_sig: sigOf({}), urls: 1 })
     await waitFor(async () => (await activeSet()).find((r) => r.url === url)?.elapsed > first.elapsed, 10_000, 'elapsed to grow')
+    // The held crawl's context and page are counted on its browser, and are gone once it ends.
+    const permanentId = s.runtime.pool.permanent()?.id
+    expect(byId((await browsers()).browsers, permanentId as string)).toMatchObject({ open_contexts: 1, open_pages: 1 })
     const filtered = await getOk('/monitor/requests?status=completed')
     expect(filtered.active).toEqual([])
     g.release()
     expect((await held).status).toBe(200)
     expect(await activeSet()).toEqual([])
+    await waitFor(async () => byId((await browsers()).browsers, permanentId as string)?.open_contexts === 0, 10_000, 'the context to close')
+    expect(byId((await browsers()).browsers, permanentId as string)).toMatchObject({ open_contexts: 0, open_pages: 0 })
 
     const mark = s.log.length
     // --- a timeout

@@ -72,6 +72,9 @@ export interface BrowserView {
   hits: number
   leases: number
   pages_served: number
+  /** Contexts and pages open in this browser now, from Playwright's own lists (0 when idle: nothing leaks). */
+  open_contexts: number
+  open_pages: number
   killable: boolean
   /** Why `killable` is false, for the UI's tooltip. */
   not_killable_reason: string | null

@@ -81,6 +81,8 @@ export function browser(id: string, over: Partial<BrowserView> = {}): BrowserVie
     hits: 2,
     leases: 0,
     pages_served: 2,
+    open_contexts: 0,
+    open_pages: 0,
     killable: true,
     not_killable_reason: null,
     ...over,

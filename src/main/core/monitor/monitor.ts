@@ -497,6 +497,7 @@ export class Monitor {
         hits: b.uses,
         leases: b.leases,
         pages_served: b.pagesServed,
+        ...openOf(b),
         killable: reason === null,
         not_killable_reason: reason,
       }
@@ -631,4 +632,11 @@ function refill<T>(buffer: RingBuffer<T>, stored: T[], time: (item: T) => number
   const combined = [...stored, ...buffer.toArray()].sort((a, b) => time(a) - time(b))
   buffer.clear()
   for (const item of combined.slice(-buffer.capacity)) buffer.push(item)
+}
+
+/** Contexts and pages a browser holds open, as Playwright's client lists them (no round trip). */
+function openOf(b: ManagedBrowser): { open_contexts: number; open_pages: number } {
+  if (b.state === 'closed') return { open_contexts: 0, open_pages: 0 }
+  const contexts = b.browser.contexts()
+  return { open_contexts: contexts.length, open_pages: contexts.reduce((n, c) => n + c.pages().length, 0) }
 }
