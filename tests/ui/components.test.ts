@@ -1,17 +1,20 @@
 // @vitest-environment happy-dom
 import { mount } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
-import { beforeEach, describe, expect, it } from 'vitest'
+import { nextTick } from 'vue'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import BrowsersTab from '../../src/renderer/src/components/BrowsersTab.vue'
+import CompletedRow from '../../src/renderer/src/components/CompletedRow.vue'
 import ControlPanel from '../../src/renderer/src/components/ControlPanel.vue'
 import EndpointTable from '../../src/renderer/src/components/EndpointTable.vue'
 import ErrorsTab from '../../src/renderer/src/components/ErrorsTab.vue'
 import HealthBar from '../../src/renderer/src/components/HealthBar.vue'
+import JanitorTab from '../../src/renderer/src/components/JanitorTab.vue'
 import RequestsTab from '../../src/renderer/src/components/RequestsTab.vue'
 import { escapeHtml } from '../../src/renderer/src/lib/format.js'
 import { useMonitorStore } from '../../src/renderer/src/stores/monitor.js'
 import { setTransport } from '../../src/renderer/src/stores/transport.js'
-import { FakeTransport, completed, errorEntry, health, snapshot } from './fixtures.js'
+import { FakeTransport, active, completed, errorEntry, health, janitorEvent, snapshot } from './fixtures.js'
 
 const HOSTILE = '<img src=x onerror=alert(1)>'
 const HOSTILE_URL = 'http://example.test/?q="><script>alert(1)</script>'
@@ -136,5 +139,51 @@ describe('renderer components', () => {
   it('escapes everything that goes into chart tooltip HTML', () => {
     expect(escapeHtml(HOSTILE)).toBe('&lt;img src=x onerror=alert(1)&gt;')
     expect(escapeHtml(`"'&`)).toBe('&quot;&#39;&amp;')
+  })
+})
+
+describe('renderer components under live updates', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('renders one row for a new completed request; the other rows and the 1 Hz clock leave theirs alone', async () => {
+    vi.useFakeTimers()
+    const store = storeWith(snapshot({ requests: { active: [active('a1', { start_time: Date.now() })], completed: Array.from({ length: 100 }, (_, i) => completed(`c${i}`)) } }))
+    const w = mount(RequestsTab, { global: { plugins: [pinia] } })
+    // A component re-render replaces its subTree: identical subTrees mean the row was skipped.
+    const trees = () => new Map(w.findAllComponents(CompletedRow).map((c) => [(c.vm.$.props as { r: { id: string } }).r.id, c.vm.$.subTree]))
+    const before = trees()
+    expect(before.size).toBe(100)
+
+    store.apply({ type: 'request_finished', data: completed('fresh') })
+    await nextTick()
+    const after = trees()
+    expect(after.size).toBe(100)
+    expect(after.has('fresh')).toBe(true)
+    const kept = [...after].filter(([id, tree]) => before.get(id) === tree)
+    expect(kept).toHaveLength(99)
+
+    // The elapsed time of active requests ticks every second: only that table re-renders.
+    const elapsed = w.get('[data-testid="active-row"]').text()
+    vi.advanceTimersByTime(3000)
+    await nextTick()
+    expect(w.get('[data-testid="active-row"]').text()).not.toBe(elapsed)
+    expect([...trees()].every(([id, tree]) => after.get(id) === tree)).toBe(true)
+    w.unmount()
+  })
+
+  it('keeps janitor rows when an event arrives: one row added on top, none re-created', async () => {
+    const store = storeWith(snapshot({ janitor: Array.from({ length: 200 }, (_, i) => janitorEvent(i)) }))
+    const w = mount(JanitorTab, { global: { plugins: [pinia] } })
+    const first = w.findAll('[data-testid="janitor-row"]')[0]!.element
+    store.apply({ type: 'janitor_event', data: janitorEvent(999) })
+    await nextTick()
+    const rows = w.findAll('[data-testid="janitor-row"]')
+    expect(rows).toHaveLength(200)
+    expect(rows[0]!.text()).toContain('sig999')
+    // The same element, moved down one place: keyed by the event, not by its index.
+    expect(rows[1]!.element).toBe(first)
+    w.unmount()
   })
 })

@@ -81,6 +81,11 @@ describe('HttpTransport', () => {
     expect(states).toEqual(['live'])
     expect(messages.map((m) => m.type)).toEqual(['snapshot', 'tick'])
 
+    // Pushed monitor errors arrive as SSE events named "error" too: messages, not failures.
+    for (let i = 0; i < 5; i++) es.emit('error', { timestamp: i, endpoint: '/md', url: 'http://x', error: 'boom', stack: null, request_id: `r${i}`, status_code: 502 })
+    expect(states).toEqual(['live'])
+    expect(messages.filter((m) => m.type === 'error')).toHaveLength(5)
+
     es.emit('error')
     expect(states.at(-1)).toBe('reconnecting')
     es.emit('error')

@@ -163,7 +163,10 @@ export class HttpTransport implements Transport {
           onMessage({ type, data } as LiveMessage)
         })
       }
-      const fail = () => {
+      const fail = (ev: unknown) => {
+        // A monitor error pushed by the server is an SSE event named "error" too: EventSource
+        // hands it to the same listeners as a connection failure. It carries data; a failure does not.
+        if (typeof (ev as { data?: unknown } | null)?.data === 'string') return
         if (closed || es !== source) return
         failures++
         if (probing || failures >= this.maxFailures) {
