@@ -261,6 +261,31 @@ describe('the control center over IPC in Chromium', () => {
     await waitFor(() => service.runtime.live.clientCount === clients - 1, 20_000, 'the closed page to leave the live feed')
   })
 
+  it('shows where the HTTP server listens, and follows the commands main sends (tray, menu): navigate, pause, resume', async () => {
+    const c = await openConnected(allowedSenderFor({ rendererUrl: service.url }))
+    const { page } = c
+    await page.goto(`${service.url}/dashboard/`)
+    await page.locator(testid('connection-state'), { hasText: 'live' }).waitFor()
+    // appInfo over IPC: the Koa server's address, for remote access and scripts.
+    await page.locator(testid('http-address'), { hasText: service.url }).waitFor()
+
+    c.window.send(IPC_CHANNELS.appCommand, { type: 'navigate', view: 'playground' })
+    await page.waitForFunction(() => window.location.hash === '#/playground')
+    await page.locator(testid('nav-playground') + '.on').waitFor()
+    c.window.send(IPC_CHANNELS.appCommand, { type: 'navigate', view: 'monitor' })
+    await page.waitForFunction(() => window.location.hash === '#/monitor')
+
+    c.window.send(IPC_CHANNELS.appCommand, { type: 'set-live-paused', paused: true })
+    await page.locator(testid('pause-toggle'), { hasText: 'resume' }).waitFor()
+    await page.locator(testid('connection-state'), { hasText: 'paused' }).waitFor()
+    c.window.send(IPC_CHANNELS.appCommand, { type: 'toggle-live-paused' })
+    await page.locator(testid('pause-toggle'), { hasText: 'pause' }).waitFor()
+    await page.locator(testid('connection-state'), { hasText: 'live' }).waitFor()
+    expect(apiRequests(c)).toEqual([])
+    expect(c.problems).toEqual([])
+    await page.close()
+  })
+
   it('refuses a sender frame that is not the app: nothing reaches the engine', async () => {
     // The production check (only out/renderer/index.html) against a page served over http.
     const c = await openConnected(allowedSenderFor({ rendererFile: join(repo, 'out/renderer/index.html') }))

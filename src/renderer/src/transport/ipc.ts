@@ -1,7 +1,7 @@
 import { contract, type OperationName, type OperationOutput } from '../../../shared/contract'
 import type { CrawldeckBridge, LiveEnded } from '../../../shared/ipc'
 import type { LiveMessage } from '../../../shared/monitor-types'
-import { TransportError, type LiveState, type OperationCallInput, type Transport } from './types'
+import { TransportError, type DesktopChannel, type LiveState, type OperationCallInput, type Transport } from './types'
 
 export interface IpcTransportOptions {
   /** First wait before resubscribing after main ended the feed; doubles up to maxBackoffMs. */
@@ -45,6 +45,11 @@ export class IpcTransport implements Transport {
       throw new TransportError(message, status, code, body)
     }
     return result.value as OperationOutput<K>
+  }
+
+  readonly desktop: DesktopChannel = {
+    appInfo: () => this.bridge.appInfo(),
+    onAppCommand: (listener) => this.bridge.onAppCommand(listener),
   }
 
   subscribe(onMessage: (m: LiveMessage) => void, onState: (s: LiveState) => void): () => void {

@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import type { Contract, OperationName, OperationOutput } from '../../../shared/contract'
+import type { AppCommand, AppInfo } from '../../../shared/ipc'
 import type { LiveMessage } from '../../../shared/monitor-types'
 
 /** What a caller may send: the schema's input side (defaults may be left out). */
@@ -10,7 +11,7 @@ export type LiveState = 'live' | 'reconnecting' | 'polling'
 
 /**
  * The one door the renderer talks through. It is typed from the shared contract and knows
- * nothing of HTTP or IPC; HttpTransport implements it now, an IPC transport later.
+ * nothing of HTTP or IPC: HttpTransport (HTTP + SSE, in a browser) and IpcTransport (the desktop window) implement it.
  */
 export interface Transport {
   call<K extends OperationName>(name: K, input: OperationCallInput<K>): Promise<OperationOutput<K>>
@@ -19,6 +20,17 @@ export interface Transport {
    * then incremental messages. Returns an unsubscribe function.
    */
   subscribe(onMessage: (m: LiveMessage) => void, onState: (s: LiveState) => void): () => void
+  /**
+   * Present only inside the desktop app: what the main process says about itself (where its
+   * HTTP server listens) and the commands its tray, menu and notifications send the window.
+   */
+  readonly desktop?: DesktopChannel
+}
+
+export interface DesktopChannel {
+  appInfo(): Promise<AppInfo>
+  /** Returns the unsubscribe function. */
+  onAppCommand(listener: (command: AppCommand) => void): () => void
 }
 
 /** A failed call, with the server's error body when there was one. */
