@@ -67,3 +67,14 @@ export interface ErrorBody {
   /** Set on 500s: quote it when reporting the problem; the stack is in the server log. */
   correlation_id?: string
 }
+
+/** What a caller may do over HTTP (src/main/http/auth.ts): read < crawl < admin. */
+export type AuthScope = 'read' | 'crawl' | 'admin'
+
+/** GET /auth/session, POST /auth/session and POST /auth/logout answer this. */
+export interface AuthSession {
+  /** False when no token is configured (a loopback service open for local use). */
+  auth_required: boolean
+  signed_in: boolean
+  scope: AuthScope | null
+}

@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process'
-import { mkdirSync, readdirSync, statSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { buildSync } from 'esbuild'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
@@ -10,6 +9,7 @@ import { silentLogger } from '../../src/main/core/logger.js'
 import { allowedSenderFor, registerIpcDoor, type IpcDoor } from '../../src/main/ipc/index.js'
 import type { IpcEventLike, WebContentsLike } from '../../src/main/ipc/types.js'
 import { startFixtureServer, type FixtureServer } from '../helpers/fixture-server.js'
+import { ensureRendererBuild } from '../helpers/renderer-build.js'
 import { startService, waitFor, type TestService } from '../helpers/service.js'
 import { FakeIpcMain } from './fake-electron.js'
 
@@ -31,28 +31,6 @@ let browser: Browser
 let context: BrowserContext
 let preloadScript: string
 const doors: IpcDoor[] = []
-
-function newestMtime(dir: string): number {
-  let newest = 0
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name)
-    const st = statSync(path)
-    newest = Math.max(newest, st.isDirectory() ? newestMtime(path) : st.mtimeMs)
-  }
-  return newest
-}
-
-/** out/renderer as `npm run build:web` makes it, rebuilt when the renderer sources are newer. */
-function ensureRendererBuild(): void {
-  let built = 0
-  try {
-    built = statSync(join(repo, 'out/renderer/index.html')).mtimeMs
-  } catch {
-    built = 0
-  }
-  const sources = Math.max(newestMtime(join(repo, 'src/renderer')), newestMtime(join(repo, 'src/shared')))
-  if (built < sources) execFileSync('npx', ['vite', 'build', '--config', 'vite.renderer.config.ts'], { cwd: repo, stdio: 'ignore' })
-}
 
 /** The real bridge module as a script, plus the fake ipcRenderer it is created over. */
 function buildPreloadScript(): string {

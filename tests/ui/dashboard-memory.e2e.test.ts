@@ -154,6 +154,11 @@ describe('dashboard chart updates', () => {
     const updatesSeen = async () => (await read()).measures.filter((m) => m.name === 'crawldeck:update').reduce((n, m) => n + m.detail.split('+').length, 0)
 
     const chartsSeen = async () => (await read()).measures.filter((m) => m.name === 'crawldeck:chart').length
+    // The snapshot's own four redraws run one per frame after 'live': let them finish (and a few
+    // frames pass) before counting, or a late one lands in the count below.
+    await expect.poll(chartsSeen, { timeout: 30_000 }).toBeGreaterThanOrEqual(4)
+    const settled = (await read()).frames.length
+    await expect.poll(async () => (await read()).frames.length, { timeout: 30_000 }).toBeGreaterThan(settled + 8)
     // Step up to a point, and let its four redraws run; the ticks of the next four steps carry none.
     await reset()
     let msgs = feed.step()

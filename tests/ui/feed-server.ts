@@ -178,6 +178,9 @@ export async function startFeedServer(opts: FeedOptions = {}): Promise<FeedServe
         res.on('close', () => streams.delete(res))
         return
       }
+      case '/auth/session':
+        // A local service with no token configured: the dashboard needs no sign-in.
+        return json({ auth_required: false, signed_in: true, scope: 'admin' })
       case '/monitor/health':
         return json(s.health)
       case '/monitor/requests':

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto'
 import type { Context, Middleware } from 'koa'
+import type { AuthScope, AuthSession } from '../../shared/api-types.js'
 import { contract, type Operation } from '../../shared/contract.js'
 import { CrawldeckError } from '../core/errors.js'
 
@@ -14,7 +15,7 @@ import { CrawldeckError } from '../core/errors.js'
  * in a URL or in page script. The IPC door has no tokens: the desktop window is the app itself.
  */
 
-export type Scope = 'read' | 'crawl' | 'admin'
+export type Scope = AuthScope
 const RANK: Record<Scope, number> = { read: 1, crawl: 2, admin: 3 }
 
 export interface TokenSet {
@@ -244,7 +245,7 @@ export function authRoutes(auth: Authenticator): Middleware {
   return async (ctx, next) => {
     if (ctx.path === '/auth/session' && ctx.method === 'GET') {
       const scope = auth.enabled ? auth.sessionScope(ctx.cookies.get(SESSION_COOKIE)) : 'admin'
-      ctx.body = { auth_required: auth.enabled, signed_in: scope !== null, scope }
+      ctx.body = { auth_required: auth.enabled, signed_in: scope !== null, scope } satisfies AuthSession
       return
     }
     if (ctx.path === '/auth/session' && ctx.method === 'POST') {

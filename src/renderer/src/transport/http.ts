@@ -1,7 +1,8 @@
 import { contract, type OperationName, type OperationOutput } from '../../../shared/contract'
 import type { LiveMessage, LiveMessageType } from '../../../shared/monitor-types'
 import { fetchSnapshot } from './snapshot'
-import { TransportError, type LiveState, type OperationCallInput, type Transport } from './types'
+import type { AuthSession } from '../../../shared/api-types'
+import { TransportError, type LiveState, type OperationCallInput, type SessionChannel, type Transport } from './types'
 
 const LIVE_TYPES: LiveMessageType[] = [
   'snapshot',
@@ -35,6 +36,33 @@ export class HttpTransport implements Transport {
   private readonly retryMs: number
   private readonly fetchImpl: typeof fetch
   private readonly ES: typeof EventSource | undefined
+
+  private readonly unauthorizedListeners = new Set<() => void>()
+
+  /** The dashboard's sign-in, outside the contract: it exists only on the HTTP door. */
+  readonly session: SessionChannel = {
+    status: () => this.authCall('GET', '/auth/session'),
+    signIn: (token) => this.authCall('POST', '/auth/session', { token }),
+    signOut: () => this.authCall('POST', '/auth/logout', {}),
+    onUnauthorized: (listener) => {
+      this.unauthorizedListeners.add(listener)
+      return () => this.unauthorizedListeners.delete(listener)
+    },
+  }
+
+  private async authCall(method: 'GET' | 'POST', path: string, body?: unknown): Promise<AuthSession> {
+    const init: RequestInit = { method, headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) } }
+    if (body !== undefined) init.body = JSON.stringify(body)
+    let res: Response
+    try {
+      res = await this.fetchImpl(this.base + path, init)
+    } catch (err) {
+      throw new TransportError(`network error: ${err instanceof Error ? err.message : String(err)}`, 0, 'network', null)
+    }
+    const parsed = (await res.json().catch(() => null)) as (AuthSession & { error?: string; code?: string }) | null
+    if (!res.ok) throw new TransportError(parsed?.error ?? `HTTP ${res.status}`, res.status, parsed?.code ?? null, parsed)
+    return parsed as AuthSession
+  }
 
   constructor(opts: HttpTransportOptions = {}) {
     this.base = opts.baseUrl ?? ''
@@ -81,6 +109,7 @@ export class HttpTransport implements Transport {
       body = text
     }
     // /health answers 503 with a full body when the service is down: that is an answer, not a failure.
+    if (res.status === 401) for (const l of [...this.unauthorizedListeners]) l()
     if (!res.ok && !(name === 'health' && res.status === 503 && body && typeof body === 'object')) {
       const rec = (body && typeof body === 'object' ? body : {}) as { error?: unknown; code?: unknown }
       const message = typeof rec.error === 'string' ? rec.error : `HTTP ${res.status}`

@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import type { Contract, OperationName, OperationOutput } from '../../../shared/contract'
+import type { AuthSession } from '../../../shared/api-types'
 import type { AppCommand, AppInfo } from '../../../shared/ipc'
 import type { LiveMessage } from '../../../shared/monitor-types'
 
@@ -25,6 +26,20 @@ export interface Transport {
    * HTTP server listens) and the commands its tray, menu and notifications send the window.
    */
   readonly desktop?: DesktopChannel
+  /**
+   * Present only over HTTP: the dashboard's sign-in (a token traded for an HttpOnly session
+   * cookie, which every later call and the SSE stream carry by themselves).
+   */
+  readonly session?: SessionChannel
+}
+
+export interface SessionChannel {
+  status(): Promise<AuthSession>
+  /** Rejects with a TransportError (401 wrong token, 429 too many tries) when refused. */
+  signIn(token: string): Promise<AuthSession>
+  signOut(): Promise<AuthSession>
+  /** Called when any call is answered 401: the session ended (expired, signed out elsewhere). */
+  onUnauthorized(listener: () => void): () => void
 }
 
 export interface DesktopChannel {
