@@ -2,6 +2,7 @@ import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { contract, type Operation } from '../src/shared/contract.js'
 import { startService, type TestService } from './helpers/service.js'
+import { rng } from './helpers/rng.js'
 
 /*
  * Thousands of generated bad inputs against every route of the contract: broken JSON, wrong
@@ -24,17 +25,6 @@ afterAll(async () => {
   await s?.close()
 })
 
-/** Mulberry32: small, fast, seeded. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const KEYS = [
   'url', 'urls', 'browser_config', 'crawler_config', 'full_page', 'sig', 'force', 'limit', 'status', 'metric', 'window',

@@ -3,23 +3,13 @@ import { EndpointCounter, mergeCounters } from '../src/main/core/monitor/endpoin
 import { ErrorGroups, errorShape } from '../src/main/core/monitor/error-groups.js'
 import { LatencyHistogram, mergeHistograms } from '../src/main/core/monitor/latency-histogram.js'
 import { RingBuffer } from '../src/main/core/monitor/ring-buffer.js'
+import { rng } from './helpers/rng.js'
 
 /**
  * The monitor's building blocks, pure and in memory: the bounded buffers every history lives
  * in, the latency histogram behind p50/p95, the per-endpoint counters, and error grouping.
  */
 
-/** A deterministic pseudo-random generator (mulberry32): the same data on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** The nearest-rank percentile of the raw data: what the histogram approximates. */
 function truePercentile(values: number[], p: number): number {

@@ -1,7 +1,8 @@
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { readFile, rename } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import { SettingsPatchSchema, type SettingsPatch } from '../../../shared/settings.js'
 import { describeIssues, summariseIssues } from '../../../shared/validation.js'
+import { writeFileAtomic } from '../store/atomic-write.js'
 
 export interface LoadedSettings {
   /** What the user chose (the keys they set, nothing else); {} when there is no usable file. */
@@ -57,29 +58,7 @@ export class SettingsStore {
   }
 
   private async write(overrides: SettingsPatch): Promise<void> {
-    const dir = dirname(this.location)
-    await mkdir(dir, { recursive: true })
-    const tmp = `${this.location}.${process.pid}.tmp`
-    const handle = await open(tmp, 'w', 0o600)
-    try {
-      // open()'s mode only applies when it creates the file: a temp file left by a crash keeps its own.
-      await handle.chmod(0o600)
-      await handle.writeFile(`${JSON.stringify({ version: 1, settings: overrides }, null, 2)}\n`)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    try {
-      await rename(tmp, this.location)
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined)
-      throw err
-    }
-    const dirHandle = await open(dir, 'r').catch(() => null)
-    if (dirHandle) {
-      await dirHandle.sync().catch(() => undefined)
-      await dirHandle.close()
-    }
+    await writeFileAtomic(this.location, `${JSON.stringify({ version: 1, settings: overrides }, null, 2)}\n`)
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,8 @@
-import { open, readFile, rename, mkdir, unlink } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { readFile, rename } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import type { MonitorSnapshot } from '../monitor/monitor.js'
 import type { MonitorStore } from './store.js'
+import { writeFileAtomic } from './atomic-write.js'
 
 /**
  * The embedded store: one JSON file in the data dir, replaced atomically (write a temp file,
@@ -47,27 +48,7 @@ export class FileStore implements MonitorStore {
   }
 
   private async write(snapshot: Partial<MonitorSnapshot>): Promise<void> {
-    const dir = dirname(this.location)
-    await mkdir(dir, { recursive: true })
-    const tmp = `${this.location}.${process.pid}.tmp`
-    const handle = await open(tmp, 'w', 0o600)
-    try {
-      await handle.writeFile(JSON.stringify(snapshot))
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    try {
-      await rename(tmp, this.location)
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined)
-      throw err
-    }
-    const dirHandle = await open(dir, 'r').catch(() => null)
-    if (dirHandle) {
-      await dirHandle.sync().catch(() => undefined)
-      await dirHandle.close()
-    }
+    await writeFileAtomic(this.location, JSON.stringify(snapshot))
     this.current = snapshot
   }
 
