@@ -436,3 +436,28 @@ describe('fixture server', () => {
     await own.close() // idempotent
   })
 })
+
+describe('htmlToMarkdown', () => {
+  it('tables, ordered lists (with start), nested lists, fenced code, strikethrough', () => {
+    const md = htmlToMarkdown(
+      '<h2>T</h2><table><thead><tr><th>Engine</th><th>Value</th></tr></thead><tbody><tr><td>Chromium</td><td>42</td></tr></tbody></table>' +
+        '<ol start="3"><li>three</li><li>four<ul><li>inner</li></ul></li></ol>' +
+        '<pre><code class="language-js">const x = 1\n</code></pre><p><del>old</del> new</p>',
+    )
+    expect(md).toContain('## T')
+    expect(md).toContain('| Engine | Value |\n| --- | --- |\n| Chromium | 42 |')
+    expect(md).toMatch(/^3\. three$/m)
+    expect(md).toMatch(/^4\. four\n {3}- inner$/m)
+    expect(md).toContain('```js\nconst x = 1\n```')
+    expect(md).toContain('~old~ new')
+  })
+
+  it('a page of 6000 links converts whole and in order (the old converter was quadratic on it)', () => {
+    const items = Array.from({ length: 6000 }, (_, i) => `<li><a href="/item/${i}">Item ${i}</a></li>`).join('\n')
+    const md = htmlToMarkdown(`<h1>Many links</h1><ul>${items}</ul>`)
+    const lines = md.split('\n').filter((l) => l.startsWith('- '))
+    expect(lines).toHaveLength(6000)
+    expect(lines[0]).toBe('- [Item 0](/item/0)')
+    expect(lines[5999]).toBe('- [Item 5999](/item/5999)')
+  })
+})
