@@ -99,11 +99,13 @@ describe('Chromium killed with SIGKILL again and again under load', () => {
     }
     // No process of any killed tree is left running.
     await waitFor(() => killedTrees.flat().every((pid) => !isAlive(pid)), 20_000, 'every killed process to be gone')
-  })
+    // A load test: 40 crawls and three relaunches take minutes on a busy 2-core machine.
+  }, 300_000)
 })
 
 describe('a target that accepts connections and never answers', () => {
   it('times out with 504 and the browser stays healthy: the same browser serves the next crawl', async () => {
+    await waitFor(() => s.runtime.pool.list().every((b) => b.leases === 0), 60_000, 'no crawl left from the test before')
     const permanent = s.runtime.pool.permanent()
     expect(permanent?.state).toBe('active')
     const crashesBefore = s.eventsOf('browser:crashed').length
