@@ -164,7 +164,7 @@ async function main(): Promise<void> {
     lines.push(`| pages/s | ${(latencies.length / wallS).toFixed(2)} (${wallS.toFixed(0)} s wall) |`)
     lines.push(`| latency p50 / p95 | ${pct(latencies, 50).toFixed(0)} / ${pct(latencies, 95).toFixed(0)} ms |`)
     lines.push(`| server RSS | ${rss.map((r) => `${r.at}: ${r.mb.toFixed(0)} MB`).join(' · ')} |`)
-    lines.push(`| monitor's count for /md | ${stats?.count ?? 0} (errors ${stats?.errors ?? 0}) |`)
+    lines.push(`| monitor's count for /md | ${stats?.count ?? 0} = ${CRAWLS} + ${PAGES.length} warm-up (errors ${stats?.errors ?? 0}) |`)
     lines.push(`| active requests after | ${active} |`)
     lines.push(`| browsers: baseline → after ${idleWaitS.toFixed(0)} s idle | ${baseline.browsers} → ${after.browsers.length} |`)
     lines.push(`| Chromium processes: baseline → after | ${baseline.chromium} → ${chromiumAfter} |`)
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     const end = rss[rss.length - 1]?.mb ?? Number.NaN
     const verdict = [
       failed === 0 ? 'no failures' : `${failed} failures`,
-      stats?.count === CRAWLS ? 'counts exact' : `monitor counted ${stats?.count}`,
+      stats?.count === CRAWLS + PAGES.length ? `counts exact (${CRAWLS} + ${PAGES.length} warm-up)` : `monitor counted ${stats?.count} for ${CRAWLS} + ${PAGES.length} warm-up`,
       `RSS end/warm ${(end / warm).toFixed(2)}×`,
       after.browsers.length === baseline.browsers ? 'pool back to baseline' : 'pool NOT back to baseline',
       chromiumAfter === baseline.chromium ? 'Chromium process count back to baseline' : `Chromium processes ${baseline.chromium} → ${chromiumAfter}`,
