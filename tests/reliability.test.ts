@@ -67,7 +67,18 @@ describe('Chromium killed with SIGKILL again and again under load', () => {
       const answered = answers.length
       await waitFor(() => answers.length >= Math.min(TOTAL, answered + 4), 120_000, `crawls to be answered after kill ${k + 1}`)
     }
-    await load
+    // Every crawl must be answered; if one is not, say which and where it is stuck.
+    await Promise.race([
+      load,
+      new Promise((_, reject) =>
+        setTimeout(() => {
+          const active = s.runtime.monitor.requests('active', 100).active
+          const pool = s.runtime.pool.list().map((b) => ({ tier: b.tier, sig: b.shortSig, state: b.state, leases: b.leases }))
+          const recent = s.log.slice(-40).map((e) => `${e.name} ${JSON.stringify(e.payload).slice(0, 140)}`)
+          reject(new Error(`crawls not answered: ${TOTAL - answers.length}; active ${JSON.stringify(active)}; pool ${JSON.stringify(pool)}; last events:\n${recent.join('\n')}`))
+        }, 90_000).unref(),
+      ),
+    ])
 
     // Every request got an answer: a success, or a clear JSON error (the crawls on a killed browser).
     expect(answers).toHaveLength(TOTAL)

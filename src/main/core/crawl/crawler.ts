@@ -63,10 +63,10 @@ export class Crawler {
       if (ctx.signal?.aborted) throw new AbortedError()
       ctx.signal?.addEventListener('abort', onAbort, { once: true })
       try {
-        context = await lease.browser.browser.newContext(contextOptions(browserConfig))
+        context = await orGone(lease.browser.browser.newContext(contextOptions(browserConfig)), lease.browser)
         // The abort listener could not close a context that did not exist yet.
         if (ctx.signal?.aborted) throw new AbortedError()
-        const page = await context.newPage()
+        const page = await orGone(context.newPage(), lease.browser)
         return await this.work(page, url, crawlerConfig, wants, ctx, started)
       } catch (err) {
         const failure = await classify(err, lease.browser, crawlerConfig.page_timeout, ctx.signal)
@@ -129,6 +129,17 @@ function contextOptions(cfg: BrowserConfig): BrowserContextOptions {
 }
 
 /** Turn whatever a page operation threw into the error the caller should see. */
+/**
+ * `p`, or a "closed" rejection as soon as the browser leaves the pool. A browser SIGKILLed while
+ * Playwright was creating a context or page can leave that call pending for good (seen under
+ * load: a crawl stuck in 'acquiring' for minutes after its browser was gone and replaced).
+ */
+function orGone<T>(p: Promise<T>, browser: ManagedBrowser): Promise<T> {
+  const gone = browser.gone.then((reason) => Promise.reject(new Error(`the browser has been closed (${reason})`)))
+  gone.catch(() => undefined)
+  return Promise.race([p, gone])
+}
+
 async function classify(err: unknown, browser: ManagedBrowser, pageTimeoutMs: number, signal?: AbortSignal): Promise<CrawldeckError> {
   if (signal?.aborted) return new AbortedError()
   if (err instanceof CrawldeckError) return err
