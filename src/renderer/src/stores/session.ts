@@ -29,6 +29,11 @@ export const useSessionStore = defineStore('session', () => {
     return scope.value !== null && RANK[scope.value] >= RANK[needed]
   }
 
+  /** Why this session may not do something that needs `needed`, for tooltips and notes; null when it may. */
+  function deniedReason(needed: AuthScope): string | null {
+    return can(needed) ? null : `needs the ${needed} scope; this session has ${scope.value}`
+  }
+
   async function init(): Promise<void> {
     const channel = useTransport().session
     if (!channel) {
@@ -80,5 +85,5 @@ export const useSessionStore = defineStore('session', () => {
     scope.value = null
   }
 
-  return { checked, authRequired, signedIn, scope, error, busy, ready, can, init, signIn, signOut }
+  return { checked, authRequired, signedIn, scope, error, busy, ready, can, deniedReason, init, signIn, signOut }
 })
