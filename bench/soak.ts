@@ -7,6 +7,8 @@
  * context or page left open. Writes the result into docs/reliability.md between soak markers.
  *
  *   SOAK_CRAWLS (5000)  SOAK_CONCURRENCY (8)  SOAK_IDLE_TTL (10 s)  SOAK_WRITE (1)
+ *   SOAK_PAGE_TIMEOUT (120000 ms, the service's max): the soak asks whether anything is lost, not how
+ *   fast a page is; on a shared, loaded machine the 6000-link page can need more than the default 60 s.
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
@@ -22,6 +24,7 @@ const CRAWLS = Number(process.env.SOAK_CRAWLS ?? 5000)
 const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 8)
 const IDLE_TTL = Number(process.env.SOAK_IDLE_TTL ?? 10)
 const WRITE = process.env.SOAK_WRITE !== '0'
+const PAGE_TIMEOUT = Number(process.env.SOAK_PAGE_TIMEOUT ?? 120_000)
 const DOC = path.join(ROOT, 'docs/reliability.md')
 
 const CONFIGS: Array<Record<string, unknown> | undefined> = [undefined, { viewport_width: 801 }, { viewport_width: 802, viewport_height: 700 }, { user_agent: 'crawldeck-soak/1.0' }]
@@ -97,6 +100,7 @@ async function main(): Promise<void> {
   })
   log(`service pid ${pid} at ${url}; ${CRAWLS} crawls at concurrency ${CONCURRENCY} over ${CONFIGS.length} configs`)
   const began = Date.now()
+  const loadAtStart = os.loadavg()[0] ?? 0
   try {
     // Baseline = the idle service after a little work: a fresh Chromium has not started its
     // helper processes (network service, spare renderer) yet, a warm one keeps them.
@@ -117,7 +121,7 @@ async function main(): Promise<void> {
         const s = performance.now()
         let outcome: string
         try {
-          const r = await fetch(`${url}/md`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: fixture.url(page), ...(cfg ? { browser_config: cfg } : {}) }) })
+          const r = await fetch(`${url}/md`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: fixture.url(page), crawler_config: { page_timeout: PAGE_TIMEOUT }, ...(cfg ? { browser_config: cfg } : {}) }) })
           const body = (await r.json()) as { code?: string; error?: string }
           outcome = r.status === 200 ? 'ok' : `${r.status} ${body.code ?? ''}: ${(body.error ?? '').slice(0, 80)}`
         } catch (err) {
@@ -157,7 +161,7 @@ async function main(): Promise<void> {
     const lines: string[] = []
     const cpus = os.cpus()
     lines.push(`## Soak run (\`npm run soak\`)`, '')
-    lines.push(`${new Date(began).toISOString()} on ${cpus.length} × ${cpus[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average at the start ${os.loadavg()[0]?.toFixed(1)}. ${CRAWLS} \`POST /md\` at concurrency ${CONCURRENCY} across ${CONFIGS.length} browser configs (default, two viewports, a user agent) and ${PAGES.length} fixture pages (${PAGES.join(', ')}); service started with \`--max-pages ${CONCURRENCY} --idle-ttl ${IDLE_TTL}\` in its own process.`, '')
+    lines.push(`${new Date(began).toISOString()} on ${cpus.length} × ${cpus[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${os.loadavg()[0]?.toFixed(1)}. ${CRAWLS} \`POST /md\` (page_timeout ${PAGE_TIMEOUT} ms) at concurrency ${CONCURRENCY} across ${CONFIGS.length} browser configs (default, two viewports, a user agent) and ${PAGES.length} fixture pages (${PAGES.join(', ')}); service started with \`--max-pages ${CONCURRENCY} --idle-ttl ${IDLE_TTL}\` in its own process.`, '')
     lines.push('| figure | value |', '|---|---|')
     lines.push(`| crawls answered | ${done} of ${CRAWLS} |`)
     lines.push(`| failures | ${failed}${failed ? ` (${[...failures].map(([k, v]) => `${v}× ${k}`).join('; ')})` : ''} |`)
