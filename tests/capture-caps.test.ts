@@ -22,7 +22,9 @@ beforeAll(async () => {
     const body =
       req.url === '/tall'
         ? `<title>tall</title><style>body{margin:0}</style><div style="height:${TALL_PX}px;background:linear-gradient(#fff,#00f)">top</div>`
-        : '<title>short</title><style>body{margin:0}</style><p>short page</p>'
+        : req.url === '/wide'
+          ? `<title>wide</title><style>body{margin:0}</style><div style="width:${TALL_PX}px;height:200px;background:linear-gradient(90deg,#fff,#f00)">left</div>`
+          : '<title>short</title><style>body{margin:0}</style><p>short page</p>'
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
     res.end(body)
   })
@@ -70,6 +72,13 @@ describe('max_screenshot_height', () => {
     expect(result.success).toBe(true)
     expect(result.screenshot_clipped).toBe(true)
     expect(pngSize(result.screenshot as string).height).toBe(CAP_PX)
+  })
+
+  it('a very wide page is clipped in width too', async () => {
+    const { status, body } = await service.postJson('/screenshot', { url: origin + '/wide', full_page: true })
+    expect(status).toBe(200)
+    expect(body.screenshot_clipped).toBe(true)
+    expect(pngSize(body.screenshot).width).toBe(CAP_PX)
   })
 
   it('a page shorter than the cap is not clipped', async () => {

@@ -204,7 +204,7 @@ const ROWS: Record<Key, Row> = {
     env: ['CRAWLDECK_MAX_SCREENSHOT_HEIGHT'],
     type: 'integer',
     arg: 'PX',
-    help: 'Screenshots are clipped to this height in CSS pixels; a clipped result has screenshot_clipped true.',
+    help: 'Screenshots (full-page ones too) are clipped to this height, and to this width, in CSS pixels; a clipped result has screenshot_clipped true.',
   },
   max_capture_bytes: {
     flag: 'max-capture-bytes',

@@ -67,7 +67,7 @@ export const ConfigSchema = z
     block_private_targets: z.boolean().nullable().default(null),
     /** Networks (CIDR or single IPs) exempt from block_private_targets, e.g. an intranet crawled on purpose. */
     private_targets_allowed: z.array(z.string().refine((s) => parseCidr(s) !== null, 'an IP address or CIDR network like 10.1.0.0/16')).default([]),
-    /** Full-page screenshots are clipped to this height in CSS px; the result says so (screenshot_clipped). */
+    /** Screenshots are clipped to this height (and width) in CSS px; the result says so (screenshot_clipped). */
     max_screenshot_height: z.number().int().min(100).max(1_000_000).default(16_384),
     /** A screenshot or PDF larger than this fails its URL (422 capture_too_large). */
     max_capture_bytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),

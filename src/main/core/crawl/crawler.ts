@@ -156,7 +156,7 @@ export class Crawler {
     }
   }
 
-  /** A PNG of the viewport or the full page, cut at max_screenshot_height so a very tall page cannot eat the memory. */
+  /** A PNG of the viewport or the full page, cut at max_screenshot_height (both ways) so a very tall or wide page cannot eat the memory. */
   private async screenshot(page: Page, fullPage: boolean, timeout: number): Promise<{ png: Buffer; clipped: boolean }> {
     const cap = this.limits.maxScreenshotHeight
     const size = fullPage
@@ -166,8 +166,9 @@ export class Crawler {
           return { width: Math.max(d.scrollWidth, b?.scrollWidth ?? 0), height: Math.max(d.scrollHeight, b?.scrollHeight ?? 0) }
         })
       : (page.viewportSize() ?? { width: 0, height: 0 })
-    const clipped = size.height > cap
-    const clip = clipped ? { x: 0, y: 0, width: size.width, height: cap } : undefined
+    // A page can be as wide as it is tall: the same bound holds for the width.
+    const clipped = size.height > cap || size.width > cap
+    const clip = clipped ? { x: 0, y: 0, width: Math.min(size.width, cap), height: Math.min(size.height, cap) } : undefined
     const png = await page.screenshot({ type: 'png', fullPage, clip, timeout })
     return { png: this.capped('screenshot', png), clipped }
   }
