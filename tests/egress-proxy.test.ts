@@ -132,6 +132,13 @@ async function startTarget(host: string): Promise<Target> {
     req.on('data', (c: string) => (body += c))
     req.on('end', () => {
       t.requests.push({ method: req.method ?? '', url: req.url ?? '', body })
+      if (req.url === '/cut') {
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 1000 })
+        res.write('partial')
+        // Once the partial body is on the wire, the target dies mid-answer.
+        setImmediate(() => req.socket.destroy())
+        return
+      }
       if (req.url === '/stream') {
         res.writeHead(200, { 'content-type': 'text/plain' })
         res.write('first;')
@@ -271,6 +278,13 @@ describe('egress proxy', () => {
       req.end()
     })
     expect(chunks.join('')).toBe('first;second')
+  })
+
+  it('a target that dies mid-answer ends the browser\'s connection too (no hang)', async () => {
+    const s = await socketToProxy()
+    // Resolves on 'end' (or a reset): the proxy must not keep the half-answered client waiting.
+    const got = await exchange(s, `GET http://127.0.0.1:${allowed.port}/cut HTTP/1.1\r\nHost: 127.0.0.1:${allowed.port}\r\n\r\n`).catch((e: Error) => `reset: ${e.message}`)
+    expect(got).toMatch(/partial|reset/)
   })
 
   it('absolute-form http to a blocked address is a 403 naming the block; the target sees nothing', async () => {

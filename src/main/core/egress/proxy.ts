@@ -128,6 +128,10 @@ export class EgressProxy {
       upstream.on('response', (up) => {
         res.writeHead(up.statusCode ?? 502, up.statusMessage, forwardable(up.rawHeaders))
         up.pipe(res)
+        // The target cut its answer short: cut the browser's too, rather than leave it waiting.
+        up.once('close', () => {
+          if (!up.complete) res.destroy()
+        })
       })
       upstream.on('error', (err) => {
         if (res.headersSent) res.destroy()
