@@ -21,6 +21,8 @@ export interface ScreenshotResponse {
   success: true
   /** Base64 PNG. */
   screenshot: string
+  /** True when the shot was cut at the server's max_screenshot_height (the page is taller). */
+  screenshot_clipped: boolean
 }
 
 export interface PdfResponse {

@@ -172,6 +172,8 @@ export interface CrawlResult {
   metadata: PageMetadata
   error_message: string | null
   screenshot: string | null
+  /** True when the screenshot was cut at the server's max_screenshot_height (the page is taller). */
+  screenshot_clipped: boolean
   pdf: string | null
   /** Values returned by js_code snippets, in order. */
   js_results: unknown[]

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { TOKEN_MESSAGE, TOKEN_PATTERN } from '../../shared/settings.js'
+import { parseCidr } from './egress/address-policy.js'
 
 /**
  * The whole service configuration, with its defaults. Sources are merged in
@@ -58,6 +59,18 @@ export const ConfigSchema = z
     cors_origins: z.array(z.string().regex(/^https?:\/\/[^/\s]+\/?$/, 'an origin like https://ops.example.com')).default([]),
     /** Extra Chromium flags for every browser, after the built-in ones. */
     chromium_args: z.array(z.string()).default([]),
+    /**
+     * Refuse crawling private, loopback and link-local addresses (SSRF defence): URLs are checked
+     * up front and every browser goes through the egress guard (core/egress). Null: on exactly
+     * when `host` is not a loopback address. Browsers are launched with it, so no live change.
+     */
+    block_private_targets: z.boolean().nullable().default(null),
+    /** Networks (CIDR or single IPs) exempt from block_private_targets, e.g. an intranet crawled on purpose. */
+    private_targets_allowed: z.array(z.string().refine((s) => parseCidr(s) !== null, 'an IP address or CIDR network like 10.1.0.0/16')).default([]),
+    /** Screenshots are clipped to this height (and width) in CSS px; the result says so (screenshot_clipped). */
+    max_screenshot_height: z.number().int().min(100).max(1_000_000).default(16_384),
+    /** A screenshot or PDF larger than this fails its URL (422 capture_too_large). */
+    max_capture_bytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
   })
   .strict()
 

@@ -107,3 +107,24 @@ export class AbortedError extends CrawldeckError {
     super(499, 'client_aborted', 'the client closed the connection before the crawl finished')
   }
 }
+
+/**
+ * The egress guard refused a connection the crawl's page navigated to (a redirect to a private
+ * address, a name that rebinds). The request itself was fine, the target led somewhere refused:
+ * a bad-gateway answer, like other failures of the target.
+ */
+export class TargetBlockedError extends CrawldeckError {
+  constructor(message: string) {
+    super(502, 'target_blocked', message)
+  }
+}
+
+/**
+ * A screenshot or PDF larger than max_capture_bytes. 422: the request is valid, but what this
+ * page renders to is beyond what this server returns; sending it again will not help.
+ */
+export class CaptureTooLargeError extends CrawldeckError {
+  constructor(kind: 'screenshot' | 'PDF', bytes: number, cap: number) {
+    super(422, 'capture_too_large', `the ${kind} is ${bytes} bytes, above this server's max_capture_bytes of ${cap} bytes`)
+  }
+}

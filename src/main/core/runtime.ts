@@ -4,6 +4,9 @@ import { locateChromium } from './chromium/locate.js'
 import { chromiumExecutable } from './chromium/priority.js'
 import { resolveConfig, type Config, type ConfigInput } from './config.js'
 import { Crawler } from './crawl/crawler.js'
+import { blocksPrivateTargets } from './egress/address-policy.js'
+import { EgressGuard } from './egress/guard.js'
+import type { Lookup } from './egress/resolve.js'
 import { EngineEventBus } from './events.js'
 import type { Logger } from './logger.js'
 import { Janitor } from './pool/janitor.js'
@@ -40,6 +43,8 @@ export interface Runtime {
   /** The saved Settings; `onChange` lets the desktop shell follow them (see settings-service.ts). */
   readonly settings: SettingsService
   readonly chromiumPath: string
+  /** The private-target guard (its proxy carries every browser's traffic); null when block_private_targets is off. */
+  readonly egress: EgressGuard | null
   readonly startedAt: number
   readonly version: string
   readMemory(): MemoryReading
@@ -53,6 +58,8 @@ export interface RuntimeDeps {
   readMemory?: () => MemoryReading
   /** Where settings.json lives: Electron's userData for the desktop app; the data dir when left out. */
   settingsDir?: string
+  /** Name resolution of the egress guard (tests make names rebind with it). */
+  egressLookup?: Lookup
 }
 
 export async function createRuntime(configInput: Config | ConfigInput, deps: RuntimeDeps): Promise<Runtime> {
@@ -66,9 +73,12 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   events.onListenerError(({ event, error }) => logger.error({ event, err: error }, 'engine event listener failed'))
   const executable = chromiumExecutable(chromiumPath, config.chromium_nice)
   if (executable.warning) logger.warn(executable.warning)
-  const pool = new BrowserPool({ config, chromiumPath, launchPath: executable.launchPath, events, logger, readMemory })
+  // Before the pool: every browser is launched with the guard's proxy, so it cannot change live.
+  const egress = blocksPrivateTargets(config) ? await EgressGuard.start(config.private_targets_allowed, deps.egressLookup) : null
+  if (egress) logger.info({ proxy: egress.proxy.serverUrl, allowed: config.private_targets_allowed }, 'private targets refused: browsers go through the egress guard')
+  const pool = new BrowserPool({ config, chromiumPath, launchPath: executable.launchPath, events, logger, readMemory, egressProxy: egress?.proxyServer ?? null })
   const admission = new Admission(config.max_pages, config.queue_size, events)
-  const crawler = new Crawler(pool, admission)
+  const crawler = new Crawler(pool, admission, { egress, maxScreenshotHeight: config.max_screenshot_height, maxCaptureBytes: config.max_capture_bytes })
   const janitor = new Janitor(pool, config, events, logger, readMemory)
   const startedAt = Date.now()
 
@@ -92,6 +102,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
       metrics.stop()
       await pool.shutdown()
       await persister.stop()
+      await egress?.close()
       executable.dispose()
       throw err
     }
@@ -100,7 +111,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
 
 
   const service: ServiceImpl = {
-    ...createCrawlService({ config, events, crawler }),
+    ...createCrawlService({ config, events, crawler, egress }),
     ...createMonitorService({ monitor, live, pool, events, registry: metrics.registry }),
     ...settings.operations,
     health: async () => readHealth({ config, pool, admission, readMemory, startedAt, version: VERSION }),
@@ -120,6 +131,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     service,
     settings,
     chromiumPath,
+    egress,
     startedAt,
     version: VERSION,
     readMemory,
@@ -129,6 +141,8 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
         admission.close()
         live.stop()
         await pool.shutdown()
+        // After the pool: no browser is left to use the proxy.
+        await egress?.close()
         executable.dispose()
         // After the pool: the last closes and their events belong in the stored history.
         monitor.stop()

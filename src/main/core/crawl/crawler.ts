@@ -1,7 +1,9 @@
-import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
+import type { BrowserContext, BrowserContextOptions, Page, Request, Response } from 'playwright-core'
 import type { BrowserConfig, CrawlerConfig, CrawlResult } from '../../../shared/crawl-schemas.js'
 import type { Admission } from '../admission.js'
-import { AbortedError, BrowserGoneError, CrawldeckError, CrawlFailedError, ValidationError } from '../errors.js'
+import { AbortedError, BrowserGoneError, CaptureTooLargeError, CrawldeckError, CrawlFailedError, ValidationError } from '../errors.js'
+import type { EgressGuard } from '../egress/guard.js'
+import { EGRESS_HEADER } from '../egress/proxy.js'
 import type { RequestPhase } from '../events.js'
 import type { BrowserPool, Lease } from '../pool/pool.js'
 import { firstLine } from '../pool/pool.js'
@@ -30,6 +32,15 @@ export interface CrawlContext {
   onLease?: (lease: Lease, queueWaitMs: number) => void
 }
 
+/** What the crawler must not exceed, and the egress guard when private targets are refused. */
+export interface CrawlerLimits {
+  egress: EgressGuard | null
+  maxScreenshotHeight: number
+  maxCaptureBytes: number
+}
+
+const NO_LIMITS: CrawlerLimits = { egress: null, maxScreenshotHeight: 16_384, maxCaptureBytes: 32 * 1024 * 1024 }
+
 export interface CrawlOutcome {
   result: CrawlResult
   /** Why the crawl failed, as a typed error the doors map to a status; null on success. */
@@ -46,6 +57,7 @@ export class Crawler {
   constructor(
     private readonly pool: BrowserPool,
     private readonly admission: Admission,
+    private readonly limits: CrawlerLimits = NO_LIMITS,
   ) {}
 
   async crawl(url: string, browserConfig: BrowserConfig, crawlerConfig: CrawlerConfig, wants: CrawlWants, ctx: CrawlContext): Promise<CrawlOutcome> {
@@ -86,7 +98,7 @@ export class Crawler {
     const deadline = started + cfg.page_timeout
     const remaining = () => Math.max(1, deadline - Date.now())
     ctx.onPhase?.('navigating')
-    const response = await page.goto(url, { waitUntil: cfg.wait_until, timeout: remaining() })
+    const response = await this.navigate(page, url, cfg, remaining())
     const status = response?.status() ?? null
     if (cfg.wait_for) await page.waitForSelector(cfg.wait_for, { timeout: remaining(), state: 'attached' })
     const jsResults: unknown[] = []
@@ -102,10 +114,11 @@ export class Crawler {
       if (wants.markdown) result.markdown = htmlToMarkdown(extracted.cleaned_html)
     }
     if (wants.screenshot || cfg.screenshot) {
-      const png = await page.screenshot({ type: 'png', fullPage: wants.screenshotFullPage || cfg.screenshot_full_page, timeout: remaining() })
-      result.screenshot = png.toString('base64')
+      const shot = await this.screenshot(page, wants.screenshotFullPage || cfg.screenshot_full_page, remaining())
+      result.screenshot = shot.png.toString('base64')
+      result.screenshot_clipped = shot.clipped
     }
-    if (wants.pdf || cfg.pdf) result.pdf = (await page.pdf({ printBackground: true })).toString('base64')
+    if (wants.pdf || cfg.pdf) result.pdf = this.capped('PDF', await page.pdf({ printBackground: true })).toString('base64')
     result.duration_ms = Date.now() - started
     if (status !== null && status >= 400) {
       result.success = false
@@ -114,6 +127,55 @@ export class Crawler {
     }
     result.success = true
     return { result, failure: null }
+  }
+
+  /**
+   * page.goto, except that a navigation the egress guard answered (a redirect to a private
+   * address, a name that rebinds) fails with the guard's reason instead of the proxy's 403 page
+   * or Chromium's bare ERR_TUNNEL_CONNECTION_FAILED.
+   */
+  private async navigate(page: Page, url: string, cfg: CrawlerConfig, timeout: number): Promise<Response | null> {
+    const egress = this.limits.egress
+    if (egress === null) return page.goto(url, { waitUntil: cfg.wait_until, timeout })
+    // The last main-frame request that failed: after a redirect it is not the URL we asked for.
+    let failed: string | null = null
+    const onFailed = (r: Request) => {
+      if (r.isNavigationRequest() && r.frame() === page.mainFrame()) failed = r.url()
+    }
+    page.on('requestfailed', onFailed)
+    try {
+      const response = await page.goto(url, { waitUntil: cfg.wait_until, timeout })
+      const header = response?.headers()[EGRESS_HEADER]
+      const refused = header === undefined ? null : egress.explain(response?.url() ?? url, header, null)
+      if (refused) throw refused
+      return response
+    } catch (err) {
+      throw egress.explain(failed ?? url, undefined, err) ?? err
+    } finally {
+      page.off('requestfailed', onFailed)
+    }
+  }
+
+  /** A PNG of the viewport or the full page, cut at max_screenshot_height (both ways) so a very tall or wide page cannot eat the memory. */
+  private async screenshot(page: Page, fullPage: boolean, timeout: number): Promise<{ png: Buffer; clipped: boolean }> {
+    const cap = this.limits.maxScreenshotHeight
+    const size = fullPage
+      ? await page.evaluate(() => {
+          const d = document.documentElement
+          const b = document.body
+          return { width: Math.max(d.scrollWidth, b?.scrollWidth ?? 0), height: Math.max(d.scrollHeight, b?.scrollHeight ?? 0) }
+        })
+      : (page.viewportSize() ?? { width: 0, height: 0 })
+    // A page can be as wide as it is tall: the same bound holds for the width.
+    const clipped = size.height > cap || size.width > cap
+    const clip = clipped ? { x: 0, y: 0, width: Math.min(size.width, cap), height: Math.min(size.height, cap) } : undefined
+    const png = await page.screenshot({ type: 'png', fullPage, clip, timeout })
+    return { png: this.capped('screenshot', png), clipped }
+  }
+
+  private capped(kind: 'screenshot' | 'PDF', data: Buffer): Buffer {
+    if (data.length > this.limits.maxCaptureBytes) throw new CaptureTooLargeError(kind, data.length, this.limits.maxCaptureBytes)
+    return data
   }
 }
 
@@ -179,6 +241,7 @@ export function emptyResult(url: string): CrawlResult {
     metadata: { title: null, description: null, keywords: null, author: null, language: null, canonical: null, social: {} },
     error_message: null,
     screenshot: null,
+    screenshot_clipped: false,
     pdf: null,
     js_results: [],
     duration_ms: 0,

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js'
 import type { MemoryReading } from '../system/memory.js'
 import { findProcessesWithArg, isAlive, killProcessTree } from '../system/process-tree.js'
 import { BASE_CHROMIUM_ARGS } from '../chromium/launch-args.js'
+import { EGRESS_CHROMIUM_ARGS } from '../egress/guard.js'
 import { ManagedBrowser } from './managed-browser.js'
 import { configSignature, normaliseBrowserConfig } from './signature.js'
 
@@ -27,6 +28,8 @@ export interface PoolDeps {
   events: EngineEventBus
   logger: Logger
   readMemory: () => MemoryReading
+  /** The egress guard's proxy, when private targets are refused: every browser goes through it. */
+  egressProxy?: { server: string } | null
 }
 
 /** How long a polite close may take before the process tree is killed. */
@@ -212,8 +215,9 @@ export class BrowserPool {
       browser = await chromium.launch({
         executablePath: this.deps.launchPath ?? chromiumPath,
         headless: config.headless,
-        args: [...BASE_CHROMIUM_ARGS, ...this.deps.config.chromium_args, ...config.extra_args, marker],
-        proxy: config.proxy ?? undefined,
+        args: [...BASE_CHROMIUM_ARGS, ...(this.deps.egressProxy ? EGRESS_CHROMIUM_ARGS : []), ...this.deps.config.chromium_args, ...config.extra_args, marker],
+        // The guard's proxy wins; the crawl service refuses a browser_config.proxy while it is on.
+        proxy: this.deps.egressProxy ?? config.proxy ?? undefined,
         timeout: LAUNCH_TIMEOUT_MS,
         handleSIGINT: false,
         handleSIGTERM: false,

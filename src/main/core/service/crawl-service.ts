@@ -5,6 +5,7 @@ import type { Config } from '../config.js'
 import { CrawldeckError, ValidationError } from '../errors.js'
 import type { EngineEventBus, RequestPhase } from '../events.js'
 import { WANT_EVERYTHING, type Crawler, type CrawlOutcome, type CrawlWants } from '../crawl/crawler.js'
+import type { EgressGuard } from '../egress/guard.js'
 import { configSignature } from '../pool/signature.js'
 import { TrackedRequest } from './request-tracker.js'
 
@@ -12,6 +13,8 @@ export interface CrawlServiceDeps {
   config: Config
   events: EngineEventBus
   crawler: Crawler
+  /** Set when private targets are refused: request URLs are checked before any browser work. */
+  egress?: EgressGuard | null
 }
 
 /** URLs of one batch crawled side by side; admission still caps the total across requests. */
@@ -32,6 +35,12 @@ const DEFAULT_PAGE_TIMEOUT_MS = CrawlerConfigSchema.parse({}).page_timeout
  */
 export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
   const { config, events, crawler } = deps
+  const egress = deps.egress ?? null
+
+  /** 400 before any browser work for a URL that is (or resolves to) a refused address. */
+  async function checkTargets(urls: readonly string[], urlPath: (i: number) => string, b: BrowserConfig): Promise<void> {
+    if (egress !== null) await egress.checkRequest(urls, urlPath, b)
+  }
 
   /** Server-side limits that the shared schema cannot know; returns the config to crawl with. */
   function checkLimits(cfg: CrawlerConfig): CrawlerConfig {
@@ -97,6 +106,7 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
 
   async function single(endpoint: string, url: string, b: BrowserConfig, requested: CrawlerConfig, wants: CrawlWants, ctx: CallContext): Promise<CrawlResult> {
     const c = checkLimits(requested)
+    await checkTargets([url], () => 'url', b)
     const req = track(endpoint, [url], b)
     try {
       const outcome = await crawler.crawl(url, b, c, wants, { requestId: req.id, signal: ctx.signal, onPhase: req.phase, onLease: req.lease })
@@ -112,6 +122,7 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
   return {
     async crawl(input: OperationInput<'crawl'>, ctx: CallContext): Promise<OperationOutput<'crawl'>> {
       const crawlerConfig = checkLimits(input.crawler_config)
+      await checkTargets(input.urls, (i) => `urls.${i}`, input.browser_config)
       const req = track('/crawl', input.urls, input.browser_config)
       try {
         const results = await crawlBatch(req, input.urls, input.browser_config, crawlerConfig, ctx).done
@@ -126,6 +137,7 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
 
     async crawlStream(input: OperationInput<'crawlStream'>, ctx: CallContext): Promise<OperationOutput<'crawlStream'>> {
       const crawlerConfig = checkLimits(input.crawler_config)
+      await checkTargets(input.urls, (i) => `urls.${i}`, input.browser_config)
       const req = track('/crawl/stream', input.urls, input.browser_config)
       const queue = new AsyncQueue<StreamLine>()
       const batch = crawlBatch(req, input.urls, input.browser_config, crawlerConfig, ctx, (r) => queue.push(r))
@@ -165,7 +177,7 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
     async screenshot(input, ctx) {
       const wants = { extract: false, markdown: false, screenshot: true, screenshotFullPage: input.full_page, pdf: false }
       const r = await single('/screenshot', input.url, input.browser_config, input.crawler_config, wants, ctx)
-      return { url: input.url, success: true, screenshot: r.screenshot ?? '' }
+      return { url: input.url, success: true, screenshot: r.screenshot ?? '', screenshot_clipped: r.screenshot_clipped }
     },
 
     async pdf(input, ctx) {
