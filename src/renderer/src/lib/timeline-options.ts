@@ -94,7 +94,9 @@ export function timelineLook(): Record<string, unknown> {
       max: 'dataMax',
       minInterval: 60_000,
       axisLine: { lineStyle: { color: '#1d2a38' } },
-      axisLabel: { color: '#4d5d70', fontSize: 10, fontFamily: 'monospace', formatter: '{HH}:{mm}', hideOverlap: true },
+      // No labels at the ends of the data (not whole minutes): with a short window the last one
+      // repeated the minute before it ("07:07  07:07").
+      axisLabel: { color: '#4d5d70', fontSize: 10, fontFamily: 'monospace', formatter: '{HH}:{mm}', hideOverlap: true, showMinLabel: false, showMaxLabel: false },
       axisTick: { show: false },
       splitLine: { show: false },
     })),
