@@ -1,7 +1,7 @@
 /**
  * How much work one live update costs the control center, measured inside Debian Chromium.
  *
- * `npm run build:web && npm run bench:dashboard [-- --updates 60 --write]`
+ * `npm run build:web && npm run bench:dashboard [-- --updates 60 --requests 60 --write]`
  *
  * The built renderer (out/renderer, or CRAWLDECK_RENDERER_DIR) is served by the real dashboard
  * middleware next to a synthetic monitor (tests/ui/feed-server.ts): 100 completed requests,
@@ -14,8 +14,12 @@
  * In the page, the monitor store marks every applied message with a Performance API measure
  * (`crawldeck:update` / `crawldeck:snapshot`) from the message's arrival to the end of the Vue
  * flush it causes, ECharts' setOption included; a PerformanceObserver collects them, another
- * one counts long tasks (> 50 ms). With --write the table goes into docs/benchmarks.md between
- * the dashboard-bench markers.
+ * one counts long tasks (> 50 ms).
+ *
+ * Then, against the real service (bench/dashboard-latency.ts; it serves out/renderer), the SSE →
+ * DOM latency: a finished request's engine event → its row in the dashboard's DOM, over
+ * `--requests` crawls (`--concurrency` at a time; --no-latency skips it). With --write the tables
+ * go into docs/benchmarks.md between the dashboard-bench markers.
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
@@ -23,6 +27,7 @@ import { resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { chromium, type Page } from 'playwright-core'
 import { startFeedServer, type FeedServer } from '../tests/ui/feed-server.js'
+import { measureLatency } from './dashboard-latency.js'
 import { quantile } from './stats.js'
 
 const repo = resolve(import.meta.dirname, '..')
@@ -34,6 +39,9 @@ const option = (name: string, dflt: number) => {
 }
 const UPDATES = option('updates', 60)
 const SNAPSHOTS = option('snapshots', 10)
+/** Crawls for the SSE → DOM latency part (0 or --no-latency: skipped), and how many at a time. */
+const REQUESTS = flag('no-latency') ? 0 : option('requests', 60)
+const CONCURRENCY = option('concurrency', 2)
 const START = '<!-- dashboard-bench:start -->'
 const END = '<!-- dashboard-bench:end -->'
 
@@ -57,6 +65,9 @@ const COLLECTOR = `
     for (const e of list.getEntries()) window.__bench.longtasks.push({ start: e.startTime, duration: e.duration });
   }).observe({ type: 'longtask' });
 `
+
+/** Resolves after six animation frames. A string for the same reason as COLLECTOR. */
+const SIX_FRAMES = `new Promise((done) => { let n = 6; const next = () => (--n > 0 ? requestAnimationFrame(next) : done()); requestAnimationFrame(next) })`
 
 const take = (page: Page) =>
   page.evaluate(() => {
@@ -82,13 +93,25 @@ async function waitForMeasures(page: Page, n: number, name = 'crawldeck:update')
   })
 }
 
+/**
+ * Waits for the chart redraws of a new point: the first one, then frames enough for any others
+ * queued behind it (the frame queue runs one per frame). Whatever number of redraws a build does
+ * per point (4 before the charts shared one canvas, 1 now), all of them are counted.
+ */
+async function chartRedrawsDone(page: Page): Promise<void> {
+  await waitForMeasures(page, 1, 'crawldeck:chart')
+  await page.evaluate(SIX_FRAMES)
+}
+
 interface Run {
   /** Vue-side cost of each message kind ('tick+' = a tick carrying a new timeline point). */
   perMessage: Map<string, number[]>
-  /** One chart redraw each (they run one per frame, after the message's own task). */
+  /** One chart redraw each (in a later frame than the message's own task). */
   charts: number[]
   /** Everything one second of updates cost: its messages plus the chart redraws they caused. */
   perSecond: number[]
+  /** The same, for the seconds that brought a new timeline point only (1 in 5): the heaviest ones. */
+  pointSeconds: number[]
   /** The largest single piece of that second: what one frame had to absorb. */
   largest: number[]
   longtasks: number[]
@@ -96,14 +119,14 @@ interface Run {
 
 /** n seconds of 1 Hz updates; each second's messages and chart redraws are measured and summed. */
 async function updates(page: Page, feed: FeedServer, n: number): Promise<Run> {
-  const run: Run = { perMessage: new Map(), charts: [], perSecond: [], largest: [], longtasks: [] }
+  const run: Run = { perMessage: new Map(), charts: [], perSecond: [], pointSeconds: [], largest: [], longtasks: [] }
   await take(page)
   for (let i = 0; i < n; i++) {
     const started = Date.now()
     const msgs = feed.step()
     const point = msgs.some((m) => m.type === 'tick' && m.data.timeline)
     await waitForMeasures(page, msgs.length)
-    if (point) await waitForMeasures(page, 4, 'crawldeck:chart')
+    if (point) await chartRedrawsDone(page)
     const { measures, longtasks } = await take(page)
     let total = 0
     let largest = 0
@@ -119,6 +142,7 @@ async function updates(page: Page, feed: FeedServer, n: number): Promise<Run> {
       }
     }
     run.perSecond.push(total)
+    if (point) run.pointSeconds.push(total)
     run.largest.push(largest)
     run.longtasks.push(...longtasks.map((t) => t.duration))
     await sleep(Math.max(0, 1000 - (Date.now() - started)))
@@ -168,6 +192,9 @@ async function main(): Promise<void> {
     const snaps = await snapshots(page, feed, SNAPSHOTS)
     load.push(loadavg()[0]!)
     if (problems.length) throw new Error(`page problems: ${problems.join('; ')}`)
+    await context.close()
+    const latency = REQUESTS > 0 ? await measureLatency(browser, REQUESTS, CONCURRENCY) : null
+    if (latency) load.push(loadavg()[0]!)
 
     const label: Record<string, string> = {
       tick: '`tick` (health only; 4 ticks in 5)',
@@ -178,9 +205,10 @@ async function main(): Promise<void> {
     }
     const section = (title: string, r: Run) => [
       row(`**${title}: one second of updates, total work**`, r.perSecond),
+      row('· the seconds with a new timeline point only (1 in 5), total work', r.pointSeconds),
       row('· its largest single piece (what one frame absorbs)', r.largest),
       ...Object.keys(label).filter((k) => r.perMessage.has(k)).map((k) => row(`· ${label[k]}`, r.perMessage.get(k)!)),
-      row('· one chart redraw (4 per new point, one per frame)', r.charts),
+      row('· timeline redraw (one per new point: the four charts on one canvas)', r.charts),
     ]
     const longtasks = [...requestsTab.longtasks, ...browsersTab.longtasks]
     const lines = [
@@ -193,6 +221,17 @@ async function main(): Promise<void> {
       row('**full snapshot** (everything replaced, on (re)connection)', snaps),
       '',
       `Long tasks (> 50 ms) during the ${2 * UPDATES} seconds of updates: ${longtasks.length}${longtasks.length ? ` (longest ${f(Math.max(...longtasks))} ms)` : ''}.`,
+      ...(latency
+        ? [
+            '',
+            `SSE → DOM, real service, ${latency.fromServer.length} crawls of a local page, ${latency.concurrency} at a time (clock offset page − bench ${latency.offset.toFixed(2)} ± ${latency.offsetError.toFixed(2)} ms, subtracted):`,
+            '',
+            '| latency (ms) | n | p50 | p95 | max |',
+            '|---|---|---|---|---|',
+            row('**engine `request:finished` → its row in the dashboard\'s DOM**', latency.fromServer),
+            row('· HTTP answer of the POST /crawl read by the client → its row in the DOM', latency.fromAnswer),
+          ]
+        : []),
     ]
     const table = lines.join('\n')
     console.log(table)

@@ -142,7 +142,7 @@ const FRAME_PROBE = `(() => {
 })();`
 
 describe('dashboard chart updates', () => {
-  it('redraws no chart on a health-only tick, and the four charts in four different frames on a new point', async () => {
+  it('redraws no chart on a health-only tick, and all four charts in one redraw, in a later frame than the message, on a new point', async () => {
     const p = await browser.newPage({ viewport: { width: 1440, height: 900 } })
     p.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
     await p.addInitScript(FRAME_PROBE)
@@ -152,38 +152,72 @@ describe('dashboard chart updates', () => {
     const read = () => p.evaluate(() => (window as unknown as { __probe: Probe }).__probe)
     const reset = () => p.evaluate(() => void ((window as unknown as { __probe: Probe }).__probe.measures = []))
     const updatesSeen = async () => (await read()).measures.filter((m) => m.name === 'crawldeck:update').reduce((n, m) => n + m.detail.split('+').length, 0)
-
     const chartsSeen = async () => (await read()).measures.filter((m) => m.name === 'crawldeck:chart').length
-    // The snapshot's own four redraws run one per frame after 'live': let them finish (and a few
-    // frames pass) before counting, or a late one lands in the count below.
-    await expect.poll(chartsSeen, { timeout: 30_000 }).toBeGreaterThanOrEqual(4)
-    const settled = (await read()).frames.length
-    await expect.poll(async () => (await read()).frames.length, { timeout: 30_000 }).toBeGreaterThan(settled + 8)
-    // Step up to a point, and let its four redraws run; the ticks of the next four steps carry none.
+    const framesPass = async (n: number) => {
+      const now = (await read()).frames.length
+      await expect.poll(async () => (await read()).frames.length, { timeout: 30_000 }).toBeGreaterThan(now + n)
+    }
+    // The snapshot's redraw runs in a frame after 'live': let it happen (and frames pass) before counting.
+    await expect.poll(chartsSeen, { timeout: 30_000 }).toBeGreaterThanOrEqual(1)
+    await framesPass(8)
+    // Step up to a point, and let its redraw run; the ticks of the next four steps carry none.
     await reset()
     let msgs = feed.step()
     while (!msgs.some((m) => m.type === 'tick' && m.data.timeline)) msgs = feed.step()
-    await expect.poll(chartsSeen, { timeout: 30_000 }).toBe(4)
+    await expect.poll(chartsSeen, { timeout: 30_000 }).toBe(1)
     await reset()
     msgs = feed.step()
     expect(msgs.find((m) => m.type === 'tick')!.data).toMatchObject({ timeline: null })
     await expect.poll(updatesSeen, { timeout: 30_000 }).toBe(msgs.length)
     // Frames go on; none of them redraws a chart.
-    const framesNow = (await read()).frames.length
-    await expect.poll(async () => (await read()).frames.length, { timeout: 30_000 }).toBeGreaterThan(framesNow + 8)
+    await framesPass(8)
     expect((await read()).measures.filter((m) => m.name === 'crawldeck:chart')).toEqual([])
 
     for (let i = 0; i < 3; i++) feed.step()
     await reset()
     msgs = feed.step()
     expect(msgs.find((m) => m.type === 'tick')!.data).toHaveProperty('timeline.timestamp')
-    await expect.poll(chartsSeen, { timeout: 30_000 }).toBe(4)
+    await expect.poll(chartsSeen, { timeout: 30_000 }).toBe(1)
+    // Frames enough for any other redraw queued for this point to have run: there is none.
+    await framesPass(8)
     const { measures, frames } = await read()
     const charts = measures.filter((m) => m.name === 'crawldeck:chart')
-    expect(charts.map((m) => m.detail).sort()).toEqual(['browsers', 'cpu', 'memory', 'requests'])
-    // The frame each redraw ran in: how many frame starts came before it.
+    expect(charts.map((m) => m.detail)).toEqual(['timeline'])
+    // The redraw runs in a frame of its own, not inside the task that applied the tick.
+    const tick = measures.find((m) => m.name === 'crawldeck:update' && m.detail.split('+').includes('tick'))!
     const frameOf = (t: number) => frames.filter((f) => f <= t).length
-    expect(new Set(charts.map((m) => frameOf(m.start))).size).toBe(4)
+    expect(frameOf(charts[0]!.start)).toBeGreaterThan(frameOf(tick.start))
+    await p.close()
+    expect(problems).toEqual([])
+  })
+
+  it('shows each chart\'s own tooltip (its series, its unit) and lights the hovered chart\'s border', async () => {
+    const p = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    p.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
+    p.on('dialog', (d) => {
+      problems.push(`dialog ${d.type()}: ${d.message()}`)
+      void d.dismiss()
+    })
+    await p.goto(`${feed.url}/dashboard/`)
+    await p.locator(testid('connection-state'), { hasText: 'live' }).waitFor({ timeout: 60_000 })
+    await p.locator(`${testid('timeline')} canvas`).waitFor()
+    const tooltip = p.locator(`${testid('timeline')} .echart > div:not(:first-child)`, { hasText: ':' })
+    const expected: Record<string, RegExp> = {
+      'chart-memory': /memory: \S+ %/,
+      'chart-cpu': /cpu: \S+ %/,
+      'chart-requests': /requests: \d+$/,
+      'chart-browsers': /permanent: \d+ ● hot: \d+ ● cold: \d+$/,
+    }
+    for (const [id, text] of Object.entries(expected)) {
+      const box = (await p.locator(testid(id)).boundingBox())!
+      // The middle of the chart, a little right of centre: on a point, inside the plot.
+      await p.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.6)
+      await expect.poll(async () => (await tooltip.first().innerText()).replace(/\n/g, ' ').trim(), { timeout: 10_000 }).toMatch(text)
+      expect(await p.locator(testid(id)).getAttribute('class')).toContain('hover')
+      expect(await p.locator('.chart.hover').count()).toBe(1)
+    }
+    await p.mouse.move(5, 5)
+    await expect.poll(() => p.locator('.chart.hover').count(), { timeout: 10_000 }).toBe(0)
     await p.close()
     expect(problems).toEqual([])
   })

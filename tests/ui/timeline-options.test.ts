@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { fmtTime } from '../../src/renderer/src/lib/format.js'
-import { CHARTS, chartData, chartLook, tooltipHtml } from '../../src/renderer/src/lib/timeline-options.js'
+import { CHARTS, timelineData, timelineLayout, timelineLook, tooltipHtml } from '../../src/renderer/src/lib/timeline-options.js'
 import type { TimelineTick } from '../../src/shared/monitor-types.js'
 
 const HOSTILE = '<img src=x onerror=alert(1)>'
@@ -10,28 +10,70 @@ const points: TimelineTick[] = [
 ]
 
 describe('timeline chart options', () => {
-  it('sends only the series data on an update: [time, value] pairs per series', () => {
-    const browsers = CHARTS.find((c) => c.key === 'browsers')!
-    expect(chartData(browsers, points)).toEqual({
+  it('sends only the series data on an update: [time, value] pairs per series, every chart in order', () => {
+    const at = (i: number) => points[i]!.timestamp
+    expect(timelineData(points)).toEqual({
       series: [
-        { data: [[points[0]!.timestamp, 1], [points[1]!.timestamp, 1]] },
-        { data: [[points[0]!.timestamp, 2], [points[1]!.timestamp, 2]] },
-        { data: [[points[0]!.timestamp, 3], [points[1]!.timestamp, 4]] },
+        { data: [[at(0), 41], [at(1), 42]] }, // memory
+        { data: [[at(0), 12], [at(1), 14]] }, // cpu
+        { data: [[at(0), 3], [at(1), 0]] }, // requests
+        { data: [[at(0), 1], [at(1), 1]] }, // browsers: permanent, hot, cold
+        { data: [[at(0), 2], [at(1), 2]] },
+        { data: [[at(0), 3], [at(1), 4]] },
       ],
     })
-    expect(Object.keys(chartData(CHARTS[0]!, points))).toEqual(['series'])
   })
 
-  it('keeps the look (glow, colours, time axis) in the options set once', () => {
-    for (const spec of CHARTS) {
-      const look = chartLook(spec) as { xAxis: { type: string }; series: Array<{ lineStyle: { shadowBlur: number; color: string } }> }
-      expect(look.xAxis.type).toBe('time')
-      expect(look.series).toHaveLength(spec.series.length)
-      look.series.forEach((s, i) => {
-        expect(s.lineStyle.shadowBlur).toBeGreaterThan(0)
-        expect(s.lineStyle.color).toBe(spec.series[i]!.color)
-      })
+  it('keeps the look (glow, colours, time axes, stacked tiers) in the options set once: one grid per chart', () => {
+    type Look = {
+      grid: unknown[]
+      xAxis: Array<{ type: string; gridIndex: number }>
+      yAxis: Array<{ gridIndex: number; max?: number }>
+      series: Array<{ name: string; xAxisIndex: number; yAxisIndex: number; stack?: string; data: unknown[]; lineStyle: { shadowBlur: number; color: string } }>
     }
+    const look = timelineLook() as Look
+    expect(look.grid).toHaveLength(CHARTS.length)
+    expect(look.xAxis.map((a) => [a.type, a.gridIndex])).toEqual(CHARTS.map((_, i) => ['time', i]))
+    expect(look.yAxis.map((a) => [a.gridIndex, a.max])).toEqual(CHARTS.map((c, i) => [i, c.max]))
+    const expected = CHARTS.flatMap((c, i) => c.series.map((s) => ({ name: s.name, color: s.color, axis: i, stacked: Boolean(c.stacked) })))
+    expect(look.series).toHaveLength(expected.length)
+    look.series.forEach((s, k) => {
+      const e = expected[k]!
+      expect([s.name, s.xAxisIndex, s.yAxisIndex, s.lineStyle.color]).toEqual([e.name, e.axis, e.axis, e.color])
+      expect(s.lineStyle.shadowBlur).toBeGreaterThan(0)
+      expect(s.data).toEqual([])
+      // The browsers' tiers stack on each other, nothing else stacks.
+      expect(Boolean(s.stack)).toBe(e.stacked)
+    })
+    expect(new Set(look.series.filter((s) => s.stack).map((s) => s.stack)).size).toBe(1)
+  })
+
+  it('puts each chart\'s plot inside its slot, label margins left, never at a negative size', () => {
+    const layout = timelineLayout([
+      { left: 0, top: 20, width: 300, height: 150 },
+      { left: 310, top: 20, width: 300, height: 150 },
+      { left: 0, top: 200, width: 10, height: 10 },
+    ]) as { grid: Array<{ left: number; top: number; width: number; height: number }> }
+    expect(layout.grid).toHaveLength(3)
+    const [a, b, tiny] = layout.grid
+    expect(a!.left).toBeGreaterThan(0)
+    expect(a!.left + a!.width).toBeLessThan(300)
+    expect(a!.top).toBeGreaterThan(20)
+    expect(a!.top + a!.height).toBeLessThan(170)
+    expect(b!.left - a!.left).toBe(310)
+    expect(b!.width).toBe(a!.width)
+    expect(tiny).toMatchObject({ width: 0, height: 0 })
+  })
+
+  it('gives the tooltip the unit of the chart it is for', () => {
+    const formatter = (timelineLook() as { tooltip: { formatter: (p: unknown) => string } }).tooltip.formatter
+    const series = CHARTS.flatMap((c) => c.series.map((s) => ({ chart: c.key, name: s.name })))
+    const param = (name: string) => ({ axisValue: points[0]!.timestamp, seriesIndex: series.findIndex((s) => s.name === name), seriesName: name, value: [points[0]!.timestamp, 7] })
+    expect(formatter([param('cpu')])).toContain('cpu: <b>7</b> %')
+    expect(formatter([param('requests')])).toContain('requests: <b>7</b>')
+    expect(formatter([param('requests')])).not.toContain('%')
+    const tiers = formatter(['permanent', 'hot', 'cold'].map(param))
+    expect(tiers.split('<br>')).toHaveLength(4)
   })
 
   it('escapes everything in the tooltip HTML, the time heading included', () => {

@@ -1,6 +1,7 @@
 /**
- * Runs jobs one per animation frame, so that several expensive redraws caused by one update
- * (the four timeline charts) never add up in a single frame. A job queued again under the same
+ * Runs jobs one per animation frame, after the task that queued them: an expensive redraw caused
+ * by an update (the timeline's canvas) does not add to that update's own task, and several never
+ * add up in a single frame. A job queued again under the same
  * key before it ran replaces the older one: the queue holds at most one job per key, however
  * many updates arrive while frames are not running (a hidden tab), and only the newest data is drawn.
  */

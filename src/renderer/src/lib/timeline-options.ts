@@ -2,8 +2,9 @@ import type { TimelineTick } from '../../../shared/monitor-types'
 import { escapeHtml, fmtTime } from './format'
 
 /**
- * ECharts options of the resource timeline, split in two: the look of a chart (axes, colours,
- * glow, tooltip), set once when it is created, and its data, the only part sent on each update.
+ * ECharts options of the resource timeline, split in three: the look (axes, colours, glow,
+ * tooltip), set once when the chart is created; the layout (where each chart's grid sits), set
+ * when the page is resized; and the data, the only part sent on each update.
  * A merge of just `series[].data` spares ECharts re-merging and re-checking
  * every style on every tick.
  */
@@ -50,62 +51,106 @@ export const CHARTS: readonly ChartSpec[] = [
   },
 ]
 
-/** The look of one chart, without data. */
-export function chartLook(spec: ChartSpec): Record<string, unknown> {
-  const many = spec.series.length > 1
+/** Where one chart's plot sits inside the shared canvas, in px from its top-left corner. */
+export interface SlotRect {
+  left: number
+  top: number
+  width: number
+  height: number
+}
+
+/** Margins between a chart's slot and its plot: room for the y labels (left) and the time labels (bottom). */
+const MARGIN = { left: 40, right: 18, top: 12, bottom: 22 }
+
+/** Every series of every chart, in the order they are given to ECharts (series index → chart). */
+const SERIES = CHARTS.flatMap((spec) => spec.series.map((s) => ({ spec, s })))
+
+/**
+ * The look of the whole timeline, without data and without positions: one ECharts instance
+ * drawing the four charts as four grids, so an update is one setOption and one canvas paint
+ * instead of four (bench/dashboard.ts: the four separate instances cost about 1.6x the work).
+ */
+export function timelineLook(): Record<string, unknown> {
   return {
     animation: false,
-    // Fixed margins hold the labels (right: half a time label); 'none' spares ECharts estimating every label's box on each
+    // Fixed margins (timelineLayout) hold the labels; 'none' spares ECharts estimating every label's box on each
     // update to fit them (ECharts 6's outer-bounds layout, ~a third of the axis work here).
-    grid: { left: 40, right: 18, top: many ? 26 : 12, bottom: 22, outerBoundsMode: 'none' },
-    legend: many ? { top: 0, right: 0, itemWidth: 10, itemHeight: 6, textStyle: { color: '#7c8ea3', fontFamily: 'monospace', fontSize: 10 } } : undefined,
+    grid: CHARTS.map(() => ({ outerBoundsMode: 'none' })),
     tooltip: {
       trigger: 'axis',
       backgroundColor: 'rgba(7,10,15,0.95)',
       borderColor: '#2a3d52',
       textStyle: { color: '#d3dde8', fontFamily: 'monospace', fontSize: 11 },
-      // Everything that reaches this HTML string is escaped.
-      formatter: (params: unknown) => tooltipHtml(params, spec.unit),
+      // Everything that reaches this HTML string is escaped. The hovered grid's series say which unit.
+      formatter: (params: unknown) => tooltipHtml(params, unitOf(params)),
     },
     // A time axis labelled on whole minutes: the labels stay put as points scroll by, and a new
     // label string appears once a minute, not with every point (each distinct string is measured
     // and cached by the canvas text code).
-    xAxis: {
+    xAxis: CHARTS.map((_, i) => ({
       type: 'time',
+      gridIndex: i,
       min: 'dataMin',
       max: 'dataMax',
       minInterval: 60_000,
       axisLine: { lineStyle: { color: '#1d2a38' } },
-      axisLabel: { color: '#4d5d70', fontSize: 10, fontFamily: 'monospace', formatter: '{HH}:{mm}', hideOverlap: true },
+      // No labels at the ends of the data (not whole minutes): with a short window the last one
+      // repeated the minute before it ("07:07  07:07").
+      axisLabel: { color: '#4d5d70', fontSize: 10, fontFamily: 'monospace', formatter: '{HH}:{mm}', hideOverlap: true, showMinLabel: false, showMaxLabel: false },
       axisTick: { show: false },
       splitLine: { show: false },
-    },
-    yAxis: {
+    })),
+    yAxis: CHARTS.map((spec, i) => ({
       type: 'value',
+      gridIndex: i,
       max: spec.max,
       minInterval: spec.unit === '' ? 1 : undefined,
       splitLine: { lineStyle: { color: '#121b26' } },
       axisLabel: { color: '#4d5d70', fontSize: 10, fontFamily: 'monospace' },
-    },
-    series: spec.series.map((s) => ({
-      name: s.name,
-      type: 'line',
-      data: [],
-      stack: spec.stacked ? 'tiers' : undefined,
-      smooth: s.smooth ? 0.25 : false,
-      smoothMonotone: 'x',
-      step: s.smooth ? undefined : 'end',
-      showSymbol: false,
-      lineStyle: { color: s.color, width: 2, shadowColor: s.color, shadowBlur: 10 },
-      itemStyle: { color: s.color },
-      areaStyle: s.area || spec.stacked ? { color: s.color, opacity: spec.stacked ? 0.25 : 0.08 } : undefined,
+    })),
+    series: SERIES.map(({ spec, s }) => {
+      const i = CHARTS.indexOf(spec)
+      return {
+        name: s.name,
+        type: 'line',
+        xAxisIndex: i,
+        yAxisIndex: i,
+        data: [],
+        stack: spec.stacked ? spec.key : undefined,
+        smooth: s.smooth ? 0.25 : false,
+        smoothMonotone: 'x',
+        step: s.smooth ? undefined : 'end',
+        showSymbol: false,
+        lineStyle: { color: s.color, width: 2, shadowColor: s.color, shadowBlur: 10 },
+        itemStyle: { color: s.color },
+        areaStyle: s.area || spec.stacked ? { color: s.color, opacity: spec.stacked ? 0.25 : 0.08 } : undefined,
+      }
+    }),
+  }
+}
+
+/** The four plots' positions: each chart's slot (laid out by CSS) less the label margins. */
+export function timelineLayout(slots: readonly SlotRect[]): Record<string, unknown> {
+  return {
+    grid: slots.map((r) => ({
+      left: r.left + MARGIN.left,
+      top: r.top + MARGIN.top,
+      width: Math.max(0, r.width - MARGIN.left - MARGIN.right),
+      height: Math.max(0, r.height - MARGIN.top - MARGIN.bottom),
     })),
   }
 }
 
-/** Only what changes on an update: each series' [time, value] pairs. */
-export function chartData(spec: ChartSpec, points: readonly TimelineTick[]): Record<string, unknown> {
-  return { series: spec.series.map((s) => ({ data: points.map((p) => [p.timestamp, s.value(p)]) })) }
+/** Only what changes on an update: each series' [time, value] pairs, all charts' series in order. */
+export function timelineData(points: readonly TimelineTick[]): Record<string, unknown> {
+  return { series: SERIES.map(({ s }) => ({ data: points.map((p) => [p.timestamp, s.value(p)]) })) }
+}
+
+/** The unit of the chart a tooltip is for, from its first series' index. */
+function unitOf(params: unknown): string {
+  const first = (Array.isArray(params) ? params[0] : params) as { seriesIndex?: unknown } | undefined
+  const i = typeof first?.seriesIndex === 'number' ? first.seriesIndex : -1
+  return SERIES[i]?.spec.unit ?? ''
 }
 
 interface TooltipParam {
