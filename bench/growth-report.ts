@@ -48,6 +48,8 @@ export interface FanoutRun {
   windowS: number
   windows: FanoutWindow[]
   drops: number
+  /** Turns a stream skipped because MAX_IN_FLIGHT of its requests were still out. */
+  skipped: number
   failures: string[]
 }
 
@@ -258,6 +260,7 @@ export function renderGrowthMarkdown(r: GrowthResult): string {
     const notes = [
       `${run.windows.length} windows`,
       run.drops === 0 ? 'no client was dropped as slow' : `${run.drops} client(s) dropped as slow`,
+      run.skipped === 0 ? 'the workload kept its rate' : `${run.skipped} requests skipped because 24 of their stream were still in flight (the service did not keep up with the rate)`,
       run.failures.length === 0 ? 'every workload request answered as expected' : `unexpected answers: ${run.failures.join('; ')}`,
     ]
     out.push(`- ${run.workload}: ${notes.join('; ')}.`)

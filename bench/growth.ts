@@ -273,8 +273,10 @@ interface Stream {
   make: () => GrowthRequest
 }
 
-/** At most this many requests of one stream in flight: past it the stream skips its turn. */
-const MAX_IN_FLIGHT = 64
+/** At most this many requests of one stream in flight (below the service's queue of 64): past it the stream skips its turn. */
+const MAX_IN_FLIGHT = 24
+/** How long the end of a workload waits for its last requests. */
+const DRAIN_MS = 60_000
 
 /**
  * One workload (its streams side by side) for 2 × WINDOWS windows, the clients connected in every
@@ -284,6 +286,7 @@ async function fanoutRun(server: GrowthServer, client: GrowthClient, w: { name: 
   const failures = new Failures()
   let inFlight = 0
   let completed = 0
+  let skipped = 0
   let stop = false
   const pumps = w.streams.map(async (stream) => {
     const period = 1000 / stream.rate
@@ -292,7 +295,10 @@ async function fanoutRun(server: GrowthServer, client: GrowthClient, w: { name: 
     for (let k = 0; !stop; k++) {
       const wait = start + k * period - performance.now()
       if (wait > 0) await sleep(wait)
-      if (mine >= MAX_IN_FLIGHT) continue
+      if (mine >= MAX_IN_FLIGHT) {
+        skipped++
+        continue
+      }
       const r = stream.make()
       inFlight++
       mine++
@@ -317,7 +323,8 @@ async function fanoutRun(server: GrowthServer, client: GrowthClient, w: { name: 
     for (let i = 0; i < 2 * WINDOWS; i++) {
       const withClients = Math.floor((i + 1) / 2) % 2 === 1
       if (withClients) {
-        for (let c = 0; c < CLIENTS; c++) clients.push(new SseClient(server.url))
+        // The second window of a pair keeps the clients of the first.
+        for (let c = clients.length; c < CLIENTS; c++) clients.push(new SseClient(server.url))
         await Promise.all(clients.map((c) => c.ready))
       } else {
         drops += clients.filter((c) => c.endedBy !== null).length
@@ -340,9 +347,11 @@ async function fanoutRun(server: GrowthServer, client: GrowthClient, w: { name: 
     for (const c of clients.splice(0)) c.close()
     stop = true
     await Promise.all(pumps)
-    while (inFlight > 0) await sleep(50)
+    const drainUntil = performance.now() + DRAIN_MS
+    while (inFlight > 0 && performance.now() < drainUntil) await sleep(50)
+    if (inFlight > 0) failures.add(`still in flight ${DRAIN_MS / 1000} s after the last window`, String(inFlight))
   }
-  return { workload: w.name, windowS: WINDOW_S, windows, drops, failures: failures.list() }
+  return { workload: w.name, windowS: WINDOW_S, windows, drops, skipped, failures: failures.list() }
 }
 
 main().catch((err: unknown) => {
