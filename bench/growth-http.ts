@@ -97,13 +97,14 @@ export class SseClient {
         while (end >= 0) {
           const event = pending.slice(0, end)
           pending = pending.slice(end + 2)
-          if (event.includes('\nevent: ') || event.startsWith('event: ')) {
+          const name = /^event: (.*)$/m.exec(event)?.[1]
+          if (name !== undefined) {
             this.messages++
-            if (!gotSnapshot && event.includes('event: snapshot')) {
+            if (!gotSnapshot && name === 'snapshot') {
               gotSnapshot = true
               onReady()
             }
-            if (event.includes('event: end')) this.endedBy = event.slice(event.indexOf('data: ') + 6)
+            if (name === 'end') this.endedBy = /^data: (.*)$/m.exec(event)?.[1] ?? 'end'
           }
           end = pending.indexOf('\n\n')
         }
