@@ -5,6 +5,10 @@ import { locateChromium } from '../src/main/core/chromium/locate.js'
 import { chromiumExecutable } from '../src/main/core/chromium/priority.js'
 import { resolveConfig } from '../src/main/core/config.js'
 import { extractFromPage } from '../src/main/core/crawl/extract.js'
+import { CrawlerConfigSchema } from '../src/shared/crawl-schemas.js'
+
+/** crawldeck's default page_timeout. */
+const PAGE_TIMEOUT_MS = CrawlerConfigSchema.parse({}).page_timeout
 
 /** Step timestamps of one bare crawl (performance.now() ms), for the "where the time goes" table. */
 export interface BareTrace {
@@ -59,7 +63,8 @@ export async function bareCrawl(browser: Browser, url: string, traces?: BareTrac
   try {
     const page = await context.newPage()
     const tPage = performance.now()
-    const response = await page.goto(url, { waitUntil: 'domcontentloaded' })
+    // crawldeck's default page_timeout (60 s), not Playwright's 30 s: on a loaded machine both sides get the same patience.
+    const response = await page.goto(url, { waitUntil: 'domcontentloaded', timeout: PAGE_TIMEOUT_MS })
     const tGoto = performance.now()
     if (!response || response.status() !== 200) throw new Error(`bare loop: ${url} answered ${response?.status() ?? 'nothing'}`)
     const size = await work(page)

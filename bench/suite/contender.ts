@@ -1,4 +1,4 @@
-import type { CellRun } from './cell.js'
+import type { CellRun } from '../load.js'
 
 export type ContenderId = 'a' | 'a-batch' | 'b' | 'c' | 'd' | 'd-incognito'
 

@@ -1,5 +1,5 @@
 import type { CrawlResponse } from '../../src/shared/crawl-schemas.js'
-import { closedLoop } from './cell.js'
+import { closedLoop } from '../load.js'
 import type { Contender } from './contender.js'
 
 /**

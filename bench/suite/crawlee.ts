@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { chromium, type Page } from 'playwright-core'
 import { poolLaunchOptions } from '../bare-loop.js'
-import type { CellRun } from './cell.js'
+import type { CellRun } from '../load.js'
 import type { Contender } from './contender.js'
 import { crawlPageWork, type PageWorkResult } from './page-work.js'
 import { describeWork } from './playwright.js'
@@ -109,6 +109,8 @@ export async function crawleeContender(incognito: boolean): Promise<Contender> {
       cell.done = resolve
       cell.fail = reject
     })
+    // A failure may come while addRequests is still pending: handled here, rethrown by the await below.
+    finished.catch(() => undefined)
     current = cell
     const started = performance.now()
     try {

@@ -1,6 +1,6 @@
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { bareCrawl, poolLaunchOptions } from '../bare-loop.js'
-import { closedLoop } from './cell.js'
+import { closedLoop } from '../load.js'
 import type { Contender } from './contender.js'
 import { crawlPageWork, type PageWorkResult } from './page-work.js'
 

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks'
 import { createRequire } from 'node:module'
 import type { FixtureServer } from '../../tests/helpers/fixture-server.js'
 import type { BenchService } from '../service-client.js'
-import type { CellRun } from './cell.js'
+import type { CellRun } from '../load.js'
 import type { Contender, ContenderId } from './contender.js'
 import { crawldeckBatch, crawldeckSingle } from './crawldeck.js'
 import { crawleeContender } from './crawlee.js'
@@ -42,9 +42,12 @@ function version(pkg: string): string {
   return (createRequire(import.meta.url)(`${pkg}/package.json`) as { version: string }).version
 }
 
-/** Pages a cell crawls: enough for every worker to run at least once (a batch contender rounds up). */
+/**
+ * Pages a cell crawls: `requests`, but at least two per worker, so the cell is not all ramp-up and
+ * tail (a batch contender rounds up to whole batches).
+ */
 export function cellPages(requests: number, concurrency: number): number {
-  return Math.max(requests, concurrency)
+  return Math.max(requests, 2 * concurrency)
 }
 
 /**
@@ -124,7 +127,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteData> {
         versions: `Node ${process.version}, ${chromium} (${locateChromium()}), playwright-core ${version('playwright-core')}, crawlee ${version('crawlee')}`,
         method:
           `${opts.warmup} warm-up pages per contender and page at c=4, then ${roundsDone} rounds; in each round every (page, concurrency) cell runs ` +
-          `every contender back to back (${opts.requests} pages per cell, at least c), the order rotated by one contender per round. ` +
+          `every contender back to back (${opts.requests} pages per cell, at least 2c), the order rotated by one contender per round. ` +
           'pages/s is pages over wall time per cell, the median over rounds; p50/p95 latency pool every page of every round.',
         rounds: roundsDone,
         durationS: (performance.now() - began) / 1000,

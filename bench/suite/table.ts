@@ -1,5 +1,5 @@
 import { median, p95 } from '../stats.js'
-import type { CellRun } from './cell.js'
+import type { CellRun } from '../load.js'
 import type { ContenderId } from './contender.js'
 
 /** The issue's targets (issue 7, "Targets") that the suite covers. */
