@@ -1,10 +1,14 @@
 import { performance } from 'node:perf_hooks'
-import { chromium, type Browser } from 'playwright-core'
+import { chromium, type Browser, type Page } from 'playwright-core'
 import { BASE_CHROMIUM_ARGS } from '../src/main/core/chromium/launch-args.js'
 import { locateChromium } from '../src/main/core/chromium/locate.js'
 import { chromiumExecutable } from '../src/main/core/chromium/priority.js'
 import { resolveConfig } from '../src/main/core/config.js'
 import { extractFromPage } from '../src/main/core/crawl/extract.js'
+import { CrawlerConfigSchema } from '../src/shared/crawl-schemas.js'
+
+/** crawldeck's default page_timeout. */
+const PAGE_TIMEOUT_MS = CrawlerConfigSchema.parse({}).page_timeout
 
 /** Step timestamps of one bare crawl (performance.now() ms), for the "where the time goes" table. */
 export interface BareTrace {
@@ -17,30 +21,41 @@ export interface BareTrace {
 }
 
 /**
- * (B): a warm, bare playwright-core Chromium launched exactly like the pool launches its browsers:
- * same binary, same flags, same niceness (the default chromium_nice), so neither side's browser
- * gets a different share of the CPU against the Node process driving it.
+ * How the pool launches its browsers: same binary, same flags, same niceness (the default
+ * chromium_nice, through the pool's own wrapper script), so no side's browser gets a different
+ * share of the CPU against the Node process driving it. dispose() removes the wrapper.
  */
-export async function launchBareBrowser(): Promise<{ browser: Browser; executablePath: string; dispose(): Promise<void> }> {
+export function poolLaunchOptions(): { executablePath: string; launchPath: string; nice: number; args: string[]; dispose(): void } {
   const executablePath = locateChromium()
   const executable = chromiumExecutable(executablePath, resolveConfig().chromium_nice)
-  const browser = await chromium.launch({ executablePath: executable.launchPath, args: [...BASE_CHROMIUM_ARGS] })
+  return { executablePath, launchPath: executable.launchPath, nice: executable.nice, args: [...BASE_CHROMIUM_ARGS], dispose: () => executable.dispose() }
+}
+
+/** (B): a warm, bare playwright-core Chromium launched exactly like the pool launches its browsers. */
+export async function launchBareBrowser(): Promise<{ browser: Browser; executablePath: string; dispose(): Promise<void> }> {
+  const launch = poolLaunchOptions()
+  const browser = await chromium.launch({ executablePath: launch.launchPath, args: launch.args })
   return {
     browser,
-    executablePath,
+    executablePath: launch.executablePath,
     async dispose() {
       await browser.close()
-      executable.dispose()
+      launch.dispose()
     },
   }
 }
 
+/** What POST /html does with a loaded page: extraction only. Returns the cleaned HTML's length. */
+export async function htmlWork(page: Page): Promise<number> {
+  return (await extractFromPage(page, { cssSelector: null, excludedTags: [] })).cleaned_html.length
+}
+
 /**
- * The same page work crawldeck does for POST /html, with nothing around it: a fresh context,
- * one page, navigate (domcontentloaded), extract, close the context. Returns the length of the
- * cleaned HTML so the work cannot be optimised away and can be sanity-checked.
+ * A crawl with nothing around it: a fresh context, one page, navigate (domcontentloaded), the
+ * page work (by default POST /html's: extraction), close the context. Returns what the work
+ * returns (a size) so the work cannot be optimised away and can be sanity-checked.
  */
-export async function bareCrawl(browser: Browser, url: string, traces?: BareTrace[]): Promise<number> {
+export async function bareCrawl(browser: Browser, url: string, traces?: BareTrace[], work: (page: Page) => Promise<number> = htmlWork): Promise<number> {
   const start = performance.now()
   const context = await browser.newContext()
   const tContext = performance.now()
@@ -48,15 +63,16 @@ export async function bareCrawl(browser: Browser, url: string, traces?: BareTrac
   try {
     const page = await context.newPage()
     const tPage = performance.now()
-    const response = await page.goto(url, { waitUntil: 'domcontentloaded' })
+    // crawldeck's default page_timeout (60 s), not Playwright's 30 s: on a loaded machine both sides get the same patience.
+    const response = await page.goto(url, { waitUntil: 'domcontentloaded', timeout: PAGE_TIMEOUT_MS })
     const tGoto = performance.now()
     if (!response || response.status() !== 200) throw new Error(`bare loop: ${url} answered ${response?.status() ?? 'nothing'}`)
-    const extracted = await extractFromPage(page, { cssSelector: null, excludedTags: [] })
+    const size = await work(page)
     const tExtract = performance.now()
     await context.close()
     closed = true
     traces?.push({ start, context: tContext, page: tPage, goto: tGoto, extract: tExtract, closed: performance.now() })
-    return extracted.cleaned_html.length
+    return size
   } finally {
     // Only when a step threw: the context is closed however the crawl ends.
     if (!closed) await context.close().catch(() => undefined)

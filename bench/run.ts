@@ -1,5 +1,8 @@
 /**
- * `npm run bench`: crawldeck's POST /html against a bare playwright-core loop doing the same page
+ * `npm run bench`: first issue 7's suite (bench/suite/: crawldeck against a bare loop, a browser per
+ * request and Crawlee, on three pages at c=1/4/8, with a chart; env BENCH_SUITE_*, see
+ * docs/benchmarks.md; BENCH_SUITE=0 skips it, BENCH_SUITE_ONLY=1 runs only it). Then
+ * crawldeck's POST /html against a bare playwright-core loop doing the same page
  * work, side by side in one process and one run (issue 2, "Speed"). See docs/benchmarks.md.
  *
  * Env: BENCH_ROUNDS (default 5), BENCH_REQUESTS per side per round and concurrency (default 20),
@@ -25,6 +28,7 @@ import { stepBreakdown } from './breakdown.js'
 import { writeBenchSection } from './docs-file.js'
 import { runLoad, type LoadRun } from './load.js'
 import { median } from './stats.js'
+import { runSuitePart } from './suite/part.js'
 import { renderMonitorMarkdown, runMonitorBench, monitorVerdict } from './monitor.js'
 import { renderMarkdown, verdicts, type PageMeasurements, type RunInfo } from './report.js'
 import { postHtml, startBenchService, type BenchService, type ClientTiming, type ServerTrace } from './service-client.js'
@@ -32,6 +36,7 @@ import { postHtml, startBenchService, type BenchService, type ClientTiming, type
 const PAGES = ['/', '/article'] as const
 const CONCURRENCIES = [1, 4] as const
 const DOCS_FILE = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url))
+const CHART_FILE = fileURLToPath(new URL('../docs/bench/throughput.svg', import.meta.url))
 
 function envInt(name: string, fallback: number, min: number): number {
   const raw = process.env[name]
@@ -57,7 +62,27 @@ interface PageState {
   cpuB: CpuTally
 }
 
+/** Issue 7's suite, first: its own fixture site and service, its own section of the docs and the chart. */
+async function suitePart(write: boolean): Promise<void> {
+  const markdown = await runSuitePart({
+    rounds: envInt('BENCH_SUITE_ROUNDS', 3, 1),
+    requests: envInt('BENCH_SUITE_REQUESTS', 12, 1),
+    warmup: envInt('BENCH_SUITE_WARMUP', 4, 0),
+    batch: envInt('BENCH_SUITE_BATCH', 8, 2),
+    maxSeconds: envInt('BENCH_SUITE_MAX_SECONDS', 540, 1),
+    skip: (process.env.BENCH_SUITE_SKIP ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    docsFile: DOCS_FILE,
+    chartFile: CHART_FILE,
+    write,
+    log,
+  })
+  process.stdout.write(`\n${markdown}\n\n`)
+}
+
 async function main(): Promise<void> {
+  const write = process.env.BENCH_WRITE !== '0'
+  if (process.env.BENCH_SUITE !== '0') await suitePart(write)
+  if (process.env.BENCH_SUITE_ONLY === '1') return
   const plannedRounds = envInt('BENCH_ROUNDS', 5, 1)
   const plannedRequests = envInt('BENCH_REQUESTS', 20, 4)
   const warmup = envInt('BENCH_WARMUP', 10, 0)
@@ -65,7 +90,6 @@ async function main(): Promise<void> {
   const monitorSeconds = Math.min(envInt('BENCH_MONITOR_SECONDS', 150, 30), Math.floor(totalSeconds / 2))
   // The engine-vs-bare part gets what the monitor part does not (170 s with the defaults).
   const maxSeconds = totalSeconds - monitorSeconds
-  const write = process.env.BENCH_WRITE !== '0'
   const began = performance.now()
   const loadBefore = loadAvg()
 

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { crc32, deflateSync } from 'node:zlib'
 
 /**
  * A small local website for integration tests, served on 127.0.0.1 at a random free port.
@@ -17,7 +18,8 @@ import type { AddressInfo, Socket } from 'node:net'
  *   /csp              a page served with a `default-src 'none'` Content-Security-Policy
  *   /gate/:name       held until gate(name).release() is called
  *   /many-links       6000 internal links
- *   /img/:n.png       a valid 1x1 PNG
+ *   /img/:n.png       a real 480x300 RGB PNG picture (10-25 KB, different for each n), so the
+ *                     article's figures cost what images on a real page cost: fetch, decode, paint
  * Anything else is a 404 HTML page. Every response has Content-Type and Cache-Control: no-store.
  */
 export interface FixtureServer {
@@ -37,11 +39,48 @@ export interface Gate {
   release(): void
 }
 
-/** A 1x1 red RGBA PNG. */
-const PNG_1X1 = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg==',
-  'base64',
-)
+function pngChunk(type: string, data: Buffer): Buffer {
+  const length = Buffer.alloc(4)
+  length.writeUInt32BE(data.length)
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
+  const crc = Buffer.alloc(4)
+  crc.writeUInt32BE(crc32(body))
+  return Buffer.concat([length, body, crc])
+}
+
+/**
+ * A w x h RGB PNG: colour gradients with an 8x8-block pattern seeded by `n`, so every figure is a
+ * different, valid picture the browser must fetch and decode. Rows use PNG's Sub filter, which
+ * keeps smooth gradients small after deflate (10-25 KB at 480x300, like a web-optimised photo).
+ */
+export function fixturePicture(n: number, w = 480, h = 300): Buffer {
+  const stride = w * 3 + 1
+  const raw = Buffer.alloc(stride * h)
+  for (let y = 0; y < h; y++) {
+    const row = y * stride
+    for (let x = 0; x < w; x++) {
+      const block = Math.imul(((x >> 3) * 73856093) ^ ((y >> 3) * 19349663), n + 1) >>> 27
+      const o = row + 1 + x * 3
+      raw[o] = ((x * 255) / w + n * 40 + block) & 255
+      raw[o + 1] = ((y * 255) / h + block) & 255
+      raw[o + 2] = (((x + y) * 128) / (w + h) + n * 90 + block) & 255
+    }
+    // Filter 1 (Sub): each byte minus the same channel one pixel to the left, right to left.
+    raw[row] = 1
+    for (let i = w * 3; i > 3; i--) raw[row + i] = ((raw[row + i] as number) - (raw[row + i - 3] as number)) & 255
+  }
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(w, 0)
+  ihdr.writeUInt32BE(h, 4)
+  ihdr[8] = 8 // bit depth
+  ihdr[9] = 2 // colour type: RGB
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(raw)),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ])
+}
 
 export const FIXTURE_TEXT = {
   homeTitle: 'Fixture Home',
@@ -253,6 +292,7 @@ export async function startFixtureServer(): Promise<FixtureServer> {
   const timers = new Set<NodeJS.Timeout>()
   const article = articlePage()
   const manyLinks = manyLinksPage()
+  const pictures = new Map<number, Buffer>()
   let closing = false
 
   function gateState(name: string): GateState {
@@ -347,7 +387,16 @@ export async function startFixtureServer(): Promise<FixtureServer> {
       })
       return
     }
-    if (/^\/img\/\d+\.png$/.test(path)) return send(res, 200, PNG_1X1, 'image/png')
+    const img = /^\/img\/(\d{1,4})\.png$/.exec(path)
+    if (img) {
+      const n = Number(img[1])
+      let png = pictures.get(n)
+      if (!png) {
+        png = fixturePicture(n)
+        pictures.set(n, png)
+      }
+      return send(res, 200, png, 'image/png')
+    }
     send(res, 404, simplePage('Not Found', '<h1>Not Found</h1>'))
   }
 

@@ -1,0 +1,146 @@
+import { performance } from 'node:perf_hooks'
+import { chromium, type Page } from 'playwright-core'
+import { poolLaunchOptions } from '../bare-loop.js'
+import type { CellRun } from '../load.js'
+import type { Contender } from './contender.js'
+import { crawlPageWork, type PageWorkResult } from './page-work.js'
+import { describeWork } from './playwright.js'
+
+/** A request whose page work finished, waiting for its page to close (when (d) counts it done). */
+interface Pending {
+  started: number
+  result: PageWorkResult | null
+}
+
+/**
+ * (d): Crawlee 3's PlaywrightCrawler on the same Chromium, driven the way a Crawlee user drives it:
+ * a request queue and a requestHandler. What we set, and why:
+ * - launcher = playwright-core's chromium, executablePath = the pool's niced wrapper of the same
+ *   binary, args = the pool's flags: the same browser at the same priority as (a), (b), (c);
+ * - storage in memory (persistStorage false): no disk writes the others do not do;
+ * - minConcurrency = maxConcurrency = c for each cell (the autoscaled pool's setters), no retries;
+ * - waitUntil domcontentloaded (Crawlee's default is 'load') via a preNavigationHook, like (a);
+ * - the requestHandler does the same page work as every other contender (extraction + Markdown);
+ * - keepAlive: one crawler (one warm browser) serves every cell, requests added per cell; the
+ *   autoscaled pool polls for new work every 50 ms instead of 500 ms, so a cell's start does not
+ *   wait on the poll (within a cell, a finished task starts the next at once, as in Crawlee).
+ * Everything else is Crawlee's default: session pool, browser fingerprints injected into every
+ * page, a browser retired after 100 pages. `incognito` sets useIncognitoPages: a new context per
+ * page, the isolation (a) gives; without it every page shares one persistent context.
+ *
+ * Latency of a page runs from Crawlee's prePageCreate hook to its postPageClose hook (the browser
+ * pool's hooks, keyed by the request's id): the queue handling before the page is created is not
+ * in it, which flatters (d) if anything. Throughput is pages over the cell's wall time.
+ */
+export async function crawleeContender(incognito: boolean): Promise<Contender> {
+  // Crawlee is a devDependency and heavy to load: only the suite imports it, when it runs.
+  const { PlaywrightCrawler, Configuration, log } = await import('crawlee')
+  log.setLevel(log.LEVELS.ERROR)
+  const launch = poolLaunchOptions()
+
+  const pending = new Map<string, Pending>()
+  let current: { want: number; latencies: number[]; results: PageWorkResult[]; done: () => void; fail: (err: Error) => void } | null = null
+  let seq = 0
+
+  const crawler = new PlaywrightCrawler(
+    {
+      keepAlive: true,
+      minConcurrency: 1,
+      maxConcurrency: 1,
+      maxRequestRetries: 0,
+      autoscaledPoolOptions: { maybeRunIntervalSecs: 0.05 },
+      launchContext: {
+        launcher: chromium,
+        useIncognitoPages: incognito,
+        launchOptions: { executablePath: launch.launchPath, args: launch.args, headless: true },
+      },
+      browserPoolOptions: {
+        prePageCreateHooks: [
+          (pageId: string) => {
+            pending.set(pageId, { started: performance.now(), result: null })
+          },
+        ],
+        postPageCloseHooks: [
+          (pageId: string) => {
+            const p = pending.get(pageId)
+            pending.delete(pageId)
+            if (!p || !current) return
+            if (!p.result) return current.fail(new Error('Crawlee closed a page whose requestHandler did not finish'))
+            current.latencies.push(performance.now() - p.started)
+            current.results.push(p.result)
+            if (current.latencies.length >= current.want) current.done()
+          },
+        ],
+      },
+      preNavigationHooks: [
+        async (_ctx, gotoOptions) => {
+          if (gotoOptions) gotoOptions.waitUntil = 'domcontentloaded'
+        },
+      ],
+      async requestHandler({ page, id }) {
+        const result = await crawlPageWork(page as unknown as Page)
+        const p = pending.get(id)
+        if (p) p.result = result
+      },
+      failedRequestHandler({ request }, error) {
+        current?.fail(new Error(`Crawlee failed ${request.url}: ${error.message}`))
+      },
+    },
+    new Configuration({ persistStorage: false, purgeOnStart: true }),
+  )
+  const running = crawler.run()
+
+  /** Add `pages` requests for `url` (unique keys: the queue would drop repeats) and wait for all. */
+  async function crawlMany(url: string, pages: number, concurrency: number): Promise<CellRun & { results: PageWorkResult[] }> {
+    const pool = crawler.autoscaledPool
+    if (pool) {
+      // Order matters: the setters check min <= max.
+      if (concurrency >= pool.maxConcurrency) {
+        pool.maxConcurrency = concurrency
+        pool.minConcurrency = concurrency
+      } else {
+        pool.minConcurrency = concurrency
+        pool.maxConcurrency = concurrency
+      }
+      pool.desiredConcurrency = concurrency
+    }
+    const cell = { want: pages, latencies: [] as number[], results: [] as PageWorkResult[], done: () => {}, fail: (_err: Error) => {} }
+    const finished = new Promise<void>((resolve, reject) => {
+      cell.done = resolve
+      cell.fail = reject
+    })
+    // A failure may come while addRequests is still pending: handled here, rethrown by the await below.
+    finished.catch(() => undefined)
+    current = cell
+    const started = performance.now()
+    try {
+      await crawler.addRequests(Array.from({ length: pages }, () => ({ url, uniqueKey: `${url}#${++seq}` })))
+      await finished
+      return { pages, wallMs: performance.now() - started, latencies: cell.latencies, results: cell.results }
+    } finally {
+      current = null
+    }
+  }
+
+  return {
+    id: incognito ? 'd-incognito' : 'd',
+    label: incognito ? '(d) Crawlee, useIncognitoPages' : '(d) Crawlee, defaults',
+    method:
+      'Crawlee PlaywrightCrawler (keepAlive, request queue in memory), requestHandler = extraction + Markdown; ' +
+      'min = max concurrency = c, no retries, waitUntil domcontentloaded',
+    isolation: incognito
+      ? 'new browser context per page (useIncognitoPages: true); fingerprint injected per page; session pool on'
+      : 'Crawlee default: all pages share one persistent browser context (cookies, localStorage, cache shared); fingerprint injected per page; session pool on',
+    supports: () => true,
+    run: (url, pages, concurrency) => crawlMany(url, pages, concurrency),
+    async probe(url) {
+      const r = await crawlMany(url, 1, 1)
+      return r.results[0] ? describeWork(r.results[0]) : 'no result'
+    },
+    async dispose() {
+      await crawler.teardown()
+      await running.catch(() => undefined)
+      launch.dispose()
+    },
+  }
+}

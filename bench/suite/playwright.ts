@@ -1,0 +1,76 @@
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { bareCrawl, poolLaunchOptions } from '../bare-loop.js'
+import { closedLoop } from '../load.js'
+import type { Contender } from './contender.js'
+import { crawlPageWork, type PageWorkResult } from './page-work.js'
+
+export function describeWork(r: PageWorkResult): string {
+  return `cleaned HTML ${r.cleanedHtmlChars} chars, Markdown ${r.markdownChars} chars, ${r.links} links`
+}
+
+/** bareCrawl's page work for the suite: what POST /crawl does (extraction + Markdown). */
+const crawlWork = async (page: Page): Promise<number> => (await crawlPageWork(page)).markdownChars
+
+/** One crawl that keeps the work's result, for the sanity line. */
+async function probeWith(browser: Browser, url: string): Promise<string> {
+  let result: PageWorkResult | null = null
+  await bareCrawl(browser, url, undefined, async (page) => {
+    result = await crawlPageWork(page)
+    return result.markdownChars
+  })
+  return result ? describeWork(result) : 'no result'
+}
+
+/** (b): the practical limit. One warm browser launched like the pool's, a new context per page. */
+export async function bareLoop(): Promise<Contender & { browser: Browser }> {
+  const launch = poolLaunchOptions()
+  const browser = await chromium.launch({ executablePath: launch.launchPath, args: launch.args })
+  return {
+    id: 'b',
+    label: '(b) bare playwright-core loop',
+    method: 'one warm browser; newContext → newPage → goto (domcontentloaded) → extraction + Markdown → context.close, in-process, no HTTP',
+    isolation: 'new browser context per page, one warm browser',
+    browser,
+    supports: () => true,
+    run: (url, pages, concurrency) =>
+      closedLoop(async () => {
+        await bareCrawl(browser, url, undefined, crawlWork)
+        return null
+      }, pages, concurrency),
+    probe: (url) => probeWith(browser, url),
+    async dispose() {
+      await browser.close()
+      launch.dispose()
+    },
+  }
+}
+
+/**
+ * (c): what a pool saves. Every request launches its own browser (same binary, flags and niceness
+ * as the pool's), crawls the page in it like (b), and closes it; latency includes launch and close.
+ */
+export function browserPerRequest(): Contender {
+  const launch = poolLaunchOptions()
+  const once = async <T>(fn: (browser: Browser) => Promise<T>): Promise<T> => {
+    const browser = await chromium.launch({ executablePath: launch.launchPath, args: launch.args })
+    try {
+      return await fn(browser)
+    } finally {
+      await browser.close()
+    }
+  }
+  return {
+    id: 'c',
+    label: '(c) new browser per request',
+    method: 'chromium.launch → newContext → newPage → goto → extraction + Markdown → browser.close, per request',
+    isolation: 'a whole browser process per request (nothing shared)',
+    supports: () => true,
+    run: (url, pages, concurrency) =>
+      closedLoop(async () => {
+        await once((browser) => bareCrawl(browser, url, undefined, crawlWork))
+        return null
+      }, pages, concurrency),
+    probe: (url) => once((browser) => probeWith(browser, url)),
+    dispose: async () => launch.dispose(),
+  }
+}

@@ -1,0 +1,34 @@
+import { chromium, type Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BASE_CHROMIUM_ARGS } from '../src/main/core/chromium/launch-args.js'
+import { locateChromium } from '../src/main/core/chromium/locate.js'
+import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
+
+let fx: FixtureServer
+let browser: Browser
+
+beforeAll(async () => {
+  ;[fx, browser] = await Promise.all([startFixtureServer(), chromium.launch({ executablePath: locateChromium(), args: [...BASE_CHROMIUM_ARGS] })])
+})
+
+afterAll(async () => {
+  await Promise.all([browser?.close(), fx?.close()])
+})
+
+describe('the benchmark suite\'s fixture pages', () => {
+  it('serves the article\'s figures as real pictures that Chromium decodes (480x300), each different', async () => {
+    const page = await browser.newPage()
+    try {
+      await page.goto(fx.url('/article'), { waitUntil: 'load' })
+      const images = await page.$$eval('img', (imgs) => imgs.map((i) => ({ src: i.getAttribute('src'), complete: i.complete, w: i.naturalWidth, h: i.naturalHeight })))
+      expect(images).toHaveLength(5)
+      for (const img of images) expect(img).toMatchObject({ complete: true, w: 480, h: 300 })
+    } finally {
+      await page.close()
+    }
+    const bodies = await Promise.all([1, 2, 3].map(async (n) => Buffer.from(await (await fetch(fx.url(`/img/${n}.png`))).arrayBuffer())))
+    for (const b of bodies) expect(b.length).toBeGreaterThan(5_000)
+    expect(bodies[0]?.equals(bodies[1] as Buffer)).toBe(false)
+    expect(fx.hits('/img/2.png')).toBe(2)
+  })
+})
