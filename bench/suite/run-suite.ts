@@ -109,6 +109,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteData> {
             const run = await c.run(url, cellPages(opts.requests, conc), conc)
             const key = cellKey(c.id, p.path, conc)
             ;(cells[key] ??= []).push(run)
+            log(`suite round ${r + 1}: ${p.path} c=${conc} ${c.label}: ${((run.pages * 1000) / run.wallMs).toFixed(2)} pages/s${run.failed > 0 ? `, ${run.failed} failed` : ''}`)
           }
         }
       }
