@@ -42,27 +42,50 @@ export interface CellRun {
   wallMs: number
   /** One latency per page, in ms. */
   latencies: number[]
+  /** Requests that failed (counted only when failures are counted, not fatal); their pages are not in `pages`. */
+  failed: number
+  /** The first few distinct failure messages. */
+  errors: string[]
+}
+
+/** Keep a failure's message, at most three distinct ones per cell. */
+export function noteFailure(run: Pick<CellRun, 'failed' | 'errors'>, err: unknown): void {
+  run.failed++
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? ''
+  if (run.errors.length < 3 && !run.errors.includes(message)) run.errors.push(message)
 }
 
 /**
  * Closed loop: `concurrency` workers pull `tasks` task numbers from one counter and start the next
  * as soon as the previous one ends. A task returns the per-page latencies it knows (a batch
  * request: each URL's own duration), or null to have its own wall time counted as one page.
- * Any failure aborts the cell: a benchmark that drops errors would report a speed it never had.
+ * By default any failure aborts the cell: a benchmark that drops errors would report a speed it
+ * never had. With `countFailures` a failed task adds no page but its time stays in the wall time
+ * (so it lowers pages/s), and the cell reports how many failed and why: on a machine so loaded that
+ * one page in hundreds times out, a 15-minute run still ends with figures that say so.
  */
-export async function closedLoop(task: (i: number) => Promise<number[] | null>, tasks: number, concurrency: number): Promise<CellRun> {
-  const latencies: number[] = []
+export async function closedLoop(task: (i: number) => Promise<number[] | null>, tasks: number, concurrency: number, countFailures = false): Promise<CellRun> {
+  const run: CellRun = { pages: 0, wallMs: 0, latencies: [], failed: 0, errors: [] }
   let next = 0
   const worker = async (): Promise<void> => {
     while (next < tasks) {
       const i = next++
       const t0 = performance.now()
-      const own = await task(i)
-      if (own === null) latencies.push(performance.now() - t0)
-      else latencies.push(...own)
+      let own: number[] | null
+      try {
+        own = await task(i)
+      } catch (err) {
+        if (!countFailures) throw err
+        noteFailure(run, err)
+        continue
+      }
+      if (own === null) run.latencies.push(performance.now() - t0)
+      else run.latencies.push(...own)
     }
   }
   const started = performance.now()
   await Promise.all(Array.from({ length: Math.min(concurrency, tasks) }, () => worker()))
-  return { pages: latencies.length, wallMs: performance.now() - started, latencies }
+  run.wallMs = performance.now() - started
+  run.pages = run.latencies.length
+  return run
 }

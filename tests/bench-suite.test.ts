@@ -21,7 +21,7 @@ const LABELS: Record<ContenderId, string> = {
 
 /** A run of `pages` pages at `rate` pages/s whose latencies are `latencies`. */
 function run(rate: number, latencies: number[], pages = 10): CellRun {
-  return { pages, wallMs: (pages * 1000) / rate, latencies }
+  return { pages, wallMs: (pages * 1000) / rate, latencies, failed: 0, errors: [] }
 }
 
 /** Suite data where every cell of `id` has one run per entry of `rates`, latencies from `latency`. */
@@ -169,8 +169,21 @@ describe('closed loop', () => {
     expect(cell.latencies.filter((l) => l === 10 || l === 20)).toHaveLength(6)
   })
 
-  it('aborts the cell on the first failure', async () => {
-    await expect(closedLoop(async (i) => (i === 2 ? Promise.reject(new Error('page 2 failed')) : null), 5, 2)).rejects.toThrow('page 2 failed')
+  it('aborts the cell on the first failure, unless told to count failures', async () => {
+    const task = async (i: number) => (i % 2 === 0 ? Promise.reject(new Error(`page ${i % 4} failed\nstack`)) : null)
+    await expect(closedLoop(task, 5, 2)).rejects.toThrow('page 0 failed')
+    const cell = await closedLoop(task, 7, 2, true)
+    expect(cell.failed).toBe(4)
+    expect(cell.pages).toBe(3)
+    expect(cell.errors.sort()).toEqual(['page 0 failed', 'page 2 failed'])
+  })
+
+  it('reports failed requests per contender in the markdown', () => {
+    const data = suite({ a: { rates: [4.5], latencies: [110] }, b: { rates: [5], latencies: [100] } })
+    expect(renderSuiteMarkdown(data, 'x.svg')).toContain('- Failed requests: none.')
+    const cell = data.cells[cellKey('a', '/article', 8)] as CellRun[]
+    cell[0] = { ...(cell[0] as CellRun), failed: 2, errors: ['page_timeout'] }
+    expect(renderSuiteMarkdown(data, 'x.svg')).toContain('- **Failed requests** of (a) crawldeck: 2 (60 pages succeeded): page_timeout')
   })
 })
 

@@ -43,7 +43,7 @@ export function crawldeckSingle(baseUrl: string): Contender {
       closedLoop(async () => {
         await postCrawl(baseUrl, [url])
         return null
-      }, pages, concurrency),
+      }, pages, concurrency, true),
     probe: async (url) => describe(await postCrawl(baseUrl, [url])),
     dispose: async () => undefined,
   }
@@ -65,7 +65,7 @@ export function crawldeckBatch(baseUrl: string, batch: number): Contender {
     run: (url, pages, concurrency) => {
       const urls = Array.from({ length: batch }, () => url)
       const requests = Math.max(1, Math.ceil(pages / batch))
-      return closedLoop(async () => (await postCrawl(baseUrl, urls)).results.map((r) => r.duration_ms), requests, concurrency / ENGINE_BATCH_CONCURRENCY)
+      return closedLoop(async () => (await postCrawl(baseUrl, urls)).results.map((r) => r.duration_ms), requests, concurrency / ENGINE_BATCH_CONCURRENCY, true)
     },
     probe: async (url) => describe(await postCrawl(baseUrl, [url, url])),
     dispose: async () => undefined,

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { chromium, type Page } from 'playwright-core'
 import { poolLaunchOptions } from '../bare-loop.js'
-import type { CellRun } from '../load.js'
+import { noteFailure, type CellRun } from '../load.js'
 import type { Contender } from './contender.js'
 import { crawlPageWork, type PageWorkResult } from './page-work.js'
 import { describeWork } from './playwright.js'
@@ -39,7 +39,19 @@ export async function crawleeContender(incognito: boolean): Promise<Contender> {
   const launch = poolLaunchOptions()
 
   const pending = new Map<string, Pending>()
-  let current: { want: number; latencies: number[]; results: PageWorkResult[]; done: () => void; fail: (err: Error) => void } | null = null
+  /** The cell being measured: done once every request it added has closed its page or failed. */
+  interface Cell {
+    want: number
+    latencies: number[]
+    results: PageWorkResult[]
+    failed: number
+    errors: string[]
+    done: () => void
+  }
+  let current: Cell | null = null
+  const settle = (cell: Cell) => {
+    if (cell.latencies.length + cell.failed >= cell.want) cell.done()
+  }
   let seq = 0
 
   const crawler = new PlaywrightCrawler(
@@ -64,11 +76,11 @@ export async function crawleeContender(incognito: boolean): Promise<Contender> {
           (pageId: string) => {
             const p = pending.get(pageId)
             pending.delete(pageId)
-            if (!p || !current) return
-            if (!p.result) return current.fail(new Error('Crawlee closed a page whose requestHandler did not finish'))
+            // A page whose handler did not finish is counted by failedRequestHandler.
+            if (!p || !current || !p.result) return
             current.latencies.push(performance.now() - p.started)
             current.results.push(p.result)
-            if (current.latencies.length >= current.want) current.done()
+            settle(current)
           },
         ],
       },
@@ -83,7 +95,9 @@ export async function crawleeContender(incognito: boolean): Promise<Contender> {
         if (p) p.result = result
       },
       failedRequestHandler({ request }, error) {
-        current?.fail(new Error(`Crawlee failed ${request.url}: ${error.message}`))
+        if (!current) return
+        noteFailure(current, new Error(`Crawlee failed ${request.url}: ${error.message}`))
+        settle(current)
       },
     },
     new Configuration({ persistStorage: false, purgeOnStart: true }),
@@ -104,19 +118,16 @@ export async function crawleeContender(incognito: boolean): Promise<Contender> {
       }
       pool.desiredConcurrency = concurrency
     }
-    const cell = { want: pages, latencies: [] as number[], results: [] as PageWorkResult[], done: () => {}, fail: (_err: Error) => {} }
-    const finished = new Promise<void>((resolve, reject) => {
+    const cell: Cell = { want: pages, latencies: [], results: [], failed: 0, errors: [], done: () => {} }
+    const finished = new Promise<void>((resolve) => {
       cell.done = resolve
-      cell.fail = reject
     })
-    // A failure may come while addRequests is still pending: handled here, rethrown by the await below.
-    finished.catch(() => undefined)
     current = cell
     const started = performance.now()
     try {
       await crawler.addRequests(Array.from({ length: pages }, () => ({ url, uniqueKey: `${url}#${++seq}` })))
       await finished
-      return { pages, wallMs: performance.now() - started, latencies: cell.latencies, results: cell.results }
+      return { pages: cell.latencies.length, wallMs: performance.now() - started, latencies: cell.latencies, failed: cell.failed, errors: cell.errors, results: cell.results }
     } finally {
       current = null
     }
@@ -135,7 +146,8 @@ export async function crawleeContender(incognito: boolean): Promise<Contender> {
     run: (url, pages, concurrency) => crawlMany(url, pages, concurrency),
     async probe(url) {
       const r = await crawlMany(url, 1, 1)
-      return r.results[0] ? describeWork(r.results[0]) : 'no result'
+      if (!r.results[0]) throw new Error(r.errors[0] ?? 'no result')
+      return describeWork(r.results[0])
     },
     async dispose() {
       await crawler.teardown()

@@ -6,6 +6,25 @@ const ratio = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '—')
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`
 const verdictText = (pass: boolean | null) => (pass === null ? 'not run' : pass ? '**PASS**' : '**FAIL**')
 
+/**
+ * Failed requests per contender over the whole run (a failed request adds no page, its time stays
+ * in the cell's wall time), with the first messages; "none" when nothing failed.
+ */
+export function failureLines(data: SuiteData): string[] {
+  const lines: string[] = []
+  for (const c of data.contenders) {
+    const runs = Object.entries(data.cells)
+      .filter(([key]) => key.startsWith(`${c.id} `))
+      .flatMap(([, r]) => r)
+    const failed = runs.reduce((n, r) => n + r.failed, 0)
+    if (failed === 0) continue
+    const pages = runs.reduce((n, r) => n + r.pages, 0)
+    const errors = [...new Set(runs.flatMap((r) => r.errors))].slice(0, 3)
+    lines.push(`**Failed requests** of ${c.label}: ${failed} (${pages} pages succeeded): ${errors.join('; ')}`)
+  }
+  return lines.length > 0 ? lines : ['Failed requests: none.']
+}
+
 /** The suite's generated section of docs/benchmarks.md; `chartPath` is the chart image relative to the docs file. */
 export function renderSuiteMarkdown(data: SuiteData, chartPath: string): string {
   const out: string[] = []
@@ -16,6 +35,7 @@ export function renderSuiteMarkdown(data: SuiteData, chartPath: string): string 
   out.push(`- ${info.versions}`)
   out.push(`- Method: ${info.method}`)
   for (const note of data.notes) out.push(`- ${note}`)
+  for (const line of failureLines(data)) out.push(`- ${line}`)
   out.push(`- Suite wall time: ${info.durationS.toFixed(0)} s`, '')
 
   out.push('Pages of the fixture site (each served on 127.0.0.1 by `tests/helpers/fixture-server.ts`):', '')

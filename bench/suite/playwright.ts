@@ -36,7 +36,7 @@ export async function bareLoop(): Promise<Contender & { browser: Browser }> {
       closedLoop(async () => {
         await bareCrawl(browser, url, undefined, crawlWork)
         return null
-      }, pages, concurrency),
+      }, pages, concurrency, true),
     probe: (url) => probeWith(browser, url),
     async dispose() {
       await browser.close()
@@ -69,7 +69,7 @@ export function browserPerRequest(): Contender {
       closedLoop(async () => {
         await once((browser) => bareCrawl(browser, url, undefined, crawlWork))
         return null
-      }, pages, concurrency),
+      }, pages, concurrency, true),
     probe: (url) => once((browser) => probeWith(browser, url)),
     dispose: async () => launch.dispose(),
   }

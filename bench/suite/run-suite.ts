@@ -76,7 +76,10 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteData> {
       let imageBytes = 0
       for (const src of images) imageBytes += (await (await fetch(new URL(src, url))).arrayBuffer()).byteLength
       pages.push({ path: p.path, what: p.what, htmlBytes: Buffer.byteLength(html), images: images.length, imageBytes })
-      for (const c of active) sanity.push(`\`${p.path}\` via ${c.label}: ${await c.probe(url)}`)
+      for (const c of active) {
+        const seen = await c.probe(url).catch((err: unknown) => `**FAILED** (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`)
+        sanity.push(`\`${p.path}\` via ${c.label}: ${seen}`)
+      }
     }
 
     log(`suite warm-up: ${opts.warmup} pages per contender and page at c=4`)
@@ -106,6 +109,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteData> {
             const run = await c.run(url, cellPages(opts.requests, conc), conc)
             const key = cellKey(c.id, p.path, conc)
             ;(cells[key] ??= []).push(run)
+            log(`suite round ${r + 1}: ${p.path} c=${conc} ${c.label}: ${((run.pages * 1000) / run.wallMs).toFixed(2)} pages/s${run.failed > 0 ? `, ${run.failed} failed` : ''}`)
           }
         }
       }
