@@ -161,7 +161,7 @@ export function renderGrowthMarkdown(r: GrowthResult): string {
   )
   out.push(
     `**The service** runs in its own process, started as \`npm run serve\` starts it: bench/growth-server.ts imports src/main/serve.ts under \`node --expose-gc\` ` +
-      `with \`${r.serverFlags.join(' ')}\` (a temp data dir, port 0, every other option at its default: max_pages 8, queue 64, ` +
+      `with \`${r.serverFlags.join(' ')}\` (\`--chromium-nice 0\` because at the default niceness the browser got so little CPU on this loaded machine that the crawl lane all but stopped; a temp data dir, port 0, every other option at its default: max_pages 8, queue 64, ` +
       'completed-request buffer 100, error log 100, error groups 200). Its only addition is a bench-only IPC hook: a `gc` message from the bench ' +
       'runs two full collections and answers with `process.memoryUsage()`. Memory below is that: heap used after a forced full GC, and RSS.',
     '',
@@ -260,7 +260,7 @@ export function renderGrowthMarkdown(r: GrowthResult): string {
     const notes = [
       `${run.windows.length} windows`,
       run.drops === 0 ? 'no client was dropped as slow' : `${run.drops} client(s) dropped as slow`,
-      run.skipped === 0 ? 'the workload kept its rate' : `${run.skipped} requests skipped because 24 of their stream were still in flight (the service did not keep up with the rate)`,
+      run.skipped === 0 ? 'the workload kept its rate' : `${run.skipped} turns skipped because the stream's cap of requests in flight (4 crawls, 24 bulk) was reached: the service did not keep up with that rate`,
       run.failures.length === 0 ? 'every workload request answered as expected' : `unexpected answers: ${run.failures.join('; ')}`,
     ]
     out.push(`- ${run.workload}: ${notes.join('; ')}.`)

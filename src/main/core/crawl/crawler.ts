@@ -9,6 +9,7 @@ import type { BrowserPool, Lease } from '../pool/pool.js'
 import { firstLine } from '../pool/pool.js'
 import type { ManagedBrowser } from '../pool/managed-browser.js'
 import { isAlive } from '../system/process-tree.js'
+import { orGone } from './browser-gone.js'
 import { extractFromPage } from './extract.js'
 import { htmlToMarkdown } from './markdown.js'
 
@@ -191,17 +192,6 @@ function contextOptions(cfg: BrowserConfig): BrowserContextOptions {
 }
 
 /** Turn whatever a page operation threw into the error the caller should see. */
-/**
- * `p`, or a "closed" rejection as soon as the browser leaves the pool. A browser SIGKILLed while
- * Playwright was creating a context or page can leave that call pending for good (seen under
- * load: a crawl stuck in 'acquiring' for minutes after its browser was gone and replaced).
- */
-function orGone<T>(p: Promise<T>, browser: ManagedBrowser): Promise<T> {
-  const gone = browser.gone.then((reason) => Promise.reject(new Error(`the browser has been closed (${reason})`)))
-  gone.catch(() => undefined)
-  return Promise.race([p, gone])
-}
-
 async function classify(err: unknown, browser: ManagedBrowser, pageTimeoutMs: number, signal?: AbortSignal): Promise<CrawldeckError> {
   if (signal?.aborted) return new AbortedError()
   if (err instanceof CrawldeckError) return err
