@@ -190,6 +190,33 @@ describe('settings on a running engine', () => {
     expect(seen).toHaveLength(1)
   })
 
+  it('a move from loopback to a reachable address waits for the restart that turns the egress guard on', async () => {
+    expect(s.runtime.egress).toBeNull()
+    const seen: SettingsChange[] = []
+    const off = s.runtime.settings.onChange((change) => {
+      seen.push(change)
+      return ['host', 'port']
+    })
+    try {
+      const res = await save({ host: '0.0.0.0' })
+      expect(res.status).toBe(200)
+      expect(res.body.applied).toEqual([])
+      expect(res.body.restart_required).toContain('host')
+      // The host was not offered to the shell: nothing rebinds beyond loopback while browsers run unguarded.
+      expect(seen.every((c) => !c.changed.includes('host') && c.settings.host === '127.0.0.1')).toBe(true)
+      expect(s.runtime.config.host).toBe('127.0.0.1')
+      // Another loopback address is no such move: offered and applied at once.
+      const loop = await save({ host: '127.0.0.2' })
+      expect(loop.body.applied).toEqual(['host'])
+      expect(seen.at(-1)!.settings.host).toBe('127.0.0.2')
+      const back = await save({ host: '127.0.0.1' })
+      expect(back.body.applied).toEqual(['host'])
+      expect(back.body.restart_required).not.toContain('host')
+    } finally {
+      off()
+    }
+  })
+
   it('the next start uses what was saved', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'crawldeck-data-'))
     const next = await createRuntime({ data_dir: dataDir, launch_permanent: false, port: 0 }, { logger: silentLogger(), readMemory, settingsDir })

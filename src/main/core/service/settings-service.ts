@@ -2,6 +2,7 @@ import type { ServiceImpl } from '../../../shared/contract.js'
 import type { SettingKey, Settings, SettingsAnswer, SettingsPatch } from '../../../shared/settings.js'
 import type { Config } from '../config.js'
 import type { Logger } from '../logger.js'
+import { blocksPrivateTargets } from '../egress/address-policy.js'
 import { changedKeys, defaultSettings, keysOf, LIVE_KEYS, maskSettings, mergeSettings, pick, RESTART_KEYS, valueOf, type RestartKey } from '../settings/model.js'
 import type { SettingsStore } from '../settings/store.js'
 import { summariseIssues } from '../../../shared/validation.js'
@@ -64,6 +65,12 @@ export async function createSettingsService(deps: { config: Config; store: Setti
   if (problem) logger.warn({ file: store.location }, problem)
   writeIntoConfig(config, current, [...LIVE_KEYS, 'host', 'port', 'redis_url'])
   writeTokens(config, current)
+  // The egress guard (block_private_targets) follows the bind address by default, but it is
+  // decided when the engine starts: browsers are launched through it. Moving the HTTP server from
+  // loopback to a reachable address live would leave private targets open until then, so that
+  // move waits for the restart (restart_required) instead of being offered to the host.
+  const guardRunning = blocksPrivateTargets(config)
+  const needsGuard = (host: string) => !guardRunning && blocksPrivateTargets({ block_private_targets: config.block_private_targets, host })
 
   // What the started service actually uses for the keys that need a restart.
   const running: Record<RestartKey, unknown> = Object.fromEntries(RESTART_KEYS.map((k) => [k, valueOf(current, k)])) as Record<RestartKey, unknown>
@@ -92,9 +99,16 @@ export async function createSettingsService(deps: { config: Config; store: Setti
     // The HTTP door reads the token lists from the config on every check: new tokens work at once.
     writeTokens(config, current)
     const applied = changed.filter((k) => !(RESTART_KEYS as readonly string[]).includes(k))
-    if (changed.length > 0) {
-      for (const claimed of await notify({ settings: current, previous, changed })) {
-        if (!changed.includes(claimed)) continue
+    let offered = changed
+    let offeredSettings = current
+    if (changed.includes('host') && needsGuard(current.host)) {
+      offered = changed.filter((k) => k !== 'host')
+      offeredSettings = { ...current, host: String(running.host) }
+      logger.warn({ host: current.host }, `host ${current.host} is reachable from other machines: it takes effect at the next start, which also starts refusing private targets (block_private_targets)`)
+    }
+    if (offered.length > 0) {
+      for (const claimed of await notify({ settings: offeredSettings, previous, changed: offered })) {
+        if (!offered.includes(claimed)) continue
         running[claimed] = valueOf(current, claimed)
         writeIntoConfig(config, current, [claimed].filter((k): k is 'host' | 'port' => k !== 'http_enabled'))
         applied.push(claimed)
