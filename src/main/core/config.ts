@@ -58,6 +58,11 @@ export const ConfigSchema = z
     cors_origins: z.array(z.string().regex(/^https?:\/\/[^/\s]+\/?$/, 'an origin like https://ops.example.com')).default([]),
     /** Extra Chromium flags for every browser, after the built-in ones. */
     chromium_args: z.array(z.string()).default([]),
+    /**
+     * Fresh context + page pairs kept ready per permanent or hot browser, so a request does not
+     * wait for page creation; never reused across requests. 0 turns the reserve off.
+     */
+    prewarm_pages: z.number().int().min(0).max(16).default(0),
   })
   .strict()
 

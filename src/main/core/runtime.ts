@@ -7,6 +7,7 @@ import { Crawler } from './crawl/crawler.js'
 import { EngineEventBus } from './events.js'
 import type { Logger } from './logger.js'
 import { Janitor } from './pool/janitor.js'
+import { PageReserve } from './pool/page-reserve.js'
 import { BrowserPool } from './pool/pool.js'
 import { LiveFeed } from './monitor/live.js'
 import { createMetrics } from './monitor/metrics.js'
@@ -32,6 +33,8 @@ export interface Runtime {
   readonly events: EngineEventBus
   readonly pool: BrowserPool
   readonly janitor: Janitor
+  /** Pre-warmed context + page pairs of the permanent and hot browsers (prewarm_pages). */
+  readonly reserve: PageReserve
   readonly admission: Admission
   readonly monitor: Monitor
   readonly live: LiveFeed
@@ -68,8 +71,11 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   if (executable.warning) logger.warn(executable.warning)
   const pool = new BrowserPool({ config, chromiumPath, launchPath: executable.launchPath, events, logger, readMemory })
   const admission = new Admission(config.max_pages, config.queue_size, events)
-  const crawler = new Crawler(pool, admission)
-  const janitor = new Janitor(pool, config, events, logger, readMemory)
+  const reserve = new PageReserve({ size: config.prewarm_pages, pool, admission, events, logger })
+  // Before the permanent browser's launch: its 'browser:launched' is what fills its reserve.
+  reserve.start()
+  const crawler = new Crawler(pool, admission, config.prewarm_pages > 0 ? reserve : null)
+  const janitor = new Janitor(pool, config, events, logger, readMemory, reserve)
   const startedAt = Date.now()
 
   // The monitor listens to the engine's events (the engine does not know it is there), so it
@@ -90,6 +96,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
       live.stop()
       monitor.stop()
       metrics.stop()
+      await reserve.close()
       await pool.shutdown()
       await persister.stop()
       executable.dispose()
@@ -113,6 +120,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     events,
     pool,
     janitor,
+    reserve,
     admission,
     monitor,
     live,
@@ -128,6 +136,8 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
         janitor.stop()
         admission.close()
         live.stop()
+        // Before the pool: reserved contexts close politely while their browsers are still up.
+        await reserve.close()
         await pool.shutdown()
         executable.dispose()
         // After the pool: the last closes and their events belong in the stored history.

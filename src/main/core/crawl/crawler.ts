@@ -1,11 +1,12 @@
-import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import type { BrowserConfig, CrawlerConfig, CrawlResult } from '../../../shared/crawl-schemas.js'
 import type { Admission } from '../admission.js'
 import { AbortedError, BrowserGoneError, CrawldeckError, CrawlFailedError, ValidationError } from '../errors.js'
 import type { RequestPhase } from '../events.js'
 import type { BrowserPool, Lease } from '../pool/pool.js'
 import { firstLine } from '../pool/pool.js'
-import type { ManagedBrowser } from '../pool/managed-browser.js'
+import { orGone, type ManagedBrowser } from '../pool/managed-browser.js'
+import { contextOptions, type PageReserve } from '../pool/page-reserve.js'
 import { isAlive } from '../system/process-tree.js'
 import { extractFromPage } from './extract.js'
 import { htmlToMarkdown } from './markdown.js'
@@ -46,6 +47,8 @@ export class Crawler {
   constructor(
     private readonly pool: BrowserPool,
     private readonly admission: Admission,
+    /** Pre-warmed pages of permanent and hot browsers; null when prewarm_pages is 0. */
+    private readonly reserve: PageReserve | null = null,
   ) {}
 
   async crawl(url: string, browserConfig: BrowserConfig, crawlerConfig: CrawlerConfig, wants: CrawlWants, ctx: CrawlContext): Promise<CrawlOutcome> {
@@ -63,10 +66,18 @@ export class Crawler {
       if (ctx.signal?.aborted) throw new AbortedError()
       ctx.signal?.addEventListener('abort', onAbort, { once: true })
       try {
-        context = await orGone(lease.browser.browser.newContext(contextOptions(browserConfig)), lease.browser)
-        // The abort listener could not close a context that did not exist yet.
-        if (ctx.signal?.aborted) throw new AbortedError()
-        const page = await orGone(context.newPage(), lease.browser)
+        // A reserved pair was made with these same options (the lease's browser has this config)
+        // and leaves the reserve for good here: it is closed below like a page made now.
+        const reserved = this.reserve?.take(lease.browser) ?? null
+        let page: Page
+        if (reserved) {
+          ;({ context, page } = reserved)
+        } else {
+          context = await orGone(lease.browser.browser.newContext(contextOptions(browserConfig)), lease.browser)
+          // The abort listener could not close a context that did not exist yet.
+          if (ctx.signal?.aborted) throw new AbortedError()
+          page = await orGone(context.newPage(), lease.browser)
+        }
         return await this.work(page, url, crawlerConfig, wants, ctx, started)
       } catch (err) {
         const failure = await classify(err, lease.browser, crawlerConfig.page_timeout, ctx.signal)
@@ -117,29 +128,7 @@ export class Crawler {
   }
 }
 
-function contextOptions(cfg: BrowserConfig): BrowserContextOptions {
-  return {
-    viewport: { width: cfg.viewport_width, height: cfg.viewport_height },
-    userAgent: cfg.user_agent ?? undefined,
-    javaScriptEnabled: cfg.java_script_enabled,
-    ignoreHTTPSErrors: cfg.ignore_https_errors,
-    locale: cfg.locale ?? undefined,
-    serviceWorkers: 'block',
-  }
-}
-
 /** Turn whatever a page operation threw into the error the caller should see. */
-/**
- * `p`, or a "closed" rejection as soon as the browser leaves the pool. A browser SIGKILLed while
- * Playwright was creating a context or page can leave that call pending for good (seen under
- * load: a crawl stuck in 'acquiring' for minutes after its browser was gone and replaced).
- */
-function orGone<T>(p: Promise<T>, browser: ManagedBrowser): Promise<T> {
-  const gone = browser.gone.then((reason) => Promise.reject(new Error(`the browser has been closed (${reason})`)))
-  gone.catch(() => undefined)
-  return Promise.race([p, gone])
-}
-
 async function classify(err: unknown, browser: ManagedBrowser, pageTimeoutMs: number, signal?: AbortSignal): Promise<CrawldeckError> {
   if (signal?.aborted) return new AbortedError()
   if (err instanceof CrawldeckError) return err

@@ -55,3 +55,14 @@ export class ManagedBrowser {
     this.resolveGone(this.closeReason)
   }
 }
+
+/**
+ * `p`, or a "closed" rejection as soon as the browser leaves the pool. A browser SIGKILLed while
+ * Playwright was creating a context or page can leave that call pending for good (seen under
+ * load: a crawl stuck in 'acquiring' for minutes after its browser was gone and replaced).
+ */
+export function orGone<T>(p: Promise<T>, browser: ManagedBrowser): Promise<T> {
+  const gone = browser.gone.then((reason) => Promise.reject(new Error(`the browser has been closed (${reason})`)))
+  gone.catch(() => undefined)
+  return Promise.race([p, gone])
+}
