@@ -212,6 +212,25 @@ describe('pre-warmed pages', () => {
     await waitFor(() => tree.every((pid) => !isAlive(pid)), 20_000, 'every Chromium process to exit')
   }, 120_000)
 
+  it('at or above memory_threshold_percent no pair is made; below it the reserve fills', async () => {
+    const memory = { percent: 97, used_bytes: 97, limit_bytes: 100, source: 'host' as const }
+    const svc = await startService({ prewarm_pages: SIZE, memory_threshold_percent: 95 }, { readMemory: () => memory })
+    try {
+      const b = svc.runtime.pool.permanent() as ManagedBrowser
+      // A request goes through (the permanent browser needs no launch) and makes its own page.
+      const r = await svc.postJson('/md', { url: fx.url('/') })
+      expect(r.status).toBe(200)
+      await waitFor(() => b.leases === 0 && b.browser.contexts().length === 0, 10_000, 'the context to close')
+      expect(svc.runtime.reserve.stats()).toMatchObject({ ready: 0, created: 0, served: 0, missed: 1 })
+      memory.percent = 50
+      const again = await svc.postJson('/md', { url: fx.url('/') })
+      expect(again.status).toBe(200)
+      await waitFor(() => svc.runtime.reserve.readyOn(b.id) === SIZE, 30_000, 'the reserve to fill')
+    } finally {
+      await svc.close()
+    }
+  }, 120_000)
+
   it('prewarm_pages 0: no reserve, requests make their own pages, nothing stays open', async () => {
     const svc = await startService({ prewarm_pages: 0 })
     try {

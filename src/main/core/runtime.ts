@@ -71,7 +71,15 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   if (executable.warning) logger.warn(executable.warning)
   const pool = new BrowserPool({ config, chromiumPath, launchPath: executable.launchPath, events, logger, readMemory })
   const admission = new Admission(config.max_pages, config.queue_size, events)
-  const reserve = new PageReserve({ size: config.prewarm_pages, pool, admission, events, logger })
+  const reserve = new PageReserve({
+    size: config.prewarm_pages,
+    pool,
+    admission,
+    events,
+    logger,
+    readMemory,
+    memoryThresholdPercent: config.memory_threshold_percent,
+  })
   // Before the permanent browser's launch: its 'browser:launched' is what fills its reserve.
   reserve.start()
   const crawler = new Crawler(pool, admission, config.prewarm_pages > 0 ? reserve : null)

@@ -3,6 +3,7 @@ import type { BrowserConfig } from '../../../shared/crawl-schemas.js'
 import type { Admission } from '../admission.js'
 import type { EngineEventBus } from '../events.js'
 import type { Logger } from '../logger.js'
+import type { MemoryReading } from '../system/memory.js'
 import { orGone, type ManagedBrowser } from './managed-browser.js'
 import type { BrowserPool } from './pool.js'
 
@@ -69,6 +70,9 @@ export interface PageReserveDeps {
   admission: Admission
   events: EngineEventBus
   logger: Logger
+  readMemory: () => MemoryReading
+  /** memory_threshold_percent: at or above it no pair is made (a page costs a renderer's memory). */
+  memoryThresholdPercent: number
 }
 
 /**
@@ -79,7 +83,8 @@ export interface PageReserveDeps {
  *
  * Refilling only runs while fewer than max_pages requests hold an admission slot, one pair at a
  * time per browser: when every slot is busy the CPU belongs to the requests, and they make their
- * own pages as they would without a reserve. Reserved pairs are real Chromium contexts, so the
+ * own pages as they would without a reserve. Nor is a pair made at or above memory_threshold_percent
+ * (where the pool launches no browser either). Reserved pairs are real Chromium contexts, so the
  * monitor's open_contexts / open_pages count them (see docs/benchmarks.md, "Pre-warmed pages").
  */
 export class PageReserve {
@@ -189,10 +194,15 @@ export class PageReserve {
     return admission.activeCount < admission.capacity.limit
   }
 
+  /** Read once per pair about to be made, not per admission change. */
+  private memoryLeft(): boolean {
+    return this.deps.readMemory().percent < this.deps.memoryThresholdPercent
+  }
+
   private async fillLoop(reserve: BrowserReserve): Promise<void> {
     reserve.filling = true
     try {
-      while (!this.closed && !reserve.dropped && reserve.ready.length < this.deps.size && eligible(reserve.browser) && this.slotFree()) {
+      while (!this.closed && !reserve.dropped && reserve.ready.length < this.deps.size && eligible(reserve.browser) && this.slotFree() && this.memoryLeft()) {
         const pair = await openFreshPage(reserve.browser)
         this.counts.created++
         if (this.closed || reserve.dropped || !eligible(reserve.browser)) {
