@@ -38,6 +38,7 @@ interface Side {
   svc: BenchService
   /** Load runs per `${page} c=${c}`, one per round. */
   runs: Map<string, LoadRun[]>
+  failures: number
 }
 
 async function main(): Promise<void> {
@@ -51,11 +52,20 @@ async function main(): Promise<void> {
     for (const size of SIZES) {
       // The default max_pages (8) for every side: the reserve refills only while a slot is free.
       // No recycling mid-run: a relaunch would land in one side's figures only.
-      sides.push({ size, svc: await startBenchService({ prewarm_pages: size, retire_after_pages: 1_000_000 }), runs: new Map() })
+      sides.push({ size, svc: await startBenchService({ prewarm_pages: size, retire_after_pages: 1_000_000 }), runs: new Map(), failures: 0 })
       log(`service with prewarm_pages=${size} up`)
     }
     const fx = fixture
-    const task = (side: Side, path: string) => () => postHtml(side.svc.url, fx.url(path)).then(() => undefined)
+    // A failed request (on this shared machine: a page_timeout under extreme load) is counted and
+    // reported, not allowed to end the run and lose every figure; throughput counts successes only.
+    const task = (side: Side, path: string) => () =>
+      postHtml(side.svc.url, fx.url(path)).then(
+        () => undefined,
+        (err: unknown) => {
+          side.failures++
+          log(`N=${side.size} ${path}: ${err instanceof Error ? err.message : String(err)}`)
+        },
+      )
 
     for (const side of sides) for (const path of PAGES) await runLoad(task(side, path), WARMUP, 1)
     const statsBefore = sides.map((s) => s.svc.runtime.reserve.stats())
@@ -109,6 +119,7 @@ async function main(): Promise<void> {
       const missed = now.missed - before.missed
       lines.push(`- N=${s.size}: ${served} of ${served + missed} measured requests took a reserved page (${((100 * served) / Math.max(1, served + missed)).toFixed(0)} %); browser relaunches during the rounds: ${s.svc.relaunches() - (relaunchesBefore[i] ?? 0)}.`)
     })
+    lines.push(`- Failed requests (a failure ends its worker's request like a success: it is in the latency and pages/s figures): ${sides.map((s) => `N=${s.size}: ${s.failures}`).join(', ')}.`)
     process.stdout.write(`${lines.join('\n')}\n`)
   } finally {
     for (const side of sides) await side.svc.close().catch(() => undefined)
