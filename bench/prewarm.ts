@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     }
     const fx = fixture
     // A failed request (on this shared machine: a page_timeout under extreme load) is counted and
-    // reported, not allowed to end the run and lose every figure; throughput counts successes only.
+    // reported, not allowed to end the run and lose every figure.
     const task = (side: Side, path: string) => () =>
       postHtml(side.svc.url, fx.url(path)).then(
         () => undefined,
