@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import type { ConfigInput } from '../src/main/core/config.js'
 import { silentLogger } from '../src/main/core/logger.js'
 import { createRuntime, type Runtime } from '../src/main/core/runtime.js'
 import { startHttpServer, type HttpServer } from '../src/main/http/server.js'
@@ -39,14 +40,17 @@ export interface BenchService {
   close(): Promise<void>
 }
 
-/** (A): the real crawldeck service in this process (engine + Koa door) on 127.0.0.1, silent, temp data dir. */
-export async function startBenchService(): Promise<BenchService> {
+/**
+ * (A): the real crawldeck service in this process (engine + Koa door) on 127.0.0.1, silent, temp
+ * data dir; `config` overrides defaults (bench/prewarm.ts compares prewarm_pages values).
+ */
+export async function startBenchService(config: ConfigInput = {}): Promise<BenchService> {
   const dataDir = await mkdtemp(join(tmpdir(), 'crawldeck-bench-'))
   const logger = silentLogger()
   let runtime: Runtime
   let http: HttpServer
   try {
-    runtime = await createRuntime({ data_dir: dataDir, host: '127.0.0.1', port: 0 }, { logger })
+    runtime = await createRuntime({ ...config, data_dir: dataDir, host: '127.0.0.1', port: 0 }, { logger })
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true })
     throw err

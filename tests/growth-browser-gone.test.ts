@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
-import { orGone } from '../src/main/core/crawl/browser-gone.js'
+import { orGone } from '../src/main/core/pool/browser-gone.js'
 import type { CloseReason } from '../src/main/core/events.js'
 
 // bench/growth.ts found the server's heap growing by about 20 KB per crawl: the crawler's

@@ -220,6 +220,13 @@ const ROWS: Record<Key, Row> = {
     arg: 'MS',
     help: 'How often monitor history is written to the store, in milliseconds (and once at shutdown).',
   },
+  prewarm_pages: {
+    flag: 'prewarm-pages',
+    env: ['CRAWLDECK_PREWARM_PAGES'],
+    type: 'integer',
+    arg: 'N',
+    help: 'Fresh context + page pairs kept ready per permanent or hot browser so a request skips page creation (never reused; 0 = off).',
+  },
 }
 
 /** The one option table, in display order. */

@@ -71,6 +71,11 @@ export const ConfigSchema = z
     max_screenshot_height: z.number().int().min(100).max(1_000_000).default(16_384),
     /** A screenshot or PDF larger than this fails its URL (422 capture_too_large). */
     max_capture_bytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
+    /**
+     * Fresh context + page pairs kept ready per permanent or hot browser, so a request does not
+     * wait for page creation; never reused across requests. 0 turns the reserve off.
+     */
+    prewarm_pages: z.number().int().min(0).max(16).default(0),
   })
   .strict()
 

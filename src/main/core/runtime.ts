@@ -10,6 +10,7 @@ import type { Lookup } from './egress/resolve.js'
 import { EngineEventBus } from './events.js'
 import type { Logger } from './logger.js'
 import { Janitor } from './pool/janitor.js'
+import { PageReserve } from './pool/page-reserve.js'
 import { BrowserPool } from './pool/pool.js'
 import { LiveFeed } from './monitor/live.js'
 import { createMetrics } from './monitor/metrics.js'
@@ -35,6 +36,8 @@ export interface Runtime {
   readonly events: EngineEventBus
   readonly pool: BrowserPool
   readonly janitor: Janitor
+  /** Pre-warmed context + page pairs of the permanent and hot browsers (prewarm_pages). */
+  readonly reserve: PageReserve
   readonly admission: Admission
   readonly monitor: Monitor
   readonly live: LiveFeed
@@ -78,8 +81,20 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   if (egress) logger.info({ proxy: egress.proxy.serverUrl, allowed: config.private_targets_allowed }, 'private targets refused: browsers go through the egress guard')
   const pool = new BrowserPool({ config, chromiumPath, launchPath: executable.launchPath, events, logger, readMemory, egressProxy: egress?.proxyServer ?? null })
   const admission = new Admission(config.max_pages, config.queue_size, events)
-  const crawler = new Crawler(pool, admission, { egress, maxScreenshotHeight: config.max_screenshot_height, maxCaptureBytes: config.max_capture_bytes })
-  const janitor = new Janitor(pool, config, events, logger, readMemory)
+  const reserve = new PageReserve({
+    size: config.prewarm_pages,
+    pool,
+    admission,
+    events,
+    logger,
+    readMemory,
+    memoryThresholdPercent: config.memory_threshold_percent,
+  })
+  // Before the permanent browser's launch: its 'browser:launched' is what fills its reserve.
+  reserve.start()
+  const limits = { egress, maxScreenshotHeight: config.max_screenshot_height, maxCaptureBytes: config.max_capture_bytes }
+  const crawler = new Crawler(pool, admission, limits, config.prewarm_pages > 0 ? reserve : null)
+  const janitor = new Janitor(pool, config, events, logger, readMemory, reserve)
   const startedAt = Date.now()
 
   // The monitor listens to the engine's events (the engine does not know it is there), so it
@@ -100,6 +115,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
       live.stop()
       monitor.stop()
       metrics.stop()
+      await reserve.close()
       await pool.shutdown()
       await persister.stop()
       await egress?.close()
@@ -124,6 +140,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     events,
     pool,
     janitor,
+    reserve,
     admission,
     monitor,
     live,
@@ -140,6 +157,8 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
         janitor.stop()
         admission.close()
         live.stop()
+        // Before the pool: reserved contexts close politely while their browsers are still up.
+        await reserve.close()
         await pool.shutdown()
         // After the pool: no browser is left to use the proxy.
         await egress?.close()

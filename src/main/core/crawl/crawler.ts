@@ -1,4 +1,4 @@
-import type { BrowserContext, BrowserContextOptions, Page, Request, Response } from 'playwright-core'
+import type { BrowserContext, Page, Request, Response } from 'playwright-core'
 import type { BrowserConfig, CrawlerConfig, CrawlResult } from '../../../shared/crawl-schemas.js'
 import type { Admission } from '../admission.js'
 import { AbortedError, BrowserGoneError, CaptureTooLargeError, CrawldeckError, CrawlFailedError, ValidationError } from '../errors.js'
@@ -7,9 +7,10 @@ import { EGRESS_HEADER } from '../egress/proxy.js'
 import type { RequestPhase } from '../events.js'
 import type { BrowserPool, Lease } from '../pool/pool.js'
 import { firstLine } from '../pool/pool.js'
+import { orGone } from '../pool/browser-gone.js'
 import type { ManagedBrowser } from '../pool/managed-browser.js'
+import { contextOptions, type PageReserve } from '../pool/page-reserve.js'
 import { isAlive } from '../system/process-tree.js'
-import { orGone } from './browser-gone.js'
 import { extractFromPage } from './extract.js'
 import { htmlToMarkdown } from './markdown.js'
 
@@ -59,6 +60,8 @@ export class Crawler {
     private readonly pool: BrowserPool,
     private readonly admission: Admission,
     private readonly limits: CrawlerLimits = NO_LIMITS,
+    /** Pre-warmed pages of permanent and hot browsers; null when prewarm_pages is 0. */
+    private readonly reserve: PageReserve | null = null,
   ) {}
 
   async crawl(url: string, browserConfig: BrowserConfig, crawlerConfig: CrawlerConfig, wants: CrawlWants, ctx: CrawlContext): Promise<CrawlOutcome> {
@@ -76,10 +79,18 @@ export class Crawler {
       if (ctx.signal?.aborted) throw new AbortedError()
       ctx.signal?.addEventListener('abort', onAbort, { once: true })
       try {
-        context = await orGone(lease.browser.browser.newContext(contextOptions(browserConfig)), lease.browser)
-        // The abort listener could not close a context that did not exist yet.
-        if (ctx.signal?.aborted) throw new AbortedError()
-        const page = await orGone(context.newPage(), lease.browser)
+        // A reserved pair was made with these same options (the lease's browser has this config)
+        // and leaves the reserve for good here: it is closed below like a page made now.
+        const reserved = this.reserve?.take(lease.browser) ?? null
+        let page: Page
+        if (reserved) {
+          ;({ context, page } = reserved)
+        } else {
+          context = await orGone(lease.browser.browser.newContext(contextOptions(browserConfig)), lease.browser)
+          // The abort listener could not close a context that did not exist yet.
+          if (ctx.signal?.aborted) throw new AbortedError()
+          page = await orGone(context.newPage(), lease.browser)
+        }
         return await this.work(page, url, crawlerConfig, wants, ctx, started)
       } catch (err) {
         const failure = await classify(err, lease.browser, crawlerConfig.page_timeout, ctx.signal)
@@ -177,17 +188,6 @@ export class Crawler {
   private capped(kind: 'screenshot' | 'PDF', data: Buffer): Buffer {
     if (data.length > this.limits.maxCaptureBytes) throw new CaptureTooLargeError(kind, data.length, this.limits.maxCaptureBytes)
     return data
-  }
-}
-
-function contextOptions(cfg: BrowserConfig): BrowserContextOptions {
-  return {
-    viewport: { width: cfg.viewport_width, height: cfg.viewport_height },
-    userAgent: cfg.user_agent ?? undefined,
-    javaScriptEnabled: cfg.java_script_enabled,
-    ignoreHTTPSErrors: cfg.ignore_https_errors,
-    locale: cfg.locale ?? undefined,
-    serviceWorkers: 'block',
   }
 }
 

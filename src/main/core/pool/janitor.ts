@@ -2,6 +2,7 @@ import type { Config } from '../config.js'
 import type { EngineEventBus } from '../events.js'
 import type { Logger } from '../logger.js'
 import type { MemoryReading } from '../system/memory.js'
+import type { PageReserve } from './page-reserve.js'
 import type { BrowserPool } from './pool.js'
 
 export type MemoryPressure = 'LOW' | 'MEDIUM' | 'HIGH'
@@ -43,6 +44,7 @@ export class Janitor {
     private readonly events: EngineEventBus,
     private readonly logger: Logger,
     private readonly readMemory: () => MemoryReading,
+    private readonly reserve: PageReserve | null = null,
   ) {}
 
   start(): void {
@@ -84,7 +86,11 @@ export class Janitor {
         closing.push(this.pool.close(browser, 'idle', ttl))
       }
     }
-    await Promise.all(closing)
+    // Reserved pages of browsers idle as long as a cold browser may be: the permanent browser
+    // never closes, but its reserve should not hold renderers for a service nobody uses.
+    const reservesClosed = this.reserve ? this.reserve.closeIdle(policy.cold_ttl_seconds, now) : Promise.resolve(0)
+    const [, reservedPages] = await Promise.all([Promise.all(closing), reservesClosed])
+    if (reservedPages > 0) this.logger.debug({ closed: reservedPages, pressure: policy.pressure }, 'janitor closed idle reserved pages')
     this.events.emit('janitor:run', { memory_percent: memory.percent, pressure: policy.pressure, interval_seconds: policy.interval_seconds, cold_ttl_seconds: policy.cold_ttl_seconds, hot_ttl_seconds: policy.hot_ttl_seconds, closed: closing.length })
     if (closing.length > 0) this.logger.info({ closed: closing.length, pressure: policy.pressure }, 'janitor closed idle browsers')
     return closing.length
