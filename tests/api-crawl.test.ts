@@ -137,7 +137,7 @@ describe('POST /crawl', () => {
     const since = service.log.length
     // page_timeout is the whole budget of each URL (queue wait included): small enough to keep
     // /hang short, large enough that the real pages load on a busy 2-core machine.
-    const { status, body } = await service.postJson('/crawl', { urls, crawler_config: { page_timeout: 10_000 } })
+    const { status, body } = await service.postJson('/crawl', { urls, crawler_config: { page_timeout: 20_000 } })
     expect(status).toBe(200)
     expect(body.success).toBe(false)
     const results = body.results as CrawlResult[]
