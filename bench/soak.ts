@@ -42,8 +42,8 @@ function readStat(pid: number): { ppid: number; comm: string } | null {
   }
 }
 
-/** Chromium processes below `root`, from /proc. */
-function chromiumBelow(root: number): number {
+/** Chromium processes below `root` by their `--type=` (no type: the browser process itself), from /proc. */
+function chromiumBelow(root: number): Map<string, number> {
   const children = new Map<number, number[]>()
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue
@@ -51,19 +51,50 @@ function chromiumBelow(root: number): number {
     if (!st) continue
     children.set(st.ppid, [...(children.get(st.ppid) ?? []), Number(name)])
   }
-  let count = 0
+  const byType = new Map<string, number>()
   const queue = [root]
   while (queue.length > 0) {
     for (const c of children.get(queue.shift() as number) ?? []) {
       queue.push(c)
       try {
-        if (/chrom/i.test(readFileSync(`/proc/${c}/cmdline`, 'latin1'))) count++
+        const cmdline = readFileSync(`/proc/${c}/cmdline`, 'latin1').split('\0')
+        if (!/chrom/i.test(cmdline[0] ?? '')) continue
+        const type = cmdline.find((a) => a.startsWith('--type='))?.slice('--type='.length) ?? 'browser'
+        const sub = cmdline.find((a) => a.startsWith('--utility-sub-type='))?.slice('--utility-sub-type='.length)
+        const key = sub ? `${type}:${sub.replace(/^.*\./, '')}` : type
+        byType.set(key, (byType.get(key) ?? 0) + 1)
       } catch {
         // gone
       }
     }
   }
-  return count
+  return byType
+}
+
+const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0)
+const describeTypes = (m: Map<string, number>) =>
+  [...m]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')
+const sameTypes = (a: Map<string, number>, b: Map<string, number>) => a.size === b.size && [...a].every(([k, v]) => b.get(k) === v)
+
+/**
+ * The process count once it holds still: renderers of closed contexts exit a moment after the
+ * context closes, and a browser starts its helpers (network service, storage, spare renderer)
+ * a moment after its first page. Sampled every 500 ms until 3 s without change (at most 60 s).
+ */
+async function settledChromium(root: number): Promise<{ types: Map<string, number>; waitedS: number }> {
+  const t0 = performance.now()
+  let last = chromiumBelow(root)
+  let stableSince = performance.now()
+  while (performance.now() - stableSince < 3000 && performance.now() - t0 < 60_000) {
+    await new Promise((r) => setTimeout(r, 500))
+    const now = chromiumBelow(root)
+    if (!sameTypes(now, last)) stableSince = performance.now()
+    last = now
+  }
+  return { types: last, waitedS: (performance.now() - t0) / 1000 }
 }
 
 function rssMb(pid: number): number {
@@ -102,10 +133,12 @@ async function main(): Promise<void> {
   const began = Date.now()
   const loadAtStart = os.loadavg()[0] ?? 0
   try {
-    // Baseline = the idle service after a little work: a fresh Chromium has not started its
-    // helper processes (network service, spare renderer) yet, a warm one keeps them.
+    // Baseline = the idle service after a little work, once its process count holds still: a fresh
+    // Chromium has not started its helper processes (network service, spare renderer) yet, a warm one keeps them.
     for (const page of PAGES) await fetch(`${url}/md`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: fixture.url(page) }) })
-    const baseline = { chromium: chromiumBelow(pid), browsers: (await getJson(`${url}/monitor/browsers`)).browsers.length as number }
+    const settledBaseline = await settledChromium(pid)
+    const baseline = { chromium: settledBaseline.types, browsers: (await getJson(`${url}/monitor/browsers`)).browsers.length as number }
+    log(`baseline: ${baseline.browsers} browser(s); Chromium processes ${describeTypes(baseline.chromium)} (settled after ${settledBaseline.waitedS.toFixed(1)} s)`)
     const latencies: number[] = []
     const failures = new Map<string, number>()
     const rss: Array<{ at: string; crawls: number; mb: number }> = []
@@ -155,7 +188,8 @@ async function main(): Promise<void> {
       : { contexts: Number.NaN, pages: Number.NaN }
     const active = (await getJson(`${url}/monitor/requests?status=active`)).active.length as number
     const stats = (await getJson(`${url}/monitor/endpoints/stats`))['/md'] as { count: number; errors: number }
-    const chromiumAfter = chromiumBelow(pid)
+    const settledAfter = await settledChromium(pid)
+    const chromiumAfter = settledAfter.types
     const failed = [...failures.values()].reduce((a, b) => a + b, 0)
 
     const lines: string[] = []
@@ -171,7 +205,7 @@ async function main(): Promise<void> {
     lines.push(`| monitor's count for /md | ${stats?.count ?? 0} = ${CRAWLS} + ${PAGES.length} warm-up (errors ${stats?.errors ?? 0}) |`)
     lines.push(`| active requests after | ${active} |`)
     lines.push(`| browsers: baseline → after ${idleWaitS.toFixed(0)} s idle | ${baseline.browsers} → ${after.browsers.length} |`)
-    lines.push(`| Chromium processes: baseline → after | ${baseline.chromium} → ${chromiumAfter} |`)
+    lines.push(`| Chromium processes: baseline → after (each once it held still for 3 s) | ${total(baseline.chromium)} (${describeTypes(baseline.chromium)}) → ${total(chromiumAfter)} (${describeTypes(chromiumAfter)}) |`)
     lines.push(`| open contexts / pages after | ${leftover.contexts} / ${leftover.pages} |`)
     const warm = rss[0]?.mb ?? Number.NaN
     const end = rss[rss.length - 1]?.mb ?? Number.NaN
@@ -180,7 +214,7 @@ async function main(): Promise<void> {
       stats?.count === CRAWLS + PAGES.length ? `counts exact (${CRAWLS} + ${PAGES.length} warm-up)` : `monitor counted ${stats?.count} for ${CRAWLS} + ${PAGES.length} warm-up`,
       `RSS end/warm ${(end / warm).toFixed(2)}×`,
       after.browsers.length === baseline.browsers ? 'pool back to baseline' : 'pool NOT back to baseline',
-      chromiumAfter === baseline.chromium ? 'Chromium process count back to baseline' : `Chromium processes ${baseline.chromium} → ${chromiumAfter}`,
+      sameTypes(chromiumAfter, baseline.chromium) ? 'Chromium processes back to baseline, type by type' : `Chromium processes ${describeTypes(baseline.chromium)} → ${describeTypes(chromiumAfter)}`,
       Number.isNaN(leftover.contexts) ? 'open contexts not reported by this service' : leftover.contexts === 0 && leftover.pages === 0 ? 'nothing left open' : 'contexts or pages left open',
     ]
     lines.push('', `**Verdict:** ${verdict.join('; ')}.`)

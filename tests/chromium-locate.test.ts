@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { BASE_CHROMIUM_ARGS } from '../src/main/core/chromium/launch-args.js'
-import { ChromiumNotFoundError, chromiumCandidates, locateChromium } from '../src/main/core/chromium/locate.js'
+import { ChromiumNotFoundError, chromiumCandidates, locateChromium, locateChromiumBinaries } from '../src/main/core/chromium/locate.js'
 
 let tmp: string
 
@@ -87,37 +87,49 @@ describe('locateChromium', () => {
     expect(err).toBeInstanceOf(ChromiumNotFoundError)
     const message = (err as Error).message
     expect(message).toContain('CRAWLDECK_CHROMIUM')
-    expect(message).toContain('apt-get install -y chromium')
+    expect(message).toContain('apt-get install -y chromium chromium-headless-shell')
+    expect(message).toContain('/usr/lib/chromium/chromium-headless-shell')
     expect(message).toContain('/usr/bin/chromium')
     expect(message).toContain(path.join(cache, 'chromium-*'))
   })
 
-  it('picks the newest Playwright revision, numerically, before any headless shell', async () => {
+  it('picks the newest Playwright revision, numerically; headless browsers get the newest headless shell', async () => {
     const cache = path.join(tmp, 'pw')
     await fakeExecutable('pw/chromium-999/chrome-linux/chrome')
     const newest = await fakeExecutable('pw/chromium-1200/chrome-linux64/chrome')
     await fakeExecutable('pw/chromium-1100/chrome-linux/chrome')
-    await fakeExecutable('pw/chromium_headless_shell-1300/chrome-linux/headless_shell')
+    await fakeExecutable('pw/chromium_headless_shell-1250/chrome-linux/headless_shell')
+    const newestShell = await fakeExecutable('pw/chromium_headless_shell-1300/chrome-linux/headless_shell')
     await fakeExecutable('pw/chromium-tip-of-tree-5000/chrome-linux/chrome')
     const env = { PLAYWRIGHT_BROWSERS_PATH: cache }
-    expect(locateChromium({ env, exists: onlyInTmp })).toBe(newest)
+    expect(locateChromiumBinaries({ env, exists: onlyInTmp })).toEqual({ headless: newestShell, headed: newest })
+    expect(locateChromium({ env, exists: onlyInTmp })).toBe(newestShell)
 
     const fromCache = chromiumCandidates(env).filter((p) => p.startsWith(cache))
     const revisions = fromCache.map((p) => path.relative(cache, p).split(path.sep)[0])
-    expect([...new Set(revisions)]).toEqual(['chromium-1200', 'chromium-1100', 'chromium-999', 'chromium_headless_shell-1300'])
-    expect(chromiumCandidates(env).indexOf('/usr/bin/chromium')).toBeLessThan(chromiumCandidates(env).indexOf(newest))
+    expect([...new Set(revisions)]).toEqual(['chromium_headless_shell-1300', 'chromium_headless_shell-1250', 'chromium-1200', 'chromium-1100', 'chromium-999'])
+    // System installs before the cache, each kind; shells before full browsers.
+    const order = chromiumCandidates(env)
+    expect(order.indexOf('/usr/lib/chromium/chromium-headless-shell')).toBeLessThan(order.indexOf(newestShell))
+    expect(order.indexOf(newestShell)).toBeLessThan(order.indexOf('/usr/bin/chromium'))
+    expect(order.indexOf('/usr/bin/chromium')).toBeLessThan(order.indexOf(newest))
   })
 
-  it('falls back to the headless shell and finds the default ~/.cache/ms-playwright', async () => {
+  it('without a headless shell, a full Chromium serves headless browsers too', async () => {
+    const full = await fakeExecutable('pw/chromium-1200/chrome-linux64/chrome')
+    expect(locateChromiumBinaries({ env: { PLAYWRIGHT_BROWSERS_PATH: path.join(tmp, 'pw') }, exists: onlyInTmp })).toEqual({ headless: full, headed: full })
+  })
+
+  it('with only a headless shell, it serves headless browsers and there is no headed one', async () => {
     const shell = await fakeExecutable('.cache/ms-playwright/chromium_headless_shell-1300/chrome-linux/headless_shell')
     await mkdir(path.join(tmp, '.cache/ms-playwright/chromium-1200')) // an interrupted install: no binary
+    expect(locateChromiumBinaries({ env: { HOME: tmp }, exists: onlyInTmp })).toEqual({ headless: shell, headed: null })
     expect(locateChromium({ env: { HOME: tmp }, exists: onlyInTmp })).toBe(shell)
   })
 
-  it('finds the Chromium installed on this machine', () => {
-    const env = { ...process.env }
-    delete env.CRAWLDECK_CHROMIUM
-    expect(locateChromium({ env })).toBe('/usr/bin/chromium')
+  it('an explicit path serves headless and headed browsers alike', async () => {
+    const explicit = await fakeExecutable('a/chrome')
+    expect(locateChromiumBinaries({ explicit, env: { HOME: tmp } })).toEqual({ headless: explicit, headed: explicit })
   })
 })
 

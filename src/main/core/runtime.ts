@@ -1,7 +1,7 @@
 import type { ServiceImpl } from '../../shared/contract.js'
 import { Admission } from './admission.js'
-import { locateChromium } from './chromium/locate.js'
-import { chromiumExecutable } from './chromium/priority.js'
+import { poolExecutables, type PoolExecutables } from './chromium/executables.js'
+import { locateChromiumBinaries, type ChromiumBinaries } from './chromium/locate.js'
 import { resolveConfig, type Config, type ConfigInput } from './config.js'
 import { Crawler } from './crawl/crawler.js'
 import { blocksPrivateTargets } from './egress/address-policy.js'
@@ -45,7 +45,8 @@ export interface Runtime {
   readonly service: ServiceImpl
   /** The saved Settings; `onChange` lets the desktop shell follow them (see settings-service.ts). */
   readonly settings: SettingsService
-  readonly chromiumPath: string
+  /** The Chromium binaries browsers are launched from (headless shell and/or full Chromium). */
+  readonly chromium: Pick<PoolExecutables, 'headless' | 'headed' | 'nice'>
   /** The private-target guard (its proxy carries every browser's traffic); null when block_private_targets is off. */
   readonly egress: EgressGuard | null
   readonly startedAt: number
@@ -63,6 +64,8 @@ export interface RuntimeDeps {
   settingsDir?: string
   /** Name resolution of the egress guard (tests make names rebind with it). */
   egressLookup?: Lookup
+  /** The Chromium binaries to use instead of locating them (tests give a machine with only a headless shell). */
+  chromiumBinaries?: ChromiumBinaries
 }
 
 export async function createRuntime(configInput: Config | ConfigInput, deps: RuntimeDeps): Promise<Runtime> {
@@ -70,16 +73,16 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   const { logger } = deps
   // First: what the user saved in Settings overrides the config everything below is built from.
   const settings = await createSettingsService({ config, store: new SettingsStore(deps.settingsDir ?? config.data_dir), logger })
-  const chromiumPath = locateChromium({ explicit: config.chromium })
+  const binaries = deps.chromiumBinaries ?? locateChromiumBinaries({ explicit: config.chromium })
   const readMemory = deps.readMemory ?? (() => readMemoryUsage())
   const events = new EngineEventBus()
   events.onListenerError(({ event, error }) => logger.error({ event, err: error }, 'engine event listener failed'))
-  const executable = chromiumExecutable(chromiumPath, config.chromium_nice)
+  const executable = poolExecutables(binaries, config.chromium_nice)
   if (executable.warning) logger.warn(executable.warning)
   // Before the pool: every browser is launched with the guard's proxy, so it cannot change live.
   const egress = blocksPrivateTargets(config) ? await EgressGuard.start(config.private_targets_allowed, deps.egressLookup) : null
   if (egress) logger.info({ proxy: egress.proxy.serverUrl, allowed: config.private_targets_allowed }, 'private targets refused: browsers go through the egress guard')
-  const pool = new BrowserPool({ config, chromiumPath, launchPath: executable.launchPath, events, logger, readMemory, egressProxy: egress?.proxyServer ?? null })
+  const pool = new BrowserPool({ config, chromium: executable, events, logger, readMemory, egressProxy: egress?.proxyServer ?? null })
   const admission = new Admission(config.max_pages, config.queue_size, events)
   const reserve = new PageReserve({
     size: config.prewarm_pages,
@@ -134,7 +137,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   }
 
   let closing: Promise<void> | null = null
-  logger.info({ chromium: chromiumPath, chromium_nice: executable.nice, max_pages: config.max_pages }, 'engine started')
+  logger.info({ chromium: executable.headless.path, chromium_headed: executable.headed?.path ?? null, chromium_nice: executable.nice, max_pages: config.max_pages }, 'engine started')
   return {
     config,
     events,
@@ -147,7 +150,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     persister,
     service,
     settings,
-    chromiumPath,
+    chromium: { headless: executable.headless, headed: executable.headed, nice: executable.nice },
     egress,
     startedAt,
     version: VERSION,

@@ -26,6 +26,15 @@ export interface LocateOptions {
   exists?: (p: string) => boolean
 }
 
+/**
+ * Chromium's headless shell (Debian: `apt-get install chromium-headless-shell`): the old headless
+ * implementation, without the full browser's UI layers. Playwright itself launches it for headless
+ * Chromium. Here it costs 5-7x less CPU per isolated crawl (a new context's renderer starts far
+ * cheaper): bench/binaries.ts, docs/benchmarks.md. The real binary first: Debian's /usr/bin script
+ * keeps a shell process as the browser's parent.
+ */
+const SYSTEM_HEADLESS_SHELL_PATHS = ['/usr/lib/chromium/chromium-headless-shell', '/usr/bin/chromium-headless-shell']
+
 const SYSTEM_PATHS = [
   '/usr/bin/chromium',
   '/usr/bin/chromium-browser',
@@ -42,33 +51,55 @@ const HEADLESS_SHELL_BINARIES = [
   'chrome-linux/headless_shell',
 ]
 
-/** Every path locateChromium would try, in order (the env override first when set). */
-export function chromiumCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
-  const fromEnv = env.CRAWLDECK_CHROMIUM?.trim()
-  return [...(fromEnv ? [path.resolve(fromEnv)] : []), ...defaultCandidates(env)]
+/** The binaries the pool launches: one for headless browsers, one (a full Chromium) for headed ones. */
+export interface ChromiumBinaries {
+  /** What every headless browser runs: the headless shell when there is one, else a full Chromium. */
+  headless: string
+  /** A full Chromium for `browser_config.headless: false`; null when only a headless shell is installed. */
+  headed: string | null
 }
 
+/** Every path locateChromium would try for headless browsers, in order (the env override first when set). */
+export function chromiumCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
+  const fromEnv = env.CRAWLDECK_CHROMIUM?.trim()
+  const { shells, full } = defaultCandidates(env)
+  return [...(fromEnv ? [path.resolve(fromEnv)] : []), ...shells, ...full]
+}
+
+/** The binary headless browsers run (see locateChromiumBinaries). */
 export function locateChromium(opts: LocateOptions = {}): string {
+  return locateChromiumBinaries(opts).headless
+}
+
+export function locateChromiumBinaries(opts: LocateOptions = {}): ChromiumBinaries {
   const env = opts.env ?? process.env
   const exists = opts.exists ?? isExecutable
-  // A path someone typed is a decision, not a hint: falling back to another binary would hide the typo.
+  // A path someone typed is a decision, not a hint: falling back to another binary would hide the
+  // typo. It serves headless and headed browsers alike (a headless shell given here cannot show a window).
   const explicit = opts.explicit?.trim()
   // The options layer folds --chromium, CRAWLDECK_CHROMIUM and the config file into one value.
-  if (explicit) return requireAt(path.resolve(explicit), 'given with --chromium, CRAWLDECK_CHROMIUM or the config file', exists)
+  if (explicit) return both(requireAt(path.resolve(explicit), 'given with --chromium, CRAWLDECK_CHROMIUM or the config file', exists))
   const fromEnv = env.CRAWLDECK_CHROMIUM?.trim()
-  if (fromEnv) return requireAt(path.resolve(fromEnv), 'from CRAWLDECK_CHROMIUM', exists)
+  if (fromEnv) return both(requireAt(path.resolve(fromEnv), 'from CRAWLDECK_CHROMIUM', exists))
 
-  const candidates = defaultCandidates(env)
-  const found = candidates.find((p) => exists(p))
-  if (found !== undefined) return found
+  const { shells, full } = defaultCandidates(env)
+  const headed = full.find((p) => exists(p)) ?? null
+  const headless = shells.find((p) => exists(p)) ?? headed
+  if (headless !== null) return { headless, headed }
   const cache = playwrightCacheDir(env)
-  const searched = [...SYSTEM_PATHS, ...(cache ? [path.join(cache, 'chromium-*'), path.join(cache, 'chromium_headless_shell-*')] : [])]
+  const searched = [
+    ...SYSTEM_HEADLESS_SHELL_PATHS,
+    ...SYSTEM_PATHS,
+    ...(cache ? [path.join(cache, 'chromium-*'), path.join(cache, 'chromium_headless_shell-*')] : []),
+  ]
   throw new ChromiumNotFoundError(
     `No Chromium found (looked in: ${searched.join(', ')}). ` +
-      'Install one (Debian/Ubuntu: sudo apt-get install -y chromium) or set CRAWLDECK_CHROMIUM=/path/to/chrome.',
+      'Install one (Debian/Ubuntu: sudo apt-get install -y chromium chromium-headless-shell) or set CRAWLDECK_CHROMIUM=/path/to/chrome.',
     searched,
   )
 }
+
+const both = (p: string): ChromiumBinaries => ({ headless: p, headed: p })
 
 function requireAt(p: string, origin: string, exists: (p: string) => boolean): string {
   if (exists(p)) return p
@@ -80,15 +111,14 @@ function requireAt(p: string, origin: string, exists: (p: string) => boolean): s
   )
 }
 
-function defaultCandidates(env: NodeJS.ProcessEnv): string[] {
+/** Headless shells and full Chromiums, each list in the order they are tried (system installs first). */
+function defaultCandidates(env: NodeJS.ProcessEnv): { shells: string[]; full: string[] } {
   const cache = playwrightCacheDir(env)
-  if (cache === null) return [...SYSTEM_PATHS]
-  // A full Chromium beats the headless shell: it renders exactly like the browser users run.
-  return [
-    ...SYSTEM_PATHS,
-    ...revisionBinaries(cache, 'chromium', FULL_CHROMIUM_BINARIES),
-    ...revisionBinaries(cache, 'chromium_headless_shell', HEADLESS_SHELL_BINARIES),
-  ]
+  if (cache === null) return { shells: [...SYSTEM_HEADLESS_SHELL_PATHS], full: [...SYSTEM_PATHS] }
+  return {
+    shells: [...SYSTEM_HEADLESS_SHELL_PATHS, ...revisionBinaries(cache, 'chromium_headless_shell', HEADLESS_SHELL_BINARIES)],
+    full: [...SYSTEM_PATHS, ...revisionBinaries(cache, 'chromium', FULL_CHROMIUM_BINARIES)],
+  }
 }
 
 /** `<cache>/<prefix>-<revision>/<binary>`, newest revision first (numerically: 1200 > 999). */

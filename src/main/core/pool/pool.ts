@@ -7,6 +7,7 @@ import type { BrowserTier, CloseReason, EngineEventBus } from '../events.js'
 import type { Logger } from '../logger.js'
 import type { MemoryReading } from '../system/memory.js'
 import { findProcessesWithArg, isAlive, killProcessTree } from '../system/process-tree.js'
+import type { PoolBinary } from '../chromium/executables.js'
 import { BASE_CHROMIUM_ARGS } from '../chromium/launch-args.js'
 import { EGRESS_CHROMIUM_ARGS } from '../egress/guard.js'
 import { ManagedBrowser } from './managed-browser.js'
@@ -22,9 +23,8 @@ export interface Lease {
 
 export interface PoolDeps {
   config: Config
-  chromiumPath: string
-  /** What playwright spawns: chromiumPath itself or a wrapper that runs it niced (chromium/priority.ts). */
-  launchPath?: string
+  /** What headless and headed browsers are launched from (chromium/executables.ts). */
+  chromium: { headless: PoolBinary; headed: PoolBinary | null }
   events: EngineEventBus
   logger: Logger
   readMemory: () => MemoryReading
@@ -204,16 +204,24 @@ export class BrowserPool {
   }
 
   private async doLaunch(sig: string, config: BrowserConfig, tier: BrowserTier): Promise<ManagedBrowser> {
-    const { events, logger, chromiumPath } = this.deps
+    const { events, logger } = this.deps
     const id = randomUUID()
     // playwright-core does not expose the PID; this inert switch lets us find the process tree.
     const marker = `--crawldeck-browser=${id}`
     events.emit('browser:launching', { sig, tier })
     const t0 = Date.now()
+    const binary = config.headless ? this.deps.chromium.headless : this.deps.chromium.headed
+    if (binary === null) {
+      const message =
+        `headless: false needs a full Chromium, and only a headless shell was found (${this.deps.chromium.headless.path}). ` +
+        'Install one (Debian/Ubuntu: apt-get install -y chromium) or point --chromium at it.'
+      events.emit('browser:launch_failed', { sig, tier, error: message })
+      throw new BrowserLaunchError(message)
+    }
     let browser
     try {
       browser = await chromium.launch({
-        executablePath: this.deps.launchPath ?? chromiumPath,
+        executablePath: binary.launchPath,
         headless: config.headless,
         args: [...BASE_CHROMIUM_ARGS, ...(this.deps.egressProxy ? EGRESS_CHROMIUM_ARGS : []), ...this.deps.config.chromium_args, ...config.extra_args, marker],
         // The guard's proxy wins; the crawl service refuses a browser_config.proxy while it is on.
@@ -224,7 +232,7 @@ export class BrowserPool {
         handleSIGHUP: false,
       })
     } catch (err) {
-      const message = `could not launch Chromium (${chromiumPath}): ${firstLine(err)}`
+      const message = `could not launch Chromium (${binary.path}): ${firstLine(err)}`
       events.emit('browser:launch_failed', { sig, tier, error: message })
       if (tier === 'permanent') this.permanentLaunchError = message
       throw new BrowserLaunchError(message, err)
