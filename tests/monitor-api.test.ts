@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { z } from 'zod'
 import type { MemoryReading } from '../src/main/core/system/memory.js'
 import { configSignature, normaliseBrowserConfig } from '../src/main/core/pool/signature.js'
-import { processTreeMemory } from '../src/main/core/system/process-tree.js'
+import { processTreeMemory, processTreesMemory } from '../src/main/core/system/process-tree.js'
 import type { BrowserConfigInput } from '../src/shared/crawl-schemas.js'
 import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
 import { startService, waitFor, type TestService } from './helpers/service.js'
@@ -530,7 +530,7 @@ describe('monitor API (one real service)', () => {
     expect((await getOk('/monitor/logs/errors?limit=1')).errors).toHaveLength(1)
   })
 
-  it('mem_delta: the serving browser\'s RSS change for a request alone on it; null when another request shared the browser', async () => {
+  it('mem_delta: the serving browser\'s private-memory change for a request alone on it; null when another request shared the browser', async () => {
     const scansFrom = async (n: number) => {
       const start = s.runtime.monitor.memoryScans
       await waitFor(() => s.runtime.monitor.memoryScans >= start + n, 20_000, `${n} memory scans`)
@@ -542,6 +542,10 @@ describe('monitor API (one real service)', () => {
     const alone = await completedFor(mark, '/md', fx.url('/'))
     // Measured in the background after the answer: null until the next scan settles it.
     await waitFor(async () => typeof (await completed()).find((r) => r.id === alone.id)?.mem_delta === 'number', 20_000, 'mem_delta of a lone crawl')
+    // A small page: its renderer's own memory, not the 100-200 MB of mapped binary a renderer
+    // coming or going adds to an RSS sum.
+    const delta = (await completed()).find((r) => r.id === alone.id)?.mem_delta as number
+    expect(Math.abs(delta), `mem_delta ${delta} MB for a small page`).toBeLessThan(80)
 
     // Shared: a crawl held on the permanent browser while another one runs on it.
     await scansFrom(2)
@@ -952,13 +956,13 @@ describe('memory_mb sampling', () => {
       const fakeProcess = async (pid: number, ppid: number, rssKb: number, pssKb: number) => {
         await mkdir(join(proc, String(pid)))
         await writeFile(join(proc, String(pid), 'stat'), `${pid} (chrome) S ${ppid} ${pid} ${pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 0 0 0`)
-        await writeFile(join(proc, String(pid), 'status'), `Name:\tchrome\nVmRSS:\t  ${kb(rssKb)}\n`)
+        await writeFile(join(proc, String(pid), 'status'), `Name:\tchrome\nVmRSS:\t  ${kb(rssKb)}\nRssAnon:\t  ${kb(rssKb / 4)}\n`)
         await writeFile(join(proc, String(pid), 'smaps_rollup'), `Rss:  ${kb(rssKb)}\nPss:  ${kb(pssKb)}\n`)
       }
       await fakeProcess(100, 1, 300_000, 60_000) // the browser process
       await fakeProcess(101, 100, 200_000, 20_000) // a helper that stays
       await fakeProcess(102, 100, 150_000, 15_000) // a renderer that exits mid-scan
-      expect(await processTreeMemory(100, proc)).toEqual({ rss_bytes: 650_000 * 1024, pss_bytes: 95_000 * 1024, processes: 3 })
+      expect(await processTreeMemory(100, proc)).toEqual({ rss_bytes: 650_000 * 1024, anon_bytes: 162_500 * 1024, pss_bytes: 95_000 * 1024, processes: 3 })
 
       // Replay the race: 102's status is read, then it exits before its smaps_rollup is read.
       let statusOf102Read = false
@@ -976,6 +980,27 @@ describe('memory_mb sampling', () => {
       expect(m.pss_bytes, 'PSS of the tree (null means the reading silently became an RSS sum)').toBe(80_000 * 1024)
     } finally {
       fsHooks.readFileSync = null
+      await rm(proc, { recursive: true, force: true })
+    }
+  })
+
+  // mem_delta once came from the RSS sum of the tree, where every Chromium process counts the
+  // ~100 MB of the binary it maps: a renderer exiting inside a request's window showed as -400 MB
+  // for a small page. The once-a-second reading (statm) now also gives the private part.
+  it('the once-a-second reading gives private memory: resident minus the file-backed and shared pages', async () => {
+    const proc = await mkdtemp(join(tmpdir(), 'crawldeck-fake-proc-'))
+    try {
+      const fakeProcess = async (pid: number, ppid: number, residentPages: number, sharedPages: number) => {
+        await mkdir(join(proc, String(pid)))
+        await writeFile(join(proc, String(pid), 'stat'), `${pid} (chrome) S ${ppid} ${pid} ${pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 0 0 0`)
+        // statm: size resident shared text lib data dt, in 4 KiB pages.
+        await writeFile(join(proc, String(pid), 'statm'), `900000 ${residentPages} ${sharedPages} 40000 0 60000 0\n`)
+      }
+      await fakeProcess(100, 1, 25_000, 21_000) // the browser: ~98 MB resident, 16 MB its own
+      await fakeProcess(101, 100, 40_000, 28_000) // a renderer: ~156 MB resident, 47 MB its own
+      const trees = await processTreesMemory([100], { procRoot: proc, pss: false })
+      expect(trees.get(100)).toMatchObject({ rss_bytes: 65_000 * 4096, anon_bytes: 16_000 * 4096, pss_bytes: null, processes: 2 })
+    } finally {
       await rm(proc, { recursive: true, force: true })
     }
   })

@@ -82,6 +82,8 @@ describe('process tree on real /proc', () => {
     // Our own children's smaps_rollup is always readable to us.
     expect(mem.pss_bytes).toBeGreaterThan(0)
     expect(mem.pss_bytes!).toBeLessThanOrEqual(mem.rss_bytes)
+    expect(mem.anon_bytes).toBeGreaterThan(0)
+    expect(mem.anon_bytes).toBeLessThan(mem.rss_bytes)
 
     const exited = once(child, 'exit')
     const signalled = await killProcessTree(root)
@@ -92,7 +94,7 @@ describe('process tree on real /proc', () => {
     expect(await until(() => [root, ...kids].every((pid) => !isAlive(pid)), 5000)).toBe(true)
 
     expect(await processTree(root)).toEqual([])
-    expect(await processTreeMemory(root)).toEqual({ rss_bytes: 0, pss_bytes: 0, processes: 0 })
+    expect(await processTreeMemory(root)).toEqual({ rss_bytes: 0, anon_bytes: 0, pss_bytes: 0, processes: 0 })
     expect(await killProcessTree(root)).toEqual([])
   })
 

@@ -40,8 +40,10 @@ export interface CompletedRequest {
   queue_wait_ms: number | null
   browser_sig: string | null
   /**
-   * Change of the serving browser's resident memory (RSS of its process tree) across the
-   * request, in MB: the first once-a-second sample after it minus the last one before it.
+   * Change of the serving browser's private memory across the request, in MB: the anonymous
+   * resident memory (RssAnon) of its process tree, the first once-a-second sample after it minus
+   * the last one before it. File-backed pages (the Chromium binary every process maps) are left
+   * out: counted per process they moved the figure by 100-200 MB whenever a renderer came or went.
    * Null for about a second after the request ends, when no browser served it, and when another
    * request used the same browser inside that window: a browser's memory cannot be split between
    * the pages it serves at once, so such a change is not this request's to report.

@@ -80,7 +80,8 @@ interface ActiveEntry {
 }
 
 /**
- * One request's mem_delta: the serving browser's RSS from the last sample before its first lease
+ * One request's mem_delta: the serving browser's private memory (anon_bytes: RSS without the
+ * file-backed pages every Chromium process maps) from the last sample before its first lease
  * to the first sample after it finished. Memory of a browser cannot be split between the pages
  * it serves at once, so when any other request used that browser inside the window (or since the
  * sample taken as "before") the change is not this request's and mem_delta stays null.
@@ -98,8 +99,8 @@ interface BrowserMemory {
   bytes: number
   /** Processes that PSS reading covered. */
   processes: number
-  /** RSS of the tree and its PIDs, refreshed every second (for mem_delta). */
-  rss: number
+  /** Private anonymous memory of the tree (process-tree.ts anon_bytes), refreshed every second, for mem_delta. */
+  anon: number
   pids: number[]
 }
 
@@ -224,7 +225,7 @@ export class Monitor {
     if (!entry || entry.browserId !== null || e.request_id === null) return
     entry.browserId = e.id
     // A cached number: no /proc read on the request path.
-    const before = this.browserMemory.get(e.id)?.rss
+    const before = this.browserMemory.get(e.id)?.anon
     if (before === undefined) return
     const watch: DeltaWatch = {
       requestId: e.request_id,
@@ -284,11 +285,11 @@ export class Monitor {
     }
   }
 
-  /** mem_delta = the serving browser's RSS at the first sample after the request minus the last before it. */
+  /** mem_delta = the serving browser's private memory at the first sample after the request minus the last before it. */
   private settleMemDeltas(settling: DeltaWatch[]): void {
     for (const w of settling) {
       this.dropWatch(w)
-      const after = this.browserMemory.get(w.browserId)?.rss
+      const after = this.browserMemory.get(w.browserId)?.anon
       if (!w.shared && w.record && after !== undefined) w.record.mem_delta = round((after - w.before) / MB)
     }
   }
@@ -366,13 +367,13 @@ export class Monitor {
           const previous = this.browserMemory.get(b.id)
           // Between PSS readings the last PSS reading stands (at most a few seconds old) with the
           // process count it was taken over, so memory_mb and processes always describe the same
-          // tree and never flip between two measures of a different kind. RSS and PIDs (for
+          // tree and never flip between two measures of a different kind. Private memory and PIDs (for
           // mem_delta) are refreshed every second.
           const fromPss = tree.pss_bytes !== null || !previous
           this.browserMemory.set(b.id, {
             bytes: tree.pss_bytes ?? previous?.bytes ?? tree.rss_bytes,
             processes: fromPss ? tree.processes : (previous?.processes ?? tree.processes),
-            rss: tree.rss_bytes,
+            anon: tree.anon_bytes,
             pids: tree.pids,
           })
         }

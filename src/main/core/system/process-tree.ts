@@ -47,6 +47,14 @@ export interface ProcInfo {
 
 export interface TreeMemory {
   rss_bytes: number
+  /**
+   * Private anonymous memory (RssAnon: heaps, JS, decoded images), without the file-backed pages
+   * every Chromium process maps (the ~100 MB binary, fonts, paks) that RSS counts once per process.
+   * A renderer starting or exiting moves the RSS sum by 100-200 MB and this by its own 15-50 MB,
+   * so a change of it is what the processes allocated (mem_delta). An approximation of PSS that
+   * is cheap enough to read every second.
+   */
+  anon_bytes: number
   /** Proportional set size: shared pages split between sharers, so it sums honestly across a tree. */
   pss_bytes: number | null
   processes: number
@@ -117,7 +125,7 @@ export async function processTreesMemory(
   for (const root of rootPids) {
     const pids = treeOf(processes, root, children)
     // PSS makes the kernel walk every page table: worth it now and then, not every second.
-    const memory = opts.pss === false ? { rss_bytes: await residentBytes(pids, procRoot), pss_bytes: null, processes: pids.length } : await memoryOf(pids, procRoot)
+    const memory = opts.pss === false ? { ...(await residentMemory(pids, procRoot)), pss_bytes: null, processes: pids.length } : await memoryOf(pids, procRoot)
     out.set(root, { ...memory, pids })
   }
   return out
@@ -142,7 +150,7 @@ async function memoryOf(pids: number[], procRoot: string): Promise<TreeMemory> {
       // any more and must not void the PSS of the whole tree.
       if (rollup === null && !stillThere(dir)) return null
       // Zombies and kernel threads have no VmRSS/Pss lines: they hold no memory, so 0 is right.
-      return { rss: kbField(status, 'VmRSS') ?? 0, pss: rollup === null ? null : (kbField(rollup, 'Pss') ?? 0) }
+      return { rss: kbField(status, 'VmRSS') ?? 0, anon: kbField(status, 'RssAnon') ?? 0, pss: rollup === null ? null : (kbField(rollup, 'Pss') ?? 0) }
     },
     4,
   )
@@ -151,6 +159,7 @@ async function memoryOf(pids: number[], procRoot: string): Promise<TreeMemory> {
   const pssKnown = alive.every((m) => m.pss !== null)
   return {
     rss_bytes: alive.reduce((sum, m) => sum + m.rss, 0),
+    anon_bytes: alive.reduce((sum, m) => sum + m.anon, 0),
     pss_bytes: pssKnown ? alive.reduce((sum, m) => sum + (m.pss ?? 0), 0) : null,
     processes: alive.length,
   }
@@ -221,12 +230,15 @@ const PAGE_SIZE = 4096
 
 /**
  * Resident memory of known PIDs from /proc/<pid>/statm: a handful of tiny reads, cheap enough
- * to take around every request (the tree itself is cached by the caller).
+ * to take every second (the tree itself is cached by the caller). statm's `shared` is the
+ * file-backed and shmem part of `resident`, so resident − shared is RssAnon.
  */
-export async function residentBytes(pids: number[], procRoot = '/proc'): Promise<number> {
+export async function residentMemory(pids: number[], procRoot = '/proc'): Promise<{ rss_bytes: number; anon_bytes: number }> {
   const sizes = await mapSliced(pids, (pid) => {
     const text = readProc(path.join(procRoot, String(pid), 'statm'))
-    return text === null ? 0 : Number(text.split(' ')[1] ?? 0) * PAGE_SIZE
+    if (text === null) return { rss: 0, anon: 0 }
+    const [, resident = 0, shared = 0] = text.split(' ').map(Number)
+    return { rss: resident * PAGE_SIZE, anon: Math.max(0, resident - shared) * PAGE_SIZE }
   })
-  return sizes.reduce((a, b) => a + b, 0)
+  return { rss_bytes: sizes.reduce((a, b) => a + b.rss, 0), anon_bytes: sizes.reduce((a, b) => a + b.anon, 0) }
 }
