@@ -57,7 +57,8 @@ function chromiumBelow(root: number): Map<string, number> {
     for (const c of children.get(queue.shift() as number) ?? []) {
       queue.push(c)
       try {
-        const cmdline = readFileSync(`/proc/${c}/cmdline`, 'latin1').split('\0')
+        // Chromium rewrites its argv as its process title: one string with spaces, not NUL-separated.
+        const cmdline = readFileSync(`/proc/${c}/cmdline`, 'latin1').split(/[\0 ]/)
         if (!/chrom/i.test(cmdline[0] ?? '')) continue
         const type = cmdline.find((a) => a.startsWith('--type='))?.slice('--type='.length) ?? 'browser'
         const sub = cmdline.find((a) => a.startsWith('--utility-sub-type='))?.slice('--utility-sub-type='.length)
