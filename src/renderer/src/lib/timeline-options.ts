@@ -83,6 +83,11 @@ export function timelineLook(): Record<string, unknown> {
       textStyle: { color: '#d3dde8', fontFamily: 'monospace', fontSize: 11 },
       // Everything that reaches this HTML string is escaped. The hovered grid's series say which unit.
       formatter: (params: unknown) => tooltipHtml(params, unitOf(params)),
+      // The tooltip box goes in the chart's own element, named here: without a container ECharts
+      // reads the chart element's computed \`position\` on every redraw (getComputedStyle), which
+      // forces a style recalculation of whatever Vue just changed on the page (~1 ms, more on the
+      // Browsers tab). The element is absolutely positioned (TimelineCharts.vue), so nothing moves.
+      appendTo: (chartDom: HTMLElement) => chartDom,
     },
     // A time axis labelled on whole minutes: the labels stay put as points scroll by, and a new
     // label string appears once a minute, not with every point (each distinct string is measured
