@@ -103,21 +103,9 @@ export function timelineLook(): Record<string, unknown> {
       axisTick: { show: false },
       splitLine: { show: false },
     })),
-    // Percentages on a fixed 0-100 by 20; counts on a range and step we work out from the data
-    // (countScale, sent with the data), so ECharts does not search a nice scale on each redraw.
-    yAxis: CHARTS.map((spec, i) => ({
-      type: 'value',
-      gridIndex: i,
-      min: 0,
-      max: spec.max,
-      interval: spec.max === undefined ? undefined : spec.max / 5,
-      minInterval: spec.unit === '' ? 1 : undefined,
-      // Hidden as they were next to a time axis: with a value x axis ECharts would draw them.
-      axisLine: { show: false },
-      axisTick: { show: false },
-      splitLine: { lineStyle: { color: '#121b26' } },
-      axisLabel: { color: '#4d5d70', fontSize: 10, fontFamily: 'monospace' },
-    })),
+    // The y axes place the points but are not drawn here: their labels and grid lines are
+    // drawn by the canvas underneath (timelineAxesLook), which is redrawn only when a scale changes.
+    yAxis: yAxes(false),
     series: SERIES.map(({ spec, s }) => {
       const i = CHARTS.indexOf(spec)
       return {
@@ -136,6 +124,42 @@ export function timelineLook(): Record<string, unknown> {
         areaStyle: s.area || spec.stacked ? { color: s.color, opacity: spec.stacked ? 0.25 : 0.08 } : undefined,
       }
     }),
+  }
+}
+
+/**
+ * The value axes. Percentages on a fixed 0-100 by 20; counts on a range and step we work out from
+ * the data (timelineScales), so ECharts does not search a nice scale on each redraw.
+ */
+function yAxes(drawn: boolean): Record<string, unknown>[] {
+  return CHARTS.map((spec, i) => ({
+    type: 'value',
+    gridIndex: i,
+    show: drawn,
+    min: 0,
+    max: spec.max,
+    interval: spec.max === undefined ? undefined : spec.max / 5,
+    // Hidden as they were next to a time axis: with a value x axis ECharts would draw them.
+    axisLine: { show: false },
+    axisTick: { show: false },
+    splitLine: { show: drawn, lineStyle: { color: '#121b26' } },
+    axisLabel: { show: drawn, color: '#4d5d70', fontSize: 10, fontFamily: 'monospace' },
+  }))
+}
+
+/**
+ * The canvas under the timeline: the y labels and grid lines of the four charts, no series. They
+ * change only when a count chart's scale does, so a new point redraws neither them nor their
+ * labels (about half of all the labels; building and painting labels was most of the axis work).
+ * It gets the same layout (timelineLayout) and is sent timelineScales() when that changes.
+ */
+export function timelineAxesLook(): Record<string, unknown> {
+  return {
+    animation: false,
+    silent: true,
+    grid: CHARTS.map(() => ({ outerBoundsMode: 'none' })),
+    xAxis: CHARTS.map((_, i) => ({ type: 'value', gridIndex: i, show: false, min: 0, max: 1 })),
+    yAxis: yAxes(true),
   }
 }
 
@@ -199,13 +223,22 @@ export function timelineData(points: readonly TimelineTick[]): Record<string, un
   const { min, max, minutes } = timeRange(points)
   return {
     xAxis: CHARTS.map(() => ({ min, max, axisLabel: { customValues: minutes } })),
+    ...timelineScales(points),
+    series: SERIES.map(({ s }) => ({ data: points.map((p) => [p.timestamp, s.value(p)]) })),
+  }
+}
+
+/**
+ * The y scales of the four charts: nothing for the percentages (fixed in the look), a top and a
+ * step for the counts, from their largest value (the stacked tiers: their largest sum).
+ */
+export function timelineScales(points: readonly TimelineTick[]): { yAxis: Array<{ max?: number; interval?: number }> } {
+  return {
     yAxis: CHARTS.map((spec) => {
       if (spec.max !== undefined) return {}
-      const total = (p: TimelineTick) => spec.series.reduce((sum, s) => sum + (spec.stacked ? s.value(p) : 0), 0)
-      const largest = points.reduce((m, p) => Math.max(m, spec.stacked ? total(p) : Math.max(...spec.series.map((s) => s.value(p)))), 0)
-      return countScale(largest)
+      const at = (p: TimelineTick) => (spec.stacked ? spec.series.reduce((sum, s) => sum + s.value(p), 0) : Math.max(...spec.series.map((s) => s.value(p))))
+      return countScale(points.reduce((m, p) => Math.max(m, at(p)), 0))
     }),
-    series: SERIES.map(({ s }) => ({ data: points.map((p) => [p.timestamp, s.value(p)]) })),
   }
 }
 
