@@ -52,7 +52,8 @@ describe('timeline chart options', () => {
     expect(timeRange([at(min + 10_000), at(min + 70_000)]).minutes).toEqual([min + 10_000, min + 70_000])
     expect(timeRange([at(min), at(min + 5_000)]).minutes).toEqual([])
     expect(timeRange([])).toEqual({ min: undefined, max: undefined, minutes: [] })
-    expect(timeRange([at(min + 10_000)]).minutes).toEqual([min + 10_000])
+    // One point: a range one 5 s step wide, not zero.
+    expect(timeRange([at(min + 10_000)])).toEqual({ min: min + 10_000, max: min + 15_000, minutes: [min + 10_000] })
     expect(fmtMinute(min + 10_000)).toBe(fmtTime(min + 10_000).slice(0, 5))
     expect(fmtMinute(min + 10_000)).toMatch(/^\d\d:\d\d$/)
   })

@@ -84,7 +84,7 @@ export function timelineLook(): Record<string, unknown> {
       // Everything that reaches this HTML string is escaped. The hovered grid's series say which unit.
       formatter: (params: unknown) => tooltipHtml(params, unitOf(params)),
       // The tooltip box goes in the chart's own element, named here: without a container ECharts
-      // reads the chart element's computed \`position\` on every redraw (getComputedStyle), which
+      // reads the chart element's computed 'position' on every redraw (getComputedStyle), which
       // forces a style recalculation of whatever Vue just changed on the page (~1 ms, more on the
       // Browsers tab). The element is absolutely positioned (TimelineCharts.vue), so nothing moves.
       appendTo: (chartDom: HTMLElement) => chartDom,
@@ -177,15 +177,18 @@ export function timelineLayout(slots: readonly SlotRect[]): Record<string, unkno
 
 const MINUTE = 60_000
 
+/** The timeline's resolution: a time axis spans at least this much, so one point is not a zero-width range. */
+const STEP = 5_000
+
 /**
- * A time axis' range, from the first point to the last, and its labels: every whole minute in
- * it (whole local minutes too: every time zone's offset is whole minutes). No points: no range
- * (ECharts then fits whatever there is) and no labels.
+ * A time axis' range, from the first point to the last (at least one 5 s step), and its labels:
+ * every whole minute in it (whole local minutes too: every time zone's offset is whole minutes).
+ * No points: no range (ECharts then fits whatever there is) and no labels.
  */
 export function timeRange(points: readonly TimelineTick[]): { min?: number; max?: number; minutes: number[] } {
   if (points.length === 0) return { min: undefined, max: undefined, minutes: [] }
   const min = points[0]!.timestamp
-  const max = points[points.length - 1]!.timestamp
+  const max = Math.max(points[points.length - 1]!.timestamp, min + STEP)
   const minutes: number[] = []
   for (let t = Math.ceil(min / MINUTE) * MINUTE; t <= max; t += MINUTE) minutes.push(t)
   return { min, max, minutes }
