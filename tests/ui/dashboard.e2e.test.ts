@@ -353,7 +353,7 @@ describe('dashboard end to end', () => {
       page = await openDashboard(width)
       await page.locator(testid('connection-state'), { hasText: 'live' }).waitFor()
       await page.locator(testid('completed-row')).first().waitFor()
-      await page.locator(`${testid('timeline')} canvas`).waitFor()
+      await page.locator(`${testid('timeline')} canvas`).first().waitFor()
       await page.screenshot({ path: join(artifacts, `dashboard-${width}.png`), fullPage: true })
       await page.click(testid('nav-playground'))
       await page.fill(testid('pg-urls'), fixture.url('/'))

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest'
 import { fmtTime } from '../../src/renderer/src/lib/format.js'
-import { CHARTS, timelineData, timelineLayout, timelineLook, tooltipHtml } from '../../src/renderer/src/lib/timeline-options.js'
+import {
+  CHARTS,
+  countScale,
+  fmtMinute,
+  timeRange,
+  timelineAxesLook,
+  timelineData,
+  timelineLayout,
+  timelineLook,
+  timelineScales,
+  tooltipHtml,
+} from '../../src/renderer/src/lib/timeline-options.js'
 import type { TimelineTick } from '../../src/shared/monitor-types.js'
 
 const HOSTILE = '<img src=x onerror=alert(1)>'
@@ -12,7 +23,7 @@ const points: TimelineTick[] = [
 describe('timeline chart options', () => {
   it('sends only the series data on an update: [time, value] pairs per series, every chart in order', () => {
     const at = (i: number) => points[i]!.timestamp
-    expect(timelineData(points)).toEqual({
+    expect(timelineData(points)).toMatchObject({
       series: [
         { data: [[at(0), 41], [at(1), 42]] }, // memory
         { data: [[at(0), 12], [at(1), 14]] }, // cpu
@@ -24,16 +35,73 @@ describe('timeline chart options', () => {
     })
   })
 
+  it('sends with the data each chart\'s time range and minute labels, and the count charts\' scales', () => {
+    const data = timelineData(points) as { xAxis: unknown[]; yAxis: unknown[] }
+    const x = { min: points[0]!.timestamp, max: points[1]!.timestamp, axisLabel: { customValues: timeRange(points).minutes } }
+    expect(data.xAxis).toEqual(CHARTS.map(() => x))
+    // memory and cpu: fixed in the look; requests: largest 3; browsers: largest stack 1 + 2 + 4.
+    expect(data.yAxis).toEqual([{}, {}, countScale(3), countScale(7)])
+    expect(timelineScales(points)).toEqual({ yAxis: data.yAxis })
+    expect(countScale(7)).toEqual({ max: 8, interval: 2 })
+  })
+
+  it('labels the time axes on the whole minutes between the first point and the last, ends included', () => {
+    const min = 1_700_000_030_000 // 22:13:50 UTC
+    const at = (t: number) => ({ ...points[0]!, timestamp: t })
+    expect(timeRange([at(min), at(min + 180_000)])).toEqual({ min, max: min + 180_000, minutes: [min + 10_000, min + 70_000, min + 130_000] })
+    expect(timeRange([at(min + 10_000), at(min + 70_000)]).minutes).toEqual([min + 10_000, min + 70_000])
+    expect(timeRange([at(min), at(min + 5_000)]).minutes).toEqual([])
+    expect(timeRange([])).toEqual({ min: undefined, max: undefined, minutes: [] })
+    // One point: a range one 5 s step wide, not zero.
+    expect(timeRange([at(min + 10_000)])).toEqual({ min: min + 10_000, max: min + 15_000, minutes: [min + 10_000] })
+    expect(fmtMinute(min + 10_000)).toBe(fmtTime(min + 10_000).slice(0, 5))
+    expect(fmtMinute(min + 10_000)).toMatch(/^\d\d:\d\d$/)
+  })
+
+  it('scales the count charts in about five steps of 1, 2 or 5 times a power of ten, never under 1', () => {
+    expect(countScale(0)).toEqual({ max: 1, interval: 1 })
+    expect(countScale(Number.NaN)).toEqual({ max: 1, interval: 1 })
+    expect(countScale(1)).toEqual({ max: 1, interval: 1 })
+    expect(countScale(4)).toEqual({ max: 4, interval: 1 })
+    expect(countScale(5)).toEqual({ max: 5, interval: 1 })
+    expect(countScale(6)).toEqual({ max: 6, interval: 2 })
+    expect(countScale(50)).toEqual({ max: 50, interval: 10 })
+    expect(countScale(51)).toEqual({ max: 60, interval: 20 })
+    expect(countScale(230)).toEqual({ max: 250, interval: 50 })
+    expect(countScale(1000)).toEqual({ max: 1000, interval: 200 })
+    for (let v = 0; v <= 2000; v += 7) {
+      const { max, interval } = countScale(v)
+      expect(max).toBeGreaterThanOrEqual(v)
+      expect(max / interval).toBeLessThanOrEqual(6)
+      expect(Number.isInteger(max / interval)).toBe(true)
+      expect(interval).toBeGreaterThanOrEqual(1)
+    }
+  })
+
+  it('draws the y labels and grid lines on the canvas underneath only, with the same scales', () => {
+    type Axis = { gridIndex: number; show: boolean; min?: number; max?: number; interval?: number; axisLabel: { show: boolean }; splitLine: { show: boolean } }
+    const top = timelineLook() as { yAxis: Axis[] }
+    const under = timelineAxesLook() as { yAxis: Axis[]; xAxis: Array<{ show: boolean }>; series?: unknown; grid: unknown[] }
+    expect(under.grid).toHaveLength(CHARTS.length)
+    expect(under.series).toBeUndefined()
+    expect(under.xAxis.every((a) => a.show === false)).toBe(true)
+    expect(top.yAxis.every((a) => !a.show && !a.axisLabel.show && !a.splitLine.show)).toBe(true)
+    expect(under.yAxis.every((a) => a.show && a.axisLabel.show && a.splitLine.show)).toBe(true)
+    const scale = (a: Axis) => [a.gridIndex, a.min, a.max, a.interval]
+    expect(under.yAxis.map(scale)).toEqual(top.yAxis.map(scale))
+    expect(top.yAxis.map(scale)).toEqual(CHARTS.map((c, i) => [i, 0, c.max, c.max === undefined ? undefined : c.max / 5]))
+  })
+
   it('keeps the look (glow, colours, time axes, stacked tiers) in the options set once: one grid per chart', () => {
     type Look = {
       grid: unknown[]
-      xAxis: Array<{ type: string; gridIndex: number }>
+      xAxis: Array<{ type: string; gridIndex: number; axisLabel: { formatter: unknown } }>
       yAxis: Array<{ gridIndex: number; max?: number }>
       series: Array<{ name: string; xAxisIndex: number; yAxisIndex: number; stack?: string; data: unknown[]; lineStyle: { shadowBlur: number; color: string } }>
     }
     const look = timelineLook() as Look
     expect(look.grid).toHaveLength(CHARTS.length)
-    expect(look.xAxis.map((a) => [a.type, a.gridIndex])).toEqual(CHARTS.map((_, i) => ['time', i]))
+    expect(look.xAxis.map((a) => [a.type, a.gridIndex, a.axisLabel.formatter])).toEqual(CHARTS.map((_, i) => ['value', i, fmtMinute]))
     expect(look.yAxis.map((a) => [a.gridIndex, a.max])).toEqual(CHARTS.map((c, i) => [i, c.max]))
     const expected = CHARTS.flatMap((c, i) => c.series.map((s) => ({ name: s.name, color: s.color, axis: i, stacked: Boolean(c.stacked) })))
     expect(look.series).toHaveLength(expected.length)
@@ -63,6 +131,12 @@ describe('timeline chart options', () => {
     expect(b!.left - a!.left).toBe(310)
     expect(b!.width).toBe(a!.width)
     expect(tiny).toMatchObject({ width: 0, height: 0 })
+  })
+
+  it('puts the tooltip in the chart\'s own element (so ECharts never reads that element\'s computed style on a redraw)', () => {
+    const tooltip = (timelineLook() as { tooltip: { appendTo?: (dom: unknown) => unknown } }).tooltip
+    const dom = {}
+    expect(tooltip.appendTo?.(dom)).toBe(dom)
   })
 
   it('gives the tooltip the unit of the chart it is for', () => {

@@ -83,31 +83,29 @@ export function timelineLook(): Record<string, unknown> {
       textStyle: { color: '#d3dde8', fontFamily: 'monospace', fontSize: 11 },
       // Everything that reaches this HTML string is escaped. The hovered grid's series say which unit.
       formatter: (params: unknown) => tooltipHtml(params, unitOf(params)),
+      // The tooltip box goes in the chart's own element, named here: without a container ECharts
+      // reads the chart element's computed 'position' on every redraw (getComputedStyle), which
+      // forces a style recalculation of whatever Vue just changed on the page (~1 ms, more on the
+      // Browsers tab). The element is absolutely positioned (TimelineCharts.vue), so nothing moves.
+      appendTo: (chartDom: HTMLElement) => chartDom,
     },
-    // A time axis labelled on whole minutes: the labels stay put as points scroll by, and a new
-    // label string appears once a minute, not with every point (each distinct string is measured
-    // and cached by the canvas text code).
+    // Time runs on plain value axes (epoch ms) whose range and labels we give with the data
+    // (timelineData): the labels sit on the whole minutes, so they stay put as points scroll by
+    // and a new label string appears once a minute. ECharts' time scale would work the same
+    // ticks out again on every redraw (levels, nice steps, leveled formats, overlap checks).
     xAxis: CHARTS.map((_, i) => ({
-      type: 'time',
+      type: 'value',
       gridIndex: i,
-      min: 'dataMin',
-      max: 'dataMax',
-      minInterval: 60_000,
+      // Until the first data: no zero in the range.
+      scale: true,
       axisLine: { lineStyle: { color: '#1d2a38' } },
-      // No labels at the ends of the data (not whole minutes): with a short window the last one
-      // repeated the minute before it ("07:07  07:07").
-      axisLabel: { color: '#4d5d70', fontSize: 10, fontFamily: 'monospace', formatter: '{HH}:{mm}', hideOverlap: true, showMinLabel: false, showMaxLabel: false },
+      axisLabel: { color: '#4d5d70', fontSize: 10, fontFamily: 'monospace', formatter: fmtMinute, customValues: [] },
       axisTick: { show: false },
       splitLine: { show: false },
     })),
-    yAxis: CHARTS.map((spec, i) => ({
-      type: 'value',
-      gridIndex: i,
-      max: spec.max,
-      minInterval: spec.unit === '' ? 1 : undefined,
-      splitLine: { lineStyle: { color: '#121b26' } },
-      axisLabel: { color: '#4d5d70', fontSize: 10, fontFamily: 'monospace' },
-    })),
+    // The y axes place the points but are not drawn here: their labels and grid lines are
+    // drawn by the canvas underneath (timelineAxesLook), which is redrawn only when a scale changes.
+    yAxis: yAxes(false),
     series: SERIES.map(({ spec, s }) => {
       const i = CHARTS.indexOf(spec)
       return {
@@ -129,6 +127,42 @@ export function timelineLook(): Record<string, unknown> {
   }
 }
 
+/**
+ * The value axes. Percentages on a fixed 0-100 by 20; counts on a range and step we work out from
+ * the data (timelineScales), so ECharts does not search a nice scale on each redraw.
+ */
+function yAxes(drawn: boolean): Record<string, unknown>[] {
+  return CHARTS.map((spec, i) => ({
+    type: 'value',
+    gridIndex: i,
+    show: drawn,
+    min: 0,
+    max: spec.max,
+    interval: spec.max === undefined ? undefined : spec.max / 5,
+    // Hidden as they were next to a time axis: with a value x axis ECharts would draw them.
+    axisLine: { show: false },
+    axisTick: { show: false },
+    splitLine: { show: drawn, lineStyle: { color: '#121b26' } },
+    axisLabel: { show: drawn, color: '#4d5d70', fontSize: 10, fontFamily: 'monospace' },
+  }))
+}
+
+/**
+ * The canvas under the timeline: the y labels and grid lines of the four charts, no series. They
+ * change only when a count chart's scale does, so a new point redraws neither them nor their
+ * labels (about half of all the labels; building and painting labels was most of the axis work).
+ * It gets the same layout (timelineLayout) and is sent timelineScales() when that changes.
+ */
+export function timelineAxesLook(): Record<string, unknown> {
+  return {
+    animation: false,
+    silent: true,
+    grid: CHARTS.map(() => ({ outerBoundsMode: 'none' })),
+    xAxis: CHARTS.map((_, i) => ({ type: 'value', gridIndex: i, show: false, min: 0, max: 1 })),
+    yAxis: yAxes(true),
+  }
+}
+
 /** The four plots' positions: each chart's slot (laid out by CSS) less the label margins. */
 export function timelineLayout(slots: readonly SlotRect[]): Record<string, unknown> {
   return {
@@ -141,9 +175,74 @@ export function timelineLayout(slots: readonly SlotRect[]): Record<string, unkno
   }
 }
 
-/** Only what changes on an update: each series' [time, value] pairs, all charts' series in order. */
+const MINUTE = 60_000
+
+/** The timeline's resolution: a time axis spans at least this much, so one point is not a zero-width range. */
+const STEP = 5_000
+
+/**
+ * A time axis' range, from the first point to the last (at least one 5 s step), and its labels:
+ * every whole minute in it (whole local minutes too: every time zone's offset is whole minutes).
+ * No points: no range (ECharts then fits whatever there is) and no labels.
+ */
+export function timeRange(points: readonly TimelineTick[]): { min?: number; max?: number; minutes: number[] } {
+  if (points.length === 0) return { min: undefined, max: undefined, minutes: [] }
+  const min = points[0]!.timestamp
+  const max = Math.max(points[points.length - 1]!.timestamp, min + STEP)
+  const minutes: number[] = []
+  for (let t = Math.ceil(min / MINUTE) * MINUTE; t <= max; t += MINUTE) minutes.push(t)
+  return { min, max, minutes }
+}
+
+/**
+ * A count axis' top and step: about five steps of 1, 2 or 5 times a power of ten (never under 1:
+ * counts are whole), the top the first step at or above the largest value, and at least one step.
+ */
+export function countScale(largest: number): { max: number; interval: number } {
+  const top = Number.isFinite(largest) && largest > 0 ? largest : 0
+  const raw = Math.max(1, top / 5)
+  const pow = 10 ** Math.floor(Math.log10(raw))
+  const interval = [1, 2, 5, 10].map((m) => m * pow).find((v) => v >= raw - 1e-9)!
+  return { max: Math.max(interval, Math.ceil(top / interval - 1e-9) * interval), interval }
+}
+
+const minuteLabels = new Map<number, string>()
+/** An axis label, local HH:MM; one string per minute, kept (the window shows five). */
+export function fmtMinute(t: number): string {
+  let label = minuteLabels.get(t)
+  if (label === undefined) {
+    if (minuteLabels.size > 64) minuteLabels.clear()
+    label = fmtTime(t).slice(0, 5)
+    minuteLabels.set(t, label)
+  }
+  return label
+}
+
+/**
+ * Only what changes on an update: each series' [time, value] pairs, all charts' series in order;
+ * the time range and its minute labels; the top and step of the count charts.
+ */
 export function timelineData(points: readonly TimelineTick[]): Record<string, unknown> {
-  return { series: SERIES.map(({ s }) => ({ data: points.map((p) => [p.timestamp, s.value(p)]) })) }
+  const { min, max, minutes } = timeRange(points)
+  return {
+    xAxis: CHARTS.map(() => ({ min, max, axisLabel: { customValues: minutes } })),
+    ...timelineScales(points),
+    series: SERIES.map(({ s }) => ({ data: points.map((p) => [p.timestamp, s.value(p)]) })),
+  }
+}
+
+/**
+ * The y scales of the four charts: nothing for the percentages (fixed in the look), a top and a
+ * step for the counts, from their largest value (the stacked tiers: their largest sum).
+ */
+export function timelineScales(points: readonly TimelineTick[]): { yAxis: Array<{ max?: number; interval?: number }> } {
+  return {
+    yAxis: CHARTS.map((spec) => {
+      if (spec.max !== undefined) return {}
+      const at = (p: TimelineTick) => (spec.stacked ? spec.series.reduce((sum, s) => sum + s.value(p), 0) : Math.max(...spec.series.map((s) => s.value(p))))
+      return countScale(points.reduce((m, p) => Math.max(m, at(p)), 0))
+    }),
+  }
 }
 
 /** The unit of the chart a tooltip is for, from its first series' index. */
