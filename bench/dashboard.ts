@@ -208,7 +208,7 @@ async function main(): Promise<void> {
       row('· the seconds with a new timeline point only (1 in 5), total work', r.pointSeconds),
       row('· its largest single piece (what one frame absorbs)', r.largest),
       ...Object.keys(label).filter((k) => r.perMessage.has(k)).map((k) => row(`· ${label[k]}`, r.perMessage.get(k)!)),
-      row('· timeline redraw (one per new point: the four charts on one canvas)', r.charts),
+      row('· timeline redraw (one per new point: the four charts on the data canvas; the y-axis canvas only when a count scale changes)', r.charts),
     ]
     const longtasks = [...requestsTab.longtasks, ...browsersTab.longtasks]
     const lines = [
