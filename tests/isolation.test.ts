@@ -12,7 +12,9 @@ describe('request isolation', () => {
 
   beforeAll(async () => {
     fixture = await startFixtureServer()
-    service = await startService({ allow_js_code: true })
+    // No page reserve: these tests count the browser's contexts, which would include the reserved
+    // pair (its isolation is tested in tests/prewarm.test.ts).
+    service = await startService({ allow_js_code: true, prewarm_pages: 0 })
   })
   afterAll(async () => {
     await service?.close()

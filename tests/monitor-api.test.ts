@@ -48,7 +48,9 @@ const MEMORY: MemoryReading = { percent: 10, used_bytes: 10e8, limit_bytes: 100e
 beforeAll(async () => {
   ;[fx, s] = await Promise.all([
     startFixtureServer(),
-    startService({ max_pages: 2, queue_size: 2, idle_ttl_seconds: 0 }, { readMemory: () => MEMORY }),
+    // prewarm_pages 0: open_contexts / open_pages are asserted exactly; the reserve's own counts are
+    // tested in tests/prewarm.test.ts.
+    startService({ max_pages: 2, queue_size: 2, idle_ttl_seconds: 0, prewarm_pages: 0 }, { readMemory: () => MEMORY }),
   ])
   s.runtime.janitor.stop()
 })

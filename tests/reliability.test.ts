@@ -14,7 +14,8 @@ let fx: FixtureServer
 let s: TestService
 
 beforeAll(async () => {
-  ;[fx, s] = await Promise.all([startFixtureServer(), startService({ max_pages: 4, queue_size: 200 })])
+  // prewarm_pages 0: the tests wait for the browser to hold no context at all (no reserved pair).
+  ;[fx, s] = await Promise.all([startFixtureServer(), startService({ max_pages: 4, queue_size: 200, prewarm_pages: 0 })])
   s.runtime.janitor.stop()
 })
 

@@ -73,9 +73,11 @@ export const ConfigSchema = z
     max_capture_bytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
     /**
      * Fresh context + page pairs kept ready per permanent or hot browser, so a request does not
-     * wait for page creation; never reused across requests. 0 turns the reserve off.
+     * wait for page creation; never reused across requests. 0 turns the reserve off. 1 by default:
+     * at concurrency 1 it gave 1.14-1.20x the pages/s and 16-22 ms lower p50, at 4 and 8 it was
+     * neutral (bench/prewarm.ts, docs/benchmarks.md); 2 adds little and holds one more renderer.
      */
-    prewarm_pages: z.number().int().min(0).max(16).default(0),
+    prewarm_pages: z.number().int().min(0).max(16).default(1),
   })
   .strict()
 
