@@ -1,6 +1,6 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { CLIENT_BUFFER_LIMIT, type LiveSubscription } from '../src/main/core/monitor/live.js'
 import { configSignature, normaliseBrowserConfig } from '../src/main/core/pool/signature.js'
 import type { LiveMessage } from '../src/shared/monitor-types.js'
@@ -281,6 +281,29 @@ describe('GET /monitor/stream', () => {
     // Ids increase by one per event.
     const ids = st.parser.events.map((e) => Number(e.id))
     ids.forEach((id, i) => expect(id).toBe(i + 1))
+  })
+
+  it('a message going to several clients is encoded once, not once per client', async () => {
+    // Counts JSON.stringify calls on a request_finished record (in this process: the service is
+    // in-process), crawl A with one client, crawl B with three: the same count, or each client
+    // encoded it again. Other encoders of the record (persistence) count the same on both sides.
+    const encodesOf = async (url: string, clients: number): Promise<number> => {
+      const sts = await Promise.all(Array.from({ length: clients }, () => openStream()))
+      await Promise.all(sts.map((st) => st.next((e) => e.event === 'snapshot')))
+      const spy = vi.spyOn(JSON, 'stringify')
+      try {
+        expect((await s.post('/md', { url })).status).toBe(200)
+        await Promise.all(sts.map((st) => st.next((e) => e.event === 'request_finished' && json(e).url === url)))
+        return spy.mock.calls.filter(([value]) => (value as { url?: unknown; status?: unknown } | null)?.url === url && (value as { status?: unknown }).status === 'success').length
+      } finally {
+        spy.mockRestore()
+        await Promise.all(sts.map((st) => st.close()))
+      }
+    }
+    const one = await encodesOf(fx.url('/about?encode=one'), 1)
+    const three = await encodesOf(fx.url('/about?encode=three'), 3)
+    expect(one).toBeGreaterThanOrEqual(1)
+    expect(three).toBe(one)
   })
 
   it('ticks arrive (health + timeline), with the browsers table refreshed alongside', async () => {

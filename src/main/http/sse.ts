@@ -9,6 +9,21 @@ const HEARTBEAT_MS = 15_000
 const SLOW_CLIENT_GRACE_MS = 2_000
 
 /**
+ * The live feed hands every client the same message object: its JSON is encoded once, by the
+ * first client to send it, not once per client (20 dashboards on a busy service were spending
+ * most of their CPU re-encoding identical browser tables). Weak: gone with the message.
+ */
+const encoded = new WeakMap<LiveMessage, string>()
+function eventData(message: LiveMessage): string {
+  let json = encoded.get(message)
+  if (json === undefined) {
+    json = JSON.stringify(message.data)
+    encoded.set(message, json)
+  }
+  return json
+}
+
+/**
  * Writes a live subscription as Server-Sent Events. Backpressure is honoured: while the socket
  * is full we stop pulling, the subscription's bounded buffer fills, and a client that stays too
  * slow is dropped there — the server's memory never grows with it.
@@ -33,7 +48,7 @@ export function sendSse(ctx: Context, subscription: AsyncIterable<LiveMessage> &
   void (async () => {
     let id = 0
     for await (const message of subscription) {
-      const ok = stream.write(`id: ${++id}\nevent: ${message.type}\ndata: ${JSON.stringify(message.data)}\n\n`)
+      const ok = stream.write(`id: ${++id}\nevent: ${message.type}\ndata: ${eventData(message)}\n\n`)
       // Wait for the socket to drain, the client to go, or the feed to drop this client: a client
       // that never reads never drains, and must still be let go once it is dropped.
       if (!ok) await Promise.race([once(stream, 'drain'), closed, ...(subscription.ended ? [subscription.ended] : [])])
