@@ -101,7 +101,11 @@ async function main(): Promise<void> {
   try {
     fixture = await startFixtureServer()
     log(`fixture site at ${fixture.origin}`)
-    service = await startBenchService()
+    // No retirement mid-run (default: every 500 pages): the A/B and monitor parts serve well over
+    // 500 pages, and a retired browser whose zygotes outlive it takes its renderers' CPU out of
+    // every process tree we can read (the monitor table once showed -294 ms of Chromium CPU per page).
+    // One relaunch per 500 pages costs ~0.3 ms per page; the suite measures the default.
+    service = await startBenchService({ retire_after_pages: 1_000_000 })
     log(`crawldeck at ${service.url} (permanent browser up)`)
     const childrenBefore = await childPids()
     const bare = await launchBareBrowser()
