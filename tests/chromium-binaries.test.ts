@@ -6,7 +6,7 @@ import { TestScope, waitFor } from './helpers/service.js'
 
 /*
  * Which binary a browser actually runs, read from the kernel (/proc/PID/exe), not from our own
- * bookkeeping: headless browsers run Chromium's headless shell when the machine has one (5-7x less
+ * bookkeeping: headless browsers run Chromium's headless shell when the machine has one (4.5-8x less
  * CPU per isolated crawl, docs/benchmarks.md), and a headed browser_config gets a clear refusal
  * when there is no full Chromium to show a window with.
  */

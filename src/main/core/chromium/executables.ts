@@ -23,11 +23,11 @@ export interface PoolExecutables {
 /** The niced wrappers for the located binaries: one per distinct binary. */
 export function poolExecutables(binaries: ChromiumBinaries, nice: number): PoolExecutables {
   const headless = chromiumExecutable(binaries.headless, nice)
-  let headed: ChromiumExecutable | null = null
-  if (binaries.headed !== null) headed = binaries.headed === binaries.headless ? headless : chromiumExecutable(binaries.headed, nice)
+  const headedPath = binaries.headed
+  const headed: ChromiumExecutable | null = headedPath === null ? null : headedPath === binaries.headless ? headless : chromiumExecutable(headedPath, nice)
   return {
     headless: { path: binaries.headless, launchPath: headless.launchPath },
-    headed: headed && binaries.headed ? { path: binaries.headed, launchPath: headed.launchPath } : null,
+    headed: headedPath === null || headed === null ? null : { path: headedPath, launchPath: headed.launchPath },
     nice: headless.nice,
     warning: headless.warning,
     dispose() {

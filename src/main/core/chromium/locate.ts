@@ -29,7 +29,7 @@ export interface LocateOptions {
 /**
  * Chromium's headless shell (Debian: `apt-get install chromium-headless-shell`): the old headless
  * implementation, without the full browser's UI layers. Playwright itself launches it for headless
- * Chromium. Here it costs 5-7x less CPU per isolated crawl (a new context's renderer starts far
+ * Chromium. Here it costs 4.5-8x less CPU per isolated crawl (a new context's renderer starts far
  * cheaper): bench/binaries.ts, docs/benchmarks.md. The real binary first: Debian's /usr/bin script
  * keeps a shell process as the browser's parent.
  */
