@@ -5,7 +5,7 @@ import { configSignature, normaliseBrowserConfig } from '../src/main/core/pool/s
 import { isAlive, killProcessTree, processTree } from '../src/main/core/system/process-tree.js'
 import type { HealthResponse } from '../src/shared/api-types.js'
 import { FIXTURE_TEXT, startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
-import { startService, waitFor, type TestService } from './helpers/service.js'
+import { startService, TestScope, waitFor, type TestService } from './helpers/service.js'
 
 /*
  * Crash recovery with real Chromium: the test kills a browser's whole process tree with
@@ -15,7 +15,9 @@ import { startService, waitFor, type TestService } from './helpers/service.js'
 
 let fx: FixtureServer
 let s: TestService
-const openGates = new Set<string>()
+// Remembers the gates a test holds, so a failed assertion cannot leave one held for the next test.
+const scope = new TestScope(() => fx)
+const { gate } = scope
 
 beforeAll(async () => {
   fx = await startFixtureServer()
@@ -23,19 +25,13 @@ beforeAll(async () => {
 })
 
 afterEach(() => {
-  for (const name of openGates) fx.gate(name).release()
-  openGates.clear()
+  scope.releaseGates()
 })
 
 afterAll(async () => {
   await s?.close()
   await fx?.close()
 })
-
-function gate(name: string) {
-  openGates.add(name)
-  return fx.gate(name)
-}
 
 function since<K extends EngineEventName>(mark: number, name: K): Array<EngineEvents[K]> {
   return s.log

@@ -3,7 +3,7 @@ import type { ManagedBrowser } from '../src/main/core/pool/managed-browser.js'
 import { configSignature, normaliseBrowserConfig } from '../src/main/core/pool/signature.js'
 import { isAlive, killProcessTree, processTree } from '../src/main/core/system/process-tree.js'
 import { FIXTURE_TEXT, startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
-import { startService, waitFor, type TestService } from './helpers/service.js'
+import { startService, TestScope, waitFor, type TestService } from './helpers/service.js'
 
 /*
  * Pre-warmed pages (prewarm_pages) with real Chromium: a request takes a fresh context + page
@@ -15,7 +15,8 @@ import { startService, waitFor, type TestService } from './helpers/service.js'
 const SIZE = 2
 let fx: FixtureServer
 let s: TestService
-const openGates = new Set<string>()
+// Remembers the gates a test holds, so a failed assertion cannot leave one held for the next test.
+const scope = new TestScope(() => fx)
 
 beforeAll(async () => {
   fx = await startFixtureServer()
@@ -23,8 +24,7 @@ beforeAll(async () => {
 })
 
 afterEach(() => {
-  for (const name of openGates) fx.gate(name).release()
-  openGates.clear()
+  scope.releaseGates()
 })
 
 afterAll(async () => {
@@ -83,8 +83,7 @@ describe('pre-warmed pages', () => {
     const b = permanent()
     await waitFor(() => fullAndIdle(b), 30_000, 'the reserve to fill')
     const name = 'prewarm-held'
-    openGates.add(name)
-    const g = fx.gate(name)
+    const g = scope.gate(name)
     const held = s.postJson('/md', { url: fx.url(`/gate/${name}`) })
     await g.reached
     // The held request took one pair; the reserve made its replacement meanwhile.
