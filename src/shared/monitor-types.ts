@@ -190,6 +190,7 @@ export interface MonitorHealth {
     cold_ttl_seconds: number
     hot_ttl_seconds: number
   }
+  /** last_flush: epoch ms of the state the last successful write held (taken then, written after). */
   persistence: { backend: 'file' | 'redis' | 'memory'; ok: boolean; error: string | null; pending: boolean; last_flush: number | null }
 }
 

@@ -53,12 +53,16 @@ export class Persister {
       this.monitor.persistence.pending = true
       return
     }
+    // last_flush is when the written state was taken, not when the write ended: a change made
+    // while a slow write was under way is not in it, and a reader waiting for a flush after
+    // its own change must not take that write for one that holds it.
+    const takenAt = Date.now()
     const sections = this.monitor.takeDirty()
     if (!sections) return
     try {
       await this.store.save(sections)
       const wasDown = !this.monitor.persistence.ok
-      this.monitor.persistence = { backend: this.store.backend, ok: true, error: null, pending: false, last_flush: Date.now() }
+      this.monitor.persistence = { backend: this.store.backend, ok: true, error: null, pending: false, last_flush: takenAt }
       if (wasDown) this.logger.info({ store: this.store.location }, 'monitor store reachable again; pending state written')
     } catch (err) {
       const names = Object.keys(sections).filter((k) => k !== 'error_groups' && k !== 'version') as SnapshotSection[]
