@@ -191,6 +191,73 @@ describe('dashboard chart updates', () => {
     expect(problems).toEqual([])
   })
 
+  it('paints no text on the data canvas for a new point: the minute labels are HTML, each under its minute', async () => {
+    const p = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    p.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
+    // Every fillText/strokeText on a timeline canvas, by canvas: 'data' (the lines) or 'under' (the y axes).
+    await p.addInitScript(`(() => {
+      const texts = (window.__texts = { data: 0, under: 0 });
+      for (const name of ['fillText', 'strokeText']) {
+        const orig = CanvasRenderingContext2D.prototype[name];
+        CanvasRenderingContext2D.prototype[name] = function (...args) {
+          const host = this.canvas && this.canvas.closest && this.canvas.closest('[data-testid="timeline"] .echart');
+          if (host) texts[host.classList.contains('under') ? 'under' : 'data']++;
+          return orig.apply(this, args);
+        };
+      }
+      window.__charts = 0;
+      new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.name === 'crawldeck:chart') window.__charts++ }).observe({ type: 'measure' });
+    })();`)
+    await p.goto(`${feed.url}/dashboard/`)
+    await p.locator(testid('connection-state'), { hasText: 'live' }).waitFor({ timeout: 60_000 })
+    type Counts = { __texts: { data: number; under: number }; __charts: number }
+    const counts = () => p.evaluate(() => ({ ...(window as unknown as Counts).__texts, charts: (window as unknown as Counts).__charts }))
+    await expect.poll(async () => (await counts()).charts, { timeout: 30_000 }).toBeGreaterThanOrEqual(1)
+    // The y labels are text on the canvas underneath: the counter does see canvas text.
+    expect((await counts()).under).toBeGreaterThan(0)
+
+    // Points until the minute labels change (a new minute enters the window): the redraws of all
+    // those points paint no text on the data canvas.
+    const labelTexts = () => p.locator(`${testid('chart-memory')} .tlabel`).allInnerTexts()
+    const first = await labelTexts()
+    const before = await counts()
+    let charts = before.charts
+    for (let i = 0; i < 12 && (await labelTexts()).join() === first.join(); i++) {
+      let msgs = feed.step()
+      while (!msgs.some((m) => m.type === 'tick' && m.data.timeline)) msgs = feed.step()
+      await expect.poll(async () => (await counts()).charts, { timeout: 30_000 }).toBeGreaterThan(charts)
+      charts = (await counts()).charts
+    }
+    expect(await labelTexts()).not.toEqual(first)
+    expect((await counts()).data).toBe(before.data)
+
+    // Each chart shows one HH:MM label per whole minute of the window, centred where that minute
+    // falls in the plot (the slot less the 40 px y-label and 18 px right margins).
+    const timeline = await p.evaluate(() => {
+      const app = (document.querySelector('#app') as unknown as { __vue_app__: { config: { globalProperties: { $pinia: { _s: Map<string, { timeline: Array<{ timestamp: number }> }> } } } } }).__vue_app__
+      return app.config.globalProperties.$pinia._s.get('monitor')!.timeline.map((t) => t.timestamp)
+    })
+    const min = timeline[0]!
+    const max = timeline[timeline.length - 1]!
+    const minutes: number[] = []
+    for (let t = Math.ceil(min / 60_000) * 60_000; t <= max; t += 60_000) minutes.push(t)
+    expect(minutes.length).toBeGreaterThanOrEqual(4)
+    for (const id of ['chart-memory', 'chart-cpu', 'chart-requests', 'chart-browsers']) {
+      const slot = (await p.locator(`${testid(id)} .slot`).boundingBox())!
+      const labels = p.locator(`${testid(id)} .tlabel`)
+      expect(await labels.allInnerTexts()).toEqual(minutes.map((t) => new Date(t).toTimeString().slice(0, 5)))
+      for (const [i, t] of minutes.entries()) {
+        const box = (await labels.nth(i).boundingBox())!
+        const expected = slot.x + 40 + (slot.width - 58) * ((t - min) / (max - min))
+        expect(Math.abs(box.x + box.width / 2 - expected)).toBeLessThan(1.5)
+        expect(box.y + box.height).toBeLessThanOrEqual(slot.y + slot.height)
+        expect(box.y).toBeGreaterThan(slot.y + slot.height - 22)
+      }
+    }
+    await p.close()
+    expect(problems).toEqual([])
+  })
+
   it('shows each chart\'s own tooltip (its series, its unit) and lights the hovered chart\'s border', async () => {
     const p = await browser.newPage({ viewport: { width: 1440, height: 900 } })
     p.on('pageerror', (e) => problems.push(`page error: ${e.message}`))

@@ -4,6 +4,7 @@ import {
   CHARTS,
   countScale,
   fmtMinute,
+  timeLabels,
   timeRange,
   timelineAxesLook,
   timelineData,
@@ -35,9 +36,9 @@ describe('timeline chart options', () => {
     })
   })
 
-  it('sends with the data each chart\'s time range and minute labels, and the count charts\' scales', () => {
+  it('sends with the data each chart\'s time range and the count charts\' scales; no label for ECharts to lay out', () => {
     const data = timelineData(points) as { xAxis: unknown[]; yAxis: unknown[] }
-    const x = { min: points[0]!.timestamp, max: points[1]!.timestamp, axisLabel: { customValues: timeRange(points).minutes } }
+    const x = { min: points[0]!.timestamp, max: points[1]!.timestamp }
     expect(data.xAxis).toEqual(CHARTS.map(() => x))
     // memory and cpu: fixed in the look; requests: largest 3; browsers: largest stack 1 + 2 + 4.
     expect(data.yAxis).toEqual([{}, {}, countScale(3), countScale(7)])
@@ -56,6 +57,19 @@ describe('timeline chart options', () => {
     expect(timeRange([at(min + 10_000)])).toEqual({ min: min + 10_000, max: min + 15_000, minutes: [min + 10_000] })
     expect(fmtMinute(min + 10_000)).toBe(fmtTime(min + 10_000).slice(0, 5))
     expect(fmtMinute(min + 10_000)).toMatch(/^\d\d:\d\d$/)
+  })
+
+  it('places the HTML minute labels at their minute\'s fraction of the time range', () => {
+    const min = 1_700_000_030_000 // 22:13:50 UTC: the whole minutes of the range are 10 s, 70 s and 130 s in
+    const at = (t: number) => ({ ...points[0]!, timestamp: t })
+    expect(timeLabels([at(min), at(min + 180_000)])).toEqual([
+      { t: min + 10_000, text: fmtMinute(min + 10_000), at: 10 / 180 },
+      { t: min + 70_000, text: fmtMinute(min + 70_000), at: 70 / 180 },
+      { t: min + 130_000, text: fmtMinute(min + 130_000), at: 130 / 180 },
+    ])
+    expect(timeLabels([])).toEqual([])
+    // One point: its own minute, at the start of a range one step wide.
+    expect(timeLabels([at(min + 10_000)])).toEqual([{ t: min + 10_000, text: fmtMinute(min + 10_000), at: 0 }])
   })
 
   it('scales the count charts in about five steps of 1, 2 or 5 times a power of ten, never under 1', () => {
@@ -81,10 +95,11 @@ describe('timeline chart options', () => {
   it('draws the y labels and grid lines on the canvas underneath only, with the same scales', () => {
     type Axis = { gridIndex: number; show: boolean; min?: number; max?: number; interval?: number; axisLabel: { show: boolean }; splitLine: { show: boolean } }
     const top = timelineLook() as { yAxis: Axis[] }
-    const under = timelineAxesLook() as { yAxis: Axis[]; xAxis: Array<{ show: boolean }>; series?: unknown; grid: unknown[] }
+    const under = timelineAxesLook() as { yAxis: Axis[]; xAxis: Array<{ show?: boolean; axisLabel: { show: boolean } }>; series?: unknown; grid: unknown[] }
     expect(under.grid).toHaveLength(CHARTS.length)
     expect(under.series).toBeUndefined()
-    expect(under.xAxis.every((a) => a.show === false)).toBe(true)
+    // The time axes' line only: their labels are HTML (timeLabels).
+    expect(under.xAxis.every((a) => a.show !== false && a.axisLabel.show === false)).toBe(true)
     expect(top.yAxis.every((a) => !a.show && !a.axisLabel.show && !a.splitLine.show)).toBe(true)
     expect(under.yAxis.every((a) => a.show && a.axisLabel.show && a.splitLine.show)).toBe(true)
     const scale = (a: Axis) => [a.gridIndex, a.min, a.max, a.interval]
@@ -95,13 +110,13 @@ describe('timeline chart options', () => {
   it('keeps the look (glow, colours, time axes, stacked tiers) in the options set once: one grid per chart', () => {
     type Look = {
       grid: unknown[]
-      xAxis: Array<{ type: string; gridIndex: number; axisLabel: { formatter: unknown } }>
+      xAxis: Array<{ type: string; gridIndex: number; show: boolean }>
       yAxis: Array<{ gridIndex: number; max?: number }>
       series: Array<{ name: string; xAxisIndex: number; yAxisIndex: number; stack?: string; data: unknown[]; lineStyle: { shadowBlur: number; color: string } }>
     }
     const look = timelineLook() as Look
     expect(look.grid).toHaveLength(CHARTS.length)
-    expect(look.xAxis.map((a) => [a.type, a.gridIndex, a.axisLabel.formatter])).toEqual(CHARTS.map((_, i) => ['value', i, fmtMinute]))
+    expect(look.xAxis.map((a) => [a.type, a.gridIndex, a.show])).toEqual(CHARTS.map((_, i) => ['value', i, false]))
     expect(look.yAxis.map((a) => [a.gridIndex, a.max])).toEqual(CHARTS.map((c, i) => [i, c.max]))
     const expected = CHARTS.flatMap((c, i) => c.series.map((s) => ({ name: s.name, color: s.color, axis: i, stacked: Boolean(c.stacked) })))
     expect(look.series).toHaveLength(expected.length)

@@ -60,7 +60,7 @@ export interface SlotRect {
 }
 
 /** Margins between a chart's slot and its plot: room for the y labels (left) and the time labels (bottom). */
-const MARGIN = { left: 40, right: 18, top: 12, bottom: 22 }
+export const MARGIN = { left: 40, right: 18, top: 12, bottom: 22 }
 
 /** Every series of every chart, in the order they are given to ECharts (series index → chart). */
 const SERIES = CHARTS.flatMap((spec) => spec.series.map((s) => ({ spec, s })))
@@ -89,20 +89,11 @@ export function timelineLook(): Record<string, unknown> {
       // Browsers tab). The element is absolutely positioned (TimelineCharts.vue), so nothing moves.
       appendTo: (chartDom: HTMLElement) => chartDom,
     },
-    // Time runs on plain value axes (epoch ms) whose range and labels we give with the data
-    // (timelineData): the labels sit on the whole minutes, so they stay put as points scroll by
-    // and a new label string appears once a minute. ECharts' time scale would work the same
-    // ticks out again on every redraw (levels, nice steps, leveled formats, overlap checks).
-    xAxis: CHARTS.map((_, i) => ({
-      type: 'value',
-      gridIndex: i,
-      // Until the first data: no zero in the range.
-      scale: true,
-      axisLine: { lineStyle: { color: '#1d2a38' } },
-      axisLabel: { color: '#4d5d70', fontSize: 10, fontFamily: 'monospace', formatter: fmtMinute, customValues: [] },
-      axisTick: { show: false },
-      splitLine: { show: false },
-    })),
+    // Time runs on plain value axes (epoch ms) whose range we give with the data (timelineData),
+    // and nothing of them is drawn on this canvas: their line lies on the canvas underneath and
+    // their minute labels are HTML (timeLabels), so ECharts neither works out nor paints a label
+    // on a new point (that was ~2 ms of each redraw: tick/label layout and text painting).
+    xAxis: CHARTS.map((_, i) => ({ type: 'value', gridIndex: i, show: false, scale: true })),
     // The y axes place the points but are not drawn here: their labels and grid lines are
     // drawn by the canvas underneath (timelineAxesLook), which is redrawn only when a scale changes.
     yAxis: yAxes(false),
@@ -158,7 +149,17 @@ export function timelineAxesLook(): Record<string, unknown> {
     animation: false,
     silent: true,
     grid: CHARTS.map(() => ({ outerBoundsMode: 'none' })),
-    xAxis: CHARTS.map((_, i) => ({ type: 'value', gridIndex: i, show: false, min: 0, max: 1 })),
+    // Only the time axes' line: it does not move with the data (the minute labels are HTML).
+    xAxis: CHARTS.map((_, i) => ({
+      type: 'value',
+      gridIndex: i,
+      min: 0,
+      max: 1,
+      axisLine: { lineStyle: { color: '#1d2a38' } },
+      axisLabel: { show: false },
+      axisTick: { show: false },
+      splitLine: { show: false },
+    })),
     yAxis: yAxes(true),
   }
 }
@@ -207,7 +208,7 @@ export function countScale(largest: number): { max: number; interval: number } {
 }
 
 const minuteLabels = new Map<number, string>()
-/** An axis label, local HH:MM; one string per minute, kept (the window shows five). */
+/** A time label, local HH:MM; one string per minute, kept (the window shows five). */
 export function fmtMinute(t: number): string {
   let label = minuteLabels.get(t)
   if (label === undefined) {
@@ -218,14 +219,28 @@ export function fmtMinute(t: number): string {
   return label
 }
 
+/** One minute label under a time axis: its text, and where it sits as a fraction of the plot's width. */
+export interface TimeLabel {
+  t: number
+  text: string
+  at: number
+}
+
+/** The time axes' labels (the same for the four charts): every whole minute in the range. */
+export function timeLabels(points: readonly TimelineTick[]): TimeLabel[] {
+  const { min, max, minutes } = timeRange(points)
+  if (min === undefined || max === undefined) return []
+  return minutes.map((t) => ({ t, text: fmtMinute(t), at: (t - min) / (max - min) }))
+}
+
 /**
  * Only what changes on an update: each series' [time, value] pairs, all charts' series in order;
- * the time range and its minute labels; the top and step of the count charts.
+ * the time range; the top and step of the count charts.
  */
 export function timelineData(points: readonly TimelineTick[]): Record<string, unknown> {
-  const { min, max, minutes } = timeRange(points)
+  const { min, max } = timeRange(points)
   return {
-    xAxis: CHARTS.map(() => ({ min, max, axisLabel: { customValues: minutes } })),
+    xAxis: CHARTS.map(() => ({ min, max })),
     ...timelineScales(points),
     series: SERIES.map(({ s }) => ({ data: points.map((p) => [p.timestamp, s.value(p)]) })),
   }
