@@ -11,7 +11,6 @@ import ErrorsTab from '../../src/renderer/src/components/ErrorsTab.vue'
 import HealthBar from '../../src/renderer/src/components/HealthBar.vue'
 import JanitorTab from '../../src/renderer/src/components/JanitorTab.vue'
 import RequestsTab from '../../src/renderer/src/components/RequestsTab.vue'
-import { escapeHtml } from '../../src/renderer/src/lib/format.js'
 import { useMonitorStore } from '../../src/renderer/src/stores/monitor.js'
 import { setTransport } from '../../src/renderer/src/stores/transport.js'
 import { FakeTransport, active, completed, errorEntry, health, janitorEvent, snapshot } from './fixtures.js'
@@ -134,11 +133,6 @@ describe('renderer components', () => {
     expect(w.get('[data-testid="health-uptime"]').text()).toBe('1h 02m')
     store.apply({ type: 'tick', data: { health: health({ memory_percent: 65 }), timeline: null } })
     return w.vm.$nextTick().then(() => expect(w.get('[data-testid="health-memory"]').classes()).toContain('warn'))
-  })
-
-  it('escapes everything that goes into chart tooltip HTML', () => {
-    expect(escapeHtml(HOSTILE)).toBe('&lt;img src=x onerror=alert(1)&gt;')
-    expect(escapeHtml(`"'&`)).toBe('&quot;&#39;&amp;')
   })
 })
 

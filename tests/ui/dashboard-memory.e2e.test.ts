@@ -268,7 +268,7 @@ describe('dashboard chart updates', () => {
     await p.goto(`${feed.url}/dashboard/`)
     await p.locator(testid('connection-state'), { hasText: 'live' }).waitFor({ timeout: 60_000 })
     await p.locator(`${testid('timeline')} canvas`).first().waitFor()
-    const tooltip = p.locator(`${testid('timeline')} .echart > div:not(:first-child)`, { hasText: ':' })
+    const tooltip = p.locator(testid('timeline-tooltip'))
     const expected: Record<string, RegExp> = {
       'chart-memory': /memory: \S+ %/,
       'chart-cpu': /cpu: \S+ %/,

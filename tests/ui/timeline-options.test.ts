@@ -2,47 +2,90 @@ import { describe, expect, it } from 'vitest'
 import { fmtTime } from '../../src/renderer/src/lib/format.js'
 import {
   CHARTS,
+  MARGIN,
   countScale,
   fmtMinute,
+  plotOf,
   timeLabels,
   timeRange,
   timelineAxesLook,
-  timelineData,
   timelineLayout,
-  timelineLook,
   timelineScales,
-  tooltipHtml,
+  tooltipAt,
 } from '../../src/renderer/src/lib/timeline-options.js'
+import { timelinePaths, yMax } from '../../src/renderer/src/lib/timeline-paths.js'
 import type { TimelineTick } from '../../src/shared/monitor-types.js'
 
-const HOSTILE = '<img src=x onerror=alert(1)>'
 const points: TimelineTick[] = [
   { timestamp: 1_700_000_000_000, memory: 41, cpu: 12, requests: 3, browsers: { permanent: 1, hot: 2, cold: 3 } },
   { timestamp: 1_700_000_005_000, memory: 42, cpu: 14, requests: 0, browsers: { permanent: 1, hot: 2, cold: 4 } },
 ]
 
 describe('timeline chart options', () => {
-  it('sends only the series data on an update: [time, value] pairs per series, every chart in order', () => {
-    const at = (i: number) => points[i]!.timestamp
-    expect(timelineData(points)).toMatchObject({
-      series: [
-        { data: [[at(0), 41], [at(1), 42]] }, // memory
-        { data: [[at(0), 12], [at(1), 14]] }, // cpu
-        { data: [[at(0), 3], [at(1), 0]] }, // requests
-        { data: [[at(0), 1], [at(1), 1]] }, // browsers: permanent, hot, cold
-        { data: [[at(0), 2], [at(1), 2]] },
-        { data: [[at(0), 3], [at(1), 4]] },
-      ],
-    })
+  it('draws every series as a line in its chart\'s plot: time across the range, value up from the axis', () => {
+    const slots = [0, 1, 2, 3].map((i) => ({ left: i * 310, top: 20, width: 300, height: 150 }))
+    const { graphic } = timelinePaths(points, slots) as { graphic: Array<{ id: string; type: string; shape: { points: number[][] }; style: Record<string, unknown> }> }
+    const line = (k: number) => graphic.find((g) => g.id === `line-${k}`)!
+    const area = (k: number) => graphic.find((g) => g.id === `area-${k}`)!
+    // Six tracks (memory, cpu, requests, three tiers), an area and a line each; areas first (drawn under).
+    expect(graphic.map((g) => g.id)).toEqual([0, 1, 2, 3, 4, 5].map((k) => `area-${k}`).concat([0, 1, 2, 3, 4, 5].map((k) => `line-${k}`)))
+    const plot = plotOf(slots[0]!)
+    const y = (chart: number, v: number, top: number) => plotOf(slots[chart]!).top + plotOf(slots[chart]!).height - (v / top) * plotOf(slots[chart]!).height
+    // memory: straight from point to point, 0-100 axis.
+    expect(line(0).shape.points).toEqual([
+      [plot.left, y(0, 41, 100)],
+      [plot.left + plot.width, y(0, 42, 100)],
+    ])
+    expect(line(0).type).toBe('polyline')
+    expect(line(0).style).toMatchObject({ stroke: CHARTS[0]!.series[0]!.color, shadowBlur: 10 })
+    // its area closes down to the axis under the line's ends.
+    expect(area(0).shape.points).toEqual([...line(0).shape.points, [plot.left + plot.width, plot.top + plot.height], [plot.left, plot.top + plot.height]])
+    // requests: a step (the count holds until the next point), on its own count scale (3 -> top 3).
+    const r = plotOf(slots[2]!)
+    expect(yMax(points)[2]).toBe(countScale(3).max)
+    expect(line(2).shape.points).toEqual([
+      [r.left, y(2, 3, 3)],
+      [r.left + r.width, y(2, 3, 3)],
+      [r.left + r.width, y(2, 0, 3)],
+    ])
+    // browsers: the tiers stacked (1, 1+2, 1+2+3 then 1+2+4), each area between its line and the one under it.
+    const top = yMax(points)[3]!
+    expect(top).toBe(countScale(7).max)
+    const b = plotOf(slots[3]!)
+    const tier = (v0: number, v1: number) => [[b.left, y(3, v0, top)], [b.left + b.width, y(3, v0, top)], [b.left + b.width, y(3, v1, top)]]
+    expect(line(3).shape.points).toEqual(tier(1, 1))
+    expect(line(4).shape.points).toEqual(tier(3, 3))
+    expect(line(5).shape.points).toEqual(tier(6, 7))
+    expect(area(4).shape.points).toEqual([...line(4).shape.points, ...line(3).shape.points.slice().reverse()])
+    expect(area(3).shape.points.slice(-2)).toEqual([[b.left + b.width, b.top + b.height], [b.left, b.top + b.height]])
+    // Every area is faint, the stacked tiers' less so.
+    expect(area(1).style.opacity).toBeLessThan(area(4).style.opacity as number)
   })
 
-  it('sends with the data each chart\'s time range and the count charts\' scales; no label for ECharts to lay out', () => {
-    const data = timelineData(points) as { xAxis: unknown[]; yAxis: unknown[] }
-    const x = { min: points[0]!.timestamp, max: points[1]!.timestamp }
-    expect(data.xAxis).toEqual(CHARTS.map(() => x))
+  it('keeps every line inside its plot (values past a fixed axis are clamped) and draws nothing without points or room', () => {
+    const slots = [0, 1, 2, 3].map((i) => ({ left: i * 310, top: 20, width: 300, height: 150 }))
+    const wild = points.map((p) => ({ ...p, cpu: 250, memory: -5 }))
+    const { graphic } = timelinePaths(wild, slots) as { graphic: Array<{ id: string; shape: { points: number[][] } }> }
+    for (const g of graphic) {
+      const chart = [0, 1, 2, 3, 3, 3][Number(g.id.split('-')[1])]!
+      const p = plotOf(slots[chart]!)
+      for (const [x, y] of g.shape.points) {
+        expect(x).toBeGreaterThanOrEqual(p.left)
+        expect(x).toBeLessThanOrEqual(p.left + p.width)
+        expect(y).toBeGreaterThanOrEqual(p.top)
+        expect(y).toBeLessThanOrEqual(p.top + p.height)
+      }
+    }
+    const empty = (v: Record<string, unknown>) => (v.graphic as Array<{ shape: { points: unknown[] } }>).every((g) => g.shape.points.length === 0)
+    expect(empty(timelinePaths([], slots))).toBe(true)
+    expect(empty(timelinePaths(points, []))).toBe(true)
+  })
+
+  it('gives the axes canvas the count charts\' scales, the same the lines are drawn on', () => {
+    const data = timelineScales(points)
     // memory and cpu: fixed in the look; requests: largest 3; browsers: largest stack 1 + 2 + 4.
     expect(data.yAxis).toEqual([{}, {}, countScale(3), countScale(7)])
-    expect(timelineScales(points)).toEqual({ yAxis: data.yAxis })
+    expect(yMax(points)).toEqual([100, 100, countScale(3).max, countScale(7).max])
     expect(countScale(7)).toEqual({ max: 8, interval: 2 })
   })
 
@@ -92,43 +135,16 @@ describe('timeline chart options', () => {
     }
   })
 
-  it('draws the y labels and grid lines on the canvas underneath only, with the same scales', () => {
+  it('draws the y labels and grid lines, and the time axes\' line, on the canvas underneath', () => {
     type Axis = { gridIndex: number; show: boolean; min?: number; max?: number; interval?: number; axisLabel: { show: boolean }; splitLine: { show: boolean } }
-    const top = timelineLook() as { yAxis: Axis[] }
     const under = timelineAxesLook() as { yAxis: Axis[]; xAxis: Array<{ show?: boolean; axisLabel: { show: boolean } }>; series?: unknown; grid: unknown[] }
     expect(under.grid).toHaveLength(CHARTS.length)
     expect(under.series).toBeUndefined()
     // The time axes' line only: their labels are HTML (timeLabels).
     expect(under.xAxis.every((a) => a.show !== false && a.axisLabel.show === false)).toBe(true)
-    expect(top.yAxis.every((a) => !a.show && !a.axisLabel.show && !a.splitLine.show)).toBe(true)
-    expect(under.yAxis.every((a) => a.show && a.axisLabel.show && a.splitLine.show)).toBe(true)
+    expect(under.yAxis.every((a) => a.axisLabel.show && a.splitLine.show)).toBe(true)
     const scale = (a: Axis) => [a.gridIndex, a.min, a.max, a.interval]
-    expect(under.yAxis.map(scale)).toEqual(top.yAxis.map(scale))
-    expect(top.yAxis.map(scale)).toEqual(CHARTS.map((c, i) => [i, 0, c.max, c.max === undefined ? undefined : c.max / 5]))
-  })
-
-  it('keeps the look (glow, colours, time axes, stacked tiers) in the options set once: one grid per chart', () => {
-    type Look = {
-      grid: unknown[]
-      xAxis: Array<{ type: string; gridIndex: number; show: boolean }>
-      yAxis: Array<{ gridIndex: number; max?: number }>
-      series: Array<{ name: string; xAxisIndex: number; yAxisIndex: number; stack?: string; data: unknown[]; lineStyle: { shadowBlur: number; color: string } }>
-    }
-    const look = timelineLook() as Look
-    expect(look.grid).toHaveLength(CHARTS.length)
-    expect(look.xAxis.map((a) => [a.type, a.gridIndex, a.show])).toEqual(CHARTS.map((_, i) => ['value', i, false]))
-    expect(look.yAxis.map((a) => [a.gridIndex, a.max])).toEqual(CHARTS.map((c, i) => [i, c.max]))
-    const expected = CHARTS.flatMap((c, i) => c.series.map((s) => ({ name: s.name, color: s.color, axis: i, stacked: Boolean(c.stacked) })))
-    expect(look.series).toHaveLength(expected.length)
-    look.series.forEach((s, k) => {
-      const e = expected[k]!
-      expect([s.name, s.xAxisIndex, s.yAxisIndex, s.lineStyle.color]).toEqual([e.name, e.axis, e.axis, e.color])
-      expect(s.lineStyle.shadowBlur).toBeGreaterThan(0)
-      expect(s.data).toEqual([])
-      // The browsers' tiers stack on each other, nothing else stacks.
-      expect(Boolean(s.stack)).toBe(e.stacked)
-    })
-    expect(new Set(look.series.filter((s) => s.stack).map((s) => s.stack)).size).toBe(1)
+    expect(under.yAxis.map(scale)).toEqual(CHARTS.map((c, i) => [i, 0, c.max, c.max === undefined ? undefined : c.max / 5]))
   })
 
   it('puts each chart\'s plot inside its slot, label margins left, never at a negative size', () => {
@@ -148,28 +164,22 @@ describe('timeline chart options', () => {
     expect(tiny).toMatchObject({ width: 0, height: 0 })
   })
 
-  it('puts the tooltip in the chart\'s own element (so ECharts never reads that element\'s computed style on a redraw)', () => {
-    const tooltip = (timelineLook() as { tooltip: { appendTo?: (dom: unknown) => unknown } }).tooltip
-    const dom = {}
-    expect(tooltip.appendTo?.(dom)).toBe(dom)
+  it('puts each plot where timeline-paths draws it: the slot less the label margins', () => {
+    const slot = { left: 310, top: 20, width: 300, height: 150 }
+    expect(plotOf(slot)).toEqual({ left: 310 + MARGIN.left, top: 20 + MARGIN.top, width: 300 - MARGIN.left - MARGIN.right, height: 150 - MARGIN.top - MARGIN.bottom })
+    expect((timelineLayout([slot]) as { grid: unknown[] }).grid).toEqual([plotOf(slot)])
   })
 
-  it('gives the tooltip the unit of the chart it is for', () => {
-    const formatter = (timelineLook() as { tooltip: { formatter: (p: unknown) => string } }).tooltip.formatter
-    const series = CHARTS.flatMap((c) => c.series.map((s) => ({ chart: c.key, name: s.name })))
-    const param = (name: string) => ({ axisValue: points[0]!.timestamp, seriesIndex: series.findIndex((s) => s.name === name), seriesName: name, value: [points[0]!.timestamp, 7] })
-    expect(formatter([param('cpu')])).toContain('cpu: <b>7</b> %')
-    expect(formatter([param('requests')])).toContain('requests: <b>7</b>')
-    expect(formatter([param('requests')])).not.toContain('%')
-    const tiers = formatter(['permanent', 'hot', 'cold'].map(param))
-    expect(tiers.split('<br>')).toHaveLength(4)
-  })
-
-  it('escapes everything in the tooltip HTML, the time heading included', () => {
-    const html = tooltipHtml([{ axisValue: points[0]!.timestamp, seriesName: HOSTILE, value: [points[0]!.timestamp, HOSTILE], color: `red">${HOSTILE}` }], ' %')
-    expect(html).not.toContain('<img')
-    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;')
-    expect(html.startsWith(fmtTime(points[0]!.timestamp))).toBe(true)
-    expect(tooltipHtml({ axisValue: 'x', seriesName: 'cpu', value: [0, 5] }, ' %')).toContain('cpu: <b>5</b> %')
+  it('tooltip: the nearest point\'s time and the chart\'s own series, each with the chart\'s unit', () => {
+    expect(tooltipAt(points, 1, 0.2)).toEqual({ time: fmtTime(points[0]!.timestamp), at: 0, lines: [{ name: 'cpu', color: CHARTS[1]!.series[0]!.color, text: '12 %' }] })
+    expect(tooltipAt(points, 2, 0.8)).toMatchObject({ time: fmtTime(points[1]!.timestamp), at: 1, lines: [{ name: 'requests', text: '0' }] })
+    // A tier's own count, not the stacked sum.
+    expect(tooltipAt(points, 3, 1)!.lines.map((l) => `${l.name}: ${l.text}`)).toEqual(['permanent: 1', 'hot: 2', 'cold: 4'])
+    // Measurements to one decimal; outside the range: the end points; nothing to show: null.
+    expect(tooltipAt([{ ...points[0]!, memory: 41.2345 }], 0, -3)!.lines[0]!.text).toBe('41.2 %')
+    expect(tooltipAt(points, 0, 9)!.at).toBe(1)
+    expect(tooltipAt([], 0, 0.5)).toBeNull()
+    expect(tooltipAt(points, 7, 0.5)).toBeNull()
+    expect(tooltipAt(points, 0, Number.NaN)).toBeNull()
   })
 })

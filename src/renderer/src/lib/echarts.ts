@@ -1,7 +1,7 @@
 // Tree-shaken ECharts: only the pieces the timeline uses.
 import { use } from 'echarts/core'
-import { LineChart } from 'echarts/charts'
-import { GridComponent, TooltipComponent } from 'echarts/components'
+import { GraphicComponent, GridComponent } from 'echarts/components'
 import { CanvasRenderer } from 'echarts/renderers'
 
-use([LineChart, GridComponent, TooltipComponent, CanvasRenderer])
+// Grid: the y axes under the timeline; Graphic: its lines and areas (timeline-paths.ts).
+use([GridComponent, GraphicComponent, CanvasRenderer])

@@ -66,16 +66,6 @@ export function level(pct: number | null | undefined, warn = 60, crit = 80): 'ok
   return 'ok'
 }
 
-/** For the few places that build HTML strings (ECharts tooltips): escape everything. */
-export function escapeHtml(value: unknown): string {
-  return String(value)
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;')
-}
-
 export function truncate(s: string, max: number): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s
 }

@@ -1,12 +1,10 @@
 import type { TimelineTick } from '../../../shared/monitor-types'
-import { escapeHtml, fmtTime } from './format'
+import { fmtTime } from './format'
 
 /**
- * ECharts options of the resource timeline, split in three: the look (axes, colours, glow,
- * tooltip), set once when the chart is created; the layout (where each chart's grid sits), set
- * when the page is resized; and the data, the only part sent on each update.
- * A merge of just `series[].data` spares ECharts re-merging and re-checking
- * every style on every tick.
+ * The resource timeline's charts: what each shows (CHARTS), its axes (an ECharts canvas under
+ * the lines, redrawn only when a count scale changes), its time labels (HTML) and its tooltip's
+ * content. The lines and areas themselves are timeline-paths.ts.
  */
 
 const CYAN = '#3fe0d0'
@@ -21,8 +19,8 @@ interface SeriesSpec {
   color: string
   value: (p: TimelineTick) => number
   area?: boolean
-  /** Smooth only continuous measurements; counts are drawn as steps so nothing overshoots. */
-  smooth?: boolean
+  /** Counts are drawn as steps (a count holds until the next point); measurements go straight from point to point. */
+  steps?: boolean
 }
 
 export interface ChartSpec {
@@ -35,18 +33,18 @@ export interface ChartSpec {
 }
 
 export const CHARTS: readonly ChartSpec[] = [
-  { key: 'memory', title: 'memory %', unit: ' %', max: 100, series: [{ name: 'memory', color: CYAN, value: (p) => p.memory, area: true, smooth: true }] },
-  { key: 'cpu', title: 'cpu %', unit: ' %', max: 100, series: [{ name: 'cpu', color: PINK, value: (p) => p.cpu, area: true, smooth: true }] },
-  { key: 'requests', title: 'requests / 5 s', unit: '', series: [{ name: 'requests', color: AMBER, value: (p) => p.requests, area: true }] },
+  { key: 'memory', title: 'memory %', unit: ' %', max: 100, series: [{ name: 'memory', color: CYAN, value: (p) => p.memory, area: true }] },
+  { key: 'cpu', title: 'cpu %', unit: ' %', max: 100, series: [{ name: 'cpu', color: PINK, value: (p) => p.cpu, area: true }] },
+  { key: 'requests', title: 'requests / 5 s', unit: '', series: [{ name: 'requests', color: AMBER, value: (p) => p.requests, area: true, steps: true }] },
   {
     key: 'browsers',
     title: 'browsers by tier',
     unit: '',
     stacked: true,
     series: [
-      { name: 'permanent', color: VIOLET, value: (p) => p.browsers.permanent },
-      { name: 'hot', color: PINK, value: (p) => p.browsers.hot },
-      { name: 'cold', color: CYAN, value: (p) => p.browsers.cold },
+      { name: 'permanent', color: VIOLET, value: (p) => p.browsers.permanent, steps: true },
+      { name: 'hot', color: PINK, value: (p) => p.browsers.hot, steps: true },
+      { name: 'cold', color: CYAN, value: (p) => p.browsers.cold, steps: true },
     ],
   },
 ]
@@ -62,79 +60,22 @@ export interface SlotRect {
 /** Margins between a chart's slot and its plot: room for the y labels (left) and the time labels (bottom). */
 export const MARGIN = { left: 40, right: 18, top: 12, bottom: 22 }
 
-/** Every series of every chart, in the order they are given to ECharts (series index → chart). */
-const SERIES = CHARTS.flatMap((spec) => spec.series.map((s) => ({ spec, s })))
-
-/**
- * The look of the whole timeline, without data and without positions: one ECharts instance
- * drawing the four charts as four grids, so an update is one setOption and one canvas paint
- * instead of four (bench/dashboard.ts: the four separate instances cost about 1.6x the work).
- */
-export function timelineLook(): Record<string, unknown> {
-  return {
-    animation: false,
-    // Fixed margins (timelineLayout) hold the labels; 'none' spares ECharts estimating every label's box on each
-    // update to fit them (ECharts 6's outer-bounds layout, ~a third of the axis work here).
-    grid: CHARTS.map(() => ({ outerBoundsMode: 'none' })),
-    tooltip: {
-      trigger: 'axis',
-      backgroundColor: 'rgba(7,10,15,0.95)',
-      borderColor: '#2a3d52',
-      textStyle: { color: '#d3dde8', fontFamily: 'monospace', fontSize: 11 },
-      // Everything that reaches this HTML string is escaped. The hovered grid's series say which unit.
-      formatter: (params: unknown) => tooltipHtml(params, unitOf(params)),
-      // The tooltip box goes in the chart's own element, named here: without a container ECharts
-      // reads the chart element's computed 'position' on every redraw (getComputedStyle), which
-      // forces a style recalculation of whatever Vue just changed on the page (~1 ms, more on the
-      // Browsers tab). The element is absolutely positioned (TimelineCharts.vue), so nothing moves.
-      appendTo: (chartDom: HTMLElement) => chartDom,
-    },
-    // Time runs on plain value axes (epoch ms) whose range we give with the data (timelineData),
-    // and nothing of them is drawn on this canvas: their line lies on the canvas underneath and
-    // their minute labels are HTML (timeLabels), so ECharts neither works out nor paints a label
-    // on a new point (that was ~2 ms of each redraw: tick/label layout and text painting).
-    xAxis: CHARTS.map((_, i) => ({ type: 'value', gridIndex: i, show: false, scale: true })),
-    // The y axes place the points but are not drawn here: their labels and grid lines are
-    // drawn by the canvas underneath (timelineAxesLook), which is redrawn only when a scale changes.
-    yAxis: yAxes(false),
-    series: SERIES.map(({ spec, s }) => {
-      const i = CHARTS.indexOf(spec)
-      return {
-        name: s.name,
-        type: 'line',
-        xAxisIndex: i,
-        yAxisIndex: i,
-        data: [],
-        stack: spec.stacked ? spec.key : undefined,
-        smooth: s.smooth ? 0.25 : false,
-        smoothMonotone: 'x',
-        step: s.smooth ? undefined : 'end',
-        showSymbol: false,
-        lineStyle: { color: s.color, width: 2, shadowColor: s.color, shadowBlur: 10 },
-        itemStyle: { color: s.color },
-        areaStyle: s.area || spec.stacked ? { color: s.color, opacity: spec.stacked ? 0.25 : 0.08 } : undefined,
-      }
-    }),
-  }
-}
-
 /**
  * The value axes. Percentages on a fixed 0-100 by 20; counts on a range and step we work out from
  * the data (timelineScales), so ECharts does not search a nice scale on each redraw.
  */
-function yAxes(drawn: boolean): Record<string, unknown>[] {
+function yAxes(): Record<string, unknown>[] {
   return CHARTS.map((spec, i) => ({
     type: 'value',
     gridIndex: i,
-    show: drawn,
     min: 0,
     max: spec.max,
     interval: spec.max === undefined ? undefined : spec.max / 5,
-    // Hidden as they were next to a time axis: with a value x axis ECharts would draw them.
+    // Labels and grid lines only: the time axis' line is the plot's bottom edge.
     axisLine: { show: false },
     axisTick: { show: false },
-    splitLine: { show: drawn, lineStyle: { color: '#121b26' } },
-    axisLabel: { show: drawn, color: '#4d5d70', fontSize: 10, fontFamily: 'monospace' },
+    splitLine: { show: true, lineStyle: { color: '#121b26' } },
+    axisLabel: { show: true, color: '#4d5d70', fontSize: 10, fontFamily: 'monospace' },
   }))
 }
 
@@ -160,20 +101,23 @@ export function timelineAxesLook(): Record<string, unknown> {
       axisTick: { show: false },
       splitLine: { show: false },
     })),
-    yAxis: yAxes(true),
+    yAxis: yAxes(),
   }
 }
 
-/** The four plots' positions: each chart's slot (laid out by CSS) less the label margins. */
-export function timelineLayout(slots: readonly SlotRect[]): Record<string, unknown> {
+/** Where a chart's plot lies in the timeline's canvases: its slot (laid out by CSS) less the label margins. */
+export function plotOf(slot: SlotRect): { left: number; top: number; width: number; height: number } {
   return {
-    grid: slots.map((r) => ({
-      left: r.left + MARGIN.left,
-      top: r.top + MARGIN.top,
-      width: Math.max(0, r.width - MARGIN.left - MARGIN.right),
-      height: Math.max(0, r.height - MARGIN.top - MARGIN.bottom),
-    })),
+    left: slot.left + MARGIN.left,
+    top: slot.top + MARGIN.top,
+    width: Math.max(0, slot.width - MARGIN.left - MARGIN.right),
+    height: Math.max(0, slot.height - MARGIN.top - MARGIN.bottom),
   }
+}
+
+/** The axes canvas' four grids, one on each plot. */
+export function timelineLayout(slots: readonly SlotRect[]): Record<string, unknown> {
+  return { grid: slots.map(plotOf) }
 }
 
 const MINUTE = 60_000
@@ -234,19 +178,6 @@ export function timeLabels(points: readonly TimelineTick[]): TimeLabel[] {
 }
 
 /**
- * Only what changes on an update: each series' [time, value] pairs, all charts' series in order;
- * the time range; the top and step of the count charts.
- */
-export function timelineData(points: readonly TimelineTick[]): Record<string, unknown> {
-  const { min, max } = timeRange(points)
-  return {
-    xAxis: CHARTS.map(() => ({ min, max })),
-    ...timelineScales(points),
-    series: SERIES.map(({ s }) => ({ data: points.map((p) => [p.timestamp, s.value(p)]) })),
-  }
-}
-
-/**
  * The y scales of the four charts: nothing for the percentages (fixed in the look), a top and a
  * step for the counts, from their largest value (the stacked tiers: their largest sum).
  */
@@ -260,29 +191,34 @@ export function timelineScales(points: readonly TimelineTick[]): { yAxis: Array<
   }
 }
 
-/** The unit of the chart a tooltip is for, from its first series' index. */
-function unitOf(params: unknown): string {
-  const first = (Array.isArray(params) ? params[0] : params) as { seriesIndex?: unknown } | undefined
-  const i = typeof first?.seriesIndex === 'number' ? first.seriesIndex : -1
-  return SERIES[i]?.spec.unit ?? ''
+/** One line of a chart's tooltip: a series, its colour and its value with the chart's unit. */
+export interface TooltipLine {
+  name: string
+  color: string
+  text: string
 }
 
-interface TooltipParam {
-  axisValue?: unknown
-  seriesName?: string
-  value?: unknown
-  color?: unknown
+/**
+ * What the tooltip of chart `chart` shows at `at` (a fraction of the time range, 0 = the first
+ * point): the nearest point's time and each of the chart's series (a tier's own count, not the
+ * stacked sum), and where that point lies. Plain strings: the tooltip renders them as text.
+ */
+export function tooltipAt(points: readonly TimelineTick[], chart: number, at: number): { time: string; at: number; lines: TooltipLine[] } | null {
+  const spec = CHARTS[chart]
+  const { min, max } = timeRange(points)
+  if (!spec || min === undefined || max === undefined || !Number.isFinite(at)) return null
+  const t = min + Math.min(1, Math.max(0, at)) * (max - min)
+  let nearest = points[0]!
+  for (const p of points) if (Math.abs(p.timestamp - t) < Math.abs(nearest.timestamp - t)) nearest = p
+  return {
+    time: fmtTime(nearest.timestamp),
+    // Where that point is, as a fraction of the range: the pointer line is drawn there.
+    at: (nearest.timestamp - min) / (max - min),
+    lines: spec.series.map((s) => ({ name: s.name, color: s.color, text: `${fmtValue(s.value(nearest))}${spec.unit}` })),
+  }
 }
 
-/** The tooltip's HTML: the point's time, then one line per series. Everything in it is escaped. */
-export function tooltipHtml(params: unknown, unit: string): string {
-  const list = (Array.isArray(params) ? params : [params]) as TooltipParam[]
-  const at = Number(list[0]?.axisValue)
-  const head = escapeHtml(Number.isFinite(at) ? fmtTime(at) : '')
-  const lines = list.map((p) => {
-    const value = Array.isArray(p.value) ? p.value[1] : p.value
-    const color = typeof p.color === 'string' ? p.color : CYAN
-    return `<span style="color:${escapeHtml(color)}">●</span> ${escapeHtml(p.seriesName ?? '')}: <b>${escapeHtml(value ?? '')}</b>${escapeHtml(unit)}`
-  })
-  return [head, ...lines].join('<br>')
+/** Counts as they are; percentages to one decimal. */
+function fmtValue(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(1)
 }
