@@ -17,6 +17,8 @@ export interface GrowthServer {
   memoryAfterGc(): Promise<NodeJS.MemoryUsage>
   /** utime + stime of the server process alone (not its Chromium children), ms, from /proc. */
   cpuMs(): number
+  /** Resident memory of the server process alone, bytes, from /proc (no GC, no IPC). */
+  rssBytes(): number
   stop(): Promise<void>
 }
 
@@ -83,6 +85,7 @@ export async function startGrowthServer(flags: string[]): Promise<GrowthServer> 
         })
       }),
     cpuMs: () => processCpuMs(pid),
+    rssBytes: () => processRssBytes(pid),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
       await exited
@@ -97,4 +100,26 @@ export function processCpuMs(pid: number): number {
   // Fields after the parenthesised command (which may hold spaces): state is field 3, utime 14.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND
+}
+
+/** Resident pages of one process (field 2 of /proc/<pid>/statm) in bytes. */
+export function processRssBytes(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE_BYTES
+}
+const PAGE_BYTES = 4096
+
+/**
+ * RSS once it holds still: read every `everyMs` until two readings in a row differ by under 1 %,
+ * at most `maxMs`. After a full GC V8 and the allocator hand freed pages back over the next
+ * seconds, not at once: a reading taken right then counts memory on its way out.
+ */
+export async function settledRss(read: () => number, everyMs = 500, maxMs = 10_000): Promise<{ bytes: number; waitedMs: number }> {
+  const start = Date.now()
+  let last = read()
+  for (;;) {
+    await new Promise((r) => setTimeout(r, everyMs))
+    const now = read()
+    if (Math.abs(now - last) < 0.01 * last || Date.now() - start >= maxMs) return { bytes: now, waitedMs: Date.now() - start }
+    last = now
+  }
 }

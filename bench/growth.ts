@@ -24,7 +24,7 @@ import type { EndpointStatsResponse, ErrorsResponse, RequestsResponse } from '..
 import { startFixtureServer } from '../tests/helpers/fixture-server.js'
 import { writeBenchSection } from './docs-file.js'
 import { GrowthClient, SseClient } from './growth-http.js'
-import { startGrowthServer, type GrowthServer } from './growth-ipc.js'
+import { settledRss, startGrowthServer, type GrowthServer } from './growth-ipc.js'
 import { bulkRequest, countBulk, crawlKindOf, crawlRequest, type GrowthRequest } from './growth-mix.js'
 import { renderGrowthMarkdown, type FanoutRun, type FanoutWindow, type GrowthResult, type LatencySet, type MemoryReading } from './growth-report.js'
 
@@ -78,12 +78,15 @@ class Failures {
 
 async function reading(server: GrowthServer, client: GrowthClient, requests: number): Promise<MemoryReading> {
   const mem = await server.memoryAfterGc()
+  const settled = await settledRss(() => server.rssBytes())
   const reqs = await client.getJson<RequestsResponse>('/monitor/requests?limit=1000')
   const errs = await client.getJson<ErrorsResponse>('/monitor/logs/errors?limit=500')
   return {
     requests,
     heapUsedMb: mem.heapUsed / MB,
-    rssMb: mem.rss / MB,
+    rssAtGcMb: mem.rss / MB,
+    rssMb: settled.bytes / MB,
+    rssWaitedMs: settled.waitedMs,
     externalMb: mem.external / MB,
     completed: reqs.completed.length,
     errors: errs.errors.length,

@@ -3,6 +3,7 @@ import { errorShape } from '../src/main/core/monitor/error-groups.js'
 import { configSignature, normaliseBrowserConfig } from '../src/main/core/pool/signature.js'
 import { CrawlRequestSchema, SingleUrlRequestSchema } from '../src/shared/crawl-schemas.js'
 import { BLOCK, bulkRequest, countBulk, crawlRequest, INVALID_PER_BLOCK, letterTag } from '../bench/growth-mix.js'
+import { settledRss } from '../bench/growth-ipc.js'
 import { cpuPerSecond, fanoutCostPercent, latencyUnchanged, memoryWithin, pairCostsPercent, type FanoutWindow } from '../bench/growth-report.js'
 
 // The growth bench's mix (bench/growth-mix.ts) must be what its docs say: these check the
@@ -81,6 +82,19 @@ describe('growth bench verdicts', () => {
     expect(latencyUnchanged(4, 6.1)).toBe(false)
     expect(latencyUnchanged(0.5, 1.4)).toBe(true)
     expect(latencyUnchanged(0.5, 1.6)).toBe(false)
+  })
+
+  it('RSS is read until it holds still (two readings within 1 %), or until the time is up', async () => {
+    const seq = (values: number[]) => {
+      let i = 0
+      return () => values[Math.min(i++, values.length - 1)]!
+    }
+    expect((await settledRss(seq([300, 250, 220, 219, 219]), 1, 5_000)).bytes).toBe(219)
+    // Never still: the last reading once the time is up.
+    let v = 100
+    const r = await settledRss(() => (v *= 2), 1, 30)
+    expect(r.bytes).toBe(v)
+    expect(r.waitedMs).toBeGreaterThanOrEqual(30)
   })
 
   it('fan-out cost is the CPU per second difference in % of one core, pooled by side', () => {
