@@ -33,6 +33,8 @@ afterEach(async () => {
   const { status, body } = await service.get('/health')
   expect(status).toBe(200)
   expect(body.permanent_browser.state).toBe('up')
+  // A crawl's slot comes back once its context has closed, just after its answer.
+  await service.runtime.crawler.settled()
   expect(service.runtime.admission.activeCount).toBe(0)
 })
 

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { isAlive, processTree } from '../src/main/core/system/process-tree.js'
 import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
-import { startService, type TestService } from './helpers/service.js'
+import { bounded, startService, type TestService } from './helpers/service.js'
 
 /*
  * Graceful shutdown: every Chromium process of every browser is gone when close() resolves,
@@ -42,16 +42,6 @@ function settle<T>(p: Promise<T>): Promise<{ value: T } | { error: unknown }> {
     (value) => ({ value }),
     (error: unknown) => ({ error }),
   )
-}
-
-/** Fails with a clear message instead of hanging the test when a shutdown never completes. */
-async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)))])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /**

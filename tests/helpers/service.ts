@@ -73,8 +73,14 @@ export async function startService(config: ConfigInput = {}, deps: Partial<Runti
           resolve(payload)
         })
       }),
-    post: (path, body, init = {}) =>
-      fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...adminAuth() }, body: typeof body === 'string' ? body : JSON.stringify(body), ...init }),
+    async post(path, body, init = {}) {
+      const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...adminAuth() }, body: typeof body === 'string' ? body : JSON.stringify(body), ...init })
+      // A crawl answers before its context has closed, and keeps its slot and lease until then.
+      // Tests look at the service between requests, so they get the answer once that is over;
+      // tests/crawl-close.test.ts looks at the moment in between with fetch.
+      await runtime.crawler.settled()
+      return res
+    },
     async postJson(path, body) {
       const res = await service.post(path, body)
       const text = await res.text()
@@ -97,6 +103,16 @@ export async function startService(config: ConfigInput = {}, deps: Partial<Runti
     },
   }
   return service
+}
+
+/** Fails with a clear message instead of waiting for the test timeout when `p` never settles. */
+export async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)))])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** Poll a condition (no fixed sleeps): resolves when it holds, rejects after `timeoutMs`. */

@@ -4,6 +4,11 @@ import type { EngineEventBus } from './events.js'
 export interface Slot {
   /** Time spent waiting in the queue for this slot. */
   readonly waitMs: number
+  /**
+   * The page work is over and only the page's context is still closing: the slot still counts,
+   * but it will be free in a few milliseconds (see acquire).
+   */
+  draining(): void
   release(): void
 }
 
@@ -21,6 +26,8 @@ interface Waiter {
  */
 export class Admission {
   private active = 0
+  /** Slots whose crawl has answered and whose context is still closing. */
+  private drainingSlots = 0
   private readonly queue: Waiter[] = []
   /** Moving average of how long a slot is held, in ms: the basis of Retry-After. */
   private avgHoldMs = 1000
@@ -47,6 +54,8 @@ export class Admission {
   /**
    * `admitted` callers (further URLs of a batch that already got in) wait without counting
    * against the queue bound: refusing them half-way would fail a request we accepted.
+   * A draining slot lets one more caller wait beyond the bound: a client that sends its next
+   * request as soon as it has the last answer must not get a 429 from a context still closing.
    */
   acquire(opts: { signal?: AbortSignal; admitted?: boolean } = {}): Promise<Slot> {
     if (this.closed) return Promise.reject(new ShuttingDownError())
@@ -56,7 +65,7 @@ export class Admission {
       this.changed()
       return Promise.resolve(this.makeSlot(0))
     }
-    if (!opts.admitted && this.queue.length >= this.queueLimit) {
+    if (!opts.admitted && this.queue.length >= this.queueLimit + this.drainingSlots) {
       const retryAfter = this.retryAfterSeconds()
       this.events.emit('admission:rejected', { queued: this.queue.length, retry_after_seconds: retryAfter })
       return Promise.reject(new QueueFullError(retryAfter, this.queue.length))
@@ -84,11 +93,18 @@ export class Admission {
   private makeSlot(waitMs: number): Slot {
     const heldFrom = Date.now()
     let released = false
+    let draining = false
     return {
       waitMs,
+      draining: () => {
+        if (released || draining) return
+        draining = true
+        this.drainingSlots++
+      },
       release: () => {
         if (released) return
         released = true
+        if (draining) this.drainingSlots--
         this.avgHoldMs = this.avgHoldMs * 0.8 + (Date.now() - heldFrom) * 0.2
         this.active--
         this.next()

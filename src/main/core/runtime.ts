@@ -3,7 +3,7 @@ import { Admission } from './admission.js'
 import { poolExecutables, type PoolExecutables } from './chromium/executables.js'
 import { locateChromiumBinaries, type ChromiumBinaries } from './chromium/locate.js'
 import { resolveConfig, type Config, type ConfigInput } from './config.js'
-import { Crawler } from './crawl/crawler.js'
+import { Crawler, type CloseContext } from './crawl/crawler.js'
 import { blocksPrivateTargets } from './egress/address-policy.js'
 import { EgressGuard } from './egress/guard.js'
 import type { Lookup } from './egress/resolve.js'
@@ -39,6 +39,8 @@ export interface Runtime {
   /** Pre-warmed context + page pairs of the permanent and hot browsers (prewarm_pages). */
   readonly reserve: PageReserve
   readonly admission: Admission
+  /** Crawls URLs; `crawler.settled()` waits for the contexts still closing after their answers. */
+  readonly crawler: Crawler
   readonly monitor: Monitor
   readonly live: LiveFeed
   readonly persister: Persister
@@ -66,6 +68,8 @@ export interface RuntimeDeps {
   egressLookup?: Lookup
   /** The Chromium binaries to use instead of locating them (tests give a machine with only a headless shell). */
   chromiumBinaries?: ChromiumBinaries
+  /** How a crawl's context is closed after its answer (tests hold a close open with it). */
+  closeContext?: CloseContext
 }
 
 export async function createRuntime(configInput: Config | ConfigInput, deps: RuntimeDeps): Promise<Runtime> {
@@ -96,7 +100,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   // Before the permanent browser's launch: its 'browser:launched' is what fills its reserve.
   reserve.start()
   const limits = { egress, maxScreenshotHeight: config.max_screenshot_height, maxCaptureBytes: config.max_capture_bytes }
-  const crawler = new Crawler(pool, admission, limits, config.prewarm_pages > 0 ? reserve : null)
+  const crawler = new Crawler(pool, admission, limits, config.prewarm_pages > 0 ? reserve : null, deps.closeContext)
   const janitor = new Janitor(pool, config, events, logger, readMemory, reserve)
   const startedAt = Date.now()
 
@@ -145,6 +149,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     janitor,
     reserve,
     admission,
+    crawler,
     monitor,
     live,
     persister,
@@ -160,8 +165,9 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
         janitor.stop()
         admission.close()
         live.stop()
-        // Before the pool: reserved contexts close politely while their browsers are still up.
-        await reserve.close()
+        // Before the pool: reserved contexts, and those of finished crawls still closing in the
+        // background, close politely while their browsers are still up (and give back their leases).
+        await Promise.all([reserve.close(), crawler.settled()])
         await pool.shutdown()
         // After the pool: no browser is left to use the proxy.
         await egress?.close()
