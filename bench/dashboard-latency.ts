@@ -82,7 +82,8 @@ export async function measureLatency(browser: Browser, requests: number, concurr
     const answeredAt = new Map<string, number>()
     const crawlOne = async (i: number) => {
       const url = fixture.url(`/about?latency=${i}`)
-      const res = await service.post('/crawl', { urls: [url] })
+      // postNow: the answer as the client gets it (post() also waits for the context's close).
+      const res = await service.postNow('/crawl', { urls: [url] })
       const body = await res.text()
       answeredAt.set(url, now())
       if (res.status !== 200) throw new Error(`POST /crawl answered ${res.status}: ${body.slice(0, 200)}`)

@@ -22,7 +22,10 @@ export interface TestService {
   eventsOf<K extends EngineEventName>(name: K): Array<EngineEvents[K]>
   /** Resolves with the first event of that name (after now) for which `match` holds. */
   nextEvent<K extends EngineEventName>(name: K, match?: (p: EngineEvents[K]) => boolean, timeoutMs?: number): Promise<EngineEvents[K]>
+  /** POST with admin auth; resolves once the crawl's context close is over too (see the body). */
   post(path: string, body: unknown, init?: RequestInit): Promise<Response>
+  /** The same POST, resolved the moment the answer arrives, as a client sees it (for measuring). */
+  postNow(path: string, body: unknown, init?: RequestInit): Promise<Response>
   postJson<T = any>(path: string, body: unknown): Promise<{ status: number; body: T; headers: Headers }>
   get<T = any>(path: string): Promise<{ status: number; body: T }>
   close(): Promise<void>
@@ -73,8 +76,10 @@ export async function startService(config: ConfigInput = {}, deps: Partial<Runti
           resolve(payload)
         })
       }),
+    postNow: (path, body, init = {}) =>
+      fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...adminAuth() }, body: typeof body === 'string' ? body : JSON.stringify(body), ...init }),
     async post(path, body, init = {}) {
-      const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...adminAuth() }, body: typeof body === 'string' ? body : JSON.stringify(body), ...init })
+      const res = await service.postNow(path, body, init)
       // A crawl answers before its context has closed, and keeps its slot and lease until then.
       // Tests look at the service between requests, so they get the answer once that is over;
       // tests/crawl-close.test.ts looks at the moment in between with fetch.
