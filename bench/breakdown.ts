@@ -57,7 +57,8 @@ export function stepBreakdown(client: readonly ClientTiming[], server: readonly 
     { step: 'pool lease + newContext + newPage (acquiring → navigating)', a: median(a.setup), b: median(b.setup) },
     { step: '↳ newContext / newPage', a: null, b: [median(b.context), median(b.page)] },
     { step: 'goto, domcontentloaded (navigating → extracting)', a: median(a.goto), b: median(b.goto) },
-    { step: 'extract + context.close (extracting → finished)', a: median(a.finish), b: median(b.finish) },
+    // crawldeck closes the context after its answer, so A's row holds no close.
+    { step: 'extract, + context.close on B (extracting → finished)', a: median(a.finish), b: median(b.finish) },
     { step: '↳ extract / context.close', a: null, b: [median(b.extract), median(b.close)] },
     { step: 'HTTP out: request:finished → client holds parsed JSON', a: median(a.httpOut), b: null },
     { step: 'total (median of per-request totals)', a: median(a.total), b: median(b.total) },

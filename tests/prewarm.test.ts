@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { ManagedBrowser } from '../src/main/core/pool/managed-browser.js'
+import { openFreshPage } from '../src/main/core/pool/page-reserve.js'
 import { configSignature, normaliseBrowserConfig } from '../src/main/core/pool/signature.js'
 import { isAlive, killProcessTree, processTree } from '../src/main/core/system/process-tree.js'
 import { FIXTURE_TEXT, startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
@@ -226,6 +227,52 @@ describe('pre-warmed pages', () => {
       expect(again.status).toBe(200)
       await waitFor(() => svc.runtime.reserve.readyOn(b.id) === SIZE, 30_000, 'the reserve to fill')
     } finally {
+      await svc.close()
+    }
+  }, 120_000)
+
+  it('a request that finds the reserve empty while its next pair is being made waits for that pair; one more makes its own page', async () => {
+    // The pair made after the first request takes the ready one is held until the test lets it go.
+    let holding = false
+    let reach!: () => void
+    const reached = new Promise<void>((r) => (reach = r))
+    let release!: () => void
+    const released = new Promise<void>((r) => (release = r))
+    const openReservedPage = async (browser: ManagedBrowser) => {
+      if (holding) {
+        holding = false
+        reach()
+        await released
+      }
+      return openFreshPage(browser)
+    }
+    const svc = await startService({ prewarm_pages: 1 }, { openReservedPage })
+    try {
+      const b = svc.runtime.pool.permanent() as ManagedBrowser
+      await waitFor(() => svc.runtime.reserve.readyOn(b.id) === 1, 30_000, 'the reserve to fill')
+      holding = true
+      expect((await svc.postJson('/md', { url: fx.url('/') })).status).toBe(200)
+      await reached
+      const before = svc.runtime.reserve.stats()
+
+      // The second request finds no pair ready, one being made: it waits for that one.
+      const leased = svc.nextEvent('lease:acquired')
+      const second = svc.postJson('/md', { url: fx.url('/about') })
+      const secondId = (await leased).request_id
+      // Only one request waits per pair being made: the third makes its own page and is served meanwhile.
+      const third = await svc.postJson('/md', { url: fx.url('/') })
+      expect(third.status).toBe(200)
+      expect(third.body.markdown).toContain(FIXTURE_TEXT.homeUnique)
+      const navigated = (id: string | null) => svc.eventsOf('request:phase').some((e) => e.id === id && e.phase === 'navigating')
+      expect(navigated(secondId)).toBe(false)
+      expect(svc.runtime.reserve.stats()).toMatchObject({ served: before.served, missed: before.missed + 1 })
+
+      release()
+      expect((await second).status).toBe(200)
+      expect(navigated(secondId)).toBe(true)
+      expect(svc.runtime.reserve.stats()).toMatchObject({ served: before.served + 1, missed: before.missed + 1 })
+    } finally {
+      release()
       await svc.close()
     }
   }, 120_000)

@@ -10,7 +10,7 @@ import type { Lookup } from './egress/resolve.js'
 import { EngineEventBus } from './events.js'
 import type { Logger } from './logger.js'
 import { Janitor } from './pool/janitor.js'
-import { PageReserve } from './pool/page-reserve.js'
+import { PageReserve, type PageReserveDeps } from './pool/page-reserve.js'
 import { BrowserPool } from './pool/pool.js'
 import { LiveFeed } from './monitor/live.js'
 import { createMetrics } from './monitor/metrics.js'
@@ -70,6 +70,8 @@ export interface RuntimeDeps {
   chromiumBinaries?: ChromiumBinaries
   /** How a crawl's context is closed after its answer (tests hold a close open with it). */
   closeContext?: CloseContext
+  /** How the page reserve makes a pair (tests hold one being made with it). */
+  openReservedPage?: PageReserveDeps['openPage']
 }
 
 export async function createRuntime(configInput: Config | ConfigInput, deps: RuntimeDeps): Promise<Runtime> {
@@ -96,6 +98,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     logger,
     readMemory,
     memoryThresholdPercent: config.memory_threshold_percent,
+    openPage: deps.openReservedPage,
   })
   // Before the permanent browser's launch: its 'browser:launched' is what fills its reserve.
   reserve.start()

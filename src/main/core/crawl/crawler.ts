@@ -99,10 +99,12 @@ export class Crawler {
       try {
         // A reserved pair was made with these same options (the lease's browser has this config)
         // and leaves the reserve for good here: it is closed below like a page made now.
-        const reserved = this.reserve?.take(lease.browser) ?? null
+        const reserved = (await this.reserve?.take(lease.browser)) ?? null
         let page: Page
         if (reserved) {
           ;({ context, page } = reserved)
+          // It may have waited for the pair being made.
+          if (ctx.signal?.aborted) throw new AbortedError()
         } else {
           context = await orGone(lease.browser.browser.newContext(contextOptions(browserConfig)), lease.browser)
           // The abort listener could not close a context that did not exist yet.

@@ -47,6 +47,8 @@ interface BrowserReserve {
   readonly ready: ReservedPage[]
   /** One creation at a time per browser: the reserve never competes with requests by more than one page. */
   filling: boolean
+  /** A request that found no pair ready while one was being made: it gets that one. At most one waits. */
+  claim: ((pair: ReservedPage | null) => void) | null
   /** Set when the reserve is dropped: a creation that finishes afterwards closes its pair at once. */
   dropped: boolean
 }
@@ -74,6 +76,8 @@ export interface PageReserveDeps {
   readMemory: () => MemoryReading
   /** memory_threshold_percent: at or above it no pair is made (a page costs a renderer's memory). */
   memoryThresholdPercent: number
+  /** How a pair is made (tests hold one being made with it); openFreshPage by default. */
+  openPage?: (browser: ManagedBrowser) => Promise<ReservedPage>
 }
 
 /**
@@ -120,21 +124,25 @@ export class PageReserve {
 
   /**
    * A never-used pair for a request leased on `browser`, or null when none is ready. Taking one
-   * starts making its replacement.
+   * starts making its replacement. When none is ready but one is being made, the first request to
+   * come waits for that one instead of making its own: it is further along than a page started
+   * now, and two made at once slow each other (at c=1, back to back, a third to half of the
+   * requests came before the replacement was ready and paid for both).
    */
-  take(browser: ManagedBrowser): ReservedPage | null {
+  async take(browser: ManagedBrowser): Promise<ReservedPage | null> {
     if (this.deps.size === 0) return null
     const reserve = this.reserves.get(browser.id)
-    let pair = reserve?.ready.shift()
+    let pair = reserve?.ready.shift() ?? null
+    if (!pair && reserve?.filling && reserve.claim === null) pair = await new Promise<ReservedPage | null>((resolve) => (reserve.claim = resolve))
     // A page can close under us (a renderer crash); such a pair is discarded, not handed out.
     while (pair && pair.page.isClosed()) {
       this.discard(pair, browser)
-      pair = reserve?.ready.shift()
+      pair = reserve?.ready.shift() ?? null
     }
     if (pair) this.counts.served++
     else if (eligible(browser)) this.counts.missed++
     this.fill(browser.id)
-    return pair ?? null
+    return pair
   }
 
   /** Pairs ready on one browser (what the monitor's open_contexts of that browser include). */
@@ -181,7 +189,7 @@ export class PageReserve {
     if (!browser || !eligible(browser)) return
     let reserve = this.reserves.get(browserId)
     if (!reserve) {
-      reserve = { browser, ready: [], filling: false, dropped: false }
+      reserve = { browser, ready: [], filling: false, claim: null, dropped: false }
       this.reserves.set(browserId, reserve)
     }
     if (reserve.filling || reserve.ready.length >= this.deps.size || !this.slotFree()) return
@@ -204,19 +212,25 @@ export class PageReserve {
     reserve.filling = true
     try {
       while (!this.closed && !reserve.dropped && reserve.ready.length < this.deps.size && eligible(reserve.browser) && this.slotFree() && this.memoryLeft()) {
-        const pair = await openFreshPage(reserve.browser)
+        const pair = await (this.deps.openPage ?? openFreshPage)(reserve.browser)
         this.counts.created++
         if (this.closed || reserve.dropped || !eligible(reserve.browser)) {
           this.discard(pair, reserve.browser)
           break
         }
-        reserve.ready.push(pair)
+        const claim = reserve.claim
+        reserve.claim = null
+        if (claim) claim(pair)
+        else reserve.ready.push(pair)
       }
     } catch (err) {
       // The browser went away or refused a context: requests make their own pages meanwhile.
       this.deps.logger.debug({ browser: reserve.browser.shortSig, err: err instanceof Error ? err.message : String(err) }, 'page reserve refill stopped')
     } finally {
       reserve.filling = false
+      // A request still waiting makes its own page.
+      reserve.claim?.(null)
+      reserve.claim = null
     }
   }
 
