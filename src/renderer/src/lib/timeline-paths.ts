@@ -1,5 +1,5 @@
 import type { TimelineTick } from '../../../shared/monitor-types'
-import { CHARTS, plotOf, timeRange, timelineScales, type ChartSpec, type SlotRect } from './timeline-options'
+import { CHARTS, plotOf, timeRange, timelineScales, type SlotRect } from './timeline-options'
 
 /**
  * The timeline's lines and areas as ECharts graphic elements in canvas pixels, worked out here
@@ -13,7 +13,6 @@ import { CHARTS, plotOf, timeRange, timelineScales, type ChartSpec, type SlotRec
 /** One line (and the area under it) of one chart, in the order they are drawn. */
 interface Track {
   chart: number
-  spec: ChartSpec
   color: string
   /** The value drawn: a tier's running sum on a stacked chart. */
   value: (p: TimelineTick) => number
@@ -31,7 +30,6 @@ const TRACKS: readonly Track[] = CHARTS.flatMap((spec, chart) => {
     const upTo = spec.series.slice(0, k + 1)
     return {
       chart,
-      spec,
       color: s.color,
       value: spec.stacked ? (p: TimelineTick) => upTo.reduce((sum, u) => sum + u.value(p), 0) : s.value,
       step: s.steps === true,
