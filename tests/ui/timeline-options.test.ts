@@ -42,14 +42,14 @@ describe('timeline chart options', () => {
     expect(area(0).shape.points).toEqual([...line(0).shape.points, [plot.left + plot.width, plot.top + plot.height], [plot.left, plot.top + plot.height]])
     // requests: a step (the count holds until the next point), on its own count scale (3 -> top 3).
     const r = plotOf(slots[2]!)
-    expect(yMax(points)[2]).toBe(countScale(3).max)
+    expect(yMax(timelineScales(points))[2]).toBe(countScale(3).max)
     expect(line(2).shape.points).toEqual([
       [r.left, y(2, 3, 3)],
       [r.left + r.width, y(2, 3, 3)],
       [r.left + r.width, y(2, 0, 3)],
     ])
     // browsers: the tiers stacked (1, 1+2, 1+2+3 then 1+2+4), each area between its line and the one under it.
-    const top = yMax(points)[3]!
+    const top = yMax(timelineScales(points))[3]!
     expect(top).toBe(countScale(7).max)
     const b = plotOf(slots[3]!)
     const tier = (v0: number, v1: number) => [[b.left, y(3, v0, top)], [b.left + b.width, y(3, v0, top)], [b.left + b.width, y(3, v1, top)]]
@@ -85,7 +85,7 @@ describe('timeline chart options', () => {
     const data = timelineScales(points)
     // memory and cpu: fixed in the look; requests: largest 3; browsers: largest stack 1 + 2 + 4.
     expect(data.yAxis).toEqual([{}, {}, countScale(3), countScale(7)])
-    expect(yMax(points)).toEqual([100, 100, countScale(3).max, countScale(7).max])
+    expect(yMax(timelineScales(points))).toEqual([100, 100, countScale(3).max, countScale(7).max])
     expect(countScale(7)).toEqual({ max: 8, interval: 2 })
   })
 

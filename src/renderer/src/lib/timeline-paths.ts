@@ -39,10 +39,9 @@ const TRACKS: readonly Track[] = CHARTS.flatMap((spec, chart) => {
   })
 })
 
-/** The top of each chart's y axis: the same scale the axes canvas draws (timelineScales). */
-export function yMax(points: readonly TimelineTick[]): number[] {
-  const { yAxis } = timelineScales(points)
-  return CHARTS.map((spec, i) => spec.max ?? yAxis[i]!.max!)
+/** The top of each chart's y axis, from the timelineScales() the axes canvas is drawn with. */
+export function yMax(scales: ReturnType<typeof timelineScales>): number[] {
+  return CHARTS.map((spec, i) => spec.max ?? scales.yAxis[i]!.max!)
 }
 
 /**
@@ -60,9 +59,9 @@ export function timelinePathsLook(): Record<string, unknown> {
 }
 
 /** Every element with its shape: what an update sends. No points or no room: empty shapes. */
-export function timelinePaths(points: readonly TimelineTick[], slots: readonly SlotRect[]): Record<string, unknown> {
+export function timelinePaths(points: readonly TimelineTick[], slots: readonly SlotRect[], scales = timelineScales(points)): Record<string, unknown> {
   const { min, max } = timeRange(points)
-  const tops = yMax(points)
+  const tops = yMax(scales)
   const lines: number[][][] = TRACKS.map((t) => {
     const slot = slots[t.chart]
     if (!slot || min === undefined || max === undefined) return []
