@@ -159,6 +159,9 @@ describe('dashboard chart updates', () => {
     }
     // The snapshot's redraw runs in a frame after 'live': let it happen (and frames pass) before counting.
     await expect.poll(chartsSeen, { timeout: 30_000 }).toBeGreaterThanOrEqual(1)
+    // Both timeline canvases are vue-echarts charts (its <x-vue-echarts> element around ECharts' canvas).
+    expect(await p.evaluate(() => [...document.querySelectorAll('[data-testid="timeline"] .echart')].map((e) => e.querySelectorAll(':scope > x-vue-echarts > .echarts-host canvas').length))).toEqual([1, 1])
+    expect(await p.evaluate(() => customElements.get('x-vue-echarts') !== undefined)).toBe(true)
     await framesPass(8)
     // Step up to a point, and let its redraw run; the ticks of the next four steps carry none.
     await reset()
