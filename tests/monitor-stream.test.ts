@@ -1,10 +1,11 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http'
-import type { Socket } from 'node:net'
+import { Socket } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { CLIENT_BUFFER_LIMIT, type LiveSubscription } from '../src/main/core/monitor/live.js'
 import { configSignature, normaliseBrowserConfig } from '../src/main/core/pool/signature.js'
 import type { LiveMessage } from '../src/shared/monitor-types.js'
 import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
+import { SSE_WRITE_INTERVAL_MS } from '../src/main/http/sse.js'
 import { startService, waitFor, type TestService } from './helpers/service.js'
 
 /*
@@ -304,6 +305,44 @@ describe('GET /monitor/stream', () => {
     const three = await encodesOf(fx.url('/about?encode=three'), 3)
     expect(one).toBeGreaterThanOrEqual(1)
     expect(three).toBe(one)
+  })
+
+  it('messages that arrive together go out in one socket write, and a client\'s writes are at least SSE_WRITE_INTERVAL_MS apart', async () => {
+    // The server's socket writes that carry a fake promotion's janitor_event, with their times.
+    const writes: Array<{ at: number; events: number }> = []
+    const write = Socket.prototype.write
+    const spy = vi.spyOn(Socket.prototype, 'write').mockImplementation(function (this: Socket, ...args: Parameters<Socket['write']>) {
+      const data = args[0]
+      const text = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('latin1') : ''
+      const events = text.split('"id":"burst-').length - 1
+      if (events > 0) writes.push({ at: performance.now(), events })
+      return write.apply(this, args)
+    })
+    const promote = (id: string) => s.runtime.events.emit('browser:promoted', { id, sig: 'f'.repeat(64), from: 'cold', to: 'hot', uses: 3 })
+    try {
+      const st = await openStream()
+      await st.next((e) => e.event === 'snapshot')
+      // 50 changes in one turn of the event loop: one write (50 without coalescing).
+      for (let i = 0; i < 50; i++) promote(`burst-a${i}`)
+      await st.next((e) => e.event === 'janitor_event' && json(e).details?.id === 'burst-a49', 10_000)
+      expect(writes.map((w) => w.events)).toEqual([50])
+
+      // 40 changes 4 ms apart (160 ms): writes at least SSE_WRITE_INTERVAL_MS apart, every change in order.
+      writes.length = 0
+      for (let i = 0; i < 40; i++) {
+        promote(`burst-b${i}`)
+        await new Promise((r) => setTimeout(r, 4))
+      }
+      await st.next((e) => e.event === 'janitor_event' && json(e).details?.id === 'burst-b39', 10_000)
+      expect(writes.reduce((n, w) => n + w.events, 0)).toBe(40)
+      expect(writes.length).toBeLessThan(40 / 3)
+      // Timers may fire up to a millisecond early against performance.now().
+      for (let i = 1; i < writes.length; i++) expect(writes[i]!.at - writes[i - 1]!.at).toBeGreaterThanOrEqual(SSE_WRITE_INTERVAL_MS - 2)
+      const order = st.parser.events.filter((e) => e.event === 'janitor_event' && String(json(e).details?.id).startsWith('burst-b')).map((e) => json(e).details.id)
+      expect(order).toEqual(Array.from({ length: 40 }, (_, i) => `burst-b${i}`))
+    } finally {
+      spy.mockRestore()
+    }
   })
 
   it('ticks arrive (health + timeline), with the browsers table refreshed alongside', async () => {

@@ -10,6 +10,14 @@ export interface LiveSubscription extends AsyncIterable<LiveMessage> {
   readonly endReason: 'closed' | 'slow_client' | null
   /** Settles with the reason once the subscription has ended (a writer blocked on a full socket waits on it too). */
   readonly ended: Promise<'closed' | 'slow_client'>
+  /**
+   * Push mode, for a writer that sends what has queued up in batches (SSE): `onQueued` is called,
+   * synchronously, with the queue's length after every message queued, and the writer takes them
+   * with takeQueued() when it is ready. Such a subscription is not iterated.
+   */
+  listen(onQueued: (queued: number) => void): void
+  /** Takes every message waiting, in order, at once. */
+  takeQueued(): LiveMessage[]
   close(): void
 }
 
@@ -119,6 +127,17 @@ class Client implements LiveSubscription {
     }
     this.queue.push(message)
     this.wake?.()
+    this.onQueued?.(this.queue.length)
+  }
+
+  private onQueued: ((queued: number) => void) | null = null
+  listen(onQueued: (queued: number) => void): void {
+    this.onQueued = onQueued
+    if (this.queue.length > 0) onQueued(this.queue.length)
+  }
+
+  takeQueued(): LiveMessage[] {
+    return this.queue.splice(0)
   }
 
   close(reason: 'closed' | 'slow_client' = 'closed'): void {
@@ -128,6 +147,7 @@ class Client implements LiveSubscription {
     this.onEnd()
     this.resolveEnded(reason)
     this.wake?.()
+    this.onQueued = null
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<LiveMessage> {
