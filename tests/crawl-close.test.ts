@@ -150,6 +150,45 @@ describe('a crawl answers before its context is closed', () => {
     await waitFor(() => admission.activeCount === 0 && admission.queuedCount === 0, 20_000, 'the slot back')
   })
 
+  it('a kill without force does not wait for a crawl that has answered and only closes its context; one still running gets the 409', async () => {
+    const { s, steps } = await serve()
+    const cfg = { viewport_width: 1357 }
+    const crawlCold = (path: string) =>
+      fetch(`${s.url}/md`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: fx.url(path), browser_config: cfg }) })
+    const cold = () => s.runtime.pool.list().find((b) => b.tier === 'cold')
+    const kill = async (force = false) => {
+      const res = await s.postNow('/monitor/actions/kill_browser', { sig: cold()!.sig, force })
+      return { status: res.status, body: (await res.json()) as { killed?: { failed_crawls: number }; error?: string } }
+    }
+
+    // A crawl still running on the cold browser: the kill is refused, and says why.
+    const gate = fx.gate('kill-running')
+    const running = crawlCold('/gate/kill-running')
+    await gate.reached
+    const refused = await kill()
+    expect(refused.status).toBe(409)
+    expect(refused.body.error).toContain('serving 1 crawl')
+    gate.release()
+    expect((await running).status).toBe(200)
+    await waitFor(() => cold()!.leases === 0, 20_000, 'the first crawl to release its lease')
+
+    // A crawl that has answered, its context close held open: the lease still counts, but the kill goes through and fails nothing.
+    const held = (next = new HeldClose(steps))
+    const answered = crawlCold('/about')
+    await held.reached
+    expect((await bounded(answered, 20_000, 'the answer while its context close was held')).status).toBe(200)
+    const browser = cold()!
+    expect(browser.leases).toBe(1)
+    expect(browser.servingLeases).toBe(0)
+    const killed = await kill()
+    expect(killed.status, JSON.stringify(killed.body)).toBe(200)
+    expect(killed.body.killed?.failed_crawls).toBe(0)
+    await waitFor(() => browser.state === 'closed', 20_000, 'the killed browser to be closed')
+    // The held close then finds its browser gone: the lease and slot still come back.
+    held.release()
+    await waitFor(() => browser.leases === 0 && s.runtime.admission.activeCount === 0, 20_000, 'the lease and slot back')
+  })
+
   it('shutdown waits for a close in flight before closing the browser, and leaves no Chromium process', async () => {
     const { s, steps, browser } = await serve()
     const pids = (await processTree(browser.pid as number)).filter(isAlive)

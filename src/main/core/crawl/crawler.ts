@@ -128,6 +128,7 @@ export class Crawler {
       if (context && lease) {
         // Only the close is left: a caller arriving now waits for this slot instead of a 429.
         slot.draining()
+        lease.closing()
         this.closeThenRelease(context, lease.browser, release)
       } else release()
     }

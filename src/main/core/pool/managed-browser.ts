@@ -14,6 +14,11 @@ export class ManagedBrowser {
   state: BrowserState = 'active'
   tier: BrowserTier
   leases = 0
+  /**
+   * Of `leases`, those whose crawl has answered and only waits for its context to close: the
+   * browser serves no crawl through them, so a kill without force does not wait for them.
+   */
+  closingLeases = 0
   /** Leases ever taken; drives promotion and the monitor's `hits`. */
   uses = 0
   /** Pages opened in this browser; drives recycling. */
@@ -39,6 +44,11 @@ export class ManagedBrowser {
     this.tier = tier
     this.lastUsedAt = launchedAt
     this.gone = new Promise((resolve) => (this.resolveGone = resolve))
+  }
+
+  /** Leases of crawls still running (not only closing their context). */
+  get servingLeases(): number {
+    return this.leases - this.closingLeases
   }
 
   get acceptsLeases(): boolean {

@@ -18,6 +18,8 @@ export interface Lease {
   /** True only when an already-running browser served the request (no launch awaited). */
   readonly poolHit: boolean
   readonly waitMs: number
+  /** The crawl has answered; only its context's close is left before release(). */
+  closing(): void
   release(): void
 }
 
@@ -141,13 +143,20 @@ export class BrowserPool {
     }
     if (entry.pagesServed >= config.retire_after_pages) this.retire(entry, 'pages')
     let released = false
+    let closing = false
     return {
       browser: entry,
       poolHit,
       waitMs,
+      closing: () => {
+        if (released || closing) return
+        closing = true
+        entry.closingLeases++
+      },
       release: () => {
         if (released) return
         released = true
+        if (closing) entry.closingLeases--
         entry.leases--
         entry.lastUsedAt = Date.now()
         events.emit('lease:released', { id: entry.id, sig: entry.sig, request_id: requestId, leases: entry.leases })
@@ -316,8 +325,9 @@ export class BrowserPool {
     const entry = this.entries.get(id)
     if (!entry) throw new NotFoundError(`no browser with id ${id}`)
     if (entry.tier === 'permanent') throw new ForbiddenError('the permanent browser cannot be killed; restart it instead')
-    if (entry.leases > 0 && !opts.force) {
-      throw new ConflictError(`browser ${entry.shortSig} is serving ${entry.leases} crawl(s); pass force: true to kill it anyway (those crawls fail)`, { leases: entry.leases })
+    // Leases that only wait for a context to close serve nothing: their crawls have answered.
+    if (entry.servingLeases > 0 && !opts.force) {
+      throw new ConflictError(`browser ${entry.shortSig} is serving ${entry.servingLeases} crawl(s); pass force: true to kill it anyway (those crawls fail)`, { leases: entry.servingLeases })
     }
     await this.close(entry, 'killed')
     return entry

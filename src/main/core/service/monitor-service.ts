@@ -90,7 +90,8 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorOps {
     async monitorKillBrowser(input) {
       const target = resolve(input.sig)
       if (target.tier === 'permanent') throw new ForbiddenError('the permanent browser cannot be killed; restart it instead')
-      const leases = target.leases
+      // Crawls that have answered and only close their context do not fail with the browser.
+      const leases = target.servingLeases
       await pool.kill(target.id, { force: input.force })
       return { success: true, killed: { sig: target.shortSig, full_sig: target.sig, id: target.id, type: target.tier, forced: input.force, failed_crawls: leases } }
     },
