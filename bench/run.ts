@@ -13,8 +13,8 @@
  * Then the monitor's targets (issue 3, bench/monitor.ts) on the same service: monitor on vs off,
  * and GET /monitor/* latency with the pool saturated. BENCH_MAX_SECONDS (default 320) is the whole
  * budget; BENCH_MONITOR_SECONDS (default 150) of it is kept for the monitor part.
- * BENCH_MONITOR_REQUESTS (POST /html per side and round, default 12), BENCH_MONITOR_ROUNDS (at most,
- * default 10), BENCH_MONITOR_LATENCY_REQUESTS (per route, default 200) size it within that share.
+ * BENCH_MONITOR_REQUESTS (POST /html per side and round, default 40), BENCH_MONITOR_ROUNDS (at most,
+ * default 30), BENCH_MONITOR_LATENCY_REQUESTS (per route, default 200) size it within that share.
  */
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
@@ -254,8 +254,8 @@ async function main(): Promise<void> {
       pageUrl: front.url,
       pagePath: front.path,
       deadline: monitorDeadline,
-      requestsPerRound: envInt('BENCH_MONITOR_REQUESTS', 12, 4),
-      maxRounds: envInt('BENCH_MONITOR_ROUNDS', 10, 2),
+      requestsPerRound: envInt('BENCH_MONITOR_REQUESTS', 40, 4),
+      maxRounds: envInt('BENCH_MONITOR_ROUNDS', 30, 2),
       latencyRequests: envInt('BENCH_MONITOR_LATENCY_REQUESTS', 200, 10),
       log,
     })
