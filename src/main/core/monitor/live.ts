@@ -33,7 +33,9 @@ export class LiveFeed {
 
   constructor(private readonly monitor: Monitor) {}
 
+  /** A second start() while started does nothing (every client would get every message twice). */
   start(): void {
+    if (this.tickTimer) return
     const m = this.monitor
     this.unsubscribe.push(
       m.onChange('request_started', (data) => this.broadcast({ type: 'request_started', data })),

@@ -160,7 +160,9 @@ export class Monitor {
     this.changes.setMaxListeners(0)
   }
 
+  /** Starts listening and sampling; a second start() while started does nothing (it would record everything twice). */
   start(): void {
+    if (this.secondTimer) return
     const { events } = this.deps
     this.unsubscribe.push(
       events.on('request:started', (e) => this.onRequestStarted(e)),

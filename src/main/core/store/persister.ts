@@ -23,8 +23,11 @@ export class Persister {
   }
 
   /** Load stored history into the monitor. A failure is reported, not fatal: the service serves on. */
+  /** A second start() while started does nothing (a second interval would flush twice as often, for ever). */
   async start(): Promise<void> {
+    if (this.timer) return
     await this.loadOnce()
+    if (this.timer) return
     this.timer = setInterval(() => void this.flush(), this.intervalMs)
     this.timer.unref()
   }
