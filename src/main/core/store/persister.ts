@@ -22,8 +22,11 @@ export class Persister {
     monitor.persistence = { backend: store.backend, ok: true, error: null, pending: false, last_flush: null }
   }
 
-  /** Load stored history into the monitor. A failure is reported, not fatal: the service serves on. */
-  /** A second start() while started does nothing (a second interval would flush twice as often, for ever). */
+  /**
+   * Load stored history into the monitor, then flush on an interval. A failure is reported, not
+   * fatal: the service serves on. A second start() while started does nothing (a second interval
+   * would flush twice as often, for ever).
+   */
   async start(): Promise<void> {
     if (this.timer) return
     await this.loadOnce()
