@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { startFixtureServer } from '../tests/helpers/fixture-server.js'
 import { median, quantile } from './stats.js'
+import { postCrawl } from './suite/crawldeck.js'
 
 /**
  * Side-by-side A/B of two source trees of the whole service, in one run:
@@ -70,12 +71,6 @@ function start(name: 'A' | 'B', tree: string): Promise<Side> {
   })
 }
 
-async function crawl(side: Side, url: string): Promise<void> {
-  const res = await fetch(`${side.url}/crawl`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ urls: [url] }) })
-  const body = (await res.json()) as { success?: boolean }
-  if (!res.ok || !body.success) throw new Error(`${side.name}: ${res.status} for ${url}`)
-}
-
 /** One closed-loop burst: c clients, `n` requests in all; pages/s over the wall time, and every latency. */
 async function burst(side: Side, url: string, c: number, n: number): Promise<{ pps: number; lat: number[] }> {
   let next = 0
@@ -86,7 +81,7 @@ async function burst(side: Side, url: string, c: number, n: number): Promise<{ p
       while (next < n) {
         next++
         const s = performance.now()
-        await crawl(side, url)
+        await postCrawl(side.url, [url])
         lat.push(performance.now() - s)
       }
     }),
