@@ -16,6 +16,23 @@ export function nodeCpuMs(): number {
   return (u.user + u.system) / 1000
 }
 
+/**
+ * CPU the whole machine has used so far, ms: the busy columns of /proc/stat's first line (user,
+ * nice, system, irq, softirq; not steal, which is time the hypervisor gave to someone else),
+ * summed over all cores. Everything a contender runs is in it, wherever it runs: Node, its
+ * browsers, renderers that already exited (a browser per request leaves nothing to read per
+ * process afterwards). So is anything else the machine runs, which on the bench machine is idle
+ * services. NaN where there is no /proc/stat.
+ */
+export async function machineCpuMs(): Promise<number> {
+  const stat = await readFile('/proc/stat', 'utf8').catch(() => null)
+  const cols = stat?.split('\n', 1)[0]?.trim().split(/\s+/) ?? []
+  if (cols[0] !== 'cpu' || cols.length < 9) return Number.NaN
+  const n = cols.slice(1).map(Number)
+  const busy = (n[0] ?? 0) + (n[1] ?? 0) + (n[2] ?? 0) + (n[5] ?? 0) + (n[6] ?? 0)
+  return (busy * 1000) / TICKS_PER_SECOND
+}
+
 /** Direct children of this process: the Chromium browsers we launched are among them. */
 export async function childPids(): Promise<Set<number>> {
   try {

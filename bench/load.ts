@@ -46,6 +46,8 @@ export interface CellRun {
   failed: number
   /** The first few distinct failure messages. */
   errors: string[]
+  /** CPU the whole machine used during the run, ms (suite cells only; absent where not measured). */
+  machineCpuMs?: number
 }
 
 /** Keep a failure's message, at most three distinct ones per cell. */

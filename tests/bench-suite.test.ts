@@ -42,7 +42,7 @@ function suite(spec: Partial<Record<ContenderId, { rates: number[]; latencies: n
     cells,
     sanity: ['`/` via (a): same sizes'],
     notes: [],
-    info: { date: '2026-11-28T07:00:00Z', machine: '2 × Test CPU, 4.0 GiB RAM', load: '1.00 / 1.00 / 1.00 at start, 2.00 / 1.00 / 1.00 at end', versions: 'Node v20', method: 'rounds', rounds: 3, durationS: 60 },
+    info: { date: '2026-11-28T07:00:00Z', cores: 2, machine: '2 × Test CPU, 4.0 GiB RAM', load: '1.00 / 1.00 / 1.00 at start, 2.00 / 1.00 / 1.00 at end', versions: 'Node v20', method: 'rounds', rounds: 3, durationS: 60 },
   }
 }
 
@@ -53,6 +53,12 @@ describe('suite figures', () => {
     expect(f.p50).toBe(300)
     expect(f.p95).toBeCloseTo(480, 9)
     expect(f.pages).toBe(30)
+  })
+
+  it('gives the machine CPU per page over every round, or NaN when a run did not measure it', () => {
+    const f = cellFigures([{ ...run(2, [100]), machineCpuMs: 3000 }, { ...run(4, [100]), machineCpuMs: 5000 }])
+    expect(f.cpuPerPage).toBeCloseTo(400, 9)
+    expect(Number.isNaN(cellFigures([{ ...run(2, [100]), machineCpuMs: 3000 }, run(4, [100])]).cpuPerPage)).toBe(true)
   })
 
   it('gives every figure as a ratio to (b) in the same cell', () => {
@@ -116,6 +122,32 @@ describe('suite markdown', () => {
     expect(md).toContain('| (a-batch) crawldeck, 8 URLs/request | — | — | — | 6.00 (1.20×)')
     expect(md).toContain('![Pages per second by contender and concurrency](bench/throughput.svg)')
     expect(md).toContain('**PASS**')
+  })
+})
+
+describe('suite CPU per page', () => {
+  /** `data` with every run of `id` on `path` at c=1 given `cpuPerPage` ms of machine CPU per page. */
+  function withCpu(data: SuiteData, id: ContenderId, cpuPerPage: number): SuiteData {
+    for (const [key, runs] of Object.entries(data.cells)) {
+      if (key.startsWith(`${id} `)) data.cells[key] = runs.map((r) => ({ ...r, machineCpuMs: cpuPerPage * r.pages }))
+    }
+    return data
+  }
+
+  it('tables each contender\'s CPU per page with its ratio to (b)', () => {
+    const data = withCpu(withCpu(suite({ a: { rates: [4.5], latencies: [110] }, b: { rates: [5], latencies: [100] } }), 'a', 330), 'b', 300)
+    const md = renderSuiteMarkdown(data, 'x.svg')
+    expect(md).toContain('| `/article` | (a) crawldeck | 330 (1.10×) | 330 (1.10×) | 330 (1.10×) |')
+    expect(md).toContain('| `/article` | (b) bare playwright-core loop | 300 (1.00×) | 300 (1.00×) | 300 (1.00×) |')
+  })
+
+  it('says where the c=1 floor of (a) lies against 3x lower than (c)', () => {
+    // (a): 700 ms CPU per page on 2 cores -> no less than 350 ms per page; (c) p50 990 ms -> 330 ms needed.
+    const data = withCpu(withCpu(suite({ a: { rates: [2.5], latencies: [400] }, c: { rates: [1], latencies: [990] } }), 'a', 700), 'c', 1800)
+    const md = renderSuiteMarkdown(data, 'x.svg')
+    expect(md).toContain("`/article`: (a) used 700 ms of machine CPU per page at c=1, so one page after another on 2 cores cannot average under 350 ms per page; 3× lower than (c) (p50 990 ms, 1800 ms of CPU per page) needs 330 ms, below that floor; (a)'s p50 was 400 ms.")
+    // Without CPU figures there is no floor to state.
+    expect(renderSuiteMarkdown(suite({ a: { rates: [2.5], latencies: [400] }, c: { rates: [1], latencies: [990] } }), 'x.svg')).not.toContain('cannot average under')
   })
 })
 

@@ -25,6 +25,31 @@ export function failureLines(data: SuiteData): string[] {
   return lines.length > 0 ? lines : ['Failed requests: none.']
 }
 
+/**
+ * Why a c=1 latency cannot go lower: a closed loop at c=1 runs one page after another, so all the
+ * CPU a page costs (its own work, and the work a pool does per request in the background: the next
+ * page made, the last one closed) has to fit between one answer and the next. Spread perfectly over
+ * every core, a page still takes CPU per page / cores on average. One line per page where (a) and
+ * (c) both ran with CPU measured.
+ */
+export function cpuFloorLines(data: SuiteData): string[] {
+  const lines: string[] = []
+  const cores = data.info.cores
+  for (const page of data.pages) {
+    const a = figuresOf(data, 'a', page.path, 1)
+    const c = figuresOf(data, 'c', page.path, 1)
+    if (!a || !c || !Number.isFinite(a.cpuPerPage) || !(cores > 0)) continue
+    const floor = a.cpuPerPage / cores
+    const needed = c.p50 / SUITE_PER_REQUEST_BROWSER_FACTOR
+    lines.push(
+      `\`${page.path}\`: (a) used ${ms(a.cpuPerPage)} ms of machine CPU per page at c=1, so one page after another on ${cores} cores ` +
+        `cannot average under ${ms(floor)} ms per page; ${SUITE_PER_REQUEST_BROWSER_FACTOR}× lower than (c) (p50 ${ms(c.p50)} ms, ` +
+        `${ms(c.cpuPerPage)} ms of CPU per page) needs ${ms(needed)} ms, ${floor > needed ? 'below that floor' : 'above it'}; (a)'s p50 was ${ms(a.p50)} ms.`,
+    )
+  }
+  return lines
+}
+
 /** The suite's generated section of docs/benchmarks.md; `chartPath` is the chart image relative to the docs file. */
 export function renderSuiteMarkdown(data: SuiteData, chartPath: string): string {
   const out: string[] = []
@@ -68,6 +93,20 @@ export function renderSuiteMarkdown(data: SuiteData, chartPath: string): string 
     out.push('')
   }
 
+  out.push('Machine CPU per page in ms (all cores, everything the contender runs: Node, browsers, renderers; rounds pooled); in brackets, divided by (b)\'s:', '')
+  out.push(`| page | contender | ${data.concurrencies.map((c) => `c=${c}`).join(' | ')} |`)
+  out.push(`|---|---|${data.concurrencies.map(() => '---:').join('|')}|`)
+  for (const page of data.pages) {
+    for (const c of data.contenders) {
+      const cells = data.concurrencies.map((k) => {
+        const f = figuresOf(data, c.id, page.path, k)
+        return f && Number.isFinite(f.cpuPerPage) ? `${ms(f.cpuPerPage)} (${ratio(f.vsBare.cpuPerPage)})` : '—'
+      })
+      out.push(`| \`${page.path}\` | ${c.label} | ${cells.join(' | ')} |`)
+    }
+  }
+  out.push('')
+
   const verdicts = suiteVerdicts(data)
   out.push(
     `Targets (issue 7): (a) pages/s ≥ ${SUITE_THROUGHPUT_FLOOR}× (b) and ≥ (d) at every concurrency; (a) p50 at c=1 ≤ (b) + ${SUITE_LATENCY_BUDGET_MS} ms ` +
@@ -81,6 +120,12 @@ export function renderSuiteMarkdown(data: SuiteData, chartPath: string): string 
   const failed = verdicts.filter((v) => v.pass === false)
   const passed = verdicts.filter((v) => v.pass === true)
   out.push(failed.length === 0 ? `**Suite: all ${passed.length} checks PASS.**` : `**Suite: ${failed.length} of ${passed.length + failed.length} checks FAIL** (${passed.length} PASS).`, '')
+  const floors = cpuFloorLines(data)
+  if (floors.length > 0) {
+    out.push('What bounds (a)\'s latency at c=1 from below (requests back to back, so each page\'s CPU, the pool\'s per-request work in the background included, must fit before the next answer):', '')
+    for (const line of floors) out.push(`- ${line}`)
+    out.push('')
+  }
 
   out.push('Sanity (one crawl of each page by each contender, before the rounds; the same page work everywhere gives the same sizes):', '')
   for (const s of data.sanity) out.push(`- ${s}`)

@@ -8,6 +8,7 @@ import type { Contender, ContenderId } from './contender.js'
 import { crawldeckBatch, crawldeckSingle } from './crawldeck.js'
 import { crawleeContender } from './crawlee.js'
 import { locateChromium } from '../../src/main/core/chromium/locate.js'
+import { machineCpuMs } from '../cpu.js'
 import { bareLoop, browserPerRequest } from './playwright.js'
 import { cellKey, type SuiteData } from './table.js'
 
@@ -106,7 +107,9 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteData> {
           const url = fixture.url(p.path)
           for (const c of order) {
             if (!c.supports(conc)) continue
+            const cpu0 = await machineCpuMs()
             const run = await c.run(url, cellPages(opts.requests, conc), conc)
+            run.machineCpuMs = (await machineCpuMs()) - cpu0
             const key = cellKey(c.id, p.path, conc)
             ;(cells[key] ??= []).push(run)
             log(`suite round ${r + 1}: ${p.path} c=${conc} ${c.label}: ${((run.pages * 1000) / run.wallMs).toFixed(2)} pages/s${run.failed > 0 ? `, ${run.failed} failed` : ''}`)
@@ -126,6 +129,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteData> {
       notes,
       info: {
         date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        cores: cpus.length,
         machine: `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()} ${os.arch()}`,
         load: `${loadStart} at start, ${loadAvg()} at end`,
         versions: `Node ${process.version}, ${chromium} (${locateChromium()}), playwright-core ${version('playwright-core')}, crawlee ${version('crawlee')}`,

@@ -26,6 +26,8 @@ export interface PageInfo {
 
 export interface SuiteInfo {
   date: string
+  /** Logical CPUs of the machine: what a contender's CPU per page is spread over. */
+  cores: number
   machine: string
   load: string
   versions: string
@@ -56,15 +58,23 @@ export interface CellFigures {
   p50: number
   p95: number
   pages: number
+  /**
+   * CPU the whole machine used per page, ms (the cell's machine CPU over its pages, rounds pooled):
+   * everything the contender runs, renderers and launched browsers included. NaN when not measured.
+   */
+  cpuPerPage: number
   /** Each figure divided by (b)'s in the same cell; NaN when (b) did not run. */
-  vsBare: { rate: number; p50: number; p95: number }
+  vsBare: { rate: number; p50: number; p95: number; cpuPerPage: number }
 }
 
 /** One cell's figures from its per-round runs (no ratios). */
 export function cellFigures(runs: readonly CellRun[]): Omit<CellFigures, 'vsBare'> {
   const rates = runs.filter((r) => r.wallMs > 0).map((r) => (r.pages * 1000) / r.wallMs)
   const latencies = runs.flatMap((r) => r.latencies)
-  return { rate: median(rates), p50: median(latencies), p95: p95(latencies), pages: runs.reduce((n, r) => n + r.pages, 0) }
+  const pages = runs.reduce((n, r) => n + r.pages, 0)
+  const measured = runs.every((r) => r.machineCpuMs !== undefined && Number.isFinite(r.machineCpuMs))
+  const cpuPerPage = measured && pages > 0 ? runs.reduce((ms, r) => ms + (r.machineCpuMs ?? 0), 0) / pages : Number.NaN
+  return { rate: median(rates), p50: median(latencies), p95: p95(latencies), pages, cpuPerPage }
 }
 
 /** Figures of one contender in one cell with its ratios to (b); null when it has no runs there. */
@@ -76,7 +86,9 @@ export function figuresOf(data: SuiteData, id: ContenderId, path: string, concur
   const bare = bareRuns && bareRuns.length > 0 ? cellFigures(bareRuns) : null
   return {
     ...own,
-    vsBare: bare ? { rate: own.rate / bare.rate, p50: own.p50 / bare.p50, p95: own.p95 / bare.p95 } : { rate: Number.NaN, p50: Number.NaN, p95: Number.NaN },
+    vsBare: bare
+      ? { rate: own.rate / bare.rate, p50: own.p50 / bare.p50, p95: own.p95 / bare.p95, cpuPerPage: own.cpuPerPage / bare.cpuPerPage }
+      : { rate: Number.NaN, p50: Number.NaN, p95: Number.NaN, cpuPerPage: Number.NaN },
   }
 }
 
