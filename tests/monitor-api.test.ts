@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { z } from 'zod'
 import type { MemoryReading } from '../src/main/core/system/memory.js'
 import { configSignature, normaliseBrowserConfig } from '../src/main/core/pool/signature.js'
-import { processTreeMemory, processTreesMemory } from '../src/main/core/system/process-tree.js'
+import { listProcesses, processTreeMemory, processTreesMemory } from '../src/main/core/system/process-tree.js'
 import type { BrowserConfigInput } from '../src/shared/crawl-schemas.js'
 import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
 import { startService, waitFor, type TestService } from './helpers/service.js'
@@ -540,6 +540,17 @@ describe('monitor API (one real service)', () => {
       const start = s.runtime.monitor.memoryScans
       await waitFor(() => s.runtime.monitor.memoryScans >= start + n, 20_000, `${n} memory scans`)
     }
+    // The once-a-second scan reads the stat files of the browsers' processes and of processes new
+    // since the last scan, not of every process on the host (a full scan comes now and then: of
+    // two scans in a row, at most one).
+    const reads: number[] = []
+    for (let i = 0; i < 2; i++) {
+      await scansFrom(1)
+      reads.push(s.runtime.monitor.lastScanStatReads)
+    }
+    expect(Math.min(...reads), `stat files read per scan: ${reads.join(', ')}`).toBeLessThan((await listProcesses()).length)
+    // At least the permanent browser's own processes.
+    expect(Math.min(...reads)).toBeGreaterThan(1)
     // Alone: nothing else used the permanent browser since the scan taken as "before" began.
     await scansFrom(2)
     const mark = s.log.length

@@ -13,6 +13,8 @@ import {
   listProcesses,
   processTree,
   processTreeMemory,
+  processTreesMemory,
+  ProcessTreeScanner,
 } from '../src/main/core/system/process-tree.js'
 
 // A stand-in for a browser: a root process carrying the marker switch, with two long-lived children.
@@ -98,11 +100,104 @@ describe('process tree on real /proc', () => {
     expect(await killProcessTree(root)).toEqual([])
   })
 
+  it('follows a tree with the incremental scanner, reading only its own and new processes after the first scan', async () => {
+    const { root, kids } = await spawnTree(`--crawldeck-test-id=${randomUUID()}`)
+    const scanner = new ProcessTreeScanner()
+    const first = (await scanner.trees([root])).get(root) ?? []
+    expect([...first].sort()).toEqual([root, ...kids].sort())
+    const everything = (await listProcesses()).length
+    expect(scanner.lastStatReads).toBeGreaterThanOrEqual(everything - 20)
+
+    const second = await processTreesMemory([root], { pss: false, scanner })
+    expect([...(second.get(root)?.pids ?? [])].sort()).toEqual([root, ...kids].sort())
+    expect(second.get(root)?.processes).toBe(3)
+    expect(second.get(root)?.rss_bytes).toBeGreaterThan(0)
+    // Its three processes plus whatever other tests started in between: far from every process.
+    expect(scanner.lastStatReads).toBeLessThan(everything)
+
+    await killProcessTree(root)
+    expect(await until(() => [root, ...kids].every((pid) => !isAlive(pid)), 5000)).toBe(true)
+    expect((await scanner.trees([root])).get(root)).toEqual([])
+  })
+
   it('lists this process with its parent', async () => {
     const me = (await listProcesses()).find((p) => p.pid === process.pid)
     expect(me?.ppid).toBe(process.ppid)
     expect(me?.state).toMatch(/^[A-Z]$/)
     expect(isAlive(process.pid)).toBe(true)
+  })
+})
+
+describe('incremental tree scanner', () => {
+  let tmp: string | undefined
+
+  afterEach(async () => {
+    if (tmp) await rm(tmp, { recursive: true, force: true })
+    tmp = undefined
+  })
+
+  /** A fake /proc: `pid (comm) S ppid`, as the kernel writes it. */
+  const setProc = async (pid: number, ppid: number) => {
+    await mkdir(path.join(tmp!, String(pid)), { recursive: true })
+    await writeFile(path.join(tmp!, String(pid), 'stat'), `${pid} (p${pid}) S ${ppid} ${pid} ${pid} 0 -1\n`)
+  }
+  const sorted = (pids: number[] | undefined) => [...(pids ?? [])].sort((a, b) => a - b)
+
+  it('agrees with a full scan while reading only tree members and new processes', async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'crawldeck-proc-'))
+    // 200 unrelated processes, a "browser" 10 with a zygote 11 and a renderer 12, and 501 under 500.
+    for (let pid = 1000; pid < 1200; pid++) await setProc(pid, 1)
+    await setProc(10, 1)
+    await setProc(11, 10)
+    await setProc(12, 11)
+    await setProc(500, 1)
+    await setProc(501, 500)
+    const scanner = new ProcessTreeScanner(tmp)
+    const scan = async (roots: number[]) => {
+      const trees = await scanner.trees(roots)
+      // Whatever it read, the answer is the full scan's.
+      for (const root of roots) expect(sorted(trees.get(root))).toEqual(sorted(await processTree(root, tmp)))
+      return trees
+    }
+
+    expect(sorted((await scan([10])).get(10))).toEqual([10, 11, 12])
+    expect(scanner.lastStatReads).toBe(205)
+    await scan([10])
+    expect(scanner.lastStatReads).toBe(3)
+
+    // A new renderer under the zygote and a new unrelated process: both read once, one joins.
+    await setProc(13, 11)
+    await setProc(2000, 1)
+    expect(sorted((await scan([10])).get(10))).toEqual([10, 11, 12, 13])
+    expect(scanner.lastStatReads).toBe(5)
+
+    // A renderer exits, another is orphaned (reparented to init): both leave the tree.
+    await rm(path.join(tmp, '12'), { recursive: true })
+    await setProc(13, 1)
+    expect(sorted((await scan([10])).get(10))).toEqual([10, 11])
+    expect(scanner.lastStatReads).toBe(3)
+
+    // A root that was an unrelated process at the last scan: a full scan finds its old children.
+    const both = await scan([10, 500])
+    expect(sorted(both.get(500))).toEqual([500, 501])
+    expect(scanner.lastStatReads).toBe(206)
+
+    // The root goes away: its tree is empty.
+    await rm(path.join(tmp, '500'), { recursive: true })
+    expect((await scan([10, 500])).get(500)).toEqual([])
+  })
+
+  it('makes every n-th scan a full one', async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'crawldeck-proc-'))
+    for (let pid = 1000; pid < 1010; pid++) await setProc(pid, 1)
+    await setProc(10, 1)
+    const scanner = new ProcessTreeScanner(tmp, 3)
+    const reads: number[] = []
+    for (let i = 0; i < 7; i++) {
+      await scanner.trees([10])
+      reads.push(scanner.lastStatReads)
+    }
+    expect(reads).toEqual([11, 1, 1, 11, 1, 1, 11])
   })
 })
 

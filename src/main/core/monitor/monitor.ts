@@ -24,7 +24,7 @@ import type { BrowserPool } from '../pool/pool.js'
 import { CpuSampler } from '../system/cpu.js'
 import type { MemoryReading } from '../system/memory.js'
 import { NetworkSampler, type NetworkRates } from '../system/network.js'
-import { processTreesMemory } from '../system/process-tree.js'
+import { ProcessTreeScanner, processTreesMemory } from '../system/process-tree.js'
 import { EndpointCounter, mergeCounters, round, type EndpointCounterState } from './endpoint-stats.js'
 import { ErrorGroups } from './error-groups.js'
 import { RingBuffer } from './ring-buffer.js'
@@ -122,6 +122,8 @@ export class Monitor {
   private endpoints = new Map<string, EndpointCounter>()
   private readonly timelinePoints = new RingBuffer<TimelinePoint>(TIMELINE_POINTS)
   private readonly browserMemory = new Map<string, BrowserMemory>()
+  /** Finds the browsers' process trees each second without reading every process on the host. */
+  private readonly treeScanner = new ProcessTreeScanner()
   private readonly changes = new EventEmitter()
   private readonly dirty = new Set<SnapshotSection>()
   private readonly cpu: CpuSampler
@@ -359,7 +361,7 @@ export class Monitor {
         const browsers = this.deps.pool.list().filter((b) => b.pid !== null)
         const trees = await processTreesMemory(
           browsers.map((b) => b.pid as number),
-          { pss: withPss },
+          { pss: withPss, scanner: this.treeScanner },
         )
         const live = new Set<string>()
         for (const b of browsers) {
@@ -535,6 +537,11 @@ export class Monitor {
   /** How many scans of the browsers' processes have completed (tests wait on it instead of sleeping). */
   get memoryScans(): number {
     return this.memoryScan
+  }
+
+  /** /proc stat files the last scan read: the browsers' own processes and new ones, between full scans. */
+  get lastScanStatReads(): number {
+    return this.treeScanner.lastStatReads
   }
 
   /** The memory reading of the last sample (at most a second old). */

@@ -109,21 +109,87 @@ function childrenMap(processes: ProcInfo[]): Map<number, number[]> {
   return children
 }
 
+/** A scan in this many is a full one even when nothing asks for it (see ProcessTreeScanner). */
+export const FULL_SCAN_EVERY = 30
+
+/**
+ * The process trees under a few root PIDs, scanned again and again (the monitor does it every
+ * second) without reading every process's stat file each time. A scan lists /proc (one readdir)
+ * and reads the stat files of only two kinds of process: those in a tree at the last scan (to see
+ * them exit or leave) and those that were not there at the last scan (to see which tree they
+ * join). A process that was there and outside every tree stays outside: a parent never changes to
+ * one of ours (Linux reparents an orphan to init or a subreaper, and a browser is neither), and its
+ * children are new processes, read when they appear. So on a host with thousands of processes a
+ * scan reads a handful of files, where a full scan reads thousands.
+ *
+ * A full scan runs first, whenever a root is added (its existing descendants were classified as
+ * outside before it was a root), and every FULL_SCAN_EVERY scans. The last bounds what could slip
+ * through: a PID reused between two scans by a process of ours, which needs the kernel's PID
+ * counter to wrap around within one interval.
+ */
+export class ProcessTreeScanner {
+  private seen = new Set<number>()
+  private members = new Set<number>()
+  private roots = new Set<number>()
+  private scans = 0
+  /** Stat files the last scan read: what makes an incremental scan cheap (tests check it). */
+  lastStatReads = 0
+
+  constructor(
+    readonly procRoot = '/proc',
+    private readonly fullEvery = FULL_SCAN_EVERY,
+  ) {}
+
+  /** Each root's tree (root first, then descendants breadth-first; empty when the root is gone). */
+  async trees(rootPids: readonly number[]): Promise<Map<number, number[]>> {
+    const pids = listPids(this.procRoot)
+    const full = this.scans++ % this.fullEvery === 0 || rootPids.some((root) => !this.roots.has(root))
+    const toRead = full ? pids : pids.filter((pid) => this.members.has(pid) || !this.seen.has(pid))
+    const infos = (
+      await mapSliced(toRead, (pid) => {
+        const stat = readProc(path.join(this.procRoot, String(pid), 'stat'))
+        return stat === null ? null : parseStat(pid, stat)
+      })
+    ).filter((p): p is ProcInfo => p !== null)
+    this.lastStatReads = toRead.length
+    const children = childrenMap(infos)
+    const out = new Map<number, number[]>()
+    const members = new Set<number>()
+    for (const root of rootPids) {
+      const tree = treeOf(infos, root, children)
+      out.set(root, tree)
+      for (const pid of tree) members.add(pid)
+    }
+    this.seen = new Set(pids)
+    this.members = members
+    this.roots = new Set(rootPids)
+    return out
+  }
+}
+
 export async function processTreeMemory(rootPid: number, procRoot = '/proc'): Promise<TreeMemory> {
   return memoryOf(await processTree(rootPid, procRoot), procRoot)
 }
 
-/** Memory of several trees from one scan of /proc: what the monitor's sampler needs per tick. */
+/**
+ * Memory of several trees from one scan of /proc: what the monitor's sampler needs per tick. With
+ * a scanner the scan is its incremental one, on the scanner's procRoot.
+ */
 export async function processTreesMemory(
   rootPids: number[],
-  opts: { procRoot?: string; pss?: boolean } = {},
+  opts: { procRoot?: string; pss?: boolean; scanner?: ProcessTreeScanner } = {},
 ): Promise<Map<number, TreeMemory & { pids: number[] }>> {
-  const procRoot = opts.procRoot ?? '/proc'
-  const processes = await listProcesses(procRoot)
-  const children = childrenMap(processes)
+  const procRoot = opts.scanner?.procRoot ?? opts.procRoot ?? '/proc'
+  let trees: Map<number, number[]>
+  if (opts.scanner) trees = await opts.scanner.trees(rootPids)
+  else {
+    const processes = await listProcesses(procRoot)
+    const children = childrenMap(processes)
+    trees = new Map(rootPids.map((root) => [root, treeOf(processes, root, children)]))
+  }
   const out = new Map<number, TreeMemory & { pids: number[] }>()
   for (const root of rootPids) {
-    const pids = treeOf(processes, root, children)
+    const pids = trees.get(root) ?? []
     // PSS makes the kernel walk every page table: worth it now and then, not every second.
     const memory = opts.pss === false ? { ...(await residentMemory(pids, procRoot)), pss_bytes: null, processes: pids.length } : await memoryOf(pids, procRoot)
     out.set(root, { ...memory, pids })
