@@ -117,10 +117,11 @@ export const FULL_SCAN_EVERY = 30
  * second) without reading every process's stat file each time. A scan lists /proc (one readdir)
  * and reads the stat files of only two kinds of process: those in a tree at the last scan (to see
  * them exit or leave) and those that were not there at the last scan (to see which tree they
- * join). A process that was there and outside every tree stays outside: a parent never changes to
- * one of ours (Linux reparents an orphan to init or a subreaper, and a browser is neither), and its
- * children are new processes, read when they appear. So on a host with thousands of processes a
- * scan reads a handful of files, where a full scan reads thousands.
+ * join). A process that was there and outside every tree stays outside: Linux only ever reparents
+ * an orphan to one of its own ancestors (init or the nearest subreaper), so no process moves into a
+ * tree it was not already in, and its children are new processes, read when they appear. So on a
+ * host with thousands of processes a scan reads a handful of files, where a full scan reads
+ * thousands.
  *
  * A full scan runs first, whenever a root is added (its existing descendants were classified as
  * outside before it was a root), and every FULL_SCAN_EVERY scans. The last bounds what could slip
