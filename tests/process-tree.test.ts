@@ -101,7 +101,7 @@ describe('process tree on real /proc', () => {
   })
 
   it('follows a tree with the incremental scanner, reading only its own and new processes after the first scan', async () => {
-    const { root, kids } = await spawnTree(`--crawldeck-test-id=${randomUUID()}`)
+    const { child, root, kids } = await spawnTree(`--crawldeck-test-id=${randomUUID()}`)
     const scanner = new ProcessTreeScanner()
     const first = (await scanner.trees([root])).get(root) ?? []
     expect([...first].sort()).toEqual([root, ...kids].sort())
@@ -115,9 +115,13 @@ describe('process tree on real /proc', () => {
     // Its three processes plus whatever other tests started in between: far from every process.
     expect(scanner.lastStatReads).toBeLessThan(everything)
 
+    // Gone once reaped: until then the root is a zombie, still listed in /proc with its children.
+    const exited = once(child, 'exit')
     await killProcessTree(root)
+    await exited
     expect(await until(() => [root, ...kids].every((pid) => !isAlive(pid)), 5000)).toBe(true)
-    expect((await scanner.trees([root])).get(root)).toEqual([])
+    expect((await scanner.trees([root])).get(root)).toEqual(await processTree(root))
+    expect(await processTree(root)).toEqual([])
   })
 
   it('lists this process with its parent', async () => {
