@@ -467,7 +467,7 @@ export function renderMonitorMarkdown(r: MonitorBenchResult): string {
   out.push('')
   const perS = r.idleCpu.onMsPerS - r.idleCpu.offMsPerS
   out.push(
-    `The monitor's own work is mostly per second (1 s sampler, 5 s /proc scan, 1 s persistence), not per page: +${f1(perS)} ms of Node CPU per second ` +
+    `The monitor's own work is mostly per second (1 s sampler with its /proc scan, PSS every 5 s, 1 s persistence), not per page: +${f1(perS)} ms of Node CPU per second ` +
       `is ${f1(perS / rOn)} ms per page at the ${f2(rOn)} pages/s this machine gives now, ${f1(perS / 20)} ms per page at 20 pages/s. ` +
       'The Chromium row is untouched by the monitor by construction, so its on/off ratio shows the noise floor of this run.',
     '',
@@ -504,7 +504,7 @@ export function renderMonitorMarkdown(r: MonitorBenchResult): string {
       `The event-loop thread, per second of wall time (Linux schedstat): on a CPU ${f1(r.threadIdle.onCpuMsPerS)} ms idle / ${f1(r.threadBusy.onCpuMsPerS)} ms saturated; ` +
       `runnable but waiting for a core ${f1(r.threadIdle.runQueueMsPerS)} ms idle / ${f1(r.threadBusy.runQueueMsPerS)} ms saturated ` +
       '(on a CPU + waiting close to 1000 ms/s means the thread never sleeps: every request queues behind whatever the loop already has). ' +
-      `The monitor's 1 s sampler scans /proc (${r.idleCpu.processes} processes on this machine now) every 5 s.`,
+      `The monitor's 1 s sampler lists /proc (${r.idleCpu.processes} processes on this machine now) and reads only the browsers' own and new processes; PSS every 5 s.`,
     '',
   )
   for (const note of r.notes) out.push(`- ${note}`)
