@@ -126,7 +126,7 @@ describe('suite markdown', () => {
 })
 
 describe('suite CPU per page', () => {
-  /** `data` with every run of `id` on `path` at c=1 given `cpuPerPage` ms of machine CPU per page. */
+  /** `data` with every run of `id` (every page and concurrency) given `cpuPerPage` ms of machine CPU per page. */
   function withCpu(data: SuiteData, id: ContenderId, cpuPerPage: number): SuiteData {
     for (const [key, runs] of Object.entries(data.cells)) {
       if (key.startsWith(`${id} `)) data.cells[key] = runs.map((r) => ({ ...r, machineCpuMs: cpuPerPage * r.pages }))
