@@ -61,7 +61,11 @@ export interface TreeMemory {
 }
 
 export async function listProcesses(procRoot = '/proc'): Promise<ProcInfo[]> {
-  const pids = listPids(procRoot)
+  return statsOf(listPids(procRoot), procRoot)
+}
+
+/** The stat lines of these processes, skipping those gone since they were listed. */
+async function statsOf(pids: readonly number[], procRoot: string): Promise<ProcInfo[]> {
   const infos = await mapSliced(pids, (pid) => {
     // A process may exit between readdir and the read; that is normal, not an error.
     const stat = readProc(path.join(procRoot, String(pid), 'stat'))
@@ -110,7 +114,7 @@ function childrenMap(processes: ProcInfo[]): Map<number, number[]> {
 }
 
 /** A scan in this many is a full one even when nothing asks for it (see ProcessTreeScanner). */
-export const FULL_SCAN_EVERY = 30
+const FULL_SCAN_EVERY = 30
 
 /**
  * The process trees under a few root PIDs, scanned again and again (the monitor does it every
@@ -146,12 +150,7 @@ export class ProcessTreeScanner {
     const pids = listPids(this.procRoot)
     const full = this.scans++ % this.fullEvery === 0 || rootPids.some((root) => !this.roots.has(root))
     const toRead = full ? pids : pids.filter((pid) => this.members.has(pid) || !this.seen.has(pid))
-    const infos = (
-      await mapSliced(toRead, (pid) => {
-        const stat = readProc(path.join(this.procRoot, String(pid), 'stat'))
-        return stat === null ? null : parseStat(pid, stat)
-      })
-    ).filter((p): p is ProcInfo => p !== null)
+    const infos = await statsOf(toRead, this.procRoot)
     this.lastStatReads = toRead.length
     const children = childrenMap(infos)
     const out = new Map<number, number[]>()
@@ -174,20 +173,16 @@ export async function processTreeMemory(rootPid: number, procRoot = '/proc'): Pr
 
 /**
  * Memory of several trees from one scan of /proc: what the monitor's sampler needs per tick. With
- * a scanner the scan is its incremental one, on the scanner's procRoot.
+ * a scanner the scan is its incremental one, on the scanner's procRoot; without, a full one.
  */
 export async function processTreesMemory(
   rootPids: number[],
   opts: { procRoot?: string; pss?: boolean; scanner?: ProcessTreeScanner } = {},
 ): Promise<Map<number, TreeMemory & { pids: number[] }>> {
-  const procRoot = opts.scanner?.procRoot ?? opts.procRoot ?? '/proc'
-  let trees: Map<number, number[]>
-  if (opts.scanner) trees = await opts.scanner.trees(rootPids)
-  else {
-    const processes = await listProcesses(procRoot)
-    const children = childrenMap(processes)
-    trees = new Map(rootPids.map((root) => [root, treeOf(processes, root, children)]))
-  }
+  // A new scanner's first scan is a full one.
+  const scanner = opts.scanner ?? new ProcessTreeScanner(opts.procRoot)
+  const procRoot = scanner.procRoot
+  const trees = await scanner.trees(rootPids)
   const out = new Map<number, TreeMemory & { pids: number[] }>()
   for (const root of rootPids) {
     const pids = trees.get(root) ?? []
