@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { startFixtureServer } from '../tests/helpers/fixture-server.js'
+import { closedLoop } from './load.js'
 import { median, quantile } from './stats.js'
 import { postCrawl } from './suite/crawldeck.js'
 
@@ -71,22 +71,17 @@ function start(name: 'A' | 'B', tree: string): Promise<Side> {
   })
 }
 
-/** One closed-loop burst: c clients, `n` requests in all; pages/s over the wall time, and every latency. */
+/** One closed-loop burst: c clients, `n` requests in all (any failure aborts); pages/s over the wall time, and every latency. */
 async function burst(side: Side, url: string, c: number, n: number): Promise<{ pps: number; lat: number[] }> {
-  let next = 0
-  const lat: number[] = []
-  const t0 = performance.now()
-  await Promise.all(
-    Array.from({ length: c }, async () => {
-      while (next < n) {
-        next++
-        const s = performance.now()
-        await postCrawl(side.url, [url])
-        lat.push(performance.now() - s)
-      }
-    }),
+  const run = await closedLoop(
+    async () => {
+      await postCrawl(side.url, [url])
+      return null
+    },
+    n,
+    c,
   )
-  return { pps: (n * 1000) / (performance.now() - t0), lat }
+  return { pps: (run.pages * 1000) / run.wallMs, lat: run.latencies }
 }
 
 const fixture = await startFixtureServer()
