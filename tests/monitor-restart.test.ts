@@ -45,10 +45,14 @@ describe('monitor start / stop', () => {
     const url = fx.url('/about?restart=once')
     expect((await s.postJson('/md', { url })).status).toBe(200)
     expect(await mdCount()).toBe(1)
-    await waitFor(() => seen.some((m) => m.type === 'request_finished'), 10_000, 'the request_finished message')
-    // Give a duplicate listener the same turns to deliver its copy.
-    await new Promise((r) => setTimeout(r, 50))
-    expect(seen.filter((m) => m.type === 'request_finished')).toHaveLength(1)
+    // The feed is ordered: once a later request's request_finished has arrived, a duplicate of
+    // the first one would have arrived before it.
+    const later = fx.url('/about?restart=later')
+    expect((await s.postJson('/md', { url: later })).status).toBe(200)
+    const finished = (u: string) => seen.filter((m) => m.type === 'request_finished' && m.data.url === u)
+    await waitFor(() => finished(later).length > 0, 10_000, 'the later request_finished message')
+    expect(finished(url)).toHaveLength(1)
+    expect(await mdCount()).toBe(2)
     sub.close()
     await reading
 
@@ -61,6 +65,6 @@ describe('monitor start / stop', () => {
     rt.live.start()
     await rt.persister.start()
     expect((await s.postJson('/md', { url: fx.url('/about?restart=again') })).status).toBe(200)
-    expect(await mdCount()).toBe(2)
+    expect(await mdCount()).toBe(3)
   })
 })
