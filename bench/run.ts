@@ -69,6 +69,7 @@ async function suitePart(write: boolean): Promise<void> {
     requests: envInt('BENCH_SUITE_REQUESTS', 12, 1),
     warmup: envInt('BENCH_SUITE_WARMUP', 4, 0),
     batch: envInt('BENCH_SUITE_BATCH', 8, 2),
+    aloneSamples: envInt('BENCH_SUITE_ALONE', 12, 0),
     maxSeconds: envInt('BENCH_SUITE_MAX_SECONDS', 540, 1),
     skip: (process.env.BENCH_SUITE_SKIP ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
     docsFile: DOCS_FILE,

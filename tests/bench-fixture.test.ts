@@ -2,6 +2,7 @@ import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BASE_CHROMIUM_ARGS } from '../src/main/core/chromium/launch-args.js'
 import { locateChromium } from '../src/main/core/chromium/locate.js'
+import { pageWorkAlone } from '../bench/suite/playwright.js'
 import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
 
 let fx: FixtureServer
@@ -30,5 +31,15 @@ describe('the benchmark suite\'s fixture pages', () => {
     for (const b of bodies) expect(b.length).toBeGreaterThan(5_000)
     expect(bodies[0]?.equals(bodies[1] as Buffer)).toBe(false)
     expect(fx.hits('/img/2.png')).toBe(2)
+  })
+
+  it('times the page work alone: one fresh context per sample, each loading the page, none left open', async () => {
+    const before = fx.hits('/article')
+    const durations = await pageWorkAlone(browser, fx.url('/article'), 3)
+    expect(durations).toHaveLength(3)
+    for (const d of durations) expect(d).toBeGreaterThan(0)
+    // Each sample navigated for real, in a context of its own that it closed.
+    expect(fx.hits('/article') - before).toBe(3)
+    expect(browser.contexts()).toHaveLength(0)
   })
 })

@@ -40,6 +40,7 @@ function suite(spec: Partial<Record<ContenderId, { rates: number[]; latencies: n
     pages: pages.map((path) => ({ path, what: `page ${path}`, htmlBytes: 2048, images: 0, imageBytes: 0 })),
     concurrencies: [1, 4, 8],
     cells,
+    pageWorkAlone: {},
     sanity: ['`/` via (a): same sizes'],
     notes: [],
     info: { date: '2026-11-28T07:00:00Z', cores: 2, machine: '2 × Test CPU, 4.0 GiB RAM', load: '1.00 / 1.00 / 1.00 at start, 2.00 / 1.00 / 1.00 at end', versions: 'Node v20', method: 'rounds', rounds: 3, durationS: 60 },
@@ -148,6 +149,17 @@ describe('suite CPU per page', () => {
     expect(md).toContain("`/article`: (a) used 700 ms of machine CPU per page at c=1, so one page after another on 2 cores cannot average under 350 ms per page; 3× lower than (c) (p50 990 ms, 1800 ms of CPU per page) needs 330 ms, below that floor; (a)'s p50 was 400 ms.")
     // Without CPU figures there is no floor to state.
     expect(renderSuiteMarkdown(suite({ a: { rates: [2.5], latencies: [400] }, c: { rates: [1], latencies: [990] } }), 'x.svg')).not.toContain('cannot average under')
+  })
+
+  it('says how far below (c) the page work alone leaves room for (a)', () => {
+    // (c) p50 990 ms; the page work alone 300 ms on /article (3.30x: within reach), 400 ms on / (2.48x: out of reach).
+    const data = { ...suite({ a: { rates: [2.5], latencies: [400] }, c: { rates: [1], latencies: [990] } }), pageWorkAlone: { '/': [390, 400, 420], '/article': [280, 300, 900] } }
+    const md = renderSuiteMarkdown(data, 'x.svg')
+    expect(md).toContain("- `/`: the page work alone (goto + extraction + Markdown on a page made beforehand, nothing else running, 3 times) took p50 400 ms, which (a) does and more; (c)'s p50 at c=1 (990 ms) is 2.48× that, so 3× lower than (c) is out of reach here for any pool that makes a fresh context per request.")
+    expect(md).toContain("- `/article`: the page work alone (goto + extraction + Markdown on a page made beforehand, nothing else running, 3 times) took p50 300 ms, which (a) does and more; (c)'s p50 at c=1 (990 ms) is 3.30× that, which leaves room for 3× lower than (c) only while the pool's own work stays off the page's path.")
+    // Not measured (BENCH_SUITE_ALONE=0), or no (c) to compare with: no line.
+    expect(renderSuiteMarkdown(suite({ a: { rates: [2.5], latencies: [400] }, c: { rates: [1], latencies: [990] } }), 'x.svg')).not.toContain('the page work alone')
+    expect(renderSuiteMarkdown({ ...suite({ a: { rates: [2.5], latencies: [400] } }), pageWorkAlone: { '/': [400] } }, 'x.svg')).not.toContain('the page work alone')
   })
 })
 

@@ -1,3 +1,4 @@
+import { median } from '../stats.js'
 import { figuresOf, suiteVerdicts, SUITE_LATENCY_BUDGET_MS, SUITE_PER_REQUEST_BROWSER_FACTOR, SUITE_THROUGHPUT_FLOOR, type SuiteData } from './table.js'
 
 const rate = (v: number) => v.toFixed(2)
@@ -45,6 +46,32 @@ export function cpuFloorLines(data: SuiteData): string[] {
       `\`${page.path}\`: (a) used ${ms(a.cpuPerPage)} ms of machine CPU per page at c=1, so one page after another on ${cores} cores ` +
         `cannot average under ${ms(floor)} ms per page; ${SUITE_PER_REQUEST_BROWSER_FACTOR}× lower than (c) (p50 ${ms(c.p50)} ms, ` +
         `${ms(c.cpuPerPage)} ms of CPU per page) needs ${ms(needed)} ms, ${floor > needed ? 'below that floor' : 'above it'}; (a)'s p50 was ${ms(a.p50)} ms.`,
+    )
+  }
+  return lines
+}
+
+/**
+ * The other bound: (a) does the page work (goto + extraction + Markdown) and more, so its p50 at
+ * c=1 cannot go under the page work timed alone on a page made beforehand; (c) does the same work
+ * after its launch. p50(c) / p50(alone) is therefore the most "(c) / (a)" can be on this machine,
+ * for any pool that makes a fresh context per request. One line per page with both measured.
+ */
+export function pageWorkAloneLines(data: SuiteData): string[] {
+  const lines: string[] = []
+  for (const page of data.pages) {
+    const samples = data.pageWorkAlone[page.path] ?? []
+    const c = figuresOf(data, 'c', page.path, 1)
+    if (samples.length === 0 || !c) continue
+    const alone = median(samples)
+    const most = c.p50 / alone
+    const reach =
+      most < SUITE_PER_REQUEST_BROWSER_FACTOR
+        ? `so ${SUITE_PER_REQUEST_BROWSER_FACTOR}× lower than (c) is out of reach here for any pool that makes a fresh context per request`
+        : `which leaves room for ${SUITE_PER_REQUEST_BROWSER_FACTOR}× lower than (c) only while the pool's own work stays off the page's path`
+    lines.push(
+      `\`${page.path}\`: the page work alone (goto + extraction + Markdown on a page made beforehand, nothing else running, ` +
+        `${samples.length} times) took p50 ${ms(alone)} ms, which (a) does and more; (c)'s p50 at c=1 (${ms(c.p50)} ms) is ${ratio(most)} that, ${reach}.`,
     )
   }
   return lines
@@ -120,10 +147,14 @@ export function renderSuiteMarkdown(data: SuiteData, chartPath: string): string 
   const failed = verdicts.filter((v) => v.pass === false)
   const passed = verdicts.filter((v) => v.pass === true)
   out.push(failed.length === 0 ? `**Suite: all ${passed.length} checks PASS.**` : `**Suite: ${failed.length} of ${passed.length + failed.length} checks FAIL** (${passed.length} PASS).`, '')
-  const floors = cpuFloorLines(data)
-  if (floors.length > 0) {
-    out.push('What bounds (a)\'s latency at c=1 from below (requests back to back, so each page\'s CPU, the pool\'s per-request work in the background included, must fit before the next answer):', '')
-    for (const line of floors) out.push(`- ${line}`)
+  const bounds = [...cpuFloorLines(data), ...pageWorkAloneLines(data)]
+  if (bounds.length > 0) {
+    out.push(
+      'What bounds (a)\'s latency at c=1 from below: the CPU it spends per page (requests back to back, so each page\'s CPU, the pool\'s ' +
+        'per-request work in the background included, must fit before the next answer), and the page work itself:',
+      '',
+    )
+    for (const line of bounds) out.push(`- ${line}`)
     out.push('')
   }
 

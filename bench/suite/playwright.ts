@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { bareCrawl, poolLaunchOptions } from '../bare-loop.js'
 import { closedLoop } from '../load.js'
@@ -43,6 +44,35 @@ export async function bareLoop(): Promise<Contender & { browser: Browser }> {
       launch.dispose()
     },
   }
+}
+
+/** Pause so the machine has finished what the last step started (a renderer's set-up, a close). */
+const SETTLE_MS = 200
+
+/**
+ * The page work alone, the least any pool that isolates requests can answer in: a context + page
+ * made beforehand, the machine left to settle, then goto (domcontentloaded) + extraction +
+ * Markdown timed with nothing else running, and the context closed (untimed, settled again).
+ * Every contender does at least this per page, (c) after its launch. Returns `samples` durations, ms.
+ */
+export async function pageWorkAlone(browser: Browser, url: string, samples: number): Promise<number[]> {
+  const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+  const out: number[] = []
+  for (let i = 0; i < samples; i++) {
+    const context = await browser.newContext()
+    try {
+      const page = await context.newPage()
+      await settle()
+      const start = performance.now()
+      await page.goto(url, { waitUntil: 'domcontentloaded' })
+      await crawlPageWork(page)
+      out.push(performance.now() - start)
+    } finally {
+      await context.close()
+    }
+    await settle()
+  }
+  return out
 }
 
 /**

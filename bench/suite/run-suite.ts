@@ -9,7 +9,7 @@ import { crawldeckBatch, crawldeckSingle } from './crawldeck.js'
 import { crawleeContender } from './crawlee.js'
 import { locateChromium } from '../../src/main/core/chromium/locate.js'
 import { machineCpuMs } from '../cpu.js'
-import { bareLoop, browserPerRequest } from './playwright.js'
+import { bareLoop, browserPerRequest, pageWorkAlone } from './playwright.js'
 import { cellKey, type SuiteData } from './table.js'
 
 export const SUITE_PAGES = [
@@ -32,6 +32,8 @@ export interface SuiteOptions {
   batch: number
   /** Rounds stop starting (after the second) once this much wall time has gone. */
   maxSeconds: number
+  /** Timings per page of the page work alone on (b)'s browser (pageWorkAlone); 0 skips them. */
+  aloneSamples: number
   /** Skip contenders (e.g. BENCH_SUITE_SKIP=c,d-incognito while developing). */
   skip: readonly string[]
   log(msg: string): void
@@ -88,6 +90,12 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteData> {
       for (const c of active) if (opts.warmup > 0) await c.run(fixture.url(p.path), opts.warmup, c.supports(4) ? 4 : 1)
     }
 
+    const alone: Record<string, number[]> = {}
+    if (opts.aloneSamples > 0) {
+      log(`suite: the page work alone, ${opts.aloneSamples} times per page`)
+      for (const p of SUITE_PAGES) alone[p.path] = await pageWorkAlone(b.browser, fixture.url(p.path), opts.aloneSamples)
+    }
+
     const cells: Record<string, CellRun[]> = {}
     const notes: string[] = []
     let roundsDone = 0
@@ -125,6 +133,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteData> {
       pages,
       concurrencies: [...SUITE_CONCURRENCIES],
       cells,
+      pageWorkAlone: alone,
       sanity,
       notes,
       info: {

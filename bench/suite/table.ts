@@ -42,6 +42,8 @@ export interface SuiteData {
   pages: PageInfo[]
   concurrencies: number[]
   cells: Record<string, CellRun[]>
+  /** Per page path: durations of the page work alone (goto + extraction + Markdown, nothing else running), ms. */
+  pageWorkAlone: Record<string, number[]>
   sanity: string[]
   notes: string[]
   info: SuiteInfo
