@@ -8,7 +8,7 @@ import { extractFromPage } from '../src/main/core/crawl/extract.js'
 import { CrawlerConfigSchema } from '../src/shared/crawl-schemas.js'
 
 /** crawldeck's default page_timeout. */
-const PAGE_TIMEOUT_MS = CrawlerConfigSchema.parse({}).page_timeout
+export const PAGE_TIMEOUT_MS = CrawlerConfigSchema.parse({}).page_timeout
 
 /** Step timestamps of one bare crawl (performance.now() ms), for the "where the time goes" table. */
 export interface BareTrace {

@@ -8,6 +8,7 @@ import { niceCeil, renderThroughputChart } from '../bench/suite/chart.js'
 import type { ContenderId } from '../bench/suite/contender.js'
 import { renderSuiteMarkdown } from '../bench/suite/markdown.js'
 import { SUITE_END_MARKER, SUITE_START_MARKER } from '../bench/suite/part.js'
+import { measureAlone } from '../bench/suite/run-suite.js'
 import { cellFigures, cellKey, figuresOf, suiteVerdicts, type SuiteData } from '../bench/suite/table.js'
 
 const LABELS: Record<ContenderId, string> = {
@@ -152,7 +153,7 @@ describe('suite CPU per page', () => {
   })
 
   it('says how far below (c) the page work alone leaves room for (a)', () => {
-    // (c) p50 990 ms; the page work alone 300 ms on /article (3.30x: within reach), 400 ms on / (2.48x: out of reach).
+    // (c) p50 990 ms; the page work alone 300 ms on /article (3.30x: room for 3x), 400 ms on / (2.48x: out of reach).
     const data = { ...suite({ a: { rates: [2.5], latencies: [400] }, c: { rates: [1], latencies: [990] } }), pageWorkAlone: { '/': [390, 400, 420], '/article': [280, 300, 900] } }
     const md = renderSuiteMarkdown(data, 'x.svg')
     expect(md).toContain("- `/`: the page work alone (goto + extraction + Markdown on a page made beforehand, nothing else running, 3 times) took p50 400 ms, which (a) does and more; (c)'s p50 at c=1 (990 ms) is 2.48× that, so 3× lower than (c) is out of reach here for any pool that makes a fresh context per request.")
@@ -160,6 +161,21 @@ describe('suite CPU per page', () => {
     // Not measured (BENCH_SUITE_ALONE=0), or no (c) to compare with: no line.
     expect(renderSuiteMarkdown(suite({ a: { rates: [2.5], latencies: [400] }, c: { rates: [1], latencies: [990] } }), 'x.svg')).not.toContain('the page work alone')
     expect(renderSuiteMarkdown({ ...suite({ a: { rates: [2.5], latencies: [400] } }), pageWorkAlone: { '/': [400] } }, 'x.svg')).not.toContain('the page work alone')
+  })
+
+  it('measures the page work alone page by page, leaving a failed page out with a note', async () => {
+    const notes: string[] = []
+    const alone = await measureAlone(
+      ['/', '/article', '/js'],
+      async (path) => {
+        if (path === '/article') throw new Error('page.goto: Timeout 60000ms exceeded.\nCall log: ...')
+        return [path.length]
+      },
+      notes,
+      () => undefined,
+    )
+    expect(alone).toEqual({ '/': [1], '/js': [3] })
+    expect(notes).toEqual(['The page work alone on `/article` failed (page.goto: Timeout 60000ms exceeded.); its bound is not stated.'])
   })
 })
 

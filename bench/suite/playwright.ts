@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { bareCrawl, poolLaunchOptions } from '../bare-loop.js'
+import { bareCrawl, PAGE_TIMEOUT_MS, poolLaunchOptions } from '../bare-loop.js'
 import { closedLoop } from '../load.js'
 import type { Contender } from './contender.js'
 import { crawlPageWork, type PageWorkResult } from './page-work.js'
@@ -64,7 +64,8 @@ export async function pageWorkAlone(browser: Browser, url: string, samples: numb
       const page = await context.newPage()
       await settle()
       const start = performance.now()
-      await page.goto(url, { waitUntil: 'domcontentloaded' })
+      // The same patience as every contender gets (crawldeck's default page_timeout).
+      await page.goto(url, { waitUntil: 'domcontentloaded', timeout: PAGE_TIMEOUT_MS })
       await crawlPageWork(page)
       out.push(performance.now() - start)
     } finally {

@@ -54,6 +54,26 @@ export function cellPages(requests: number, concurrency: number): number {
 }
 
 /**
+ * The page work alone for each page (`measure`), in turn. It is a bound for the report, not a
+ * contender: a page whose measurement fails (a page timeout on an overloaded machine) is left out
+ * with a note saying so, and the suite goes on.
+ */
+export async function measureAlone(paths: readonly string[], measure: (path: string) => Promise<number[]>, notes: string[], log: (msg: string) => void): Promise<Record<string, number[]>> {
+  const alone: Record<string, number[]> = {}
+  log(`suite: the page work alone on ${paths.join(', ')}`)
+  for (const path of paths) {
+    try {
+      alone[path] = await measure(path)
+    } catch (err) {
+      const why = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)
+      notes.push(`The page work alone on \`${path}\` failed (${why}); its bound is not stated.`)
+      log(`suite: the page work alone on ${path} failed: ${why}`)
+    }
+  }
+  return alone
+}
+
+/**
  * Issue 7's suite: every contender on every fixture page at every concurrency, in rounds. Within a
  * round each (page, concurrency) cell runs all contenders back to back, the order rotated by one
  * each round, so a slow phase of the machine hits every contender in turn.
@@ -90,14 +110,10 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteData> {
       for (const c of active) if (opts.warmup > 0) await c.run(fixture.url(p.path), opts.warmup, c.supports(4) ? 4 : 1)
     }
 
-    const alone: Record<string, number[]> = {}
-    if (opts.aloneSamples > 0) {
-      log(`suite: the page work alone, ${opts.aloneSamples} times per page`)
-      for (const p of SUITE_PAGES) alone[p.path] = await pageWorkAlone(b.browser, fixture.url(p.path), opts.aloneSamples)
-    }
+    const notes: string[] = []
+    const alone = opts.aloneSamples > 0 ? await measureAlone(SUITE_PAGES.map((p) => p.path), (path) => pageWorkAlone(b.browser, fixture.url(path), opts.aloneSamples), notes, log) : {}
 
     const cells: Record<string, CellRun[]> = {}
-    const notes: string[] = []
     let roundsDone = 0
     const roundsStarted = performance.now()
     for (let r = 0; r < opts.rounds; r++) {
