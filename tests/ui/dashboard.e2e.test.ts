@@ -355,6 +355,12 @@ describe('dashboard end to end', () => {
       await page.locator(testid('completed-row')).first().waitFor()
       await page.locator(`${testid('timeline')} canvas`).first().waitFor()
       await page.screenshot({ path: join(artifacts, `dashboard-${width}.png`), fullPage: true })
+      // On a phone the completed requests' table (time, url, status, elapsed) fits without scrolling sideways.
+      const sideways = await page.locator(testid('completed-row')).first().evaluate((row) => {
+        const wrap = row.closest('.table-wrap') as HTMLElement
+        return wrap.scrollWidth - wrap.clientWidth
+      })
+      expect(sideways).toBeLessThanOrEqual(0)
       await page.click(testid('nav-playground'))
       await page.fill(testid('pg-urls'), fixture.url('/'))
       await page.click(testid('pg-mode-screenshot'))
