@@ -2,6 +2,7 @@ import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BASE_CHROMIUM_ARGS } from '../src/main/core/chromium/launch-args.js'
 import { locateChromium } from '../src/main/core/chromium/locate.js'
+import { crawleeContender } from '../bench/suite/crawlee.js'
 import { pageWorkAlone } from '../bench/suite/playwright.js'
 import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
 
@@ -42,4 +43,21 @@ describe('the benchmark suite\'s fixture pages', () => {
     expect(fx.hits('/article') - before).toBe(3)
     expect(browser.contexts()).toHaveLength(0)
   })
+
+  it('keeps Crawlee quiet between its cells and wakes it for the next one', async () => {
+    const d = await crawleeContender(true)
+    try {
+      expect(d.quiet).toBe(false)
+      const first = await d.run(fx.url('/'), 2, 1)
+      expect(first).toMatchObject({ pages: 2, failed: 0 })
+      // Paused, its event manager stopped: nothing of it runs while another contender is measured.
+      expect(d.quiet).toBe(true)
+      const second = await d.run(fx.url('/js'), 3, 2)
+      expect(second).toMatchObject({ pages: 3, failed: 0 })
+      expect(d.quiet).toBe(true)
+    } finally {
+      // Teardown ends a paused crawler's run as well.
+      await d.dispose()
+    }
+  }, 60_000)
 })

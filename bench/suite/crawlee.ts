@@ -6,6 +6,9 @@ import type { Contender } from './contender.js'
 import { crawlPageWork, type PageWorkResult } from './page-work.js'
 import { describeWork } from './playwright.js'
 
+/** Crawlee's EventType.SYSTEM_INFO (a const enum, which this build cannot read at run time). */
+const SYSTEM_INFO = 'systemInfo' as import('crawlee').EventType.SYSTEM_INFO
+
 /** A request whose page work finished, waiting for its page to close (when (d) counts it done). */
 interface Pending {
   started: number
@@ -32,11 +35,12 @@ interface Pending {
  * pool's hooks, keyed by the request's id): the queue handling before the page is created is not
  * in it, which flatters (d) if anything. Throughput is pages over the cell's wall time.
  */
-export async function crawleeContender(incognito: boolean): Promise<Contender> {
+export async function crawleeContender(incognito: boolean): Promise<Contender & { readonly quiet: boolean }> {
   // Crawlee is a devDependency and heavy to load: only the suite imports it, when it runs.
   const { PlaywrightCrawler, Configuration, log } = await import('crawlee')
   log.setLevel(log.LEVELS.ERROR)
   const launch = poolLaunchOptions()
+  const config = new Configuration({ persistStorage: false, purgeOnStart: true })
 
   const pending = new Map<string, Pending>()
   /** The cell being measured: done once every request it added has closed its page or failed. */
@@ -100,9 +104,44 @@ export async function crawleeContender(incognito: boolean): Promise<Contender> {
         settle(current)
       },
     },
-    new Configuration({ persistStorage: false, purgeOnStart: true }),
+    config,
   )
   const running = crawler.run()
+
+  /*
+   * Between its cells the crawler keeps quiet, so its background work is not charged to whichever
+   * contender is being measured: Crawlee's event manager spawns `ps` every second for a memory
+   * snapshot (its own docs call that inefficient), and two idle crawlers cost ~40 ms of machine
+   * CPU per second (measured: 56 ms/s idle with both, 14-20 quiet), ~3 ms per page at c=1. Its pool is paused (no task is started) and the
+   * event manager's intervals are stopped; both resume before the next cell, so within its own
+   * cells Crawlee runs as it always does.
+   */
+  const events = config.getEventManager()
+  let quiet = false
+  async function hush(): Promise<void> {
+    if (quiet) return
+    await crawler.autoscaledPool?.pause()
+    await events.close()
+    quiet = true
+  }
+  async function wake(): Promise<void> {
+    if (!quiet) return
+    // init() takes a memory snapshot at once (a `ps` spawn): let it finish before the cell's clock
+    // starts, so waking adds nothing to (d)'s figures that a crawler running all along would not pay.
+    const snapshot = new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        events.off(SYSTEM_INFO, done)
+        resolve()
+      }
+      const timer = setTimeout(done, 5000)
+      events.on(SYSTEM_INFO, done)
+    })
+    await events.init()
+    await snapshot
+    crawler.autoscaledPool?.resume()
+    quiet = false
+  }
 
   /** Add `pages` requests for `url` (unique keys: the queue would drop repeats) and wait for all. */
   async function crawlMany(url: string, pages: number, concurrency: number): Promise<CellRun & { results: PageWorkResult[] }> {
@@ -123,6 +162,7 @@ export async function crawleeContender(incognito: boolean): Promise<Contender> {
       cell.done = resolve
     })
     current = cell
+    await wake()
     const started = performance.now()
     try {
       await crawler.addRequests(Array.from({ length: pages }, () => ({ url, uniqueKey: `${url}#${++seq}` })))
@@ -130,6 +170,7 @@ export async function crawleeContender(incognito: boolean): Promise<Contender> {
       return { pages: cell.latencies.length, wallMs: performance.now() - started, latencies: cell.latencies, failed: cell.failed, errors: cell.errors, results: cell.results }
     } finally {
       current = null
+      await hush()
     }
   }
 
@@ -148,6 +189,10 @@ export async function crawleeContender(incognito: boolean): Promise<Contender> {
       const r = await crawlMany(url, 1, 1)
       if (!r.results[0]) throw new Error(r.errors[0] ?? 'no result')
       return describeWork(r.results[0])
+    },
+    /** True between cells, while the crawler is paused and its event manager stopped. */
+    get quiet() {
+      return quiet
     },
     async dispose() {
       await crawler.teardown()
