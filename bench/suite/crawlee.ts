@@ -111,16 +111,21 @@ export async function crawleeContender(incognito: boolean): Promise<Contender & 
   /*
    * Between its cells the crawler keeps quiet, so its background work is not charged to whichever
    * contender is being measured: Crawlee's event manager spawns `ps` every second for a memory
-   * snapshot (its own docs call that inefficient), and two idle crawlers cost ~40 ms of machine
-   * CPU per second (measured: 56 ms/s idle with both, 14-20 quiet), ~3 ms per page at c=1. Its pool is paused (no task is started) and the
-   * event manager's intervals are stopped; both resume before the next cell, so within its own
-   * cells Crawlee runs as it always does.
+   * snapshot (its own docs call that inefficient); two idle crawlers cost ~40 ms of machine CPU per
+   * second (56 ms/s idle with both, 14-20 quiet), ~3 ms per page at c=1. Its pool is paused (no
+   * task is started) and the event manager's intervals are stopped; both resume before the next
+   * cell, so within its own cells Crawlee runs as it always does.
    */
   const events = config.getEventManager()
   let quiet = false
   async function hush(): Promise<void> {
     if (quiet) return
-    await crawler.autoscaledPool?.pause()
+    // pause() waits for running tasks; after a cell they are only finishing. Bounded all the same
+    // (by our own timer: pause's timeout argument is handed to setTimeout as milliseconds).
+    const paused = crawler.autoscaledPool?.pause() ?? Promise.resolve()
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([paused, new Promise<void>((resolve) => (timer = setTimeout(resolve, 30_000)))])
+    clearTimeout(timer)
     await events.close()
     quiet = true
   }
@@ -161,8 +166,8 @@ export async function crawleeContender(incognito: boolean): Promise<Contender & 
     const finished = new Promise<void>((resolve) => {
       cell.done = resolve
     })
-    current = cell
     await wake()
+    current = cell
     const started = performance.now()
     try {
       await crawler.addRequests(Array.from({ length: pages }, () => ({ url, uniqueKey: `${url}#${++seq}` })))
