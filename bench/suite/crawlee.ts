@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import { chromium, type Page } from 'playwright-core'
+import { bounded } from '../../tests/helpers/service.js'
 import { poolLaunchOptions } from '../bare-loop.js'
 import { noteFailure, type CellRun } from '../load.js'
 import type { Contender } from './contender.js'
@@ -122,10 +123,7 @@ export async function crawleeContender(incognito: boolean): Promise<Contender & 
     if (quiet) return
     // pause() waits for running tasks; after a cell they are only finishing. Bounded all the same
     // (by our own timer: pause's timeout argument is handed to setTimeout as milliseconds).
-    const paused = crawler.autoscaledPool?.pause() ?? Promise.resolve()
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([paused, new Promise<void>((resolve) => (timer = setTimeout(resolve, 30_000)))])
-    clearTimeout(timer)
+    await bounded(crawler.autoscaledPool?.pause() ?? Promise.resolve(), 30_000, 'pausing Crawlee').catch(() => undefined)
     await events.close()
     quiet = true
   }
@@ -133,17 +131,12 @@ export async function crawleeContender(incognito: boolean): Promise<Contender & 
     if (!quiet) return
     // init() takes a memory snapshot at once (a `ps` spawn): let it finish before the cell's clock
     // starts, so waking adds nothing to (d)'s figures that a crawler running all along would not pay.
-    const snapshot = new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer)
-        events.off(SYSTEM_INFO, done)
-        resolve()
-      }
-      const timer = setTimeout(done, 5000)
-      events.on(SYSTEM_INFO, done)
-    })
+    let snapshotTaken = () => {}
+    const snapshot = new Promise<void>((resolve) => (snapshotTaken = resolve))
+    events.on(SYSTEM_INFO, snapshotTaken)
     await events.init()
-    await snapshot
+    await bounded(snapshot, 5000, "Crawlee's first snapshot").catch(() => undefined)
+    events.off(SYSTEM_INFO, snapshotTaken)
     crawler.autoscaledPool?.resume()
     quiet = false
   }
