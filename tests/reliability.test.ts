@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { configSignature, normaliseBrowserConfig } from '../src/main/core/pool/signature.js'
 import { isAlive, killProcessTree, processTree } from '../src/main/core/system/process-tree.js'
@@ -15,7 +16,7 @@ let s: TestService
 
 beforeAll(async () => {
   // prewarm_pages 0: the tests wait for the browser to hold no context at all (no reserved pair).
-  ;[fx, s] = await Promise.all([startFixtureServer(), startService({ max_pages: 4, queue_size: 200, prewarm_pages: 0 })])
+  ;[fx, s] = await Promise.all([startFixtureServer(), startService({ max_pages: 4, queue_size: 200, prewarm_pages: 0, allow_js_code: true })])
   s.runtime.janitor.stop()
 })
 
@@ -131,6 +132,46 @@ describe('a target that accepts connections and never answers', () => {
     expect(s.eventsOf('browser:crashed')).toHaveLength(crashesBefore)
     expect(permanent?.leases).toBe(0)
   })
+})
+
+/** Renderer processes of a browser's process tree (one per open page's site; none when it holds no page). */
+async function renderers(browserPid: number): Promise<number[]> {
+  const out: number[] = []
+  for (const pid of await processTree(browserPid)) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
+    if (cmdline.includes('--type=renderer')) out.push(pid)
+  }
+  return out
+}
+
+describe('a page whose script never yields once it has loaded', () => {
+  // page.evaluate has no timeout of its own: before the deadline raced it, these crawls waited
+  // forever, holding the client, the admission slot, the lease and a renderer spinning a core.
+  const cases = [
+    { name: 'its extraction', url: () => fx.url('/spin'), config: {}, step: 'extraction' },
+    { name: 'js_code that never settles', url: () => fx.url('/'), config: { js_code: ['new Promise(() => {})'] }, step: 'js_code[0]' },
+  ]
+  for (const c of cases) {
+    it(`${c.name}: 504 at page_timeout, the renderer is closed, the same browser serves the next crawl`, async () => {
+      await waitFor(() => s.runtime.pool.list().every((b) => b.leases === 0), 60_000, 'no crawl left from the test before')
+      const permanent = s.runtime.pool.permanent()
+      expect(permanent?.state).toBe('active')
+      const pid = permanent?.pid as number
+      const crashesBefore = s.eventsOf('browser:crashed').length
+      const r = await s.postJson('/html', { url: c.url(), crawler_config: { page_timeout: 1500, ...c.config } })
+      expect(r.status).toBe(504)
+      expect(r.body.code).toBe('crawl_timeout')
+      expect(r.body.error).toContain(`page_timeout (1500 ms) at ${c.step}`)
+      await waitFor(() => permanent?.leases === 0 && permanent.browser.contexts().length === 0, 20_000, 'the lease to be released and the context closed')
+      // Closing the context ends the spinning renderer instead of leaving it to burn a core.
+      await waitFor(async () => (await renderers(pid)).length === 0, 20_000, 'the renderers to exit')
+      const ok = await s.postJson('/html', { url: fx.url('/') })
+      expect(ok.status).toBe(200)
+      expect(s.runtime.pool.permanent()?.id).toBe(permanent?.id)
+      expect(s.eventsOf('browser:crashed')).toHaveLength(crashesBefore)
+      expect(s.runtime.admission.activeCount).toBe(0)
+    })
+  }
 })
 
 describe('a client that disconnects mid-crawl', () => {

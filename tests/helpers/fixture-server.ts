@@ -12,6 +12,8 @@ import { crc32, deflateSync } from 'node:zlib'
  *   /about            a plain page (target of /about#team)
  *   /slow?ms=N        answers after N ms (capped at 120 s)
  *   /hang             accepts the request and never answers (close() destroys the socket)
+ *   /spin             loads at once, then its script spins forever (the renderer's main thread
+ *                     never yields again after DOMContentLoaded)
  *   /status/:code     answers that status (200-599) with a small HTML body
  *   /redirect         302 -> /
  *   /hostile          title/href/text holding markup, plus scripts that sabotage page globals
@@ -270,6 +272,11 @@ function manyLinksPage(): string {
   return parts.join('\n')
 }
 
+function spinPage(): string {
+  // setTimeout: DOMContentLoaded (and so page.goto) completes first, then nothing else ever runs.
+  return simplePage('Spin', `<h1>Spin</h1><script>document.addEventListener('DOMContentLoaded', function () { setTimeout(function () { for (;;) {} }, 0) })</script>`)
+}
+
 function simplePage(title: string, body: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
@@ -369,6 +376,7 @@ export async function startFixtureServer(): Promise<FixtureServer> {
       return
     }
     if (path === '/hang') return // never answered; close() destroys the socket
+    if (path === '/spin') return send(res, 200, spinPage())
     const status = /^\/status\/(\d{3})$/.exec(path)
     if (status) {
       const code = Number(status[1])

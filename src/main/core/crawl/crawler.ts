@@ -11,6 +11,7 @@ import { orGone } from '../pool/browser-gone.js'
 import type { ManagedBrowser } from '../pool/managed-browser.js'
 import { contextOptions, type PageReserve } from '../pool/page-reserve.js'
 import { isAlive } from '../system/process-tree.js'
+import { Deadline } from './deadline.js'
 import { extractFromPage } from './extract.js'
 import { htmlToMarkdown } from './markdown.js'
 
@@ -84,6 +85,7 @@ export class Crawler {
 
   async crawl(url: string, browserConfig: BrowserConfig, crawlerConfig: CrawlerConfig, wants: CrawlWants, ctx: CrawlContext): Promise<CrawlOutcome> {
     const started = Date.now()
+    const deadline = new Deadline(started, crawlerConfig.page_timeout)
     ctx.onPhase?.('queued')
     const slot = await this.admission.acquire({ signal: ctx.signal, admitted: ctx.admitted })
     let lease: Lease | null = null
@@ -111,9 +113,9 @@ export class Crawler {
           if (ctx.signal?.aborted) throw new AbortedError()
           page = await orGone(context.newPage(), lease.browser)
         }
-        return await this.work(page, url, crawlerConfig, wants, ctx, started)
+        return await this.work(page, url, crawlerConfig, wants, ctx, started, deadline)
       } catch (err) {
-        const failure = await classify(err, lease.browser, crawlerConfig.page_timeout, ctx.signal)
+        const failure = await classify(err, lease.browser, deadline, ctx.signal)
         // A client that went away gets no result; anything else is this URL's own failure.
         if (failure instanceof AbortedError) throw failure
         return { result: failedResult(url, failure.message, null, started), failure }
@@ -147,31 +149,33 @@ export class Crawler {
     void done.finally(() => this.closing.delete(done))
   }
 
-  private async work(page: Page, url: string, cfg: CrawlerConfig, wants: CrawlWants, ctx: CrawlContext, started: number): Promise<CrawlOutcome> {
-    const deadline = started + cfg.page_timeout
-    const remaining = () => Math.max(1, deadline - Date.now())
+  /**
+   * Steps Playwright bounds itself get what is left of page_timeout as their timeout; the others
+   * (evaluate, pdf) race the deadline, which a page's own script can otherwise hold off forever.
+   */
+  private async work(page: Page, url: string, cfg: CrawlerConfig, wants: CrawlWants, ctx: CrawlContext, started: number, deadline: Deadline): Promise<CrawlOutcome> {
     ctx.onPhase?.('navigating')
-    const response = await this.navigate(page, url, cfg, remaining())
+    const response = await this.navigate(page, url, cfg, deadline.remaining())
     const status = response?.status() ?? null
-    if (cfg.wait_for) await page.waitForSelector(cfg.wait_for, { timeout: remaining(), state: 'attached' })
+    if (cfg.wait_for) await page.waitForSelector(cfg.wait_for, { timeout: deadline.remaining(), state: 'attached' })
     const jsResults: unknown[] = []
-    for (const code of cfg.js_code) jsResults.push(await page.evaluate(code))
+    for (const [i, code] of cfg.js_code.entries()) jsResults.push(await deadline.race(page.evaluate(code), `js_code[${i}]`))
     ctx.onPhase?.('extracting')
     const result = emptyResult(url)
     result.status_code = status
     result.redirected_url = page.url()
     result.js_results = jsResults
     if (wants.extract) {
-      const extracted = await extractFromPage(page, { cssSelector: cfg.css_selector, excludedTags: cfg.excluded_tags })
+      const extracted = await deadline.race(extractFromPage(page, { cssSelector: cfg.css_selector, excludedTags: cfg.excluded_tags }), 'extraction')
       Object.assign(result, extracted)
       if (wants.markdown) result.markdown = htmlToMarkdown(extracted.cleaned_html)
     }
     if (wants.screenshot || cfg.screenshot) {
-      const shot = await this.screenshot(page, wants.screenshotFullPage || cfg.screenshot_full_page, remaining())
+      const shot = await deadline.race(this.screenshot(page, wants.screenshotFullPage || cfg.screenshot_full_page, deadline.remaining()), 'screenshot')
       result.screenshot = shot.png.toString('base64')
       result.screenshot_clipped = shot.clipped
     }
-    if (wants.pdf || cfg.pdf) result.pdf = this.capped('PDF', await page.pdf({ printBackground: true })).toString('base64')
+    if (wants.pdf || cfg.pdf) result.pdf = this.capped('PDF', await deadline.race(page.pdf({ printBackground: true }), 'pdf')).toString('base64')
     result.duration_ms = Date.now() - started
     if (status !== null && status >= 400) {
       result.success = false
@@ -233,7 +237,7 @@ export class Crawler {
 }
 
 /** Turn whatever a page operation threw into the error the caller should see. */
-async function classify(err: unknown, browser: ManagedBrowser, pageTimeoutMs: number, signal?: AbortSignal): Promise<CrawldeckError> {
+async function classify(err: unknown, browser: ManagedBrowser, deadline: Deadline, signal?: AbortSignal): Promise<CrawldeckError> {
   if (signal?.aborted) return new AbortedError()
   if (err instanceof CrawldeckError) return err
   const name = err instanceof Error ? err.name : ''
@@ -252,8 +256,7 @@ async function classify(err: unknown, browser: ManagedBrowser, pageTimeoutMs: nu
   }
   if (message.startsWith('invalid css_selector')) return new ValidationError(message, [{ path: 'crawler_config.css_selector', message }])
   if (name === 'TimeoutError') {
-    const step = message.split(':')[0] ?? 'the page'
-    return new CrawlFailedError(`the page did not finish within page_timeout (${pageTimeoutMs} ms) at ${step}`, true)
+    return deadline.expired(message.split(':')[0] ?? 'the page')
   }
   return new CrawlFailedError(message)
 }
