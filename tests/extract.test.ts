@@ -1,4 +1,4 @@
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { extractFromPage, MAX_LINKS_PER_LIST } from '../src/main/core/crawl/extract.js'
 import { htmlToMarkdown } from '../src/main/core/crawl/markdown.js'
@@ -338,6 +338,75 @@ describe('extractFromPage', () => {
     expect(extracted.cleaned_html).toContain('Still here')
     expect(extracted.links.internal).toEqual([{ href: 'http://sabotage.test/x', text: 'x' }])
     expect(extracted.media.images).toEqual([{ src: 'http://sabotage.test/y.png', alt: 'y' }])
+  })
+})
+
+describe('extractFromPage: the channel into the page', () => {
+  let context: BrowserContext
+  let page: Page
+  let evaluates: number
+
+  beforeEach(async () => {
+    context = await browser.newContext()
+    page = await context.newPage()
+    // Counts Playwright's evaluate, which injects its utility script into the document first.
+    evaluates = 0
+    const evaluate = page.evaluate.bind(page)
+    page.evaluate = ((...args: Parameters<Page['evaluate']>) => {
+      evaluates++
+      return evaluate(...args)
+    }) as Page['evaluate']
+  })
+
+  afterEach(async () => {
+    await context.close()
+  })
+
+  it('goes through CDP, on a session of its own or on the one it is given (which stays attached)', async () => {
+    await page.goto(fx.url('/'))
+    const own = await extractFromPage(page, NO_OPTS)
+    const session = await context.newCDPSession(page)
+    const given = await extractFromPage(page, NO_OPTS, session)
+    expect(evaluates).toBe(0)
+    expect(given).toEqual(own)
+    expect(own.cleaned_html).toContain(FIXTURE_TEXT.homeUnique)
+    expect(own.metadata.title).toBe(FIXTURE_TEXT.homeTitle)
+    // Still the caller's: a second extraction on it works.
+    expect((await extractFromPage(page, NO_OPTS, session)).html).toBe(own.html)
+  })
+
+  it('falls back to page.evaluate when the page has no script context to evaluate in (a navigation in between)', async () => {
+    await page.goto(fx.url('/'))
+    const expected = await extractFromPage(page, NO_OPTS)
+    const between = {
+      send: () => Promise.reject(new Error('Protocol error (Runtime.evaluate): Cannot find default execution context')),
+      detach: () => Promise.resolve(),
+    } as unknown as CDPSession
+    expect(await extractFromPage(page, NO_OPTS, between)).toEqual(expected)
+    expect(evaluates).toBe(1)
+  })
+
+  it('a page that takes away what the page function needs fails with what went wrong, not a hang or a bare protocol error', async () => {
+    await page.goto(fx.url('/'))
+    await page.evaluate(() => {
+      // @ts-expect-error a hostile page removing a DOM method
+      delete Node.prototype.cloneNode
+    })
+    await expect(extractFromPage(page, NO_OPTS)).rejects.toThrow(/^page extraction failed: TypeError: /)
+  })
+
+  it('works where the page may run no script (java_script_enabled false)', async () => {
+    const noScript = await browser.newContext({ javaScriptEnabled: false })
+    try {
+      const p = await noScript.newPage()
+      await p.goto(fx.url('/js'))
+      const { html, cleaned_html } = await extractFromPage(p, NO_OPTS)
+      expect(html).toContain('id="app"')
+      expect(cleaned_html).not.toContain(FIXTURE_TEXT.jsRendered)
+      expect(html).not.toContain('id="rendered"')
+    } finally {
+      await noScript.close()
+    }
   })
 })
 

@@ -277,6 +277,41 @@ describe('pre-warmed pages', () => {
     }
   }, 120_000)
 
+  it("a request served from the reserve extracts through the pair's own CDP session: no new session, no page.evaluate on its clock", async () => {
+    const pairs: Array<{ sessions: number; evaluates: number }> = []
+    const openReservedPage = async (browser: ManagedBrowser) => {
+      const pair = await openFreshPage(browser)
+      expect(pair.session).toBeDefined()
+      const counts = { sessions: 0, evaluates: 0 }
+      pairs.push(counts)
+      const newSession = pair.context.newCDPSession.bind(pair.context)
+      pair.context.newCDPSession = ((...args: Parameters<typeof newSession>) => {
+        counts.sessions++
+        return newSession(...args)
+      }) as typeof newSession
+      const evaluate = pair.page.evaluate.bind(pair.page)
+      pair.page.evaluate = ((...args: Parameters<typeof evaluate>) => {
+        counts.evaluates++
+        return evaluate(...args)
+      }) as typeof evaluate
+      return pair
+    }
+    const svc = await startService({ prewarm_pages: 1 }, { openReservedPage })
+    try {
+      const b = svc.runtime.pool.permanent() as ManagedBrowser
+      await waitFor(() => svc.runtime.reserve.readyOn(b.id) === 1, 30_000, 'the reserve to fill')
+      const served = svc.runtime.reserve.stats().served
+      const r = await svc.postJson('/crawl', { urls: [fx.url('/article')] })
+      expect(r.status).toBe(200)
+      expect(r.body.results[0].markdown).toContain(FIXTURE_TEXT.articleTableCell)
+      expect(svc.runtime.reserve.stats().served).toBe(served + 1)
+      const used = pairs[0]!
+      expect({ sessions: used.sessions, evaluates: used.evaluates }).toEqual({ sessions: 0, evaluates: 0 })
+    } finally {
+      await svc.close()
+    }
+  }, 120_000)
+
   it('prewarm_pages 0: no reserve, requests make their own pages, nothing stays open', async () => {
     const svc = await startService({ prewarm_pages: 0 })
     try {

@@ -1,4 +1,4 @@
-import type { BrowserContext, Page, Request, Response } from 'playwright-core'
+import type { BrowserContext, CDPSession, Page, Request, Response } from 'playwright-core'
 import type { BrowserConfig, CrawlerConfig, CrawlResult } from '../../../shared/crawl-schemas.js'
 import type { Admission } from '../admission.js'
 import { AbortedError, BrowserGoneError, CaptureTooLargeError, CrawldeckError, CrawlFailedError, ValidationError } from '../errors.js'
@@ -103,8 +103,9 @@ export class Crawler {
         // and leaves the reserve for good here: it is closed below like a page made now.
         const reserved = (await this.reserve?.take(lease.browser)) ?? null
         let page: Page
+        let session: CDPSession | undefined
         if (reserved) {
-          ;({ context, page } = reserved)
+          ;({ context, page, session } = reserved)
           // It may have waited for the pair being made.
           if (ctx.signal?.aborted) throw new AbortedError()
         } else {
@@ -113,7 +114,7 @@ export class Crawler {
           if (ctx.signal?.aborted) throw new AbortedError()
           page = await orGone(context.newPage(), lease.browser)
         }
-        return await this.work(page, url, crawlerConfig, wants, ctx, started, deadline)
+        return await this.work(page, session, url, crawlerConfig, wants, ctx, started, deadline)
       } catch (err) {
         const failure = await classify(err, lease.browser, deadline, ctx.signal)
         // A client that went away gets no result; anything else is this URL's own failure.
@@ -153,7 +154,7 @@ export class Crawler {
    * Steps Playwright bounds itself get what is left of page_timeout as their timeout; the others
    * (evaluate, pdf) race the deadline, which a page's own script can otherwise hold off forever.
    */
-  private async work(page: Page, url: string, cfg: CrawlerConfig, wants: CrawlWants, ctx: CrawlContext, started: number, deadline: Deadline): Promise<CrawlOutcome> {
+  private async work(page: Page, session: CDPSession | undefined, url: string, cfg: CrawlerConfig, wants: CrawlWants, ctx: CrawlContext, started: number, deadline: Deadline): Promise<CrawlOutcome> {
     ctx.onPhase?.('navigating')
     const response = await this.navigate(page, url, cfg, deadline.remaining())
     const status = response?.status() ?? null
@@ -166,7 +167,7 @@ export class Crawler {
     result.redirected_url = page.url()
     result.js_results = jsResults
     if (wants.extract) {
-      const extracted = await deadline.race(extractFromPage(page, { cssSelector: cfg.css_selector, excludedTags: cfg.excluded_tags }), 'extraction')
+      const extracted = await deadline.race(extractFromPage(page, { cssSelector: cfg.css_selector, excludedTags: cfg.excluded_tags }, session), 'extraction')
       Object.assign(result, extracted)
       if (wants.markdown) result.markdown = htmlToMarkdown(extracted.cleaned_html)
     }

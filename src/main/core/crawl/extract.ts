@@ -1,4 +1,4 @@
-import type { Page } from 'playwright-core'
+import type { CDPSession, Page } from 'playwright-core'
 import type { PageLink, PageMetadata } from '../../../shared/crawl-schemas.js'
 
 export interface Extracted {
@@ -409,8 +409,15 @@ function buildExpression(args: PageArgs): string {
  * Extracts everything a crawl result needs from the page in one evaluate round-trip:
  * serialized html, cleaned html, links, images and metadata. The live page is not touched.
  * Throws `invalid css_selector: ...` when the selector does not parse.
+ *
+ * The round trip is a CDP `Runtime.evaluate` on `session` (the page's own, made with a reserved
+ * page ahead of its request) or on one opened for the call. Playwright's page.evaluate would first
+ * inject its utility script into every new document (its serializer, compiled in a renderer that
+ * has never seen it) and send the result through it: on the 100 KB fixture article that cost
+ * 7 % of the latency and 5 % of the CPU of a whole crawl (docs/benchmarks.md). Our page function
+ * returns one string and needs none of that.
  */
-export async function extractFromPage(page: Page, opts: ExtractOptions): Promise<Extracted> {
+export async function extractFromPage(page: Page, opts: ExtractOptions, session?: CDPSession): Promise<Extracted> {
   const args: PageArgs = {
     cssSelector: opts.cssSelector,
     excludedTags: opts.excludedTags,
@@ -418,10 +425,40 @@ export async function extractFromPage(page: Page, opts: ExtractOptions): Promise
     maxImages: MAX_IMAGES,
     maxText: MAX_LINK_TEXT,
   }
-  const wire = await page.evaluate<unknown>(buildExpression(args))
+  const expression = buildExpression(args)
+  const wire = await evaluateString(page, expression, session)
   if (typeof wire !== 'string' || wire.length === 0) throw new Error('page extraction returned no result')
   if (wire[0] === 'E') throw new Error(`invalid css_selector: ${JSON.stringify(opts.cssSelector)} (${wire.slice(1)})`)
   return decodeWire(wire)
+}
+
+/**
+ * Between a navigation's commit and its new document's script context there is no context to
+ * evaluate in (a page that redirects itself once loaded): Runtime.evaluate fails at once where
+ * page.evaluate waits for the new context. Those calls go through page.evaluate.
+ */
+const NO_CONTEXT = /Cannot find default execution context|Execution context was destroyed|Cannot find context with specified id/i
+
+async function evaluateString(page: Page, expression: string, session?: CDPSession): Promise<unknown> {
+  const own = session ?? (await page.context().newCDPSession(page))
+  try {
+    const reply = await own.send('Runtime.evaluate', { expression, returnByValue: true })
+    if (reply.exceptionDetails) {
+      const details = reply.exceptionDetails
+      throw new Error(`page extraction failed: ${firstLineOf(details.exception?.description ?? details.text)}`)
+    }
+    return reply.result.value
+  } catch (err) {
+    if (err instanceof Error && NO_CONTEXT.test(err.message)) return page.evaluate<unknown>(expression)
+    throw err
+  } finally {
+    if (!session) void own.detach().catch(() => undefined)
+  }
+}
+
+function firstLineOf(text: string): string {
+  const nl = text.indexOf('\n')
+  return nl < 0 ? text : text.slice(0, nl)
 }
 
 function decodeWire(wire: string): Extracted {

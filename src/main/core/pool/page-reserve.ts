@@ -1,4 +1,4 @@
-import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
+import type { BrowserContext, BrowserContextOptions, CDPSession, Page } from 'playwright-core'
 import type { BrowserConfig } from '../../../shared/crawl-schemas.js'
 import type { Admission } from '../admission.js'
 import type { EngineEventBus } from '../events.js'
@@ -12,6 +12,8 @@ import type { BrowserPool } from './pool.js'
 export interface ReservedPage {
   readonly context: BrowserContext
   readonly page: Page
+  /** A CDP session on `page` for the extraction (see extractFromPage); absent on pairs a test made. */
+  readonly session?: CDPSession
 }
 
 /**
@@ -35,7 +37,9 @@ export async function openFreshPage(browser: ManagedBrowser): Promise<ReservedPa
   const context = await orGone(browser.browser.newContext(contextOptions(browser.config)), browser)
   try {
     const page = await orGone(context.newPage(), browser)
-    return { context, page }
+    // The extraction's channel into the page, attached now rather than on the request's clock.
+    const session = await orGone(context.newCDPSession(page), browser)
+    return { context, page, session }
   } catch (err) {
     void context.close().catch(() => undefined)
     throw err
