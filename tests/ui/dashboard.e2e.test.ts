@@ -355,12 +355,15 @@ describe('dashboard end to end', () => {
       await page.locator(testid('completed-row')).first().waitFor()
       await page.locator(`${testid('timeline')} canvas`).first().waitFor()
       await page.screenshot({ path: join(artifacts, `dashboard-${width}.png`), fullPage: true })
-      // On a phone the completed requests' table (time, url, status, elapsed) fits without scrolling sideways.
-      const sideways = await page.locator(testid('completed-row')).first().evaluate((row) => {
-        const wrap = row.closest('.table-wrap') as HTMLElement
-        return wrap.scrollWidth - wrap.clientWidth
-      })
-      expect(sideways).toBeLessThanOrEqual(0)
+      // On a phone the completed requests' table (time, url, status, elapsed) and endpoint
+      // analytics (endpoint, count, p95, success, errors) fit without scrolling sideways.
+      for (const row of ['completed-row', 'endpoint-row']) {
+        const sideways = await page.locator(testid(row)).first().evaluate((el) => {
+          const wrap = el.closest('.table-wrap') as HTMLElement
+          return wrap.scrollWidth - wrap.clientWidth
+        })
+        expect(sideways, `${row}'s table scrolls sideways by ${sideways} px at ${width} px`).toBeLessThanOrEqual(0)
+      }
       await page.click(testid('nav-playground'))
       await page.fill(testid('pg-urls'), fixture.url('/'))
       await page.click(testid('pg-mode-screenshot'))
