@@ -7,7 +7,14 @@ import vue from '@vitejs/plugin-vue'
 export default defineConfig({
   main: {
     build: {
-      rollupOptions: { input: { index: resolve(__dirname, 'src/main/index.ts') } },
+      // The Markdown worker thread is an entry of its own: out/main/markdown-worker.js, beside
+      // index.js, where src/main/core/system/worker-entry.ts looks for it.
+      rollupOptions: {
+        input: {
+          index: resolve(__dirname, 'src/main/index.ts'),
+          'markdown-worker': resolve(__dirname, 'src/main/core/crawl/markdown-worker.ts'),
+        },
+      },
     },
   },
   preload: {

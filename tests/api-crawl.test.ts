@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CrawlResult } from '../src/shared/crawl-schemas.js'
 import type { EngineEvents } from '../src/main/core/events.js'
+import { htmlToMarkdown } from '../src/main/core/crawl/markdown.js'
+import { DEFAULT_OFFLOAD_THRESHOLD_CHARS } from '../src/main/core/crawl/markdown-offload.js'
 import { FIXTURE_TEXT, startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
 import { startService, waitFor, type TestService } from './helpers/service.js'
 
@@ -130,6 +132,18 @@ describe('POST /crawl', () => {
     expect(r.screenshot).toBeNull()
     expect(r.pdf).toBeNull()
     await expectTracked(since, '/crawl', true)
+  })
+
+  it("a large page's Markdown is converted on the worker thread: the same text the converter gives on the loop", async () => {
+    const before = service.runtime.markdown.stats()
+    const { status, body } = await service.postJson('/crawl', { urls: [fx.url('/big?copies=4')] })
+    expect(status).toBe(200)
+    const r = body.results[0] as CrawlResult
+    expect(r.success, String(r.error_message)).toBe(true)
+    expect(r.cleaned_html.length).toBeGreaterThan(DEFAULT_OFFLOAD_THRESHOLD_CHARS)
+    expect(r.markdown).toBe(htmlToMarkdown(r.cleaned_html))
+    expect(r.markdown.split(FIXTURE_TEXT.articleTableCell)).toHaveLength(5)
+    expect(service.runtime.markdown.stats().offloaded).toBe(before.offloaded + 1)
   })
 
   it('reports each URL in its own result, in input order, when some fail (404, page_timeout)', async () => {

@@ -12,6 +12,8 @@ import { crc32, deflateSync } from 'node:zlib'
  *   /about            a plain page (target of /about#team)
  *   /slow?ms=N        answers after N ms (capped at 120 s)
  *   /hang             accepts the request and never answers (close() destroys the socket)
+ *   /big?copies=N     the article's body N times over (1..200; ~100 KB each): a page large enough
+ *                     that its Markdown is converted off the event loop
  *   /spin             loads at once, then its script spins forever (the renderer's main thread
  *                     never yields again after DOMContentLoaded)
  *   /status/:code     answers that status (200-599) with a small HTML body
@@ -272,6 +274,11 @@ function manyLinksPage(): string {
   return parts.join('\n')
 }
 
+function bigPage(article: string, copies: number): string {
+  const body = article.slice(article.indexOf('<body>') + '<body>'.length, article.indexOf('</body>'))
+  return simplePage(`Big ${copies}`, body.repeat(copies))
+}
+
 function spinPage(): string {
   // setTimeout: DOMContentLoaded (and so page.goto) completes first, then nothing else ever runs.
   return simplePage('Spin', `<h1>Spin</h1><script>document.addEventListener('DOMContentLoaded', function () { setTimeout(function () { for (;;) {} }, 0) })</script>`)
@@ -377,6 +384,10 @@ export async function startFixtureServer(): Promise<FixtureServer> {
     }
     if (path === '/hang') return // never answered; close() destroys the socket
     if (path === '/spin') return send(res, 200, spinPage())
+    if (path === '/big') {
+      const copies = Math.min(Math.max(1, Number(parsed.searchParams.get('copies')) || 1), 200)
+      return send(res, 200, bigPage(article, copies))
+    }
     const status = /^\/status\/(\d{3})$/.exec(path)
     if (status) {
       const code = Number(status[1])

@@ -4,6 +4,7 @@ import { poolExecutables, type PoolExecutables } from './chromium/executables.js
 import { locateChromiumBinaries, type ChromiumBinaries } from './chromium/locate.js'
 import { resolveConfig, type Config, type ConfigInput } from './config.js'
 import { Crawler, type CloseContext } from './crawl/crawler.js'
+import { MarkdownOffload } from './crawl/markdown-offload.js'
 import { blocksPrivateTargets } from './egress/address-policy.js'
 import { EgressGuard } from './egress/guard.js'
 import type { Lookup } from './egress/resolve.js'
@@ -41,6 +42,8 @@ export interface Runtime {
   readonly admission: Admission
   /** Crawls URLs; `crawler.settled()` waits for the contexts still closing after their answers. */
   readonly crawler: Crawler
+  /** HTML → Markdown of large pages on a worker thread. */
+  readonly markdown: MarkdownOffload
   readonly monitor: Monitor
   readonly live: LiveFeed
   readonly persister: Persister
@@ -103,7 +106,8 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   // Before the permanent browser's launch: its 'browser:launched' is what fills its reserve.
   reserve.start()
   const limits = { egress, maxScreenshotHeight: config.max_screenshot_height, maxCaptureBytes: config.max_capture_bytes }
-  const crawler = new Crawler(pool, admission, limits, config.prewarm_pages > 0 ? reserve : null, deps.closeContext)
+  const markdown = new MarkdownOffload({ logger })
+  const crawler = new Crawler(pool, admission, limits, config.prewarm_pages > 0 ? reserve : null, deps.closeContext, (html) => markdown.convert(html))
   const janitor = new Janitor(pool, config, events, logger, readMemory, reserve)
   const startedAt = Date.now()
 
@@ -153,6 +157,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     reserve,
     admission,
     crawler,
+    markdown,
     monitor,
     live,
     persister,
@@ -172,6 +177,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
         // background, close politely while their browsers are still up (and give back their leases).
         await Promise.all([reserve.close(), crawler.settled()])
         await pool.shutdown()
+        await markdown.close()
         // After the pool: no browser is left to use the proxy.
         await egress?.close()
         executable.dispose()

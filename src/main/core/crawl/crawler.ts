@@ -44,6 +44,11 @@ export interface CrawlerLimits {
 
 const NO_LIMITS: CrawlerLimits = { egress: null, maxScreenshotHeight: 16_384, maxCaptureBytes: 32 * 1024 * 1024 }
 
+/** HTML to Markdown for a result: on the event loop by default, off it in the service (markdown-offload.ts). */
+export type MarkdownConverter = (html: string) => Promise<string>
+
+const inlineMarkdown: MarkdownConverter = async (html) => htmlToMarkdown(html)
+
 /** How a crawl's context is closed once its result is out (tests hold a close open with it). */
 export type CloseContext = (context: BrowserContext) => Promise<void>
 
@@ -76,6 +81,7 @@ export class Crawler {
     /** Pre-warmed pages of permanent and hot browsers; null when prewarm_pages is 0. */
     private readonly reserve: PageReserve | null = null,
     private readonly closeContext: CloseContext = politeClose,
+    private readonly markdown: MarkdownConverter = inlineMarkdown,
   ) {}
 
   /** Resolves once every context close in flight has finished and given back its slot and lease. */
@@ -169,7 +175,7 @@ export class Crawler {
     if (wants.extract) {
       const extracted = await deadline.race(extractFromPage(page, { cssSelector: cfg.css_selector, excludedTags: cfg.excluded_tags }, session), 'extraction')
       Object.assign(result, extracted)
-      if (wants.markdown) result.markdown = htmlToMarkdown(extracted.cleaned_html)
+      if (wants.markdown) result.markdown = await deadline.race(this.markdown(extracted.cleaned_html), 'markdown')
     }
     if (wants.screenshot || cfg.screenshot) {
       const shot = await deadline.race(this.screenshot(page, wants.screenshotFullPage || cfg.screenshot_full_page, deadline.remaining()), 'screenshot')
