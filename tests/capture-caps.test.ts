@@ -7,10 +7,13 @@ import { startService, type TestService } from './helpers/service.js'
 /**
  * Screenshot and PDF size caps with real Chromium: a very tall page gives a full-page shot cut at
  * max_screenshot_height (read from the PNG header), and a low max_capture_bytes fails /screenshot,
- * /pdf and a /crawl that asks for a capture with a message giving the size and the cap.
+ * /pdf, a /crawl that asks for a capture, and any extraction of a page whose HTML is longer, with a
+ * message giving the size and the cap.
  */
 
 const TALL_PX = 60_000
+/** /long's HTML: ~5,000 characters, over the 2,048 of max_capture_bytes below. */
+const LONG_REPEAT = 500
 const CAP_PX = 3000
 
 let server: Server
@@ -22,7 +25,9 @@ beforeAll(async () => {
     const body =
       req.url === '/tall'
         ? `<title>tall</title><style>body{margin:0}</style><div style="height:${TALL_PX}px;background:linear-gradient(#fff,#00f)">top</div>`
-        : req.url === '/wide'
+        : req.url === '/long'
+          ? `<title>long</title><p>${'long text '.repeat(LONG_REPEAT)}</p>`
+          : req.url === '/wide'
           ? `<title>wide</title><style>body{margin:0}</style><div style="width:${TALL_PX}px;height:200px;background:linear-gradient(90deg,#fff,#f00)">left</div>`
           : '<title>short</title><style>body{margin:0}</style><p>short page</p>'
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
@@ -108,6 +113,27 @@ describe('max_capture_bytes', () => {
     const kind = path === '/pdf' ? 'PDF' : 'screenshot'
     expect(body.error).toMatch(new RegExp(`^the ${kind} is \\d+ bytes, above this server's max_capture_bytes of ${CAP_BYTES} bytes$`))
     expect(Number(/is (\d+) bytes/.exec(body.error)?.[1])).toBeGreaterThan(CAP_BYTES)
+  })
+
+  it.each(['/html', '/md'])('%s of a page whose HTML is longer than the cap is a 422 giving its length and the cap', async (path) => {
+    const { status, body } = await service.postJson(path, { url: origin + '/long' })
+    expect(status).toBe(422)
+    expect(body.code).toBe('capture_too_large')
+    const m = /^the page's HTML is (\d+) characters, above this server's max_capture_bytes of (\d+) bytes$/.exec(body.error)
+    expect(m, body.error).not.toBeNull()
+    expect(Number(m?.[1])).toBeGreaterThan(LONG_REPEAT * 'long text '.length)
+    expect(Number(m?.[2])).toBe(CAP_BYTES)
+  })
+
+  it('a /crawl of such a page fails that URL alone; a short page beside it is served', async () => {
+    const { status, body } = await service.postJson('/crawl', { urls: [origin + '/long', origin + '/short'] })
+    expect(status).toBe(200)
+    const [long, short] = body.results as CrawlResult[]
+    expect(long?.success).toBe(false)
+    expect(long?.html).toBe('')
+    expect(long?.error_message).toMatch(/^the page's HTML is \d+ characters, above this server's max_capture_bytes/)
+    expect(short?.success).toBe(true)
+    expect(short?.markdown).toContain('short page')
   })
 
   it('a /crawl asking for a PDF fails that URL with the same message', async () => {

@@ -69,7 +69,7 @@ export const ConfigSchema = z
     private_targets_allowed: z.array(z.string().refine((s) => parseCidr(s) !== null, 'an IP address or CIDR network like 10.1.0.0/16')).default([]),
     /** Screenshots are clipped to this height (and width) in CSS px; the result says so (screenshot_clipped). */
     max_screenshot_height: z.number().int().min(100).max(1_000_000).default(16_384),
-    /** A screenshot or PDF larger than this fails its URL (422 capture_too_large). */
+    /** A screenshot, PDF or page HTML (in characters) larger than this fails its URL (422 capture_too_large). */
     max_capture_bytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
     /**
      * Fresh context + page pairs kept ready per permanent or hot browser, so a request does not

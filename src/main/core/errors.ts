@@ -120,11 +120,13 @@ export class TargetBlockedError extends CrawldeckError {
 }
 
 /**
- * A screenshot or PDF larger than max_capture_bytes. 422: the request is valid, but what this
+ * A screenshot, PDF or page HTML larger than max_capture_bytes. 422: the request is valid, but what this
  * page renders to is beyond what this server returns; sending it again will not help.
  */
 export class CaptureTooLargeError extends CrawldeckError {
-  constructor(kind: 'screenshot' | 'PDF', bytes: number, cap: number) {
-    super(422, 'capture_too_large', `the ${kind} is ${bytes} bytes, above this server's max_capture_bytes of ${cap} bytes`)
+  /** `size` is bytes for a screenshot or PDF; for HTML it is characters (never more than its UTF-8 bytes). */
+  constructor(kind: 'screenshot' | 'PDF' | 'HTML', size: number, cap: number) {
+    const what = kind === 'HTML' ? `the page's HTML is ${size} characters` : `the ${kind} is ${size} bytes`
+    super(422, 'capture_too_large', `${what}, above this server's max_capture_bytes of ${cap} bytes`)
   }
 }

@@ -173,7 +173,7 @@ export class Crawler {
     result.redirected_url = page.url()
     result.js_results = jsResults
     if (wants.extract) {
-      const extracted = await deadline.race(extractFromPage(page, { cssSelector: cfg.css_selector, excludedTags: cfg.excluded_tags }, session), 'extraction')
+      const extracted = await deadline.race(extractFromPage(page, { cssSelector: cfg.css_selector, excludedTags: cfg.excluded_tags, maxHtmlChars: this.limits.maxCaptureBytes }, session), 'extraction')
       Object.assign(result, extracted)
       if (wants.markdown) result.markdown = await deadline.race(this.markdown(extracted.cleaned_html), 'markdown')
     }

@@ -1,5 +1,6 @@
 import type { CDPSession, Page } from 'playwright-core'
 import type { PageLink, PageMetadata } from '../../../shared/crawl-schemas.js'
+import { CaptureTooLargeError } from '../errors.js'
 
 export interface Extracted {
   html: string
@@ -14,6 +15,11 @@ export interface ExtractOptions {
   cssSelector: string | null
   /** Extra tag names removed from cleaned_html (and whose links/images are not collected). */
   excludedTags: string[]
+  /**
+   * The page's serialized HTML may be at most this many characters (max_capture_bytes); a larger
+   * page fails with capture_too_large before anything is cloned, cleaned or sent. None by default.
+   */
+  maxHtmlChars?: number
 }
 
 /** Per-list caps: a page with 10k links must not produce a 10k-entry result. */
@@ -25,6 +31,7 @@ export const MAX_LINK_TEXT = 500
 interface PageArgs {
   cssSelector: string | null
   excludedTags: string[]
+  maxHtmlChars: number
   maxLinks: number
   maxImages: number
   maxText: number
@@ -37,6 +44,7 @@ interface PageArgs {
  * string avoids both.
  *
  *   'E' + error message                             the css selector did not parse
+ *   'L' + length                                    the html is longer than maxHtmlChars
  *   'K' + len,len,...;  + the fields back to back   success, fields in WIRE_FIELDS order
  *
  * Nullable fields are '' for null and '=' + value otherwise. Inside the links, images and
@@ -89,6 +97,8 @@ function pageExtract(args: PageArgs): string {
   const outerGetter = Object.getOwnPropertyDescriptor(Element.prototype, 'outerHTML')
   const liveRoot = (rootGetter && rootGetter.get ? rootGetter.get.call(live) : live.documentElement) as Element | null
   if (liveRoot) html += outerGetter && outerGetter.get ? (outerGetter.get.call(liveRoot) as string) : liveRoot.outerHTML
+  // Past the cap nothing more is built: the clone, the cleaning and the wire would double it.
+  if (html.length > args.maxHtmlChars) return 'L' + html.length
   const rootElement = doc.documentElement
 
   // ---- roots: selector matches (outermost only) or body ------------------------------------
@@ -421,6 +431,7 @@ export async function extractFromPage(page: Page, opts: ExtractOptions, session?
   const args: PageArgs = {
     cssSelector: opts.cssSelector,
     excludedTags: opts.excludedTags,
+    maxHtmlChars: opts.maxHtmlChars ?? Number.MAX_SAFE_INTEGER,
     maxLinks: MAX_LINKS_PER_LIST,
     maxImages: MAX_IMAGES,
     maxText: MAX_LINK_TEXT,
@@ -429,6 +440,7 @@ export async function extractFromPage(page: Page, opts: ExtractOptions, session?
   const wire = await evaluateString(page, expression, session)
   if (typeof wire !== 'string' || wire.length === 0) throw new Error('page extraction returned no result')
   if (wire[0] === 'E') throw new Error(`invalid css_selector: ${JSON.stringify(opts.cssSelector)} (${wire.slice(1)})`)
+  if (wire[0] === 'L') throw new CaptureTooLargeError('HTML', Number(wire.slice(1)), args.maxHtmlChars)
   return decodeWire(wire)
 }
 
