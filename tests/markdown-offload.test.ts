@@ -84,9 +84,12 @@ describe('MarkdownOffload', () => {
   it("the built app's worker (out/main/markdown-worker.js, beside index.js) converts", async () => {
     const builtIndex = join(import.meta.dirname, '..', 'out', 'main', 'index.js')
     expect(existsSync(join(import.meta.dirname, '..', 'out', 'main', 'markdown-worker.js')), 'run `npm run build` first (npm test does)').toBe(true)
-    const m = offload({ entry: { name: 'markdown-worker', from: pathToFileURL(builtIndex).href } })
-    const large = page(150)
-    expect(await m.convert(large)).toBe(htmlToMarkdown(large))
-    expect(m.stats()).toMatchObject({ offloaded: 1, workerStarts: 1 })
+    // From index.js itself, and from a shared chunk should the bundle put the caller there.
+    for (const from of [builtIndex, join(import.meta.dirname, '..', 'out', 'main', 'chunks', 'any.js')]) {
+      const m = offload({ entry: { name: 'markdown-worker', from: pathToFileURL(from).href } })
+      const large = page(150)
+      expect(await m.convert(large)).toBe(htmlToMarkdown(large))
+      expect(m.stats()).toMatchObject({ offloaded: 1, workerStarts: 1 })
+    }
   })
 })

@@ -139,16 +139,21 @@ export class MarkdownOffload {
     else job.reject(new Error(`Markdown conversion failed: ${reply.error}`))
   }
 
-  /** Jobs the worker will never answer are converted here, in the order they came. */
+  /**
+   * Jobs the worker will never answer are converted here, in the order they came, one per turn of
+   * the loop so that what else is waiting (other answers, the monitor) is not held behind all of them.
+   */
   private convertPendingHere(): void {
     const jobs = [...this.pending.values()]
     this.pending.clear()
     for (const job of jobs) {
-      try {
-        job.resolve(this.inline(job.html))
-      } catch (err) {
-        job.reject(err instanceof Error ? err : new Error(String(err)))
-      }
+      setImmediate(() => {
+        try {
+          job.resolve(this.inline(job.html))
+        } catch (err) {
+          job.reject(err instanceof Error ? err : new Error(String(err)))
+        }
+      })
     }
   }
 }

@@ -11,8 +11,9 @@ import { Worker, type WorkerOptions } from 'node:worker_threads'
  */
 export function startWorker(name: string, from: string, options: WorkerOptions = {}): Worker {
   const dir = dirname(fileURLToPath(from))
-  const built = join(dir, `${name}.js`)
-  if (existsSync(built)) return new Worker(built, options)
+  // The caller may also land in a shared chunk (out/main/chunks/) when the bundle is split.
+  const built = [join(dir, `${name}.js`), join(dir, '..', `${name}.js`)].find((path) => existsSync(path))
+  if (built) return new Worker(built, options)
   const source = join(dir, `${name}.ts`)
   if (!existsSync(source)) throw new Error(`worker entry ${name} not found beside ${dir} (.js or .ts)`)
   const boot = join(dirname(fileURLToPath(import.meta.url)), 'ts-worker-boot.mjs')
