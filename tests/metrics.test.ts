@@ -190,6 +190,8 @@ describe('GET /metrics', () => {
     expect(value(fresh.families, 'crawldeck_pool_acquisitions_total', { result: 'miss' })).toBe(0)
     expect(value(fresh.families, 'crawldeck_browsers', { tier: 'permanent' })).toBe(1)
     expect(value(fresh.families, 'crawldeck_queue_depth')).toBe(0)
+    expect(value(fresh.families, 'crawldeck_markdown_conversions_total', { where: 'worker' })).toBe(0)
+    expect(value(fresh.families, 'crawldeck_markdown_worker_failures_total')).toBe(0)
 
     // The crawls: endpoint -> status -> count.
     const made: Record<string, Record<string, number>> = {}
@@ -338,5 +340,20 @@ describe('GET /metrics', () => {
       }
     }
     expect(value(second.families, 'crawldeck_requests_total', { endpoint: '/md', status: 'success' })).toBe(value(first.families, 'crawldeck_requests_total', { endpoint: '/md', status: 'success' })! + 1)
+  })
+})
+
+describe('GET /metrics: where Markdown was converted', () => {
+  it('a large page counts as worker, a small one as loop, read from the converter at scrape time', async () => {
+    const before = await scrape()
+    const at = (f: Map<string, Family>, where: string) => value(f, 'crawldeck_markdown_conversions_total', { where }) ?? -1
+    expect((await s.postJson('/md', { url: fx.url('/big?copies=4') })).status).toBe(200)
+    expect((await s.postJson('/md', { url: fx.url('/') })).status).toBe(200)
+    const after = await scrape()
+    expect(at(after.families, 'worker') - at(before.families, 'worker')).toBe(1)
+    expect(at(after.families, 'loop') - at(before.families, 'loop')).toBe(1)
+    expect(at(after.families, 'worker')).toBe(s.runtime.markdown.stats().offloaded)
+    expect(value(after.families, 'crawldeck_markdown_worker_failures_total')).toBe(0)
+    expect(after.text).toContain('# TYPE crawldeck_markdown_conversions_total counter')
   })
 })

@@ -117,7 +117,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   monitor.start()
   const live = new LiveFeed(monitor)
   live.start()
-  const metrics = createMetrics({ events, pool, admission, monitor })
+  const metrics = createMetrics({ events, pool, admission, monitor, markdown })
   const store: MonitorStore = config.redis_url ? new RedisStore(config.redis_url, config.redis_prefix) : new FileStore(config.data_dir)
   const persister = new Persister(monitor, store, config.persist_interval_ms, logger)
   await persister.start()

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Admission } from '../admission.js'
+import type { MarkdownOffloadStats } from '../crawl/markdown-offload.js'
 import type { EngineEventBus } from '../events.js'
 import type { BrowserPool } from '../pool/pool.js'
 import type { Monitor } from './monitor.js'
@@ -8,8 +9,14 @@ import type { Monitor } from './monitor.js'
  * Prometheus metrics, in a registry of this runtime's own (tests run several runtimes in one
  * process). Labels are bounded sets only: endpoint, status, tier, reason — never a URL or id.
  */
-export function createMetrics(deps: { events: EngineEventBus; pool: BrowserPool; admission: Admission; monitor: Monitor }): { registry: Registry; stop(): void } {
-  const { events, pool, admission, monitor } = deps
+export function createMetrics(deps: {
+  events: EngineEventBus
+  pool: BrowserPool
+  admission: Admission
+  monitor: Monitor
+  markdown: { stats(): MarkdownOffloadStats }
+}): { registry: Registry; stop(): void } {
+  const { events, pool, admission, monitor, markdown } = deps
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'crawldeck_process_' })
 
@@ -55,6 +62,30 @@ export function createMetrics(deps: { events: EngineEventBus; pool: BrowserPool;
   new Gauge({ name: 'crawldeck_requests_active', help: 'API requests in progress', registers: [registry], collect() { this.set(monitor.activeCount()) } })
   new Gauge({ name: 'crawldeck_memory_ratio', help: 'Memory use of the container (cgroup) or host, 0..1', registers: [registry], collect() { this.set(monitor.memory().percent / 100) } })
   new Gauge({ name: 'crawldeck_cpu_ratio', help: 'CPU use of the container (cgroup) or host over the last second, 0..1', registers: [registry], collect() { this.set(monitor.health().container.cpu_percent / 100) } })
+
+  // Read from the converter's own counts at scrape time: large pages should say 'worker'; 'loop'
+  // for them, with worker failures rising, means the worker thread cannot run on this install.
+  new Counter({
+    name: 'crawldeck_markdown_conversions_total',
+    help: 'HTML to Markdown conversions, by where they ran: loop (the event loop) or worker (the worker thread, for large pages)',
+    labelNames: ['where'] as const,
+    registers: [registry],
+    collect() {
+      const stats = markdown.stats()
+      this.reset()
+      this.inc({ where: 'loop' }, stats.inline)
+      this.inc({ where: 'worker' }, stats.offloaded)
+    },
+  })
+  new Counter({
+    name: 'crawldeck_markdown_worker_failures_total',
+    help: 'Times the Markdown worker thread could not start or ended with work (its jobs then ran on the event loop)',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(markdown.stats().workerFailures)
+    },
+  })
 
   const offs = [
     events.on('request:finished', (e) => {
