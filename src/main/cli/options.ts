@@ -211,7 +211,7 @@ const ROWS: Record<Key, Row> = {
     env: ['CRAWLDECK_MAX_CAPTURE_BYTES'],
     type: 'integer',
     arg: 'BYTES',
-    help: "A screenshot, PDF or page HTML larger than this fails its URL (HTTP 422, capture_too_large); HTML is counted in characters.",
+    help: 'A screenshot, PDF or page HTML larger than this fails its URL (HTTP 422, capture_too_large); HTML is counted in characters.',
   },
   persist_interval_ms: {
     flag: 'persist-interval',
