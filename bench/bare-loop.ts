@@ -45,9 +45,12 @@ export async function launchBareBrowser(): Promise<{ browser: Browser; executabl
   }
 }
 
-/** What POST /html does with a loaded page: extraction only. Returns the cleaned HTML's length. */
+/** POST /html's extraction options (its answer holds cleaned_html only). */
+export const HTML_EXTRACTION = { cssSelector: null, excludedTags: [], cleanedOnly: true }
+
+/** What POST /html does with a loaded page: the extraction of cleaned HTML only. Returns its length. */
 export async function htmlWork(page: Page): Promise<number> {
-  return (await extractFromPage(page, { cssSelector: null, excludedTags: [] })).cleaned_html.length
+  return (await extractFromPage(page, HTML_EXTRACTION)).cleaned_html.length
 }
 
 /**

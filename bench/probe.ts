@@ -17,7 +17,7 @@ import type { Browser, BrowserContextOptions } from 'playwright-core'
 import { contract } from '../src/shared/contract.js'
 import { extractFromPage } from '../src/main/core/crawl/extract.js'
 import { startFixtureServer } from '../tests/helpers/fixture-server.js'
-import { launchBareBrowser } from './bare-loop.js'
+import { HTML_EXTRACTION, launchBareBrowser } from './bare-loop.js'
 import { childPids, emptyTally, withCpu, type CpuTally } from './cpu.js'
 import { runLoad } from './load.js'
 import { postHtml, startBenchService } from './service-client.js'
@@ -43,7 +43,7 @@ async function loop(browser: Browser, url: string, options: BrowserContextOption
   try {
     const page = await context.newPage()
     await page.goto(url, { waitUntil: 'domcontentloaded' })
-    await extractFromPage(page, { cssSelector: null, excludedTags: [] })
+    await extractFromPage(page, HTML_EXTRACTION)
   } finally {
     await context.close()
   }

@@ -410,6 +410,41 @@ describe('extractFromPage: the channel into the page', () => {
   })
 })
 
+describe('extractFromPage: cleanedOnly (what /md and /html answer with)', () => {
+  let context: BrowserContext
+
+  beforeEach(async () => {
+    context = await browser.newContext()
+  })
+
+  afterEach(async () => {
+    await context.close()
+  })
+
+  it.each(['/', '/article', '/hostile', '/many-links'])('%s: the same cleaned_html as the full extraction, and nothing else', async (path) => {
+    const page = await context.newPage()
+    await page.goto(fx.url(path))
+    const full = await extractFromPage(page, NO_OPTS)
+    const only = await extractFromPage(page, { ...NO_OPTS, cleanedOnly: true })
+    expect(only.cleaned_html).toBe(full.cleaned_html)
+    expect(only.cleaned_html.length).toBeGreaterThan(0)
+    expect(only.html).toBe('')
+    expect(only.links).toEqual({ internal: [], external: [] })
+    expect(only.media.images).toEqual([])
+    expect(only.metadata).toEqual({ title: null, description: null, keywords: null, author: null, language: null, canonical: null, social: {} })
+  })
+
+  it('the HTML cap then applies to cleaned_html', async () => {
+    const page = await context.newPage()
+    await page.goto(fx.url('/article'))
+    const { cleaned_html } = await extractFromPage(page, { ...NO_OPTS, cleanedOnly: true })
+    await expect(extractFromPage(page, { ...NO_OPTS, cleanedOnly: true, maxHtmlChars: cleaned_html.length })).resolves.toMatchObject({ cleaned_html })
+    await expect(extractFromPage(page, { ...NO_OPTS, cleanedOnly: true, maxHtmlChars: cleaned_html.length - 1 })).rejects.toThrow(
+      `the page's HTML is ${cleaned_html.length} characters, above this server's max_capture_bytes of ${cleaned_html.length - 1} bytes`,
+    )
+  })
+})
+
 describe('htmlToMarkdown', () => {
   it('uses - bullets, fenced code and inline link targets, trimmed', () => {
     const md = htmlToMarkdown('\n<ul><li>a</li><li><a href="https://x.test/p">b</a></li></ul><pre><code>let x = 1</code></pre>\n')

@@ -18,13 +18,15 @@ import { htmlToMarkdown } from './markdown.js'
 /** Which parts of a result the caller needs: /screenshot should not pay for markdown. */
 export interface CrawlWants {
   extract: boolean
+  /** Of the extraction, only cleaned_html (what /md and /html answer with): no html, links, images or metadata. */
+  cleanedOnly: boolean
   markdown: boolean
   screenshot: boolean
   screenshotFullPage: boolean
   pdf: boolean
 }
 
-export const WANT_EVERYTHING: CrawlWants = { extract: true, markdown: true, screenshot: false, screenshotFullPage: false, pdf: false }
+export const WANT_EVERYTHING: CrawlWants = { extract: true, cleanedOnly: false, markdown: true, screenshot: false, screenshotFullPage: false, pdf: false }
 
 export interface CrawlContext {
   requestId: string | null
@@ -173,7 +175,7 @@ export class Crawler {
     result.redirected_url = page.url()
     result.js_results = jsResults
     if (wants.extract) {
-      const extracted = await deadline.race(extractFromPage(page, { cssSelector: cfg.css_selector, excludedTags: cfg.excluded_tags, maxHtmlChars: this.limits.maxCaptureBytes }, session), 'extraction')
+      const extracted = await deadline.race(extractFromPage(page, { cssSelector: cfg.css_selector, excludedTags: cfg.excluded_tags, maxHtmlChars: this.limits.maxCaptureBytes, cleanedOnly: wants.cleanedOnly }, session), 'extraction')
       Object.assign(result, extracted)
       if (wants.markdown) result.markdown = await deadline.race(this.markdown(extracted.cleaned_html), 'markdown')
     }

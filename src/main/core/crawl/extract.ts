@@ -20,6 +20,12 @@ export interface ExtractOptions {
    * page fails with capture_too_large before anything is cloned, cleaned or sent. None by default.
    */
   maxHtmlChars?: number
+  /**
+   * Only cleaned_html is wanted (/md, /html): the live document is not serialized and no links,
+   * images or metadata are collected; html is '' and the lists empty. The cap then applies to
+   * cleaned_html.
+   */
+  cleanedOnly?: boolean
 }
 
 /** Per-list caps: a page with 10k links must not produce a 10k-entry result. */
@@ -32,6 +38,7 @@ interface PageArgs {
   cssSelector: string | null
   excludedTags: string[]
   maxHtmlChars: number
+  cleanedOnly: boolean
   maxLinks: number
   maxImages: number
   maxText: number
@@ -44,7 +51,8 @@ interface PageArgs {
  * string avoids both.
  *
  *   'E' + error message                             the css selector did not parse
- *   'L' + length                                    the html is longer than maxHtmlChars
+ *   'L' + length                                    the html (cleaned html when cleanedOnly) is
+ *                                                   longer than maxHtmlChars
  *   'K' + len,len,...;  + the fields back to back   success, fields in WIRE_FIELDS order
  *
  * Nullable fields are '' for null and '=' + value otherwise. Inside the links, images and
@@ -81,8 +89,9 @@ function pageExtract(args: PageArgs): string {
   const doc = Node.prototype.cloneNode.call(live, true) as Document
 
   // ---- html: what page.content() returns --------------------------------------------------
+  const full = !args.cleanedOnly
   let html = ''
-  const doctype = doc.doctype
+  const doctype = full ? doc.doctype : null
   if (doctype) {
     html = '<!DOCTYPE ' + doctype.name
     if (doctype.publicId) html += ' PUBLIC "' + doctype.publicId + '"'
@@ -96,7 +105,7 @@ function pageExtract(args: PageArgs): string {
   const rootGetter = Object.getOwnPropertyDescriptor(Document.prototype, 'documentElement')
   const outerGetter = Object.getOwnPropertyDescriptor(Element.prototype, 'outerHTML')
   const liveRoot = (rootGetter && rootGetter.get ? rootGetter.get.call(live) : live.documentElement) as Element | null
-  if (liveRoot) html += outerGetter && outerGetter.get ? (outerGetter.get.call(liveRoot) as string) : liveRoot.outerHTML
+  if (liveRoot && full) html += outerGetter && outerGetter.get ? (outerGetter.get.call(liveRoot) as string) : liveRoot.outerHTML
   // Past the cap nothing more is built: the clone, the cleaning and the wire would double it.
   if (html.length > args.maxHtmlChars) return 'L' + html.length
   const rootElement = doc.documentElement
@@ -160,10 +169,10 @@ function pageExtract(args: PageArgs): string {
   }
 
   // Nullable wire fields: '' is null, '=' + value is a value.
-  const title = doc.title
+  const title = full ? doc.title : ''
   const titleField = title ? '=' + title : ''
   let languageField = ''
-  if (rootElement) {
+  if (rootElement && full) {
     const lang = rootElement.getAttribute('lang')
     if (lang && lang.trim()) languageField = '=' + lang.trim()
   }
@@ -173,7 +182,7 @@ function pageExtract(args: PageArgs): string {
   let social = ''
   const seenSocial = { __proto__: null } as unknown as Record<string, true>
   const metas = doc.getElementsByTagName('meta')
-  for (let i = 0; i < metas.length; i++) {
+  for (let i = 0; full && i < metas.length; i++) {
     const meta = metas[i]!
     const content = meta.getAttribute('content')
     if (content === null) continue
@@ -192,7 +201,7 @@ function pageExtract(args: PageArgs): string {
   }
   let canonicalField = ''
   const linkEls = doc.getElementsByTagName('link')
-  for (let i = 0; i < linkEls.length && !canonicalField; i++) {
+  for (let i = 0; full && i < linkEls.length && !canonicalField; i++) {
     const link = linkEls[i] as HTMLLinkElement
     const rel = ' ' + (link.getAttribute('rel') || '').toLowerCase().replace(/\s+/g, ' ') + ' '
     if (rel.indexOf(' canonical ') >= 0 && link.getAttribute('href') && typeof link.href === 'string') canonicalField = '=' + link.href
@@ -279,7 +288,7 @@ function pageExtract(args: PageArgs): string {
     if (href === raw && a.protocol !== 'http:' && a.protocol !== 'https:') return // unparsable
     if (href.indexOf('\u0000') >= 0 || href.indexOf('\u0001') >= 0) return
     if (href !== raw) el.setAttribute('href', href) // absolute in cleaned_html too, so markdown links work off-page
-    if (seenLinks[href] === true) return
+    if (!full || seenLinks[href] === true) return
     seenLinks[href] = true
     const host = hostOf(href)
     const internal = host === pageHost
@@ -302,7 +311,7 @@ function pageExtract(args: PageArgs): string {
     const ok = lower.indexOf('http://') === 0 || lower.indexOf('https://') === 0 || (lower.indexOf('data:') === 0 && src.length <= 4096)
     if (!ok || src.indexOf('\u0000') >= 0 || src.indexOf('\u0001') >= 0) return
     if (src !== raw) el.setAttribute('src', src)
-    if (imageCount >= args.maxImages || seenImages[src] === true) return
+    if (!full || imageCount >= args.maxImages || seenImages[src] === true) return
     seenImages[src] = true
     imageCount++
     images += (images ? '\u0001' : '') + src + '\u0000' + cleanText(el.getAttribute('alt') || '', args.maxText)
@@ -379,6 +388,7 @@ function pageExtract(args: PageArgs): string {
 
   let cleaned = ''
   for (let i = 0; i < parts.length; i++) cleaned += (i ? '\n' : '') + parts[i]
+  if (!full && cleaned.length > args.maxHtmlChars) return 'L' + cleaned.length
 
   // Same order as WIRE_FIELDS.
   const fields = [
@@ -432,6 +442,7 @@ export async function extractFromPage(page: Page, opts: ExtractOptions, session?
     cssSelector: opts.cssSelector,
     excludedTags: opts.excludedTags,
     maxHtmlChars: opts.maxHtmlChars ?? Number.MAX_SAFE_INTEGER,
+    cleanedOnly: opts.cleanedOnly ?? false,
     maxLinks: MAX_LINKS_PER_LIST,
     maxImages: MAX_IMAGES,
     maxText: MAX_LINK_TEXT,

@@ -165,23 +165,23 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
     },
 
     async markdown(input, ctx) {
-      const r = await single('/md', input.url, input.browser_config, input.crawler_config, { ...WANT_EVERYTHING }, ctx)
+      const r = await single('/md', input.url, input.browser_config, input.crawler_config, { ...WANT_EVERYTHING, cleanedOnly: true }, ctx)
       return { url: input.url, success: true, status_code: r.status_code, markdown: r.markdown }
     },
 
     async html(input, ctx) {
-      const r = await single('/html', input.url, input.browser_config, input.crawler_config, { ...WANT_EVERYTHING, markdown: false }, ctx)
+      const r = await single('/html', input.url, input.browser_config, input.crawler_config, { ...WANT_EVERYTHING, cleanedOnly: true, markdown: false }, ctx)
       return { url: input.url, success: true, status_code: r.status_code, html: r.cleaned_html }
     },
 
     async screenshot(input, ctx) {
-      const wants = { extract: false, markdown: false, screenshot: true, screenshotFullPage: input.full_page, pdf: false }
+      const wants = { extract: false, cleanedOnly: false, markdown: false, screenshot: true, screenshotFullPage: input.full_page, pdf: false }
       const r = await single('/screenshot', input.url, input.browser_config, input.crawler_config, wants, ctx)
       return { url: input.url, success: true, screenshot: r.screenshot ?? '', screenshot_clipped: r.screenshot_clipped }
     },
 
     async pdf(input, ctx) {
-      const wants = { extract: false, markdown: false, screenshot: false, screenshotFullPage: false, pdf: true }
+      const wants = { extract: false, cleanedOnly: false, markdown: false, screenshot: false, screenshotFullPage: false, pdf: true }
       const r = await single('/pdf', input.url, input.browser_config, input.crawler_config, wants, ctx)
       return { url: input.url, success: true, pdf: r.pdf ?? '' }
     },
