@@ -8,6 +8,7 @@ import type { Contender, ContenderId } from './contender.js'
 import { crawldeckBatch, crawldeckSingle } from './crawldeck.js'
 import { crawleeContender } from './crawlee.js'
 import { locateChromium } from '../../src/main/core/chromium/locate.js'
+import { firstLine } from '../../src/main/core/pool/pool.js'
 import { machineCpuMs } from '../cpu.js'
 import { bareLoop, browserPerRequest, pageWorkAlone } from './playwright.js'
 import { cellKey, type SuiteData } from './table.js'
@@ -65,7 +66,7 @@ export async function measureAlone(paths: readonly string[], measure: (path: str
     try {
       alone[path] = await measure(path)
     } catch (err) {
-      const why = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)
+      const why = firstLine(err)
       notes.push(`The page work alone on \`${path}\` failed (${why}); its bound is not stated.`)
       log(`suite: the page work alone on ${path} failed: ${why}`)
     }

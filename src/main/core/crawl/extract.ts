@@ -1,6 +1,7 @@
 import type { CDPSession, Page } from 'playwright-core'
 import type { PageLink, PageMetadata } from '../../../shared/crawl-schemas.js'
 import { CaptureTooLargeError } from '../errors.js'
+import { firstLine } from '../pool/pool.js'
 
 export interface Extracted {
   html: string
@@ -91,23 +92,26 @@ function pageExtract(args: PageArgs): string {
   // ---- html: what page.content() returns --------------------------------------------------
   const full = !args.cleanedOnly
   let html = ''
-  const doctype = full ? doc.doctype : null
-  if (doctype) {
-    html = '<!DOCTYPE ' + doctype.name
-    if (doctype.publicId) html += ' PUBLIC "' + doctype.publicId + '"'
-    else if (doctype.systemId) html += ' SYSTEM'
-    if (doctype.systemId) html += ' "' + doctype.systemId + '"'
-    html += '>'
+  // cleanedOnly (/md, /html): the live document is not serialized at all.
+  if (full) {
+    const doctype = doc.doctype
+    if (doctype) {
+      html = '<!DOCTYPE ' + doctype.name
+      if (doctype.publicId) html += ' PUBLIC "' + doctype.publicId + '"'
+      else if (doctype.systemId) html += ' SYSTEM'
+      if (doctype.systemId) html += ' "' + doctype.systemId + '"'
+      html += '>'
+    }
+    // Serialized from the live document: a clone has no browsing context, so scripting is off
+    // there and <noscript> contents would serialize escaped, unlike page.content(). Prototype
+    // getters, so instance overrides on `document` cannot feed us something else.
+    const rootGetter = Object.getOwnPropertyDescriptor(Document.prototype, 'documentElement')
+    const outerGetter = Object.getOwnPropertyDescriptor(Element.prototype, 'outerHTML')
+    const liveRoot = (rootGetter && rootGetter.get ? rootGetter.get.call(live) : live.documentElement) as Element | null
+    if (liveRoot) html += outerGetter && outerGetter.get ? (outerGetter.get.call(liveRoot) as string) : liveRoot.outerHTML
+    // Past the cap nothing more is built: the clone, the cleaning and the wire would double it.
+    if (html.length > args.maxHtmlChars) return 'L' + html.length
   }
-  // Serialized from the live document: a clone has no browsing context, so scripting is off
-  // there and <noscript> contents would serialize escaped, unlike page.content(). Prototype
-  // getters, so instance overrides on `document` cannot feed us something else.
-  const rootGetter = Object.getOwnPropertyDescriptor(Document.prototype, 'documentElement')
-  const outerGetter = Object.getOwnPropertyDescriptor(Element.prototype, 'outerHTML')
-  const liveRoot = (rootGetter && rootGetter.get ? rootGetter.get.call(live) : live.documentElement) as Element | null
-  if (liveRoot && full) html += outerGetter && outerGetter.get ? (outerGetter.get.call(liveRoot) as string) : liveRoot.outerHTML
-  // Past the cap nothing more is built: the clone, the cleaning and the wire would double it.
-  if (html.length > args.maxHtmlChars) return 'L' + html.length
   const rootElement = doc.documentElement
 
   // ---- roots: selector matches (outermost only) or body ------------------------------------
@@ -169,42 +173,44 @@ function pageExtract(args: PageArgs): string {
   }
 
   // Nullable wire fields: '' is null, '=' + value is a value.
-  const title = full ? doc.title : ''
-  const titleField = title ? '=' + title : ''
+  let titleField = ''
   let languageField = ''
-  if (rootElement && full) {
-    const lang = rootElement.getAttribute('lang')
-    if (lang && lang.trim()) languageField = '=' + lang.trim()
-  }
   let descriptionField = ''
   let keywordsField = ''
   let authorField = ''
-  let social = ''
-  const seenSocial = { __proto__: null } as unknown as Record<string, true>
-  const metas = doc.getElementsByTagName('meta')
-  for (let i = 0; full && i < metas.length; i++) {
-    const meta = metas[i]!
-    const content = meta.getAttribute('content')
-    if (content === null) continue
-    const key = (meta.getAttribute('property') || meta.getAttribute('name') || '').trim().toLowerCase()
-    if (!key) continue
-    if (key === 'description') {
-      if (!descriptionField) descriptionField = '=' + content.trim()
-    } else if (key === 'keywords') {
-      if (!keywordsField) keywordsField = '=' + content.trim()
-    } else if (key === 'author') {
-      if (!authorField) authorField = '=' + content.trim()
-    } else if ((key.indexOf('og:') === 0 || key.indexOf('twitter:') === 0) && seenSocial[key] !== true) {
-      seenSocial[key] = true
-      social += (social ? '\u0001' : '') + cleanText(key, 200) + '\u0000' + content.replace(/[\u0000\u0001]/g, ' ').trim()
-    }
-  }
   let canonicalField = ''
-  const linkEls = doc.getElementsByTagName('link')
-  for (let i = 0; full && i < linkEls.length && !canonicalField; i++) {
-    const link = linkEls[i] as HTMLLinkElement
-    const rel = ' ' + (link.getAttribute('rel') || '').toLowerCase().replace(/\s+/g, ' ') + ' '
-    if (rel.indexOf(' canonical ') >= 0 && link.getAttribute('href') && typeof link.href === 'string') canonicalField = '=' + link.href
+  let social = ''
+  // cleanedOnly: no metadata (every field null).
+  if (full) {
+    const title = doc.title
+    if (title) titleField = '=' + title
+    const lang = rootElement ? rootElement.getAttribute('lang') : null
+    if (lang && lang.trim()) languageField = '=' + lang.trim()
+    const seenSocial = { __proto__: null } as unknown as Record<string, true>
+    const metas = doc.getElementsByTagName('meta')
+    for (let i = 0; i < metas.length; i++) {
+      const meta = metas[i]!
+      const content = meta.getAttribute('content')
+      if (content === null) continue
+      const key = (meta.getAttribute('property') || meta.getAttribute('name') || '').trim().toLowerCase()
+      if (!key) continue
+      if (key === 'description') {
+        if (!descriptionField) descriptionField = '=' + content.trim()
+      } else if (key === 'keywords') {
+        if (!keywordsField) keywordsField = '=' + content.trim()
+      } else if (key === 'author') {
+        if (!authorField) authorField = '=' + content.trim()
+      } else if ((key.indexOf('og:') === 0 || key.indexOf('twitter:') === 0) && seenSocial[key] !== true) {
+        seenSocial[key] = true
+        social += (social ? '\u0001' : '') + cleanText(key, 200) + '\u0000' + content.replace(/[\u0000\u0001]/g, ' ').trim()
+      }
+    }
+    const linkEls = doc.getElementsByTagName('link')
+    for (let i = 0; i < linkEls.length && !canonicalField; i++) {
+      const link = linkEls[i] as HTMLLinkElement
+      const rel = ' ' + (link.getAttribute('rel') || '').toLowerCase().replace(/\s+/g, ' ') + ' '
+      if (rel.indexOf(' canonical ') >= 0 && link.getAttribute('href') && typeof link.href === 'string') canonicalField = '=' + link.href
+    }
   }
 
   // ---- cleaning walk ----------------------------------------------------------------------
@@ -468,7 +474,7 @@ async function evaluateString(page: Page, expression: string, session?: CDPSessi
     const reply = await own.send('Runtime.evaluate', { expression, returnByValue: true })
     if (reply.exceptionDetails) {
       const details = reply.exceptionDetails
-      throw new Error(`page extraction failed: ${firstLineOf(details.exception?.description ?? details.text)}`)
+      throw new Error(`page extraction failed: ${firstLine(details.exception?.description ?? details.text)}`)
     }
     return reply.result.value
   } catch (err) {
@@ -477,11 +483,6 @@ async function evaluateString(page: Page, expression: string, session?: CDPSessi
   } finally {
     if (!session) void own.detach().catch(() => undefined)
   }
-}
-
-function firstLineOf(text: string): string {
-  const nl = text.indexOf('\n')
-  return nl < 0 ? text : text.slice(0, nl)
 }
 
 function decodeWire(wire: string): Extracted {
