@@ -134,7 +134,11 @@ describe('a target that accepts connections and never answers', () => {
   })
 })
 
-/** Renderer processes of a browser's process tree (one per open page's site; none when it holds no page). */
+/**
+ * Renderer processes of a browser's process tree (one per open page's site; none when it holds no
+ * page). Read by substring: a renderer rewrites its command line into one space-separated string,
+ * so findProcessesWithArg's per-argument match never sees `--type=renderer` there.
+ */
 async function renderers(browserPid: number): Promise<number[]> {
   const out: number[] = []
   for (const pid of await processTree(browserPid)) {
