@@ -82,5 +82,7 @@ describe('embedded store under SIGKILL', () => {
     expect(await crawl(url)).toBe(200)
     process.kill(s.pid, 'SIGTERM')
     expect((await waitExit(s)).code).toBe(0)
-  })
+    // Seven service processes start here, each compiling with tsx and launching Chromium: beside
+    // the rest of the suite on a slow 2-core host that took more than the default 60 s.
+  }, 180_000)
 })
