@@ -75,6 +75,26 @@ describe('admission (max_pages: 1, queue_size: 1)', () => {
     expect(s.eventsOf('request:finished').filter((f) => f.status_code === 429)).toHaveLength(1)
   })
 
+  it('a full queue refuses a /crawl batch and a /crawl/stream with a plain 429, before any result', async () => {
+    const admission = s.runtime.admission
+    const g = gate('adm-batch')
+    const first = md(s, '/gate/adm-batch')
+    await g.reached
+    const second = md(s, '/')
+    await waitFor(() => admission.queuedCount === 1, 20_000, 'the second request to queue')
+    for (const path of ['/crawl', '/crawl/stream']) {
+      const res = await s.postNow(path, { urls: [fx.url('/about'), fx.url('/')] })
+      expect(res.status, path).toBe(429)
+      expect(res.headers.get('content-type'), path).toMatch(/^application\/json/)
+      expect(res.headers.get('retry-after'), path).toMatch(/^\d+$/)
+      expect(await res.json(), path).toMatchObject({ code: 'queue_full' })
+    }
+    g.release()
+    const [r1, r2] = await Promise.all([first, second])
+    expect(r1.status).toBe(200)
+    expect(r2.status).toBe(200)
+  })
+
   it('a queued request whose client aborts leaves the queue, and its place is not leaked', async () => {
     const admission = s.runtime.admission
     const g = gate('adm-abort')

@@ -1,8 +1,10 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CrawlResult } from '../src/shared/crawl-schemas.js'
 import type { EngineEvents } from '../src/main/core/events.js'
 import { htmlToMarkdown } from '../src/main/core/crawl/markdown.js'
 import { DEFAULT_OFFLOAD_THRESHOLD_CHARS } from '../src/main/core/crawl/markdown-offload.js'
+import { BATCH_CONCURRENCY, RESULT_WINDOW } from '../src/main/core/service/crawl-service.js'
 import { FIXTURE_TEXT, startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
 import { startService, waitFor, type TestService } from './helpers/service.js'
 
@@ -171,6 +173,74 @@ describe('POST /crawl', () => {
     expect(finished.status_code).toBe(200)
   })
 
+  it('writes each result as soon as it and those before it are done, not when the batch ends', async () => {
+    const gate = fx.gate('crawl-progressive')
+    const gateUrl = fx.url('/gate/crawl-progressive')
+    const since = service.log.length
+    const res = await service.postNow('/crawl', { urls: [fx.url('/about'), gateUrl] })
+    try {
+      expect(res.status).toBe(200)
+      const reader = res.body!.getReader()
+      const decoder = new TextDecoder()
+      let text = ''
+      // The first result arrives while the second page is still held by the fixture server.
+      await within(
+        (async () => {
+          while (!text.includes(gateUrl) && !(text.startsWith('{"results":[{') && text.endsWith('}'))) {
+            const { value, done } = await reader.read()
+            if (done) break
+            text += decoder.decode(value, { stream: true })
+          }
+        })(),
+        20_000,
+        'the first result',
+      )
+      expect(text).not.toContain(gateUrl)
+      const firstOnly = JSON.parse(`${text}]}`) as { results: CrawlResult[] }
+      expect(firstOnly.results.map((r) => r.url)).toEqual([fx.url('/about')])
+      expect(firstOnly.results[0]!.success).toBe(true)
+      gate.release()
+      for (;;) {
+        const { value, done } = await within(reader.read(), 20_000, 'the rest of the answer')
+        if (done) break
+        text += decoder.decode(value, { stream: true })
+      }
+      const whole = JSON.parse(text) as { success: boolean; results: CrawlResult[] }
+      expect(whole.success).toBe(true)
+      expect(whole.results.map((r) => r.url)).toEqual([fx.url('/about'), gateUrl])
+      expect(whole.results[1]!.markdown).toContain('Gate crawl-progressive released')
+    } finally {
+      gate.release()
+    }
+    await service.runtime.crawler.settled()
+    await expectTracked(since, '/crawl', true)
+  })
+
+  it(`holds at most ${RESULT_WINDOW} results: a held first URL stops the batch from starting more, then all arrive in order`, async () => {
+    const gate = fx.gate('crawl-window')
+    const gateUrl = fx.url('/gate/crawl-window')
+    const rest = Array.from({ length: RESULT_WINDOW + BATCH_CONCURRENCY }, (_, i) => fx.url(`/about?window=${i}`))
+    const aboutBefore = fx.hits('/about')
+    const pending = service.postJson('/crawl', { urls: [gateUrl, ...rest] })
+    try {
+      await within(gate.reached, 20_000, 'gate reached')
+      // The URLs after the held one fill the window, and their pages are done...
+      await waitFor(() => fx.hits('/about') - aboutBefore === RESULT_WINDOW - 1 && service.runtime.admission.activeCount === 1, 30_000, 'the window filled')
+      // ...then the workers wait for the door. A whole crawl made meanwhile gives them every
+      // chance to start another URL; none does.
+      const probe = await service.postJson('/md', { url: fx.url('/') })
+      expect(probe.status).toBe(200)
+      expect(fx.hits('/about') - aboutBefore).toBe(RESULT_WINDOW - 1)
+    } finally {
+      gate.release()
+    }
+    const { status, body } = await pending
+    expect(status).toBe(200)
+    expect(body.success).toBe(true)
+    expect((body.results as CrawlResult[]).map((r) => r.url)).toEqual([gateUrl, ...rest])
+    expect(fx.hits('/about') - aboutBefore).toBe(rest.length)
+  })
+
   it('returns a base64 PNG screenshot and a base64 PDF when crawler_config asks', async () => {
     const { status, body } = await service.postJson('/crawl', { urls: [fx.url('/')], crawler_config: { screenshot: true, pdf: true } })
     expect(status).toBe(200)
@@ -270,6 +340,50 @@ describe('POST /crawl/stream', () => {
     }
     await expectTracked(since, '/crawl/stream', true)
   })
+
+  it('a client that stops reading stops the batch: it starts no more URLs than the window and the socket hold', async () => {
+    // ~1 MB pages, so each NDJSON line (html, cleaned html, Markdown) is ~3 MB and the socket
+    // buffers hold only a few of them.
+    const urls = Array.from({ length: 24 }, (_, i) => fx.url(`/big?copies=10&slow-client=${i}`))
+    const bigBefore = fx.hits('/big')
+    const crawled = () => fx.hits('/big') - bigBefore
+    const finished = service.nextEvent('request:finished', (p) => p.endpoint === '/crawl/stream' && p.url === urls[0], 170_000)
+    const body = JSON.stringify({ urls })
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = httpRequest(`${service.url}/crawl/stream`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, resolve)
+      req.on('error', reject)
+      req.end(body)
+    })
+    try {
+      expect(res.statusCode).toBe(200)
+      // Read nothing: the socket fills and the door stops taking lines.
+      res.pause()
+      const stalled = () => service.runtime.admission.activeCount === 0 && crawled() >= RESULT_WINDOW
+      await waitFor(stalled, 60_000, 'the batch to stall')
+      const atStall = crawled()
+      // A whole crawl made meanwhile gives the workers every chance to start another URL.
+      expect((await service.postJson('/md', { url: fx.url('/') })).status).toBe(200)
+      await waitFor(stalled, 10_000, 'the batch still stalled')
+      expect(crawled()).toBe(atStall)
+      expect(atStall, `URLs crawled while the client read nothing`).toBeLessThan(urls.length)
+      // Reading again lets the batch finish: every line arrives, then the completed line.
+      const text = await new Promise<string>((resolve, reject) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+        res.on('error', reject)
+        res.resume()
+      })
+      const lines = text.trim().split('\n').map((l) => JSON.parse(l) as CrawlResult & { status?: string })
+      expect(lines.at(-1)).toEqual({ status: 'completed' })
+      expect(lines.slice(0, -1).map((r) => r.url).sort()).toEqual([...urls].sort())
+      expect(lines.slice(0, -1).every((r) => r.success)).toBe(true)
+      expect(crawled()).toBe(urls.length)
+    } finally {
+      res.destroy()
+    }
+    expect((await finished).success).toBe(true)
+  }, 180_000)
 })
 
 describe('single-URL endpoints', () => {

@@ -32,28 +32,32 @@ import type {
  */
 export type HttpMethod = 'GET' | 'POST'
 
-export interface Operation<I extends z.ZodType = z.ZodType, O = unknown> {
+export interface Operation<I extends z.ZodType = z.ZodType, O = unknown, S = O> {
   method: HttpMethod
   path: string
   input: I
   /**
-   * 'json': one JSON body; 'ndjson': an async stream, one JSON value per line; 'live': the
-   * monitor's push stream (SSE over HTTP); 'text': a preformatted body (Prometheus).
+   * 'json': one JSON body; 'batch': one JSON body `{results: [...], success}` that the engine
+   * hands over a result at a time, in URL order, so the HTTP door writes each result as it is
+   * ready and the IPC door collects them; 'ndjson': an async stream, one JSON value per line;
+   * 'live': the monitor's push stream (SSE over HTTP); 'text': a preformatted body (Prometheus).
    */
-  response: 'json' | 'ndjson' | 'live' | 'text'
+  response: 'json' | 'batch' | 'ndjson' | 'live' | 'text'
   /** Counted as a crawl endpoint by the monitor and admission. */
   crawl: boolean
   summary: string
-  /** Phantom field carrying the output type; never set at run time. */
+  /** Phantom field carrying the output type, what a caller receives; never set at run time. */
   readonly __output?: O
+  /** Phantom field: what the engine's method returns, when a door assembles the output ('batch'). */
+  readonly __serves?: S
 }
 
-function op<O>() {
-  return <I extends z.ZodType>(def: Omit<Operation<I, O>, '__output'>): Operation<I, O> => def
+function op<O, S = O>() {
+  return <I extends z.ZodType>(def: Omit<Operation<I, O, S>, '__output' | '__serves'>): Operation<I, O, S> => def
 }
 
 export const contract = {
-  crawl: op<CrawlResponse>()({ method: 'POST', path: '/crawl', input: CrawlRequestSchema, response: 'json', crawl: true, summary: 'Crawl 1..100 URLs; one result per URL' }),
+  crawl: op<CrawlResponse, AsyncIterable<CrawlResult>>()({ method: 'POST', path: '/crawl', input: CrawlRequestSchema, response: 'batch', crawl: true, summary: 'Crawl 1..100 URLs; one result per URL' }),
   crawlStream: op<AsyncIterable<StreamLine>>()({ method: 'POST', path: '/crawl/stream', input: CrawlRequestSchema, response: 'ndjson', crawl: true, summary: 'Crawl URLs, streaming one NDJSON result per URL as each finishes' }),
   markdown: op<MarkdownResponse>()({ method: 'POST', path: '/md', input: SingleUrlRequestSchema, response: 'json', crawl: true, summary: 'Markdown of one page' }),
   html: op<HtmlResponse>()({ method: 'POST', path: '/html', input: SingleUrlRequestSchema, response: 'json', crawl: true, summary: 'Cleaned HTML of one page' }),
@@ -82,6 +86,8 @@ export type Contract = typeof contract
 export type OperationName = keyof Contract
 export type OperationInput<K extends OperationName> = z.output<Contract[K]['input']>
 export type OperationOutput<K extends OperationName> = NonNullable<Contract[K]['__output']>
+/** What the engine's method for K returns: the output itself, except for 'batch' operations. */
+export type ServiceOutput<K extends OperationName> = NonNullable<Contract[K]['__serves']>
 
 /** What a door knows about the call it is making. */
 export interface CallContext {
@@ -93,7 +99,7 @@ export interface CallContext {
 
 /** The engine side of the contract: one method per operation. */
 export type ServiceImpl = {
-  [K in OperationName]: (input: OperationInput<K>, ctx: CallContext) => Promise<OperationOutput<K>>
+  [K in OperationName]: (input: OperationInput<K>, ctx: CallContext) => Promise<ServiceOutput<K>>
 }
 
 export type { CrawlResponse, CrawlResult }

@@ -87,8 +87,11 @@ export async function startService(config: ConfigInput = {}, deps: Partial<Runti
       return res
     },
     async postJson(path, body) {
-      const res = await service.post(path, body)
+      const res = await service.postNow(path, body)
+      // POST /crawl writes its answer a result at a time: the last context closes after the
+      // headers, so the wait for the closes comes once the whole body is read.
       const text = await res.text()
+      await runtime.crawler.settled()
       let parsed: unknown = text
       try {
         parsed = JSON.parse(text)

@@ -162,6 +162,21 @@ describe('every contract operation has both doors', () => {
     expect(lines[2].line).toEqual({ status: 'completed' })
   })
 
+  it('answers a crawl batch in one piece: every result in URL order, and the same answer as over HTTP', async () => {
+    const urls = [fixture.url('/about'), fixture.url('/status/404'), fixture.url('/')]
+    const result = await call(new FakeWindow(APP_URL), 'crawl', { urls })
+    expect(result.ok).toBe(true)
+    const value = (result as { value: { success: boolean; results: Array<{ url: string; success: boolean; markdown: string }> } }).value
+    expect(value.success).toBe(false)
+    expect(value.results.map((r) => r.url)).toEqual(urls)
+    expect(value.results.map((r) => r.success)).toEqual([true, false, true])
+    const http = await service.postJson('/crawl', { urls })
+    expect(Object.keys(http.body).sort()).toEqual(Object.keys(value).sort())
+    expect(http.body.success).toBe(false)
+    expect(http.body.results.map((r: { url: string }) => r.url)).toEqual(urls)
+    expect(http.body.results[2].markdown).toBe(value.results[2]!.markdown)
+  })
+
   it('answers appInfo to the app window only', async () => {
     const win = new FakeWindow(APP_URL)
     expect(await ipc.invoke(win.event(), IPC_CHANNELS.appInfo)).toEqual({ ok: true, value: { version: service.runtime.version, http_url: service.url, platform: process.platform } })

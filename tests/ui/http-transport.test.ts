@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { LiveMessage } from '../../src/shared/monitor-types.js'
 import { HttpTransport } from '../../src/renderer/src/transport/http.js'
-import type { LiveState } from '../../src/renderer/src/transport/types.js'
+import { TransportError, type LiveState } from '../../src/renderer/src/transport/types.js'
 import { snapshot } from './fixtures.js'
 
 /** A scripted EventSource: tests open, fail and feed it. */
@@ -65,6 +65,28 @@ describe('HttpTransport', () => {
     expect(r.metric).toBe('cpu')
     await expect(t.call('monitorKillBrowser', { sig: 'abcd' })).rejects.toMatchObject({ status: 403, code: 'forbidden', message: 'the permanent browser cannot be killed' })
     expect(log).toEqual(['GET /monitor/timeline?metric=cpu&window=5m', 'POST /monitor/actions/kill_browser'])
+  })
+
+  it('a crawl answer cut off after its status reads as a network TransportError, not a stray exception', async () => {
+    // What the server does when a batch fails half-way through its answer: status 200, then the
+    // connection is cut mid-body.
+    const cutShort = (async () =>
+      new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('{"results":[{"url":"http://a/"'))
+            controller.error(new TypeError('terminated'))
+          },
+        }),
+        { status: 200, headers: { 'content-type': 'application/json' } },
+      )) as unknown as typeof fetch
+    const t = new HttpTransport({ fetch: cutShort, EventSource: FakeEventSource as never })
+    const failure = await t.call('crawl', { urls: ['http://a/'] } as never).then(
+      () => null,
+      (err: unknown) => err,
+    )
+    expect(failure).toBeInstanceOf(TransportError)
+    expect(failure).toMatchObject({ status: 200, code: 'network', message: expect.stringContaining('cut short') })
   })
 
   it('passes SSE messages through and falls back to polling after repeated failures', async () => {

@@ -10,7 +10,8 @@ import { sendSse } from './sse.js'
 
 /**
  * The Koa door, generated from the contract: one route per operation, input validated with
- * the operation's own schema, output written as JSON, NDJSON, SSE or text.
+ * the operation's own schema, output written as JSON (a batch a result at a time), NDJSON, SSE
+ * or text.
  */
 export function contractRouter(service: ServiceImpl, logger: Logger): Router {
   const router = new Router()
@@ -26,7 +27,14 @@ export function contractRouter(service: ServiceImpl, logger: Logger): Router {
       const call = callContext(ctx)
       const impl = service[name] as (input: unknown, ctx: CallContext) => Promise<unknown>
       const output = await impl(parsed.data, call)
-      if (op.response === 'ndjson') {
+      if (op.response === 'batch') {
+        // The status waits for the first result: a batch that fails before it (aborted, or a
+        // one-URL batch, the usual case) still gets a proper error answer.
+        const results = (output as AsyncIterable<{ success: boolean }>)[Symbol.asyncIterator]()
+        const first = await results.next()
+        ctx.type = 'application/json'
+        ctx.body = jsonBatch(first, results, logger, ctx)
+      } else if (op.response === 'ndjson') {
         ctx.type = 'application/x-ndjson'
         ctx.set('Cache-Control', 'no-store')
         ctx.body = ndjson(output as AsyncIterable<unknown>, logger, ctx)
@@ -56,9 +64,41 @@ function callContext(ctx: Context): CallContext {
   return { signal: controller.signal, transport: 'http' }
 }
 
+/**
+ * A batch's answer, `{"results":[...],"success":...}`, written a result at a time as each is
+ * ready. Each result is encoded on its own, so no string holds the whole answer (V8 cannot make
+ * one past ~512 M characters, which a batch of large pages exceeds) and a result is let go once
+ * written. `success` comes last because it is known last; JSON readers do not mind the order.
+ * Once the first byte is out the status is sent, so a failure after it cannot become an error
+ * answer: it is logged and the connection is cut, and the client sees a truncated body instead
+ * of a complete-looking one.
+ */
+function jsonBatch(first: IteratorResult<{ success: boolean }>, rest: AsyncIterator<{ success: boolean }>, logger: Logger, ctx: Context): Readable {
+  return oneAhead(
+    (async function* () {
+      let success = true
+      let prefix = '{"results":['
+      try {
+        for (let next = first; !next.done; next = await rest.next()) {
+          success &&= next.value.success
+          yield prefix + JSON.stringify(next.value)
+          prefix = ','
+        }
+      } catch (err) {
+        toResponse(err, logger, ctx.method, ctx.path)
+        throw err
+      } finally {
+        // A client that went away ends the generator early: the batch must hear it too.
+        await rest.return?.()
+      }
+      yield `${prefix === ',' ? '' : prefix}],"success":${success}}`
+    })(),
+  )
+}
+
 /** One JSON value per line; an error after the first line becomes a final error line. */
 function ndjson(source: AsyncIterable<unknown>, logger: Logger, ctx: Context): Readable {
-  return Readable.from(
+  return oneAhead(
     (async function* () {
       try {
         for await (const item of source) yield `${JSON.stringify(item)}\n`
@@ -68,4 +108,13 @@ function ndjson(source: AsyncIterable<unknown>, logger: Logger, ctx: Context): R
       }
     })(),
   )
+}
+
+/**
+ * A body read from `chunks` one chunk ahead of the socket, not Readable.from's default of 16
+ * (a chunk may be a whole result of tens of MB): what a slow client has not taken stays in the
+ * batch's window, which stops the batch from starting more URLs.
+ */
+function oneAhead(chunks: AsyncGenerator<string>): Readable {
+  return Readable.from(chunks, { highWaterMark: 1 })
 }

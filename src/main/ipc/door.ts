@@ -1,8 +1,9 @@
-import { contract, type CallContext, type OperationName } from '../../shared/contract.js'
+import { contract, type CallContext, type CrawlResult, type OperationName } from '../../shared/contract.js'
 import { IPC_CHANNELS, type IpcError, type IpcResult, type IpcStreamLine, type IpcStreamOutcome, type LiveEnded } from '../../shared/ipc.js'
 import type { LiveMessage } from '../../shared/monitor-types.js'
 import { describeError } from '../core/error-body.js'
 import { AbortedError, ConflictError, CrawldeckError } from '../core/errors.js'
+import { collectBatch } from '../core/service/batch-results.js'
 import { LiveWindow } from './live-window.js'
 import { checkJsonValue, operationFor, parseInput, readEnvelope, readId, routeOf, type IpcRoute } from './messages.js'
 import type { IpcDoorDeps, IpcEventLike, IpcListener, WebContentsLike } from './types.js'
@@ -34,11 +35,12 @@ export function ipcRoutes(): Record<OperationName, IpcRoute> {
 }
 
 /**
- * The IPC door: the same contract and service as the Koa door, for the Electron window. json and
- * text operations answer on `call`, ndjson ones push lines and answer on `stream`, the live
- * operation pushes LiveMessages on `live`. Every message is checked (sender frame URL, envelope,
- * input with the HTTP door's schemas) and every outcome is an IpcResult: nothing thrown here
- * crosses the boundary, and a failure reads the same status/code/message as over HTTP.
+ * The IPC door: the same contract and service as the Koa door, for the Electron window. json,
+ * batch (its results gathered into one answer) and text operations answer on `call`, ndjson
+ * ones push lines and answer on `stream`, the live operation pushes LiveMessages on `live`.
+ * Every message is checked (sender frame URL, envelope, input with the HTTP door's schemas) and
+ * every outcome is an IpcResult: nothing thrown here crosses the boundary, and a failure reads
+ * the same status/code/message as over HTTP.
  */
 export function registerIpcDoor(deps: IpcDoorDeps): IpcDoor {
   const { ipcMain, service, live, isAllowedSender, logger } = deps
@@ -158,6 +160,8 @@ export function registerIpcDoor(deps: IpcDoorDeps): IpcDoor {
         let value: unknown
         try {
           value = await impl(input, ctx)
+          // A window asks for the whole answer at once: the results are gathered here.
+          if (contract[name].response === 'batch') value = await collectBatch(value as AsyncIterable<CrawlResult>)
         } catch (err) {
           // Whatever the engine raised on the way out, a cancelled call reads as cancelled.
           if (!ctx.signal.aborted) throw err

@@ -14,6 +14,7 @@ export type IpcRoute = 'call' | 'stream' | 'live'
 export function routeOf(op: Operation): IpcRoute {
   switch (op.response) {
     case 'json':
+    case 'batch':
     case 'text':
       return 'call'
     case 'ndjson':

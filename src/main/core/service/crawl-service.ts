@@ -1,4 +1,4 @@
-import type { CallContext, OperationInput, OperationOutput, ServiceImpl } from '../../../shared/contract.js'
+import type { CallContext, OperationInput, ServiceImpl, ServiceOutput } from '../../../shared/contract.js'
 import type { StreamLine } from '../../../shared/api-types.js'
 import { CrawlerConfigSchema, type BrowserConfig, type CrawlerConfig, type CrawlResult } from '../../../shared/crawl-schemas.js'
 import type { Config } from '../config.js'
@@ -7,6 +7,7 @@ import type { EngineEventBus, RequestPhase } from '../events.js'
 import { WANT_EVERYTHING, type Crawler, type CrawlOutcome, type CrawlWants } from '../crawl/crawler.js'
 import type { EgressGuard } from '../egress/guard.js'
 import { configSignature } from '../pool/signature.js'
+import { BatchResults } from './batch-results.js'
 import { TrackedRequest } from './request-tracker.js'
 
 export interface CrawlServiceDeps {
@@ -18,7 +19,19 @@ export interface CrawlServiceDeps {
 }
 
 /** URLs of one batch crawled side by side; admission still caps the total across requests. */
-const BATCH_CONCURRENCY = 4
+export const BATCH_CONCURRENCY = 4
+
+/**
+ * URLs of one batch started but not yet read by the door. Twice the concurrency: the workers
+ * keep going while the door writes, yet a batch never holds more than this many results.
+ */
+export const RESULT_WINDOW = 2 * BATCH_CONCURRENCY
+
+/** How a batch went, kept without keeping its results. */
+interface BatchOutcome {
+  failed: number
+  firstFailure: { index: number; url: string; message: string | null } | null
+}
 
 type CrawlOps = Pick<ServiceImpl, 'crawl' | 'crawlStream' | 'markdown' | 'html' | 'screenshot' | 'pdf'>
 
@@ -62,15 +75,20 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
   }
 
   /**
-   * Crawl a batch. `admitted` settles once the first URL holds a page slot (or the batch was
-   * refused): only that first URL can meet a full queue, so a 429 comes before any result.
+   * Crawl a batch into `out`. `admitted` resolves once the first URL holds a page slot and
+   * rejects if the batch was refused: only that first URL can meet a full queue, so a 429 comes
+   * before any result. `done` tells how it went without holding on to any result.
    */
-  function crawlBatch(req: TrackedRequest, urls: string[], b: BrowserConfig, c: CrawlerConfig, ctx: CallContext, onResult?: (r: CrawlResult) => void): { admitted: Promise<void>; done: Promise<CrawlResult[]> } {
-    const results: CrawlResult[] = new Array(urls.length)
+  function crawlBatch(req: TrackedRequest, urls: string[], b: BrowserConfig, c: CrawlerConfig, ctx: CallContext, out: BatchResults<CrawlResult>): { admitted: Promise<void>; done: Promise<BatchOutcome> } {
+    const outcome: BatchOutcome = { failed: 0, firstFailure: null }
     let next = 0
     let isAdmitted = false
     let markAdmitted!: () => void
-    const admitted = new Promise<void>((resolve) => (markAdmitted = resolve))
+    let refuse!: (err: unknown) => void
+    const admitted = new Promise<void>((resolve, reject) => {
+      markAdmitted = resolve
+      refuse = reject
+    })
     const onPhase = (phase: RequestPhase) => {
       if (phase === 'acquiring' && !isAdmitted) {
         isAdmitted = true
@@ -81,15 +99,21 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
     const worker = async (): Promise<void> => {
       while (next < urls.length) {
         const i = next++
-        const outcome: CrawlOutcome = await crawler.crawl(urls[i] as string, b, c, WANT_EVERYTHING, {
+        await out.room(i)
+        const crawled: CrawlOutcome = await crawler.crawl(urls[i] as string, b, c, WANT_EVERYTHING, {
           requestId: req.id,
           signal: ctx.signal,
           admitted: isAdmitted,
           onPhase,
           onLease: req.lease,
         })
-        results[i] = outcome.result
-        onResult?.(outcome.result)
+        const result = crawled.result
+        if (!result.success) {
+          outcome.failed++
+          // The summary names the first URL of the batch that failed, whatever order they finished in.
+          if (outcome.firstFailure === null || i < outcome.firstFailure.index) outcome.firstFailure = { index: i, url: result.url, message: result.error_message ?? null }
+        }
+        out.push(i, result)
       }
     }
     const first = worker()
@@ -97,11 +121,42 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
       await Promise.race([first, admitted])
       const more = Array.from({ length: Math.min(BATCH_CONCURRENCY, urls.length) - 1 }, () => worker())
       await Promise.all([first, ...more])
-      return results
+      return outcome
     })()
-    // A refused first URL rejects `done`; `admitted` must settle too so nobody waits forever.
-    first.catch(() => markAdmitted())
+    // A first URL refused before it was admitted (a full queue, an abort while queued) refuses
+    // the batch itself, so the door answers with that error rather than a 200. Once admitted
+    // this is a no-op: a later failure reaches the reader through `done`.
+    first.catch(refuse)
     return { admitted, done }
+  }
+
+  /**
+   * Start a batch and hand back its results once it is admitted (a full queue is still a plain
+   * 429, before any byte of the answer). The request finishes when the last URL is done.
+   */
+  async function startBatch(endpoint: string, input: OperationInput<'crawl'>, ctx: CallContext, ordered: boolean): Promise<BatchResults<CrawlResult>> {
+    const crawlerConfig = checkLimits(input.crawler_config)
+    await checkTargets(input.urls, (i) => `urls.${i}`, input.browser_config)
+    const req = track(endpoint, input.urls, input.browser_config)
+    const out = new BatchResults<CrawlResult>(ordered, RESULT_WINDOW)
+    const batch = crawlBatch(req, input.urls, input.browser_config, crawlerConfig, ctx, out)
+    try {
+      await Promise.race([batch.done, batch.admitted])
+    } catch (err) {
+      req.finish({ success: false, statusCode: statusOf(err), error: err })
+      throw err
+    }
+    batch.done.then(
+      (outcome) => {
+        req.finish({ success: outcome.failed === 0, statusCode: 200, error: summarise(outcome) })
+        out.end()
+      },
+      (err) => {
+        req.finish({ success: false, statusCode: statusOf(err), error: err })
+        out.fail(err)
+      },
+    )
+    return out
   }
 
   async function single(endpoint: string, url: string, b: BrowserConfig, requested: CrawlerConfig, wants: CrawlWants, ctx: CallContext): Promise<CrawlResult> {
@@ -120,48 +175,16 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
   }
 
   return {
-    async crawl(input: OperationInput<'crawl'>, ctx: CallContext): Promise<OperationOutput<'crawl'>> {
-      const crawlerConfig = checkLimits(input.crawler_config)
-      await checkTargets(input.urls, (i) => `urls.${i}`, input.browser_config)
-      const req = track('/crawl', input.urls, input.browser_config)
-      try {
-        const results = await crawlBatch(req, input.urls, input.browser_config, crawlerConfig, ctx).done
-        const failed = results.filter((r) => !r.success)
-        req.finish({ success: failed.length === 0, statusCode: 200, error: failed.length > 0 ? summarise(failed) : undefined })
-        return { success: failed.length === 0, results }
-      } catch (err) {
-        req.finish({ success: false, statusCode: statusOf(err), error: err })
-        throw err
-      }
+    crawl(input: OperationInput<'crawl'>, ctx: CallContext): Promise<ServiceOutput<'crawl'>> {
+      return startBatch('/crawl', input, ctx, true)
     },
 
-    async crawlStream(input: OperationInput<'crawlStream'>, ctx: CallContext): Promise<OperationOutput<'crawlStream'>> {
-      const crawlerConfig = checkLimits(input.crawler_config)
-      await checkTargets(input.urls, (i) => `urls.${i}`, input.browser_config)
-      const req = track('/crawl/stream', input.urls, input.browser_config)
-      const queue = new AsyncQueue<StreamLine>()
-      const batch = crawlBatch(req, input.urls, input.browser_config, crawlerConfig, ctx, (r) => queue.push(r))
-      const run = batch.done
-      // Admission is decided before the stream starts, so a full queue is still a plain 429.
-      try {
-        await Promise.race([run, batch.admitted])
-      } catch (err) {
-        req.finish({ success: false, statusCode: statusOf(err), error: err })
-        throw err
-      }
-      run.then(
-        (results) => {
-          const failed = results.filter((r) => !r.success)
-          req.finish({ success: failed.length === 0, statusCode: 200, error: failed.length > 0 ? summarise(failed) : undefined })
-          queue.push({ status: 'completed' })
-          queue.end()
-        },
-        (err) => {
-          req.finish({ success: false, statusCode: statusOf(err), error: err })
-          queue.fail(err)
-        },
-      )
-      return queue
+    async crawlStream(input: OperationInput<'crawlStream'>, ctx: CallContext): Promise<ServiceOutput<'crawlStream'>> {
+      const results = await startBatch('/crawl/stream', input, ctx, false)
+      return (async function* (): AsyncGenerator<StreamLine> {
+        yield* results
+        yield { status: 'completed' }
+      })()
     },
 
     async markdown(input, ctx) {
@@ -192,57 +215,9 @@ function statusOf(err: unknown): number {
   return err instanceof CrawldeckError ? err.status : 500
 }
 
-function summarise(failed: CrawlResult[]): string {
-  const first = failed[0]
-  return `${failed.length} URL(s) failed; first: ${first?.url}: ${first?.error_message}`
-}
-
-/** A push-driven async iterable: the batch pushes results, the door pulls lines. */
-class AsyncQueue<T> implements AsyncIterable<T> {
-  private readonly items: T[] = []
-  private waiting: ((r: IteratorResult<T>) => void) | null = null
-  private failWaiting: ((err: unknown) => void) | null = null
-  private ended = false
-  private error: unknown = null
-  push(item: T): void {
-    if (this.waiting) {
-      const w = this.waiting
-      this.waiting = this.failWaiting = null
-      w({ value: item, done: false })
-    } else this.items.push(item)
-  }
-
-  end(): void {
-    this.ended = true
-    if (this.waiting) {
-      const w = this.waiting
-      this.waiting = this.failWaiting = null
-      w({ value: undefined, done: true })
-    }
-  }
-
-  fail(err: unknown): void {
-    this.error = err
-    this.ended = true
-    if (this.failWaiting) {
-      const f = this.failWaiting
-      this.waiting = this.failWaiting = null
-      f(err)
-    }
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<T> {
-    return {
-      next: () => {
-        const item = this.items.shift()
-        if (item !== undefined) return Promise.resolve({ value: item, done: false })
-        if (this.error) return Promise.reject(this.error)
-        if (this.ended) return Promise.resolve({ value: undefined, done: true })
-        return new Promise((resolve, reject) => {
-          this.waiting = resolve
-          this.failWaiting = reject
-        })
-      },
-    }
-  }
+/** The request's error text when some URLs failed; undefined when none did. */
+function summarise(outcome: BatchOutcome): string | undefined {
+  const first = outcome.firstFailure
+  if (outcome.failed === 0 || first === null) return undefined
+  return `${outcome.failed} URL(s) failed; first: ${first.url}: ${first.message}`
 }

@@ -97,7 +97,13 @@ export class HttpTransport implements Transport {
     } catch (err) {
       throw new TransportError(`network error: ${err instanceof Error ? err.message : String(err)}`, 0, 'network', null)
     }
-    const text = await res.text()
+    let text: string
+    try {
+      text = await res.text()
+    } catch (err) {
+      // The status was sent but the body was cut (a batch answer written a result at a time).
+      throw new TransportError(`network error: the answer was cut short (${err instanceof Error ? err.message : String(err)})`, res.status, 'network', null)
+    }
     if (op.response === 'text') {
       if (!res.ok) throw new TransportError(`HTTP ${res.status}`, res.status, null, text)
       return { contentType: res.headers.get('content-type') ?? 'text/plain', body: text } as OperationOutput<K>
