@@ -1,6 +1,6 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CrawlResult } from '../src/shared/crawl-schemas.js'
+import { CrawlRequestSchema, type CrawlResult } from '../src/shared/crawl-schemas.js'
 import type { EngineEvents } from '../src/main/core/events.js'
 import { htmlToMarkdown } from '../src/main/core/crawl/markdown.js'
 import { DEFAULT_OFFLOAD_THRESHOLD_CHARS } from '../src/main/core/crawl/markdown-offload.js'
@@ -239,6 +239,24 @@ describe('POST /crawl', () => {
     expect(body.success).toBe(true)
     expect((body.results as CrawlResult[]).map((r) => r.url)).toEqual([gateUrl, ...rest])
     expect(fx.hits('/about') - aboutBefore).toBe(rest.length)
+  })
+
+  it('a batch whose caller goes away before reading anything still finishes: its workers are not left waiting for room', async () => {
+    for (const op of ['crawl', 'crawlStream'] as const) {
+      const urls = Array.from({ length: RESULT_WINDOW + BATCH_CONCURRENCY }, (_, i) => fx.url(`/about?unread=${op}-${i}`))
+      const aboutBefore = fx.hits('/about')
+      const finished = service.nextEvent('request:finished', (p) => p.url === urls[0], 60_000)
+      const controller = new AbortController()
+      // The engine's method, called as a door calls it, and never read: the worst case of a
+      // client that disconnects between the status line and the first read.
+      await service.runtime.service[op](CrawlRequestSchema.parse({ urls }), { signal: controller.signal, transport: 'http' })
+      await waitFor(() => fx.hits('/about') - aboutBefore === RESULT_WINDOW && service.runtime.admission.activeCount === 0, 30_000, `${op}: the window to fill`)
+      controller.abort()
+      const event = await finished
+      expect(event.success, op).toBe(false)
+      await service.runtime.crawler.settled()
+      expect(service.runtime.admission.activeCount, op).toBe(0)
+    }
   })
 
   it('returns a base64 PNG screenshot and a base64 PDF when crawler_config asks', async () => {

@@ -8,7 +8,7 @@ import type { CrawlResponse, CrawlResult } from '../../../shared/crawl-schemas.j
  * Why not an array filled to the end: a batch is up to 100 URLs and a page's result can be
  * tens of MB (its HTML, cleaned HTML and Markdown), so holding every result until the last URL
  * is done, and then encoding them as one string, cost gigabytes and, past V8's string limit
- * (~512 M characters), failed the whole batch after all its work was done.
+ * (2^29 - 24, about 536.9 M characters), failed the whole batch after all its work was done.
  *
  * Back-pressure: a worker asks for `room(i)` before it starts URL i and waits while `window`
  * URLs are started but not yet read. So a batch holds at most `window` results however large
@@ -93,10 +93,11 @@ export class BatchResults<T> implements AsyncIterable<T> {
   }
 
   /**
-   * Nothing more will be read (normal end, error, or a reader that stopped early): no worker
-   * may wait for room and nothing pushed later may be kept.
+   * Nothing more will be read (normal end, error, a reader that stopped early, or a caller that
+   * went away before reading at all): no worker may wait for room and nothing pushed later may
+   * be kept.
    */
-  private abandon(): void {
+  abandon(): void {
     this.abandoned = true
     this.ready.clear()
     for (const w of this.roomWaiters.splice(0)) w.resolve()

@@ -139,6 +139,9 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
     await checkTargets(input.urls, (i) => `urls.${i}`, input.browser_config)
     const req = track(endpoint, input.urls, input.browser_config)
     const out = new BatchResults<CrawlResult>(ordered, RESULT_WINDOW)
+    // A caller gone before its door read anything never ends the reading, so a full window
+    // would hold the workers, and the request, forever: its going away is the end of reading.
+    ctx.signal.addEventListener('abort', () => out.abandon(), { once: true })
     const batch = crawlBatch(req, input.urls, input.browser_config, crawlerConfig, ctx, out)
     try {
       await Promise.race([batch.done, batch.admitted])
