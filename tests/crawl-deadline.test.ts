@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Deadline } from '../src/main/core/crawl/deadline.js'
-import { CrawlFailedError } from '../src/main/core/errors.js'
+import { AbortedError, CrawlFailedError } from '../src/main/core/errors.js'
 
 describe('Deadline (page_timeout over the steps Playwright does not bound)', () => {
   it('passes a step through that settles in time, value or error', async () => {
@@ -36,5 +36,18 @@ describe('Deadline (page_timeout over the steps Playwright does not bound)', () 
     } finally {
       process.off('unhandledRejection', onUnhandled)
     }
+  })
+
+  it('with a signal: ends a step that never settles when the caller goes away, or at once if it already has', async () => {
+    const d = new Deadline(Date.now(), 60_000)
+    const controller = new AbortController()
+    const pending = d.race(new Promise(() => undefined), 'opening a page', controller.signal).catch((e: unknown) => e)
+    controller.abort()
+    expect(await pending).toBeInstanceOf(AbortedError)
+    await expect(d.race(new Promise(() => undefined), 'opening a page', controller.signal)).rejects.toBeInstanceOf(AbortedError)
+    // A step that settles first is passed through, and the abort listener is gone with it.
+    const other = new AbortController()
+    await expect(d.race(Promise.resolve('page'), 'opening a page', other.signal)).resolves.toBe('page')
+    other.abort()
   })
 })

@@ -117,10 +117,10 @@ export class Crawler {
           // It may have waited for the pair being made.
           if (ctx.signal?.aborted) throw new AbortedError()
         } else {
-          context = await orGone(lease.browser.browser.newContext(contextOptions(browserConfig)), lease.browser)
+          context = await opened(orGone(lease.browser.browser.newContext(contextOptions(browserConfig)), lease.browser), deadline, ctx.signal)
           // The abort listener could not close a context that did not exist yet.
           if (ctx.signal?.aborted) throw new AbortedError()
-          page = await orGone(context.newPage(), lease.browser)
+          page = await opened(orGone(context.newPage(), lease.browser), deadline, ctx.signal)
         }
         return await this.work(page, session, url, crawlerConfig, wants, ctx, started, deadline)
       } catch (err) {
@@ -242,6 +242,22 @@ export class Crawler {
   private capped(kind: 'screenshot' | 'PDF', data: Buffer): Buffer {
     if (data.length > this.limits.maxCaptureBytes) throw new CaptureTooLargeError(kind, data.length, this.limits.maxCaptureBytes)
     return data
+  }
+}
+
+/**
+ * A context or page being made, given up at the deadline or when the caller goes away. Playwright's
+ * context.newPage() never settles once its context is closed under it, which the abort listener
+ * does: without this the crawl waited forever, holding its admission slot and browser lease
+ * (measured: a client that went away mid-batch leaked both until shutdown). What arrives after it
+ * was given up is closed.
+ */
+async function opened<T extends { close(): Promise<unknown> }>(making: Promise<T>, deadline: Deadline, signal?: AbortSignal): Promise<T> {
+  try {
+    return await deadline.race(making, 'opening a page', signal)
+  } catch (err) {
+    making.then((late) => void late.close().catch(() => undefined), () => undefined)
+    throw err
   }
 }
 

@@ -1,4 +1,4 @@
-import { CrawlFailedError } from '../errors.js'
+import { AbortedError, CrawlFailedError } from '../errors.js'
 
 /**
  * page_timeout is the whole budget of one URL, from the moment the crawl is asked for. Playwright
@@ -28,17 +28,36 @@ export class Deadline {
     return new CrawlFailedError(`the page did not finish within page_timeout (${this.timeoutMs} ms) at ${step}`, true)
   }
 
-  /** `work`, or the timeout error once the budget is spent; `work`'s late rejection is swallowed. */
-  race<T>(work: Promise<T>, step: string): Promise<T> {
+  /**
+   * `work`, or the timeout error once the budget is spent, or AbortedError once `signal` aborts
+   * (for a step that the crawl's own clean-up cannot end, see Crawler); `work`'s late rejection
+   * is swallowed.
+   */
+  race<T>(work: Promise<T>, step: string, signal?: AbortSignal): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(this.expired(step)), this.remaining())
+      if (signal?.aborted) {
+        work.catch(() => undefined)
+        reject(new AbortedError())
+        return
+      }
+      const onAbort = () => {
+        clearTimeout(timer)
+        reject(new AbortedError())
+      }
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort)
+        reject(this.expired(step))
+      }, this.remaining())
+      signal?.addEventListener('abort', onAbort, { once: true })
       work.then(
         (value) => {
           clearTimeout(timer)
+          signal?.removeEventListener('abort', onAbort)
           resolve(value)
         },
         (err: unknown) => {
           clearTimeout(timer)
+          signal?.removeEventListener('abort', onAbort)
           reject(err)
         },
       )
