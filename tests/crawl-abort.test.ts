@@ -27,6 +27,19 @@ afterAll(async () => {
   await fx?.close()
 })
 
+/** A crawl of /about whose caller's signal the test aborts: what it ended with (bounded). */
+function abandonedCrawl(signal: AbortSignal): Promise<unknown> {
+  const crawl = service.runtime.crawler.crawl(fx.url('/about'), BrowserConfigSchema.parse({}), CrawlerConfigSchema.parse({}), WANT_EVERYTHING, { requestId: null, signal })
+  return bounded(
+    crawl.then(
+      () => 'answered',
+      (err: unknown) => err,
+    ),
+    20_000,
+    'the abandoned crawl',
+  )
+}
+
 describe('a crawl whose caller goes away while its page is being made', () => {
   it('ends at once as aborted and gives back its slot and lease; the next crawl is served', async () => {
     const managed = service.runtime.pool.list()[0]!
@@ -48,17 +61,7 @@ describe('a crawl whose caller goes away while its page is being made', () => {
       return context
     }) as typeof pw.newContext
     try {
-      const outcome = await bounded(
-        service.runtime.crawler
-          .crawl(fx.url('/about'), BrowserConfigSchema.parse({}), CrawlerConfigSchema.parse({}), WANT_EVERYTHING, { requestId: null, signal: controller.signal })
-          .then(
-            () => 'answered',
-            (err: unknown) => err,
-          ),
-        20_000,
-        'the abandoned crawl',
-      )
-      expect(outcome).toBeInstanceOf(AbortedError)
+      expect(await abandonedCrawl(controller.signal)).toBeInstanceOf(AbortedError)
       expect(pagesAsked).toBe(1)
     } finally {
       pw.newContext = realNewContext
@@ -82,17 +85,7 @@ describe('a crawl whose caller goes away while its page is being made', () => {
       return made
     }) as typeof pw.newContext
     try {
-      const outcome = await bounded(
-        service.runtime.crawler
-          .crawl(fx.url('/about'), BrowserConfigSchema.parse({}), CrawlerConfigSchema.parse({}), WANT_EVERYTHING, { requestId: null, signal: controller.signal })
-          .then(
-            () => 'answered',
-            (err: unknown) => err,
-          ),
-        20_000,
-        'the abandoned crawl',
-      )
-      expect(outcome).toBeInstanceOf(AbortedError)
+      expect(await abandonedCrawl(controller.signal)).toBeInstanceOf(AbortedError)
     } finally {
       pw.newContext = realNewContext
     }
