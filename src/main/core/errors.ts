@@ -130,3 +130,9 @@ export class CaptureTooLargeError extends CrawldeckError {
     super(422, 'capture_too_large', `${what}, above this server's max_capture_bytes of ${cap} bytes`)
   }
 }
+
+/** The first non-empty line of an error's message: what a one-line log field or answer shows. */
+export function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err)
+  return (text.split('\n').find((l) => l.trim() !== '') ?? text).trim()
+}

@@ -3,6 +3,7 @@ import Router from '@koa/router'
 import type { Context } from 'koa'
 import { contract, type CallContext, type Operation, type OperationName, type ServiceImpl } from '../../shared/contract.js'
 import { describeIssues, summariseIssues } from '../../shared/validation.js'
+import { describeError } from '../core/error-body.js'
 import { ValidationError } from '../core/errors.js'
 import type { Logger } from '../core/logger.js'
 import { toResponse } from './errors.js'
@@ -85,7 +86,8 @@ function jsonBatch(first: IteratorResult<{ success: boolean }>, rest: AsyncItera
           prefix = ','
         }
       } catch (err) {
-        toResponse(err, logger, ctx.method, ctx.path)
+        // Logged here: no answer can carry it any more.
+        describeError(err, logger, { method: ctx.method, path: ctx.path })
         throw err
       } finally {
         // A client that went away ends the generator early: the batch must hear it too.

@@ -35,32 +35,19 @@ export class Deadline {
    */
   race<T>(work: Promise<T>, step: string, signal?: AbortSignal): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      if (signal?.aborted) {
-        work.catch(() => undefined)
-        reject(new AbortedError())
-        return
-      }
-      const onAbort = () => {
+      const settle = (outcome: () => void) => {
         clearTimeout(timer)
-        reject(new AbortedError())
-      }
-      const timer = setTimeout(() => {
         signal?.removeEventListener('abort', onAbort)
-        reject(this.expired(step))
-      }, this.remaining())
-      signal?.addEventListener('abort', onAbort, { once: true })
+        outcome()
+      }
+      const onAbort = () => settle(() => reject(new AbortedError()))
+      const timer = setTimeout(() => settle(() => reject(this.expired(step))), this.remaining())
       work.then(
-        (value) => {
-          clearTimeout(timer)
-          signal?.removeEventListener('abort', onAbort)
-          resolve(value)
-        },
-        (err: unknown) => {
-          clearTimeout(timer)
-          signal?.removeEventListener('abort', onAbort)
-          reject(err)
-        },
+        (value) => settle(() => resolve(value)),
+        (err: unknown) => settle(() => reject(err)),
       )
+      if (signal?.aborted) onAbort()
+      else signal?.addEventListener('abort', onAbort, { once: true })
     })
   }
 }

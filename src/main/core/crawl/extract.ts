@@ -1,7 +1,6 @@
 import type { CDPSession, Page } from 'playwright-core'
 import type { PageLink, PageMetadata } from '../../../shared/crawl-schemas.js'
-import { CaptureTooLargeError } from '../errors.js'
-import { firstLine } from '../pool/pool.js'
+import { CaptureTooLargeError, firstLine } from '../errors.js'
 
 export interface Extracted {
   html: string

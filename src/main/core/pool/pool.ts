@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { chromium } from 'playwright-core'
 import type { BrowserConfig } from '../../../shared/crawl-schemas.js'
 import type { Config } from '../config.js'
-import { BrowserLaunchError, ConflictError, ForbiddenError, MemoryPressureError, NotFoundError, ShuttingDownError } from '../errors.js'
+import { BrowserLaunchError, ConflictError, firstLine, ForbiddenError, MemoryPressureError, NotFoundError, ShuttingDownError } from '../errors.js'
 import type { BrowserTier, CloseReason, EngineEventBus } from '../events.js'
 import type { Logger } from '../logger.js'
 import type { MemoryReading } from '../system/memory.js'
@@ -375,10 +375,6 @@ async function findBrowserPid(marker: string): Promise<number | null> {
   }
 }
 
-export function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err)
-  return (text.split('\n').find((l) => l.trim() !== '') ?? text).trim()
-}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref())

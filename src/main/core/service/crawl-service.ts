@@ -111,7 +111,7 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
         if (!result.success) {
           outcome.failed++
           // The summary names the first URL of the batch that failed, whatever order they finished in.
-          if (outcome.firstFailure === null || i < outcome.firstFailure.index) outcome.firstFailure = { index: i, url: result.url, message: result.error_message ?? null }
+          if (outcome.firstFailure === null || i < outcome.firstFailure.index) outcome.firstFailure = { index: i, url: result.url, message: result.error_message }
         }
         out.push(i, result)
       }
