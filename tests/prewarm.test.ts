@@ -4,7 +4,7 @@ import { openFreshPage } from '../src/main/core/pool/page-reserve.js'
 import { configSignature, normaliseBrowserConfig } from '../src/main/core/pool/signature.js'
 import { isAlive, killProcessTree, processTree } from '../src/main/core/system/process-tree.js'
 import { FIXTURE_TEXT, startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
-import { startService, TestScope, waitFor, type TestService } from './helpers/service.js'
+import { bounded, startService, TestScope, waitFor, type TestService } from './helpers/service.js'
 
 /*
  * Pre-warmed pages (prewarm_pages) with real Chromium: a request takes a fresh context + page
@@ -43,6 +43,46 @@ async function openCounts(id: string): Promise<{ open_contexts: number; open_pag
   const row = r.body.browsers.find((b) => b.id === id)
   if (!row) throw new Error(`browser ${id} not in /monitor/browsers`)
   return { open_contexts: row.open_contexts, open_pages: row.open_pages }
+}
+
+interface HeldPair {
+  svc: TestService
+  b: ManagedBrowser
+  /** Resolves when the first held pair starts being made. */
+  reached: Promise<void>
+  release: () => void
+  /** Pairs started so far. */
+  made: () => number
+}
+
+/**
+ * A service of its own with one reserved pair, whose pair number n (0 = the one made at start) is
+ * held while held(n), until release(). `body` runs once the reserve has filled and one request
+ * (which takes the ready pair and so starts pair 1) has been served.
+ */
+async function withHeldPair(held: (n: number) => boolean, body: (h: HeldPair) => Promise<void>): Promise<void> {
+  let made = 0
+  let reach!: () => void
+  const reached = new Promise<void>((r) => (reach = r))
+  let release!: () => void
+  const released = new Promise<void>((r) => (release = r))
+  const openReservedPage = async (browser: ManagedBrowser) => {
+    if (held(made++)) {
+      reach()
+      await released
+    }
+    return openFreshPage(browser)
+  }
+  const svc = await startService({ prewarm_pages: 1 }, { openReservedPage })
+  try {
+    const b = svc.runtime.pool.permanent() as ManagedBrowser
+    await waitFor(() => svc.runtime.reserve.readyOn(b.id) === 1, 30_000, 'the reserve to fill')
+    expect((await svc.postJson('/md', { url: fx.url('/') })).status).toBe(200)
+    await body({ svc, b, reached, release, made: () => made })
+  } finally {
+    release()
+    await svc.close()
+  }
 }
 
 describe('pre-warmed pages', () => {
@@ -233,25 +273,7 @@ describe('pre-warmed pages', () => {
 
   it('a request that finds the reserve empty while its next pair is being made waits for that pair; one more makes its own page', async () => {
     // The pair made after the first request takes the ready one is held until the test lets it go.
-    let holding = false
-    let reach!: () => void
-    const reached = new Promise<void>((r) => (reach = r))
-    let release!: () => void
-    const released = new Promise<void>((r) => (release = r))
-    const openReservedPage = async (browser: ManagedBrowser) => {
-      if (holding) {
-        holding = false
-        reach()
-        await released
-      }
-      return openFreshPage(browser)
-    }
-    const svc = await startService({ prewarm_pages: 1 }, { openReservedPage })
-    try {
-      const b = svc.runtime.pool.permanent() as ManagedBrowser
-      await waitFor(() => svc.runtime.reserve.readyOn(b.id) === 1, 30_000, 'the reserve to fill')
-      holding = true
-      expect((await svc.postJson('/md', { url: fx.url('/') })).status).toBe(200)
+    await withHeldPair((n) => n === 1, async ({ svc, reached, release }) => {
       await reached
       const before = svc.runtime.reserve.stats()
 
@@ -271,10 +293,46 @@ describe('pre-warmed pages', () => {
       expect((await second).status).toBe(200)
       expect(navigated(secondId)).toBe(true)
       expect(svc.runtime.reserve.stats()).toMatchObject({ served: before.served + 1, missed: before.missed + 1 })
-    } finally {
+    })
+  }, 120_000)
+
+  it('a request waiting for the pair being made gives up at its page_timeout and when its caller goes away; the pair is not lost', async () => {
+    // Every pair after the first is held until the test lets it go.
+    await withHeldPair((n) => n > 0, async ({ svc, b, release }) => {
+      // The deadline: the wait for the held pair is part of the URL's budget.
+      const timedOut = await bounded(svc.postJson('/crawl', { urls: [fx.url('/about')], crawler_config: { page_timeout: 1500 } }), 30_000, 'the crawl waiting for a held pair')
+      expect(timedOut.body.results[0].success).toBe(false)
+      expect(timedOut.body.results[0].error_message).toContain('waiting for a pre-warmed page')
+
+      // The caller going away ends the wait at once, and gives back its slot and lease.
+      const leased = svc.nextEvent('lease:acquired')
+      const controller = new AbortController()
+      const abandoned = svc.postNow('/md', { url: fx.url('/about') }, { signal: controller.signal }).catch((err: unknown) => err)
+      await leased
+      controller.abort()
+      await abandoned
+      await waitFor(() => svc.runtime.admission.activeCount === 0 && b.leases === 0, 10_000, 'the abandoned request to give back its slot and lease')
+      expect(svc.runtime.reserve.readyOn(b.id)).toBe(0)
+
+      // The held pair, made after both gave up, is ready for the next request, which is served from it.
+      const before = svc.runtime.reserve.stats()
       release()
-      await svc.close()
-    }
+      await waitFor(() => svc.runtime.reserve.readyOn(b.id) === 1, 30_000, 'the held pair to join the reserve')
+      expect((await svc.postJson('/md', { url: fx.url('/about') })).status).toBe(200)
+      expect(svc.runtime.reserve.stats()).toMatchObject({ served: before.served + 1, missed: before.missed })
+    })
+  }, 120_000)
+
+  it('a pair handed over in the same moment its request gives up is not leaked', async () => {
+    await withHeldPair((n) => n === 1, async ({ svc, b, release, made }) => {
+      // The bound gives up only once the held pair has been handed to it: the worst moment.
+      const lateGiveUp = svc.runtime.reserve.take(b, (claimed) => claimed.then(() => Promise.reject(new Error('gave up'))))
+      release()
+      await expect(lateGiveUp).rejects.toThrow('gave up')
+      // The refill made one more pair meanwhile; the handed-over one is closed, not left open.
+      await waitFor(() => svc.runtime.reserve.readyOn(b.id) === 1 && made() === 3, 30_000, 'the refill')
+      await waitFor(() => b.browser.contexts().length === 1, 10_000, 'the handed-over pair to close')
+    })
   }, 120_000)
 
   it("a request served from the reserve extracts through the pair's own CDP session: no new session, no page.evaluate on its clock", async () => {

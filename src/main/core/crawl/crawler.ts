@@ -108,7 +108,7 @@ export class Crawler {
       try {
         // A reserved pair was made with these same options (the lease's browser has this config)
         // and leaves the reserve for good here: it is closed below like a page made now.
-        const reserved = (await this.reserve?.take(lease.browser)) ?? null
+        const reserved = (await this.reserve?.take(lease.browser, (claimed) => deadline.race(claimed, 'waiting for a pre-warmed page', ctx.signal))) ?? null
         let page: Page
         let session: CDPSession | undefined
         if (reserved) {

@@ -46,6 +46,13 @@ export async function openFreshPage(browser: ManagedBrowser): Promise<ReservedPa
   }
 }
 
+/**
+ * How long a request may wait for the pair being made: the crawler passes its deadline and its
+ * caller's abort (a pair can take as long as the browser does, and a request must not outlive
+ * either while it waits). Rejects to give up.
+ */
+export type WaitBound = (claimed: Promise<ReservedPage | null>) => Promise<ReservedPage | null>
+
 interface BrowserReserve {
   readonly browser: ManagedBrowser
   readonly ready: ReservedPage[]
@@ -133,11 +140,11 @@ export class PageReserve {
    * now, and two made at once slow each other (at c=1, back to back, a third to half of the
    * requests came before the replacement was ready and paid for both).
    */
-  async take(browser: ManagedBrowser): Promise<ReservedPage | null> {
+  async take(browser: ManagedBrowser, bound?: WaitBound): Promise<ReservedPage | null> {
     if (this.deps.size === 0) return null
     const reserve = this.reserves.get(browser.id)
     let pair = reserve?.ready.shift() ?? null
-    if (!pair && reserve?.filling && reserve.claim === null) pair = await new Promise<ReservedPage | null>((resolve) => (reserve.claim = resolve))
+    if (!pair && reserve?.filling && reserve.claim === null) pair = await this.claimNext(reserve, bound)
     // A page can close under us (a renderer crash); such a pair is discarded, not handed out.
     while (pair && pair.page.isClosed()) {
       this.discard(pair, browser)
@@ -147,6 +154,36 @@ export class PageReserve {
     else if (eligible(browser)) this.counts.missed++
     this.fill(browser.id)
     return pair
+  }
+
+  /**
+   * Wait for the pair being made, within `bound` (the request's deadline and its caller's abort).
+   * A request that gives up leaves that pair to the reserve: nothing made is lost or leaked.
+   */
+  private async claimNext(reserve: BrowserReserve, bound?: WaitBound): Promise<ReservedPage | null> {
+    let claim!: (pair: ReservedPage | null) => void
+    const claimed = new Promise<ReservedPage | null>((resolve) => (claim = resolve))
+    reserve.claim = claim
+    if (!bound) return claimed
+    try {
+      return await bound(claimed)
+    } catch (err) {
+      // Still waiting: the pair goes to the ready list when it comes. Already handed over in the
+      // same tick as the give-up: it goes back.
+      if (reserve.claim === claim) reserve.claim = null
+      else void claimed.then((pair) => pair && this.giveBack(pair, reserve))
+      throw err
+    }
+  }
+
+  /**
+   * A pair handed to a request that had already given up: ready again, or closed when it cannot be
+   * or when the reserve is full counting the pair its refill is already making.
+   */
+  private giveBack(pair: ReservedPage, reserve: BrowserReserve): void {
+    const coming = reserve.ready.length + (reserve.filling ? 1 : 0)
+    if (this.closed || reserve.dropped || pair.page.isClosed() || coming >= this.deps.size) this.discard(pair, reserve.browser)
+    else reserve.ready.unshift(pair)
   }
 
   /** Pairs ready on one browser (what the monitor's open_contexts of that browser include). */
