@@ -9,7 +9,14 @@ import { guard } from './guard.js'
 import { contractRouter } from './routes.js'
 
 /** The Koa application: a few small middlewares, then the routes generated from the contract. */
-export function createApp(runtime: Runtime, logger: Logger, opts: { bindHost: string; auth: Authenticator }): Koa {
+export interface AppOptions {
+  bindHost: string
+  auth: Authenticator
+  /** Aborted when the door closes: live streams end then instead of holding the close open. */
+  closing?: AbortSignal
+}
+
+export function createApp(runtime: Runtime, logger: Logger, opts: AppOptions): Koa {
   const app = new Koa()
   app.proxy = false
   // Koa would print every error to stderr itself; ours are logged once, structured.
@@ -20,7 +27,7 @@ export function createApp(runtime: Runtime, logger: Logger, opts: { bindHost: st
   app.use(authRoutes(opts.auth))
   app.use(authMiddleware(opts.auth))
   app.use(dashboard())
-  const router = contractRouter(runtime.service, logger)
+  const router = contractRouter(runtime.service, logger, opts.closing)
   // Wraps the router and allowedMethods, so it sees their final status: a 405 set by
   // allowedMethods must not carry a 404 body written further down the chain.
   app.use(async (ctx, next) => {

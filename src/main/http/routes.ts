@@ -14,7 +14,7 @@ import { sendSse } from './sse.js'
  * the operation's own schema, output written as JSON (a batch a result at a time), NDJSON, SSE
  * or text.
  */
-export function contractRouter(service: ServiceImpl, logger: Logger): Router {
+export function contractRouter(service: ServiceImpl, logger: Logger, closing?: AbortSignal): Router {
   const router = new Router()
   for (const name of Object.keys(contract) as OperationName[]) {
     const op = contract[name] as Operation
@@ -40,7 +40,7 @@ export function contractRouter(service: ServiceImpl, logger: Logger): Router {
         ctx.set('Cache-Control', 'no-store')
         ctx.body = ndjson(output as AsyncIterable<unknown>, logger, ctx)
       } else if (op.response === 'live') {
-        sendSse(ctx, output as Parameters<typeof sendSse>[1])
+        sendSse(ctx, output as Parameters<typeof sendSse>[1], closing)
       } else if (op.response === 'text') {
         const text = output as { contentType: string; body: string }
         ctx.type = text.contentType

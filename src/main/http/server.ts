@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.js'
 import type { Runtime } from '../core/runtime.js'
 import { createApp } from './app.js'
 import { Authenticator } from './auth.js'
+import { trackConnections } from './connections.js'
 import { ensureTokens, tokensOf } from './tokens.js'
 
 export interface HttpServer {
@@ -19,15 +20,25 @@ export interface HttpServer {
 
 const DRAIN_MS = 5_000
 
-export async function startHttpServer(runtime: Runtime, opts: { host: string; port: number; logger: Logger }): Promise<HttpServer> {
+export interface HttpServerOptions {
+  host: string
+  port: number
+  logger: Logger
+  /** How long close() lets requests in flight finish before cutting them; 5 s by default. */
+  drainMs?: number
+}
+
+export async function startHttpServer(runtime: Runtime, opts: HttpServerOptions): Promise<HttpServer> {
   const generatedFile = ensureTokens(runtime.config, opts.host, opts.logger)
   const auth = new Authenticator(() => tokensOf(runtime.config))
-  const app = createApp(runtime, opts.logger, { bindHost: opts.host, auth })
+  const closingDoor = new AbortController()
+  const app = createApp(runtime, opts.logger, { bindHost: opts.host, auth, closing: closingDoor.signal })
   const server = createServer(app.callback())
   // Crawls may legitimately take minutes (page_timeout up to the configured cap).
   server.requestTimeout = 0
   server.headersTimeout = 60_000
   server.keepAliveTimeout = 5_000
+  const connections = trackConnections(server)
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) => reject(err)
     server.once('error', onError)
@@ -48,13 +59,14 @@ export async function startHttpServer(runtime: Runtime, opts: { host: string; po
     tokenFile: generatedFile,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.closeAllConnections(), DRAIN_MS)
+        const timer = setTimeout(() => server.closeAllConnections(), opts.drainMs ?? DRAIN_MS)
         timer.unref()
         server.close(() => {
           clearTimeout(timer)
           resolve()
         })
-        server.closeIdleConnections()
+        connections.endIdle()
+        closingDoor.abort()
       })
       return closing
     },

@@ -43,9 +43,11 @@ const WRITE_NOW_BACKLOG = Math.floor(CLIENT_BUFFER_LIMIT / 4)
  * message: at hundreds of messages a second per client the bookkeeping would cost what the
  * batching saves). Backpressure is honoured: while the socket is full nothing is written, the
  * subscription's bounded buffer fills, and a client that stays too slow is dropped there — the
- * server's memory never grows with it.
+ * server's memory never grows with it. When the door closes (`closing`), the stream ends like any
+ * other (an `end` event): an open dashboard would otherwise hold the shutdown until its drain
+ * deadline.
  */
-export function sendSse(ctx: Context, subscription: LiveSubscription): void {
+export function sendSse(ctx: Context, subscription: LiveSubscription, closing?: AbortSignal): void {
   const stream = new PassThrough()
   ctx.req.socket.setTimeout(0)
   ctx.req.socket.setNoDelay(true)
@@ -96,7 +98,11 @@ export function sendSse(ctx: Context, subscription: LiveSubscription): void {
     else immediate = setImmediate(flush)
   })
 
+  const onClosing = () => subscription.close()
+  if (closing?.aborted) onClosing()
+  else closing?.addEventListener('abort', onClosing, { once: true })
   void once(ctx.res, 'close').then(() => {
+    closing?.removeEventListener('abort', onClosing)
     clearInterval(heartbeat)
     cancel()
     subscription.close()
