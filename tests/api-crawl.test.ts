@@ -527,6 +527,30 @@ describe('clients that go away', () => {
     }
   })
 
+  it('POST /crawl of four held URLs aborted: the request finishes only once none of its crawls is still running', async () => {
+    const names = [1, 2, 3, 4].map((n) => `abort-batch-${n}`)
+    const gates = names.map((name) => fx.gate(name))
+    const urls = names.map((name) => fx.url(`/gate/${name}`))
+    // What the pool holds at the moment the request is reported finished.
+    let servingAtFinish: number | null = null
+    const off = service.runtime.events.on('request:finished', (p) => {
+      if (p.endpoint === '/crawl' && p.url === urls[0]) servingAtFinish = service.runtime.pool.list().reduce((n, b) => n + b.servingLeases, 0)
+    })
+    const controller = new AbortController()
+    const pending = service.post('/crawl', { urls }, { signal: controller.signal }).catch(() => null)
+    try {
+      await within(Promise.all(gates.map((g) => g.reached)), 20_000, 'all four gates reached')
+      controller.abort()
+      await pending
+      await waitFor(() => servingAtFinish !== null, 20_000, 'the batch to finish')
+      expect(servingAtFinish).toBe(0)
+      await expectIdle()
+    } finally {
+      off()
+      for (const g of gates) g.release()
+    }
+  })
+
   it('POST /crawl/stream aborted mid-batch: finished as aborted, leases and slots returned', async () => {
     const gate = fx.gate('abort-stream')
     const gateUrl = fx.url('/gate/abort-stream')

@@ -96,8 +96,10 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
       }
       req.phase(phase)
     }
+    // Set when a worker fails: the others take no new URL, since the batch has failed.
+    let stopped = false
     const worker = async (): Promise<void> => {
-      while (next < urls.length) {
+      while (next < urls.length && !stopped) {
         const i = next++
         await out.room(i)
         const crawled: CrawlOutcome = await crawler.crawl(urls[i] as string, b, c, WANT_EVERYTHING, {
@@ -120,7 +122,18 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
     const done = (async () => {
       await Promise.race([first, admitted])
       const more = Array.from({ length: Math.min(BATCH_CONCURRENCY, urls.length) - 1 }, () => worker())
-      await Promise.all([first, ...more])
+      // The batch ends when every worker has: finishing at the first failure would report the
+      // request done while its other URLs still held their pages.
+      let failure: { err: unknown } | null = null
+      await Promise.all(
+        [first, ...more].map((w) =>
+          w.catch((err: unknown) => {
+            failure ??= { err }
+            stopped = true
+          }),
+        ),
+      )
+      if (failure) throw (failure as { err: unknown }).err
       return outcome
     })()
     // A first URL refused before it was admitted (a full queue, an abort while queued) refuses
