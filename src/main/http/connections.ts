@@ -26,7 +26,8 @@ export function trackConnections(server: Server): Connections {
       const left = (inFlight.get(socket) ?? 1) - 1
       if (!inFlight.has(socket)) return
       inFlight.set(socket, left)
-      if (ending && left === 0) socket.destroy()
+      // As Node ends a connection it will not keep alive: what is still queued is written first.
+      if (ending && left === 0) socket.destroySoon()
     })
   })
   return {
