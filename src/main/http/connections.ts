@@ -23,8 +23,9 @@ export function trackConnections(server: Server): Connections {
     const socket = req.socket
     inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1)
     res.once('close', () => {
-      const left = (inFlight.get(socket) ?? 1) - 1
-      if (!inFlight.has(socket)) return
+      const before = inFlight.get(socket)
+      if (before === undefined) return // the socket has closed already
+      const left = before - 1
       inFlight.set(socket, left)
       // As Node ends a connection it will not keep alive: what is still queued is written first.
       if (ending && left === 0) socket.destroySoon()

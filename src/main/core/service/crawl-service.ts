@@ -124,16 +124,17 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
       const more = Array.from({ length: Math.min(BATCH_CONCURRENCY, urls.length) - 1 }, () => worker())
       // The batch ends when every worker has: finishing at the first failure would report the
       // request done while its other URLs still held their pages.
-      let failure: { err: unknown } | null = null
+      const failures: unknown[] = []
       await Promise.all(
         [first, ...more].map((w) =>
           w.catch((err: unknown) => {
-            failure ??= { err }
+            failures.push(err)
             stopped = true
           }),
         ),
       )
-      if (failure) throw (failure as { err: unknown }).err
+      // The first to fail says why the batch did.
+      if (failures.length > 0) throw failures[0]
       return outcome
     })()
     // A first URL refused before it was admitted (a full queue, an abort while queued) refuses
