@@ -96,10 +96,10 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
       }
       req.phase(phase)
     }
-    // Set when a worker fails: the others take no new URL, since the batch has failed.
-    let stopped = false
+    // What the workers failed with; once one has, the others take no new URL of a failed batch.
+    const failures: unknown[] = []
     const worker = async (): Promise<void> => {
-      while (next < urls.length && !stopped) {
+      while (next < urls.length && failures.length === 0) {
         const i = next++
         await out.room(i)
         const crawled: CrawlOutcome = await crawler.crawl(urls[i] as string, b, c, WANT_EVERYTHING, {
@@ -124,15 +124,7 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
       const more = Array.from({ length: Math.min(BATCH_CONCURRENCY, urls.length) - 1 }, () => worker())
       // The batch ends when every worker has: finishing at the first failure would report the
       // request done while its other URLs still held their pages.
-      const failures: unknown[] = []
-      await Promise.all(
-        [first, ...more].map((w) =>
-          w.catch((err: unknown) => {
-            failures.push(err)
-            stopped = true
-          }),
-        ),
-      )
+      await Promise.all([first, ...more].map((w) => w.catch((err: unknown) => void failures.push(err))))
       // The first to fail says why the batch did.
       if (failures.length > 0) throw failures[0]
       return outcome
