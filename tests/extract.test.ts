@@ -1,6 +1,7 @@
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { extractFromPage, MAX_LINKS_PER_LIST } from '../src/main/core/crawl/extract.js'
+import { deflateRawSync } from 'node:zlib'
+import { DEFLATE_WIRE_ABOVE, extractFromPage, inflateWire, MAX_LINKS_PER_LIST } from '../src/main/core/crawl/extract.js'
 import { htmlToMarkdown } from '../src/main/core/crawl/markdown.js'
 import { FIXTURE_TEXT, startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
 import { BASE_CHROMIUM_ARGS } from '../src/main/core/chromium/launch-args.js'
@@ -407,6 +408,107 @@ describe('extractFromPage: the channel into the page', () => {
     } finally {
       await noScript.close()
     }
+  })
+})
+
+describe('extractFromPage: a large wire crosses deflated', () => {
+  let context: BrowserContext
+  let page: Page
+
+  beforeEach(async () => {
+    context = await browser.newContext()
+    page = await context.newPage()
+  })
+
+  afterEach(async () => {
+    await context.close()
+  })
+
+  /** The CDP session the extraction uses, recording the first character of every wire it returns. */
+  async function recordingSession(kinds: string[], on: Page = page): Promise<CDPSession> {
+    const session = await on.context().newCDPSession(on)
+    return {
+      send: async (method: string, params?: object) => {
+        const reply = (await session.send(method as 'Runtime.evaluate', params as never)) as { result?: { value?: unknown } }
+        const value = reply.result?.value
+        if (typeof value === 'string') kinds.push(value[0] ?? '')
+        return reply
+      },
+      detach: () => session.detach(),
+    } as unknown as CDPSession
+  }
+
+  /** A page of ~300 K characters: text outside Latin-1 (quotes, CJK, an emoji's surrogate pair), links and images. */
+  async function openLargePage(): Promise<void> {
+    await page.route('http://large.test/**', (route) => {
+      const rows: string[] = []
+      for (let i = 0, length = 0; length < 300_000; i++, length += rows.at(-1)!.length) {
+        rows.push(`<p>Row ${i}: “quoted” 日本語 ещё 😀 <a href="/p/${i}">link ${i}</a> <a href="https://elsewhere.test/${i}">out</a> <img src="/i/${i % 50}.png" alt="pic ${i}"></p>\n`)
+      }
+      return route.fulfill({ contentType: 'text/html; charset=utf-8', body: `<!DOCTYPE html><html lang="ja"><head><title>Large “page”</title></head><body>${rows.join('')}</body></html>` })
+    })
+    await page.goto('http://large.test/')
+  }
+
+  it('gives exactly what the undeflated wire gives, and uses it only from DEFLATE_WIRE_ABOVE characters', async () => {
+    await openLargePage()
+    const kinds: string[] = []
+    const session = await recordingSession(kinds)
+    const deflated = await extractFromPage(page, NO_OPTS, session)
+    const plain = await extractFromPage(page, { ...NO_OPTS, deflateAbove: 0 }, session)
+    expect(kinds).toEqual(['Z', 'K'])
+    expect(deflated).toEqual(plain)
+    expect(deflated.html.length + deflated.cleaned_html.length).toBeGreaterThan(DEFLATE_WIRE_ABOVE)
+    expect(deflated.cleaned_html).toContain('“quoted” 日本語 ещё 😀')
+    expect(deflated.metadata.title).toBe('Large “page”')
+    expect(deflated.links.internal.length).toBeGreaterThan(1000)
+    expect(deflated.media.images).toHaveLength(50)
+    // A small page stays plain.
+    await page.goto(fx.url('/'))
+    await extractFromPage(page, NO_OPTS, session)
+    expect(kinds).toEqual(['Z', 'K', 'K'])
+  })
+
+  it('a page that replaced what deflating uses gets its real result: asked again, undeflated', async () => {
+    await openLargePage()
+    const expected = await extractFromPage(page, { ...NO_OPTS, deflateAbove: 0 })
+    // Encodes every wire to something that is not one; then removes CompressionStream altogether.
+    await page.evaluate(() => {
+      TextEncoder.prototype.encode = () => new Uint8Array([75, 49, 59, 120])
+    })
+    const kinds: string[] = []
+    expect(await extractFromPage(page, NO_OPTS, await recordingSession(kinds))).toEqual(expected)
+    expect(kinds).toEqual(['Z', 'K'])
+    await page.evaluate(() => {
+      // @ts-expect-error a hostile page removing a builtin
+      delete globalThis.CompressionStream
+    })
+    kinds.length = 0
+    expect(await extractFromPage(page, NO_OPTS, await recordingSession(kinds))).toEqual(expected)
+    expect(kinds).toEqual(['K'])
+  })
+
+  it('works where the page may run no script (java_script_enabled false)', async () => {
+    const noScript = await browser.newContext({ javaScriptEnabled: false })
+    try {
+      const p = await noScript.newPage()
+      await p.goto(fx.url('/article'))
+      const kinds: string[] = []
+      const session = await recordingSession(kinds, p)
+      expect(await extractFromPage(p, { ...NO_OPTS, deflateAbove: 1 }, session)).toEqual(await extractFromPage(p, { ...NO_OPTS, deflateAbove: 0 }, session))
+      expect(kinds).toEqual(['Z', 'K'])
+    } finally {
+      await noScript.close()
+    }
+  })
+
+  it('never inflates past what an honest wire of the page could be (a deflate bomb is refused)', async () => {
+    const honest = 'K' + 'x'.repeat(1000)
+    const wire = (bytes: Buffer) => 'Z' + deflateRawSync(bytes).toString('base64')
+    expect(await inflateWire(wire(Buffer.from(honest)), 1000)).toBe(honest)
+    // 100 MB of zeros deflate to ~100 KB; with a 1000-character cap nothing near that may come out.
+    expect(await inflateWire(wire(Buffer.alloc(100 * 1024 * 1024)), 1000)).toBeNull()
+    expect(await inflateWire('Z' + Buffer.from('not deflate').toString('base64'), 1000)).toBeNull()
   })
 })
 

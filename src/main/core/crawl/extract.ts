@@ -1,3 +1,5 @@
+import { promisify } from 'node:util'
+import { inflateRaw } from 'node:zlib'
 import type { CDPSession, Page } from 'playwright-core'
 import type { PageLink, PageMetadata } from '../../../shared/crawl-schemas.js'
 import { CaptureTooLargeError, firstLine } from '../errors.js'
@@ -26,6 +28,8 @@ export interface ExtractOptions {
    * cleaned_html.
    */
   cleanedOnly?: boolean
+  /** Deflate a wire of at least this many characters in the page (DEFLATE_WIRE_ABOVE by default; 0: never). */
+  deflateAbove?: number
 }
 
 /** Per-list caps: a page with 10k links must not produce a 10k-entry result. */
@@ -33,6 +37,14 @@ export const MAX_LINKS_PER_LIST = 5000
 export const MAX_IMAGES = 2000
 /** Link texts are trimmed, whitespace-collapsed and cut to this length. */
 export const MAX_LINK_TEXT = 500
+/**
+ * A wire of this many characters or more is deflated in the page before it crosses. CDP moves a
+ * returned string at ~80 ns per character on the 2-core bench hosts (the renderer and the browser
+ * each encode it once more), deflating costs ~40 and real HTML shrinks 4-6x; below ~100 K
+ * characters the async round and the fixed costs eat the gain (docs/benchmarks.md, "The
+ * extraction's wire, deflated").
+ */
+export const DEFLATE_WIRE_ABOVE = 128 * 1024
 
 interface PageArgs {
   cssSelector: string | null
@@ -42,6 +54,8 @@ interface PageArgs {
   maxLinks: number
   maxImages: number
   maxText: number
+  /** A wire of at least this many characters crosses deflated (0: never). */
+  deflateAbove: number
 }
 
 /**
@@ -54,6 +68,8 @@ interface PageArgs {
  *   'L' + length                                    the html (cleaned html when cleanedOnly) is
  *                                                   longer than maxHtmlChars
  *   'K' + len,len,...;  + the fields back to back   success, fields in WIRE_FIELDS order
+ *   'Z' + base64                                    a 'K' wire of DEFLATE_WIRE_ABOVE characters or
+ *                                                   more: its UTF-8, raw-deflated (pageDeflate)
  *
  * Nullable fields are '' for null and '=' + value otherwise. Inside the links, images and
  * social fields, records are separated by U+0001 and fields by U+0000: neither can occur in a
@@ -425,9 +441,36 @@ function pageExtract(args: PageArgs): string {
  */
 const PAGE_FUNCTION_SOURCE = pageExtract.toString()
 
+/**
+ * Runs in the page on a finished 'K' wire: its UTF-8, raw-deflated by the browser's own zlib
+ * (CompressionStream), base64'd for the string-only channel. Anything amiss (no
+ * CompressionStream, a page that replaced what this uses) gives the wire back as it is; a page
+ * that fakes a result instead is caught on our side, which then asks again undeflated.
+ */
+async function pageDeflate(wire: string): Promise<string> {
+  try {
+    const stream = new CompressionStream('deflate-raw')
+    const writer = stream.writable.getWriter()
+    void writer.write(new TextEncoder().encode(wire))
+    void writer.close()
+    const bytes = new Uint8Array(await new Response(stream.readable).arrayBuffer())
+    const toBase64 = (bytes as Uint8Array & { toBase64?: () => string }).toBase64
+    if (typeof toBase64 === 'function') return 'Z' + toBase64.call(bytes)
+    let binary = ''
+    for (let i = 0; i < bytes.length; i += 32768) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 32768) as unknown as number[])
+    return 'Z' + btoa(binary)
+  } catch {
+    return wire
+  }
+}
+const DEFLATE_FUNCTION_SOURCE = pageDeflate.toString()
+
 function buildExpression(args: PageArgs): string {
   // JSON is a subset of JavaScript expressions, so user strings cannot break out of it.
-  return `(() => { const __name = (f) => f; return (${PAGE_FUNCTION_SOURCE})(${JSON.stringify(args)}); })()`
+  return (
+    `(() => { const __name = (f) => f; const args = ${JSON.stringify(args)}; const wire = (${PAGE_FUNCTION_SOURCE})(args); ` +
+    `return args.deflateAbove > 0 && wire[0] === 'K' && wire.length >= args.deflateAbove ? (${DEFLATE_FUNCTION_SOURCE})(wire) : wire; })()`
+  )
 }
 
 /**
@@ -451,13 +494,41 @@ export async function extractFromPage(page: Page, opts: ExtractOptions, session?
     maxLinks: MAX_LINKS_PER_LIST,
     maxImages: MAX_IMAGES,
     maxText: MAX_LINK_TEXT,
+    deflateAbove: opts.deflateAbove ?? DEFLATE_WIRE_ABOVE,
   }
-  const expression = buildExpression(args)
-  const wire = await evaluateString(page, expression, session)
+  let wire = await evaluateString(page, buildExpression(args), session)
+  if (typeof wire === 'string' && wire[0] === 'Z') {
+    const inflated = await inflateWire(wire, args.maxHtmlChars)
+    const decoded = inflated === null ? null : decodeWireOrNull(inflated)
+    if (decoded) return decoded
+    // What only a page that replaced the page function's tools can cause: ask again, undeflated.
+    wire = await evaluateString(page, buildExpression({ ...args, deflateAbove: 0 }), session)
+  }
   if (typeof wire !== 'string' || wire.length === 0) throw new Error('page extraction returned no result')
   if (wire[0] === 'E') throw new Error(`invalid css_selector: ${JSON.stringify(opts.cssSelector)} (${wire.slice(1)})`)
   if (wire[0] === 'L') throw new CaptureTooLargeError('HTML', Number(wire.slice(1)), args.maxHtmlChars)
   return decodeWire(wire)
+}
+
+const inflateRawAsync = promisify(inflateRaw)
+
+/** Links, images and metadata on top of the two HTML fields: their caps bound them far below this. */
+const WIRE_SLACK_BYTES = 64 * 1024 * 1024
+
+/**
+ * A 'Z' wire's text (a 'K' wire if the page was honest), or null when it does not inflate.
+ * Inflated on libuv's threads, not the event loop, and never past what an honest wire of the page
+ * could be (html and cleaned_html up to maxHtmlChars each, at most 3 UTF-8 bytes per character):
+ * a page that sent a deflate bomb gets a refusal, not our memory. (UTF-8 has no lone surrogates:
+ * one in the page's text arrives as U+FFFD, the same length.)
+ */
+export async function inflateWire(wire: string, maxHtmlChars: number): Promise<string | null> {
+  const maxOutputLength = Math.min(2 ** 30, 6 * maxHtmlChars + WIRE_SLACK_BYTES)
+  try {
+    return (await inflateRawAsync(Buffer.from(wire.slice(1), 'base64'), { maxOutputLength })).toString('utf8')
+  } catch {
+    return null
+  }
 }
 
 /**
@@ -470,7 +541,8 @@ const NO_CONTEXT = /Cannot find default execution context|Execution context was 
 async function evaluateString(page: Page, expression: string, session?: CDPSession): Promise<unknown> {
   const own = session ?? (await page.context().newCDPSession(page))
   try {
-    const reply = await own.send('Runtime.evaluate', { expression, returnByValue: true })
+    // awaitPromise: a deflated wire comes as a promise (pageDeflate); a plain one is passed through.
+    const reply = await own.send('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true })
     if (reply.exceptionDetails) {
       const details = reply.exceptionDetails
       throw new Error(`page extraction failed: ${firstLine(details.exception?.description ?? details.text)}`)
@@ -481,6 +553,14 @@ async function evaluateString(page: Page, expression: string, session?: CDPSessi
     throw err
   } finally {
     if (!session) void own.detach().catch(() => undefined)
+  }
+}
+
+function decodeWireOrNull(wire: string): Extracted | null {
+  try {
+    return decodeWire(wire)
+  } catch {
+    return null
   }
 }
 
