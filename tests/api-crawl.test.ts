@@ -2,6 +2,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CrawlRequestSchema, type CrawlResult } from '../src/shared/crawl-schemas.js'
 import type { EngineEvents } from '../src/main/core/events.js'
+import { SPLIT_STRINGS_ABOVE } from '../src/main/http/json-chunks.js'
 import { htmlToMarkdown } from '../src/main/core/crawl/markdown.js'
 import { DEFAULT_OFFLOAD_THRESHOLD_CHARS } from '../src/main/core/crawl/markdown-offload.js'
 import { BATCH_CONCURRENCY, RESULT_WINDOW } from '../src/main/core/service/crawl-service.js'
@@ -146,6 +147,19 @@ describe('POST /crawl', () => {
     expect(r.markdown).toBe(htmlToMarkdown(r.cleaned_html))
     expect(r.markdown.split(FIXTURE_TEXT.articleTableCell)).toHaveLength(5)
     expect(service.runtime.markdown.stats().offloaded).toBe(before.offloaded + 1)
+  })
+
+  it('an answer holding a string over 1 MB goes out in pieces (chunked, no Content-Length), the same JSON; a small one keeps its length', async () => {
+    const big = await service.postJson('/md', { url: fx.url('/big?copies=15') })
+    expect(big.status).toBe(200)
+    expect(big.body.success).toBe(true)
+    expect(big.body.markdown.length).toBeGreaterThan(SPLIT_STRINGS_ABOVE)
+    expect(big.body.markdown.split(FIXTURE_TEXT.articleTableCell)).toHaveLength(16)
+    expect(big.headers.get('content-length')).toBeNull()
+    expect(big.headers.get('content-type')).toMatch(/^application\/json/)
+    const small = await service.postJson('/md', { url: fx.url('/about') })
+    expect(small.status).toBe(200)
+    expect(Number(small.headers.get('content-length'))).toBeGreaterThan(0)
   })
 
   it('reports each URL in its own result, in input order, when some fail (404, page_timeout)', async () => {

@@ -7,6 +7,7 @@ import { describeError } from '../core/error-body.js'
 import { ValidationError } from '../core/errors.js'
 import type { Logger } from '../core/logger.js'
 import { toResponse } from './errors.js'
+import { framedJsonChunks, holdsLargeString, jsonChunks } from './json-chunks.js'
 import { sendSse } from './sse.js'
 
 /**
@@ -47,7 +48,11 @@ export function contractRouter(service: ServiceImpl, logger: Logger, closing?: A
         ctx.body = text.body
       } else {
         if (name === 'health') ctx.status = (output as { status: string }).status === 'error' ? 503 : 200
-        ctx.body = output
+        // A page's Markdown or a screenshot can be tens of MB: written in pieces, not as one string.
+        if (holdsLargeString(output)) {
+          ctx.type = 'application/json'
+          ctx.body = oneAhead(jsonChunks(output))
+        } else ctx.body = output
       }
     }
     if (op.method === 'GET') router.get(op.path, handler)
@@ -67,9 +72,9 @@ function callContext(ctx: Context): CallContext {
 
 /**
  * A batch's answer, `{"results":[...],"success":...}`, written a result at a time as each is
- * ready. Each result is encoded on its own, so no string holds the whole answer (V8 cannot make
- * one past 2^29 - 24 characters, which a batch of large pages exceeds) and a result is let go once
- * written. `success` comes last because it is known last; JSON readers do not mind the order.
+ * ready. Each result is encoded on its own and its large fields apart (json-chunks.ts), so no
+ * string holds the whole answer or even a whole large result (V8 cannot make one past 2^29 - 24
+ * characters, which a batch of large pages exceeds) and a result is let go once written. `success` comes last because it is known last; JSON readers do not mind the order.
  * Once the first byte is out the status is sent, so a failure after it cannot become an error
  * answer: it is logged and the connection is cut, and the client sees a truncated body instead
  * of a complete-looking one.
@@ -82,7 +87,7 @@ function jsonBatch(first: IteratorResult<{ success: boolean }>, rest: AsyncItera
       try {
         for (let next = first; !next.done; next = await rest.next()) {
           success &&= next.value.success
-          yield prefix + JSON.stringify(next.value)
+          yield* framedJsonChunks(prefix, next.value, '')
           prefix = ','
         }
       } catch (err) {
@@ -98,13 +103,29 @@ function jsonBatch(first: IteratorResult<{ success: boolean }>, rest: AsyncItera
   )
 }
 
-/** One JSON value per line; an error after the first line becomes a final error line. */
+/**
+ * One JSON value per line; an error after the first line becomes a final error line. A line goes
+ * out in pieces when it holds large strings; should encoding fail with part of a line out (a
+ * single string past V8's limit), no error line could follow it as a line of its own, so the
+ * failure is logged and the connection cut, as in jsonBatch.
+ */
 function ndjson(source: AsyncIterable<unknown>, logger: Logger, ctx: Context): Readable {
   return oneAhead(
     (async function* () {
+      let midLine = false
       try {
-        for await (const item of source) yield `${JSON.stringify(item)}\n`
+        for await (const item of source) {
+          for (const piece of framedJsonChunks('', item, '\n')) {
+            yield piece
+            // JSON escapes every newline inside strings: a raw one only ends a line.
+            midLine = !piece.endsWith('\n')
+          }
+        }
       } catch (err) {
+        if (midLine) {
+          describeError(err, logger, { method: ctx.method, path: ctx.path })
+          throw err
+        }
         const { body } = toResponse(err, logger, ctx.method, ctx.path)
         yield `${JSON.stringify({ status: 'error', ...body })}\n`
       }
@@ -117,6 +138,6 @@ function ndjson(source: AsyncIterable<unknown>, logger: Logger, ctx: Context): R
  * (a chunk may be a whole result of tens of MB): what a slow client has not taken stays in the
  * batch's window, which stops the batch from starting more URLs.
  */
-function oneAhead(chunks: AsyncGenerator<string>): Readable {
+function oneAhead(chunks: AsyncGenerator<string> | Generator<string>): Readable {
   return Readable.from(chunks, { highWaterMark: 1 })
 }
