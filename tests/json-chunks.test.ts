@@ -46,7 +46,9 @@ describe('jsonChunks: JSON text in pieces', () => {
     const listing = { requests: [{ url: big }], total: 1 }
     expect(holdsLargeString(listing, 50)).toBe(false)
     expect(pieces(listing, 50)).toEqual([JSON.stringify(listing)])
-    expect(pieces([big, 1], 50)).toEqual(['[', JSON.stringify(big), ',', '1', ']'])
+    // Small pieces between the large strings go out together.
+    expect(pieces([big, 1], 50)).toEqual(['[', JSON.stringify(big), ',1]'])
+    expect(out).toEqual(['{"url":"http://x/","html":', JSON.stringify(big), `,"small":"${'x'.repeat(10)}","markdown":`, JSON.stringify(big), ',"media":{"images":[{"src":"s","alt":"a"}]}}'])
   })
 
   it('framed: before joins the first piece and after the last, so an ordinary value is one write', () => {

@@ -15,6 +15,22 @@
 export const SPLIT_STRINGS_ABOVE = 1024 * 1024
 
 export function* jsonChunks(value: unknown, splitAbove: number = SPLIT_STRINGS_ABOVE): Generator<string> {
+  // The walk's small pieces (punctuation, keys, small fields) go out together: one write each
+  // between the large strings, not one per key.
+  let small = ''
+  for (const piece of walk(value, splitAbove)) {
+    if (piece.length < splitAbove) {
+      small += piece
+      continue
+    }
+    if (small) yield small
+    small = ''
+    yield piece
+  }
+  if (small) yield small
+}
+
+function* walk(value: unknown, splitAbove: number): Generator<string> {
   if (!holdsLargeString(value, splitAbove)) {
     const whole = JSON.stringify(value)
     if (whole !== undefined) yield whole
@@ -31,7 +47,7 @@ export function* jsonChunks(value: unknown, splitAbove: number = SPLIT_STRINGS_A
       const item: unknown = value[i]
       // JSON.stringify writes null for what has no JSON form inside an array.
       if (hasNoJson(item)) yield 'null'
-      else yield* jsonChunks(item, splitAbove)
+      else yield* walk(item, splitAbove)
     }
     yield ']'
     return
@@ -44,7 +60,7 @@ export function* jsonChunks(value: unknown, splitAbove: number = SPLIT_STRINGS_A
     if (hasNoJson(item)) continue
     yield `${first ? '' : ','}${JSON.stringify(key)}:`
     first = false
-    yield* jsonChunks(item, splitAbove)
+    yield* walk(item, splitAbove)
   }
   yield '}'
 }

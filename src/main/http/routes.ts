@@ -74,7 +74,8 @@ function callContext(ctx: Context): CallContext {
  * A batch's answer, `{"results":[...],"success":...}`, written a result at a time as each is
  * ready. Each result is encoded on its own and its large fields apart (json-chunks.ts), so no
  * string holds the whole answer or even a whole large result (V8 cannot make one past 2^29 - 24
- * characters, which a batch of large pages exceeds) and a result is let go once written. `success` comes last because it is known last; JSON readers do not mind the order.
+ * characters, which a batch of large pages exceeds) and a result is let go once written.
+ * `success` comes last because it is known last; JSON readers do not mind the order.
  * Once the first byte is out the status is sent, so a failure after it cannot become an error
  * answer: it is logged and the connection is cut, and the client sees a truncated body instead
  * of a complete-looking one.
