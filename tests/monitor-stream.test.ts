@@ -402,6 +402,27 @@ describe('GET /monitor/stream', () => {
     await st2.close()
     await waitFor(() => live.clientCount === before, 10_000, 'the second aborted client to leave')
   })
+
+  it('a dozen dashboards at once raise no "possible memory leak" warning', async () => {
+    // Each open stream listens on the door's closing signal; past 10 listeners Node printed
+    // MaxListenersExceededWarning on the service's stderr, an alarm an operator cannot tell from
+    // a real leak. The service is in-process, so its warnings are this process's.
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    try {
+      const sts = await Promise.all(Array.from({ length: 12 }, () => openStream()))
+      await Promise.all(sts.map((st) => st.next((e) => e.event === 'snapshot')))
+      expect(s.runtime.live.clientCount).toBe(12)
+      // process.emitWarning dispatches on a later tick: let it.
+      await new Promise((resolve) => setImmediate(resolve))
+      await Promise.all(sts.map((st) => st.close()))
+      await waitFor(() => s.runtime.live.clientCount === 0, 10_000, 'the dozen clients to leave')
+    } finally {
+      process.off('warning', onWarning)
+    }
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message)).toEqual([])
+  })
 })
 
 describe('slow clients are dropped, fast ones are not', () => {

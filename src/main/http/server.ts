@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from '../core/logger.js'
@@ -32,6 +33,10 @@ export async function startHttpServer(runtime: Runtime, opts: HttpServerOptions)
   const generatedFile = ensureTokens(runtime.config, opts.host, opts.logger)
   const auth = new Authenticator(() => tokensOf(runtime.config))
   const closingDoor = new AbortController()
+  // Every open live stream listens on this signal (sse.ts), one listener per dashboard: past 10
+  // Node would print "Possible EventTarget memory leak detected" for what is no leak. The
+  // listeners are bounded by the open connections and removed when each stream closes.
+  setMaxListeners(0, closingDoor.signal)
   const app = createApp(runtime, opts.logger, { bindHost: opts.host, auth, closing: closingDoor.signal })
   const server = createServer(app.callback())
   // Crawls may legitimately take minutes (page_timeout up to the configured cap).
