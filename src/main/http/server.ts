@@ -33,10 +33,7 @@ export async function startHttpServer(runtime: Runtime, opts: HttpServerOptions)
   const generatedFile = ensureTokens(runtime.config, opts.host, opts.logger)
   const auth = new Authenticator(() => tokensOf(runtime.config))
   const closingDoor = new AbortController()
-  // Every open live stream listens on this signal (sse.ts), one listener per dashboard: past 10
-  // Node would print "Possible EventTarget memory leak detected" for what is no leak. The
-  // listeners are bounded by the open connections and removed when each stream closes.
-  setMaxListeners(0, closingDoor.signal)
+  liftListenerLimit(closingDoor.signal)
   const app = createApp(runtime, opts.logger, { bindHost: opts.host, auth, closing: closingDoor.signal })
   const server = createServer(app.callback())
   // Crawls may legitimately take minutes (page_timeout up to the configured cap).
@@ -75,5 +72,20 @@ export async function startHttpServer(runtime: Runtime, opts: HttpServerOptions)
       })
       return closing
     },
+  }
+}
+
+/**
+ * Every open live stream listens on the door's closing signal (sse.ts), one listener per
+ * dashboard: past 10 Node prints "Possible EventTarget memory leak detected" for what is no leak.
+ * The listeners are bounded by the open connections and removed as each stream closes. Only
+ * Node's own AbortSignal has such a limit: a DOM test environment's (happy-dom) is refused with
+ * ERR_INVALID_ARG_TYPE and has no warning to silence.
+ */
+function liftListenerLimit(signal: AbortSignal): void {
+  try {
+    setMaxListeners(0, signal)
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'ERR_INVALID_ARG_TYPE') throw err
   }
 }
