@@ -5,7 +5,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { silentLogger } from '../src/main/core/logger.js'
 import { contract, type Operation } from '../src/shared/contract.js'
-import { Authenticator, requiredScope, scopeOf } from '../src/main/http/auth.js'
+import { Authenticator } from '../src/main/http/auth.js'
 import { ADMIN_TOKEN_FILE, ensureTokens } from '../src/main/http/tokens.js'
 import { parseOptions } from '../src/main/cli/options.js'
 import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
@@ -55,18 +55,11 @@ async function call(svc: TestService, method: string, p: string, opts: { token?:
 }
 
 describe('scopes', () => {
-  it('every contract operation has a scope: crawl endpoints crawl, other GETs read, other POSTs and settings admin', () => {
+  it('every contract operation declares its scope: crawl endpoints crawl, /health open, settings admin, other GETs read, other POSTs admin', () => {
     for (const [name, op] of Object.entries(contract) as Array<[string, Operation]>) {
-      const scope = scopeOf(name, op)
-      if (op.crawl) expect(scope, name).toBe('crawl')
-      else if (name === 'settings') expect(scope, name).toBe('admin')
-      else expect(scope, name).toBe(op.method === 'GET' ? 'read' : 'admin')
-      // /health stays open for liveness probes; every other operation needs its scope.
-      expect(requiredScope(op.method, op.path), name).toBe(op.path === '/health' ? 'open' : scope)
+      const expected = op.path === '/health' ? 'open' : op.crawl ? 'crawl' : op.path === '/settings' ? 'admin' : op.method === 'GET' ? 'read' : 'admin'
+      expect(op.scope, name).toBe(expected)
     }
-    expect(requiredScope('GET', '/health')).toBe('open')
-    expect(requiredScope('GET', '/dashboard/assets/x.js')).toBe('open')
-    expect(requiredScope('GET', '/no/such/thing')).toBe('read')
   })
 
   it('no credentials: 401 with WWW-Authenticate and what to send; /health and the dashboard files stay open', async () => {
@@ -79,7 +72,8 @@ describe('scopes', () => {
     expect((await call(s, 'GET', '/dashboard/')).status).toBe(200)
     expect((await call(s, 'GET', '/metrics')).status).toBe(401)
     expect((await call(s, 'GET', '/monitor/stream')).status).toBe(401)
-    expect((await call(s, 'GET', '/no/such/route')).status).toBe(401)
+    // A path no route has is 404 for everyone: the route list is the documented API.
+    expect((await call(s, 'GET', '/no/such/route')).status).toBe(404)
   })
 
   it('a wrong token or a malformed header: 401', async () => {
@@ -172,30 +166,34 @@ describe('guessing', () => {
     }
   })
 
-  it('repeated failures from one client are slowed down, then refused with 429 until the window passes', async () => {
+  it('repeated failures from one client with one token prefix are slowed down, then refused with 429 until the window passes', async () => {
     let now = 1_000_000
-    const waits: number[] = []
-    const auth = new Authenticator({ admin: [ADMIN], crawl: [], read: [] }, { now: () => now, maxFailures: 5, failureWindowMs: 60_000, sleep: async (ms) => void waits.push(ms) })
-    for (let i = 0; i < 5; i++) auth.recordFailure('10.0.0.9')
-    expect(auth.lockedFor('10.0.0.9')).toBe(60)
-    expect(auth.lockedFor('10.0.0.8')).toBe(0)
+    const auth = new Authenticator({ admin: [ADMIN], crawl: [], read: [] }, { now: () => now, maxFailures: 5, failureWindowMs: 60_000 })
+    for (let i = 0; i < 5; i++) auth.recordFailure('10.0.0.9', `guess-${i}-xxxxxxxxxxxxx`)
+    expect(auth.lockedFor('10.0.0.9', 'guess-9-yyyyyyyyyyyyy')).toBe(60)
+    // Another address, or another prefix from the same address, is not locked.
+    expect(auth.lockedFor('10.0.0.8', 'guess-9-yyyyyyyyyyyyy')).toBe(0)
+    expect(auth.lockedFor('10.0.0.9', ADMIN)).toBe(0)
     now += 61_000
-    expect(auth.lockedFor('10.0.0.9')).toBe(0)
+    expect(auth.lockedFor('10.0.0.9', 'guess-9-yyyyyyyyyyyyy')).toBe(0)
     // The wait before answering a failure grows with the failures.
-    const delays = [1, 2, 3, 4, 5, 6].map(() => auth.recordFailure('10.0.0.7'))
+    const delays = [1, 2, 3, 4, 5, 6].map(() => auth.recordFailure('10.0.0.7', 'guess-zzzzzzzzzzzzzzzz'))
     expect(delays[5]).toBeGreaterThan(delays[0] as number)
     expect(Math.max(...delays)).toBeLessThanOrEqual(2000)
   })
 
-  it('over HTTP: after the limit the client gets 429 with Retry-After, even with a good token', async () => {
+  it('over HTTP: after the limit, guesses with that prefix get 429 with Retry-After; the valid token from the same address still works', async () => {
     const svc = await startService({ launch_permanent: false, admin_tokens: [ADMIN] })
     try {
       // The server's own limiter (10 in a minute); each failure is answered after a short wait.
       for (let i = 0; i < 10; i++) expect((await call(svc, 'GET', '/monitor/health', { token: `wrong-token-number-${i}` })).status).toBe(401)
-      const locked = await call(svc, 'GET', '/monitor/health', { token: ADMIN })
+      const locked = await call(svc, 'GET', '/monitor/health', { token: 'wrong-token-number-10' })
       expect(locked.status).toBe(429)
       expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0)
       expect(locked.body.code).toBe('too_many_auth_failures')
+      // Someone else's wrong guesses never lock the right token out.
+      expect((await call(svc, 'GET', '/monitor/health', { token: ADMIN })).status).toBe(200)
+      expect((await call(svc, 'POST', '/auth/session', { body: { token: ADMIN } })).status).toBe(200)
     } finally {
       await svc.close()
     }

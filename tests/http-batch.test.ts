@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CallContext, ServiceImpl } from '../src/shared/contract.js'
 import type { CrawlResult } from '../src/shared/crawl-schemas.js'
 import { QueueFullError } from '../src/main/core/errors.js'
-import { jsonBody } from '../src/main/http/body.js'
+import { Authenticator } from '../src/main/http/auth.js'
 import { errorHandler } from '../src/main/http/errors.js'
 import { contractRouter } from '../src/main/http/routes.js'
 
@@ -28,9 +28,8 @@ beforeAll(async () => {
   const app = new Koa()
   app.silent = true
   app.use(errorHandler(logger))
-  app.use(jsonBody(1024 * 1024))
   const service = { crawl: (input: { urls: string[] }, ctx: CallContext) => crawl(input, ctx) } as unknown as ServiceImpl
-  app.use(contractRouter(service, logger).routes())
+  app.use(contractRouter(service, logger, { auth: new Authenticator({ admin: [], crawl: [], read: [] }), bodyLimitBytes: 1024 * 1024 }).routes())
   server = createServer(app.callback())
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`

@@ -66,12 +66,17 @@ describe('Host header (DNS rebinding)', () => {
     for (const bad of ['', 'a b', 'evil.com@127.0.0.1', '[::1', '[::1]x', 'host:port', 'a/b']) expect(hostName(bad), bad).toBeNull()
   })
 
-  it('allows loopback names and the bound address; a wildcard bind with no list stands aside', () => {
+  it('allows loopback names and the bound address; a wildcard bind allows the machine\'s own names and nothing else unlisted', () => {
     const loop = { bindHost: '127.0.0.1', allowedHosts: [], corsOrigins: [] }
     for (const ok of ['127.0.0.1:1', 'localhost', '[::1]:9', 'app.localhost', '127.0.0.2']) expect(hostAllowed(ok, loop), ok).toBe(true)
     for (const bad of ['evil.example', '127.0.0.1.evil.example', '10.0.0.5', undefined]) expect(hostAllowed(bad, loop), String(bad)).toBe(false)
     expect(hostAllowed('10.0.0.5:80', { ...loop, bindHost: '10.0.0.5' })).toBe(true)
-    expect(hostAllowed('anything.example', { ...loop, bindHost: '0.0.0.0' })).toBe(true)
+    const machine = () => new Set(['crawler-7', '10.0.0.9'])
+    expect(hostAllowed('anything.example', { ...loop, bindHost: '0.0.0.0' }, machine)).toBe(false)
+    expect(hostAllowed('crawler-7:11235', { ...loop, bindHost: '0.0.0.0' }, machine)).toBe(true)
+    expect(hostAllowed('10.0.0.9', { ...loop, bindHost: '::' }, machine)).toBe(true)
+    expect(hostAllowed('10.0.0.9', { ...loop, bindHost: '10.0.0.5' }, machine)).toBe(false)
+    expect(hostAllowed('crawl.example', { ...loop, bindHost: '0.0.0.0', allowedHosts: ['crawl.example'] }, machine)).toBe(true)
     expect(hostAllowed('anything.example', { ...loop, bindHost: '0.0.0.0', allowedHosts: ['crawl.example'] })).toBe(false)
   })
 

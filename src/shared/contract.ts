@@ -32,6 +32,9 @@ import type {
  */
 export type HttpMethod = 'GET' | 'POST'
 
+/** Token scopes over HTTP, each containing the one before: read < crawl < admin. */
+export type OperationScope = 'open' | 'read' | 'crawl' | 'admin'
+
 export interface Operation<I extends z.ZodType = z.ZodType, O = unknown, S = O> {
   method: HttpMethod
   path: string
@@ -45,6 +48,12 @@ export interface Operation<I extends z.ZodType = z.ZodType, O = unknown, S = O> 
   response: 'json' | 'batch' | 'ndjson' | 'live' | 'text'
   /** Counted as a crawl endpoint by the monitor and admission. */
   crawl: boolean
+  /**
+   * Who may call it over HTTP: 'open' (anyone: liveness probes), or the lowest token scope
+   * allowed. Declared here, beside the route, so the HTTP door checks the scope of the route that
+   * matched and no table keyed by path strings can disagree with the router.
+   */
+  scope: OperationScope
   summary: string
   /** Phantom field carrying the output type, what a caller receives; never set at run time. */
   readonly __output?: O
@@ -57,29 +66,29 @@ function op<O, S = O>() {
 }
 
 export const contract = {
-  crawl: op<CrawlResponse, AsyncIterable<CrawlResult>>()({ method: 'POST', path: '/crawl', input: CrawlRequestSchema, response: 'batch', crawl: true, summary: 'Crawl 1..100 URLs; one result per URL' }),
-  crawlStream: op<AsyncIterable<StreamLine>>()({ method: 'POST', path: '/crawl/stream', input: CrawlRequestSchema, response: 'ndjson', crawl: true, summary: 'Crawl URLs, streaming one NDJSON result per URL as each finishes' }),
-  markdown: op<MarkdownResponse>()({ method: 'POST', path: '/md', input: SingleUrlRequestSchema, response: 'json', crawl: true, summary: 'Markdown of one page' }),
-  html: op<HtmlResponse>()({ method: 'POST', path: '/html', input: SingleUrlRequestSchema, response: 'json', crawl: true, summary: 'Cleaned HTML of one page' }),
-  screenshot: op<ScreenshotResponse>()({ method: 'POST', path: '/screenshot', input: ScreenshotRequestSchema, response: 'json', crawl: true, summary: 'PNG screenshot of one page, base64' }),
-  pdf: op<PdfResponse>()({ method: 'POST', path: '/pdf', input: SingleUrlRequestSchema, response: 'json', crawl: true, summary: 'PDF of one page, base64' }),
-  health: op<HealthResponse>()({ method: 'GET', path: '/health', input: EmptyInput, response: 'json', crawl: false, summary: 'Service health: 200 when the permanent browser is up, 503 otherwise' }),
+  crawl: op<CrawlResponse, AsyncIterable<CrawlResult>>()({ method: 'POST', path: '/crawl', input: CrawlRequestSchema, response: 'batch', crawl: true, scope: 'crawl', summary: 'Crawl 1..100 URLs; one result per URL' }),
+  crawlStream: op<AsyncIterable<StreamLine>>()({ method: 'POST', path: '/crawl/stream', input: CrawlRequestSchema, response: 'ndjson', crawl: true, scope: 'crawl', summary: 'Crawl URLs, streaming one NDJSON result per URL as each finishes' }),
+  markdown: op<MarkdownResponse>()({ method: 'POST', path: '/md', input: SingleUrlRequestSchema, response: 'json', crawl: true, scope: 'crawl', summary: 'Markdown of one page' }),
+  html: op<HtmlResponse>()({ method: 'POST', path: '/html', input: SingleUrlRequestSchema, response: 'json', crawl: true, scope: 'crawl', summary: 'Cleaned HTML of one page' }),
+  screenshot: op<ScreenshotResponse>()({ method: 'POST', path: '/screenshot', input: ScreenshotRequestSchema, response: 'json', crawl: true, scope: 'crawl', summary: 'PNG screenshot of one page, base64' }),
+  pdf: op<PdfResponse>()({ method: 'POST', path: '/pdf', input: SingleUrlRequestSchema, response: 'json', crawl: true, scope: 'crawl', summary: 'PDF of one page, base64' }),
+  health: op<HealthResponse>()({ method: 'GET', path: '/health', input: EmptyInput, response: 'json', crawl: false, scope: 'open', summary: 'Service health: 200 when the permanent browser is up, 503 otherwise' }),
 
-  monitorHealth: op<MonitorHealth>()({ method: 'GET', path: '/monitor/health', input: EmptyInput, response: 'json', crawl: false, summary: 'CPU, memory, network, pool, janitor and persistence health' }),
-  monitorRequests: op<RequestsResponse>()({ method: 'GET', path: '/monitor/requests', input: RequestsQuery, response: 'json', crawl: false, summary: 'Active and recently completed requests' }),
-  monitorBrowsers: op<BrowsersResponse>()({ method: 'GET', path: '/monitor/browsers', input: EmptyInput, response: 'json', crawl: false, summary: 'Every browser in the pool, with a summary' }),
-  monitorEndpointStats: op<EndpointStatsResponse>()({ method: 'GET', path: '/monitor/endpoints/stats', input: EmptyInput, response: 'json', crawl: false, summary: 'Per-endpoint count, latency percentiles, success and pool-hit rates' }),
-  monitorTimeline: op<TimelineResponse>()({ method: 'GET', path: '/monitor/timeline', input: TimelineQuery, response: 'json', crawl: false, summary: 'Memory, CPU, requests or browsers over the last 5 minutes at 5 s resolution' }),
-  monitorJanitorLog: op<{ events: JanitorEvent[] }>()({ method: 'GET', path: '/monitor/logs/janitor', input: LogQuery, response: 'json', crawl: false, summary: 'Pool lifecycle and janitor events, newest first' }),
-  monitorErrors: op<ErrorsResponse>()({ method: 'GET', path: '/monitor/logs/errors', input: LogQuery, response: 'json', crawl: false, summary: 'Recent errors with stacks, and errors grouped by shape' }),
-  monitorCleanup: op<CleanupResponse>()({ method: 'POST', path: '/monitor/actions/cleanup', input: EmptyBody, response: 'json', crawl: false, summary: 'Close every idle cold browser now; busy ones are spared' }),
-  monitorKillBrowser: op<KillResponse>()({ method: 'POST', path: '/monitor/actions/kill_browser', input: KillBrowserInput, response: 'json', crawl: false, summary: 'Kill a browser by signature (prefix); busy ones only with force' }),
-  monitorRestartBrowser: op<RestartResponse>()({ method: 'POST', path: '/monitor/actions/restart_browser', input: RestartBrowserInput, response: 'json', crawl: false, summary: 'Relaunch a browser with the same config; the old one drains' }),
-  monitorResetStats: op<ResetResponse>()({ method: 'POST', path: '/monitor/stats/reset', input: EmptyBody, response: 'json', crawl: false, summary: 'Clear endpoint statistics' }),
-  monitorStream: op<AsyncIterable<LiveMessage> & { close(): void }>()({ method: 'GET', path: '/monitor/stream', input: EmptyInput, response: 'live', crawl: false, summary: 'Live monitor events (Server-Sent Events over HTTP)' }),
-  metrics: op<{ contentType: string; body: string }>()({ method: 'GET', path: '/metrics', input: EmptyInput, response: 'text', crawl: false, summary: 'Prometheus metrics' }),
-  settings: op<SettingsAnswer>()({ method: 'GET', path: '/settings', input: EmptyInput, response: 'json', crawl: false, summary: 'The saved settings (tokens masked) and which of them wait for a restart' }),
-  updateSettings: op<SettingsAnswer>()({ method: 'POST', path: '/settings', input: SettingsPatchSchema, response: 'json', crawl: false, summary: 'Save some settings; the answer says which apply now and which after a restart' }),
+  monitorHealth: op<MonitorHealth>()({ method: 'GET', path: '/monitor/health', input: EmptyInput, response: 'json', crawl: false, scope: 'read', summary: 'CPU, memory, network, pool, janitor and persistence health' }),
+  monitorRequests: op<RequestsResponse>()({ method: 'GET', path: '/monitor/requests', input: RequestsQuery, response: 'json', crawl: false, scope: 'read', summary: 'Active and recently completed requests' }),
+  monitorBrowsers: op<BrowsersResponse>()({ method: 'GET', path: '/monitor/browsers', input: EmptyInput, response: 'json', crawl: false, scope: 'read', summary: 'Every browser in the pool, with a summary' }),
+  monitorEndpointStats: op<EndpointStatsResponse>()({ method: 'GET', path: '/monitor/endpoints/stats', input: EmptyInput, response: 'json', crawl: false, scope: 'read', summary: 'Per-endpoint count, latency percentiles, success and pool-hit rates' }),
+  monitorTimeline: op<TimelineResponse>()({ method: 'GET', path: '/monitor/timeline', input: TimelineQuery, response: 'json', crawl: false, scope: 'read', summary: 'Memory, CPU, requests or browsers over the last 5 minutes at 5 s resolution' }),
+  monitorJanitorLog: op<{ events: JanitorEvent[] }>()({ method: 'GET', path: '/monitor/logs/janitor', input: LogQuery, response: 'json', crawl: false, scope: 'read', summary: 'Pool lifecycle and janitor events, newest first' }),
+  monitorErrors: op<ErrorsResponse>()({ method: 'GET', path: '/monitor/logs/errors', input: LogQuery, response: 'json', crawl: false, scope: 'read', summary: 'Recent errors with stacks, and errors grouped by shape' }),
+  monitorCleanup: op<CleanupResponse>()({ method: 'POST', path: '/monitor/actions/cleanup', input: EmptyBody, response: 'json', crawl: false, scope: 'admin', summary: 'Close every idle cold browser now; busy ones are spared' }),
+  monitorKillBrowser: op<KillResponse>()({ method: 'POST', path: '/monitor/actions/kill_browser', input: KillBrowserInput, response: 'json', crawl: false, scope: 'admin', summary: 'Kill a browser by signature (prefix); busy ones only with force' }),
+  monitorRestartBrowser: op<RestartResponse>()({ method: 'POST', path: '/monitor/actions/restart_browser', input: RestartBrowserInput, response: 'json', crawl: false, scope: 'admin', summary: 'Relaunch a browser with the same config; the old one drains' }),
+  monitorResetStats: op<ResetResponse>()({ method: 'POST', path: '/monitor/stats/reset', input: EmptyBody, response: 'json', crawl: false, scope: 'admin', summary: 'Clear endpoint statistics' }),
+  monitorStream: op<AsyncIterable<LiveMessage> & { close(): void }>()({ method: 'GET', path: '/monitor/stream', input: EmptyInput, response: 'live', crawl: false, scope: 'read', summary: 'Live monitor events (Server-Sent Events over HTTP)' }),
+  metrics: op<{ contentType: string; body: string }>()({ method: 'GET', path: '/metrics', input: EmptyInput, response: 'text', crawl: false, scope: 'read', summary: 'Prometheus metrics' }),
+  settings: op<SettingsAnswer>()({ method: 'GET', path: '/settings', input: EmptyInput, response: 'json', crawl: false, scope: 'admin', summary: 'The saved settings (tokens masked) and which of them wait for a restart' }),
+  updateSettings: op<SettingsAnswer>()({ method: 'POST', path: '/settings', input: SettingsPatchSchema, response: 'json', crawl: false, scope: 'admin', summary: 'Save some settings; the answer says which apply now and which after a restart' }),
 } as const
 
 export type Contract = typeof contract

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { contract, type CallContext, type OperationName, type ServiceImpl } from '../../src/shared/contract.js'
 import { IPC_CHANNELS, type IpcResult, type IpcStreamOutcome } from '../../src/shared/ipc.js'
 import { silentLogger } from '../../src/main/core/logger.js'
+import { Authenticator } from '../../src/main/http/auth.js'
 import { contractRouter } from '../../src/main/http/routes.js'
 import { allowedSenderFor, ipcRoutes, registerIpcDoor, type IpcDoor } from '../../src/main/ipc/index.js'
 import type { LiveSource } from '../../src/main/ipc/types.js'
@@ -115,7 +116,7 @@ function sampleInputs(): Record<OperationName, unknown> {
 
 describe('every contract operation has both doors', () => {
   it('has a Koa route for its method and path, and the IPC door dispatches it to the real service', async () => {
-    const router = contractRouter(service.runtime.service, silentLogger())
+    const router = contractRouter(service.runtime.service, silentLogger(), { auth: new Authenticator({ admin: [], crawl: [], read: [] }), bodyLimitBytes: 1024 })
     const samples = sampleInputs()
     const routes = ipcRoutes()
     const win = new FakeWindow(APP_URL)

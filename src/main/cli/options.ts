@@ -176,6 +176,20 @@ const ROWS: Record<Key, Row> = {
     arg: 'ORIGINS',
     help: 'Origins allowed to call the API from a web page (CORS), comma-separated; none by default.',
   },
+  trust_proxy: {
+    flag: 'trust-proxy',
+    env: ['CRAWLDECK_TRUST_PROXY'],
+    type: 'boolean',
+    arg: '',
+    help: 'The service is behind a reverse proxy: the client address comes from the last X-Forwarded-For entry and https from X-Forwarded-Proto (sign-in lockout, Secure cookies). Never set it without such a proxy: clients could then claim any address.',
+  },
+  max_connections_per_client: {
+    flag: 'max-connections-per-client',
+    env: ['CRAWLDECK_MAX_CONNECTIONS_PER_CLIENT'],
+    type: 'integer',
+    arg: 'N',
+    help: 'Open connections one connecting address may hold; further ones are closed at once. Behind a reverse proxy every connection comes from the proxy: raise it there.',
+  },
   chromium_args: { flag: null, env: [], type: 'string-list', arg: '', help: 'Extra Chromium flags for every browser (config file only).' },
   monitor_completed_limit: {
     flag: 'completed-limit',

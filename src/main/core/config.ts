@@ -57,6 +57,18 @@ export const ConfigSchema = z
     allowed_hosts: z.array(z.string().min(1)).default([]),
     /** Origins allowed to call the API from a web page (CORS). Empty: no CORS, and cross-site POSTs are refused. */
     cors_origins: z.array(z.string().regex(/^https?:\/\/[^/\s]+\/?$/, 'an origin like https://ops.example.com')).default([]),
+    /**
+     * Behind a reverse proxy: take the client's address from the last X-Forwarded-For entry and
+     * the scheme from X-Forwarded-Proto (sign-in lockout, Secure cookies). Off by default:
+     * without a proxy in front, any client could claim any address.
+     */
+    trust_proxy: z.boolean().default(false),
+    /**
+     * Open connections one connecting address may hold; further ones are closed at once. Bounds
+     * what a client that opens sockets and never finishes a request can take from everyone else.
+     * Counted by the socket's address: behind a proxy, that is the proxy's.
+     */
+    max_connections_per_client: z.number().int().min(1).max(100_000).default(128),
     /** Extra Chromium flags for every browser, after the built-in ones. */
     chromium_args: z.array(z.string()).default([]),
     /**

@@ -1,9 +1,8 @@
 import Koa from 'koa'
 import type { Logger } from '../core/logger.js'
 import type { Runtime } from '../core/runtime.js'
-import { jsonBody } from './body.js'
 import { dashboard } from './dashboard.js'
-import { authMiddleware, authRoutes, type Authenticator } from './auth.js'
+import { authRoutes, type Authenticator } from './auth.js'
 import { errorHandler } from './errors.js'
 import { guard } from './guard.js'
 import { contractRouter } from './routes.js'
@@ -18,16 +17,18 @@ export interface AppOptions {
 
 export function createApp(runtime: Runtime, logger: Logger, opts: AppOptions): Koa {
   const app = new Koa()
-  app.proxy = false
+  // Behind a reverse proxy the client's address and scheme come from its X-Forwarded-* headers,
+  // and only from the last hop, the one our proxy added: a client cannot prepend its own.
+  app.proxy = runtime.config.trust_proxy
+  app.maxIpsCount = 1
   // Koa would print every error to stderr itself; ours are logged once, structured.
   app.silent = true
   app.use(errorHandler(logger))
   app.use(guard({ bindHost: opts.bindHost, allowedHosts: runtime.config.allowed_hosts, corsOrigins: runtime.config.cors_origins }))
-  app.use(jsonBody(runtime.config.body_limit_bytes))
   app.use(authRoutes(opts.auth))
-  app.use(authMiddleware(opts.auth))
+  // Static files that hold no data: they must load to show the sign-in screen.
   app.use(dashboard())
-  const router = contractRouter(runtime.service, logger, opts.closing)
+  const router = contractRouter(runtime.service, logger, { auth: opts.auth, bodyLimitBytes: runtime.config.body_limit_bytes, closing: opts.closing })
   // Wraps the router and allowedMethods, so it sees their final status: a 405 set by
   // allowedMethods must not carry a 404 body written further down the chain.
   app.use(async (ctx, next) => {

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import { hostname, networkInterfaces } from 'node:os'
 import type { Middleware } from 'koa'
 import { CrawldeckError } from '../core/errors.js'
 
@@ -50,18 +51,38 @@ export function isLoopbackHost(name: string): boolean {
   return LOOPBACK_NAMES.has(name) || name.endsWith('.localhost') || (isIP(name) === 4 && name.startsWith('127.'))
 }
 
+/** A bind address as a host name: without IPv6 brackets, lower-cased. */
+export function bindName(host: string): string {
+  return host.replace(/^\[|\]$/g, '').toLowerCase()
+}
+
+/**
+ * The names this machine answers to by itself: its host name (and its short form) and the
+ * address of every interface. Bound to every interface, these are what a client that was not
+ * told another name can use.
+ */
+export function machineNames(): Set<string> {
+  const names = new Set<string>()
+  const host = hostname().toLowerCase()
+  names.add(host)
+  names.add(host.split('.')[0] as string)
+  for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) names.add(i.address.toLowerCase().replace(/%.*$/, ''))
+  return names
+}
+
 /** Whether a request's Host header names this service. */
-export function hostAllowed(header: string | undefined, opts: GuardOptions): boolean {
+export function hostAllowed(header: string | undefined, opts: GuardOptions, names: () => Set<string> = machineNames): boolean {
   if (header === undefined) return false
   const name = hostName(header)
   if (name === null) return false
   if (isLoopbackHost(name)) return true
   if (opts.allowedHosts.some((h) => h.toLowerCase() === name)) return true
-  const bind = opts.bindHost.replace(/^\[|\]$/g, '').toLowerCase()
+  const bind = bindName(opts.bindHost)
   if (name === bind) return true
-  // Bound to every interface with no list: the service cannot know its public names, and a
-  // non-loopback bind requires tokens (docs/security.md), so the Host check stands aside.
-  return WILDCARD_BINDS.has(bind) && opts.allowedHosts.length === 0
+  // Bound to every interface: the machine's own names and addresses. Any other name (a reverse
+  // proxy's, a DNS name) is the operator's to list: a name nobody listed is what a DNS-rebinding
+  // page sends.
+  return WILDCARD_BINDS.has(bind) && names().has(name)
 }
 
 function sameOrigin(origin: string, hostHeader: string | undefined): boolean {
@@ -76,6 +97,12 @@ function sameOrigin(origin: string, hostHeader: string | undefined): boolean {
 
 export function guard(opts: GuardOptions): Middleware {
   const cors = new Set(opts.corsOrigins.map((o) => o.replace(/\/$/, '').toLowerCase()))
+  // Interfaces come and go (a VPN, DHCP): looked up again at most once a minute.
+  let known: { at: number; names: Set<string> } | null = null
+  const names = () => {
+    if (known === null || Date.now() - known.at > 60_000) known = { at: Date.now(), names: machineNames() }
+    return known.names
+  }
   return async (ctx, next) => {
     // Headers first, so that refusals below carry them too.
     ctx.set('X-Content-Type-Options', 'nosniff')
@@ -83,14 +110,14 @@ export function guard(opts: GuardOptions): Middleware {
     ctx.set('X-Frame-Options', 'DENY')
     ctx.set('Content-Security-Policy', API_CSP)
 
+    // API answers hold live state and, for some, secrets: no cache (browser or proxy) keeps them.
+    // The dashboard's files set their own.
+    ctx.set('Cache-Control', 'no-store')
+
     const host = ctx.get('host') || undefined
-    if (!hostAllowed(host, opts)) {
-      const allowed = ['localhost', '127.0.0.1', '[::1]', ...opts.allowedHosts, ...(WILDCARD_BINDS.has(opts.bindHost) ? [] : [opts.bindHost])]
-      throw new CrawldeckError(
-        403,
-        'host_not_allowed',
-        `Host ${JSON.stringify(host ?? '')} is not a name of this service (allowed: ${[...new Set(allowed)].join(', ')}); add it with --allowed-hosts if it is yours`,
-      )
+    if (!hostAllowed(host, opts, names)) {
+      // The names that would work are not listed: they are the operator's, not the caller's.
+      throw new CrawldeckError(403, 'host_not_allowed', `Host ${JSON.stringify((host ?? '').slice(0, 256))} is not a name of this service; its operator can add it with --allowed-hosts`)
     }
 
     const origin = ctx.get('origin')

@@ -6,6 +6,8 @@ import { describeIssues, summariseIssues } from '../../shared/validation.js'
 import { describeError } from '../core/error-body.js'
 import { ValidationError } from '../core/errors.js'
 import type { Logger } from '../core/logger.js'
+import { requireScope, type Authenticator } from './auth.js'
+import { jsonBody } from './body.js'
 import { toResponse } from './errors.js'
 import { framedJsonChunks, holdsLargeString, jsonChunks } from './json-chunks.js'
 import { sendSse } from './sse.js'
@@ -15,8 +17,21 @@ import { sendSse } from './sse.js'
  * the operation's own schema, output written as JSON (a batch a result at a time), NDJSON, SSE
  * or text.
  */
-export function contractRouter(service: ServiceImpl, logger: Logger, closing?: AbortSignal): Router {
-  const router = new Router()
+export interface ContractRouterOptions {
+  /** Checks each route's declared scope before anything else of the route runs. */
+  auth: Authenticator
+  /** Largest JSON body a POST route reads, once its scope is checked. */
+  bodyLimitBytes: number
+  /** Aborted when the door closes: live streams end then instead of holding the close open. */
+  closing?: AbortSignal
+}
+
+export function contractRouter(service: ServiceImpl, logger: Logger, opts: ContractRouterOptions): Router {
+  const { closing } = opts
+  // One spelling per route: '/Settings', '/md/' or '//md' match nothing and answer 404, so the
+  // scope checked is always that of the route the handler belongs to.
+  const router = new Router({ sensitive: true, strict: true })
+  const body = jsonBody(opts.bodyLimitBytes)
   for (const name of Object.keys(contract) as OperationName[]) {
     const op = contract[name] as Operation
     const handler = async (ctx: Context) => {
@@ -55,8 +70,10 @@ export function contractRouter(service: ServiceImpl, logger: Logger, closing?: A
         } else ctx.body = output
       }
     }
-    if (op.method === 'GET') router.get(op.path, handler)
-    else router.post(op.path, handler)
+    // The scope first: a caller without it never gets a body read or a handler run.
+    const gate = requireScope(opts.auth, op.scope)
+    if (op.method === 'GET') router.get(op.path, gate, handler)
+    else router.post(op.path, gate, body, handler)
   }
   return router
 }

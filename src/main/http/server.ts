@@ -5,7 +5,9 @@ import type { Logger } from '../core/logger.js'
 import type { Runtime } from '../core/runtime.js'
 import { createApp } from './app.js'
 import { Authenticator } from './auth.js'
+import { limitConnectionsPerAddress } from './connection-limit.js'
 import { trackConnections } from './connections.js'
+import { bindName, isLoopbackHost } from './guard.js'
 import { ensureTokens, tokensOf } from './tokens.js'
 
 export interface HttpServer {
@@ -20,6 +22,8 @@ export interface HttpServer {
 }
 
 const DRAIN_MS = 5_000
+const HEADERS_TIMEOUT_MS = 10_000
+const REQUEST_TIMEOUT_MS = 20_000
 
 export interface HttpServerOptions {
   host: string
@@ -31,15 +35,26 @@ export interface HttpServerOptions {
 
 export async function startHttpServer(runtime: Runtime, opts: HttpServerOptions): Promise<HttpServer> {
   const generatedFile = ensureTokens(runtime.config, opts.host, opts.logger)
-  const auth = new Authenticator(() => tokensOf(runtime.config))
+  // Bound where others can reach it, the service never runs open, even if every token list is
+  // emptied later.
+  const auth = new Authenticator(() => tokensOf(runtime.config), { requireTokens: !isLoopbackHost(bindName(opts.host)) })
   const closingDoor = new AbortController()
   liftListenerLimit(closingDoor.signal)
   const app = createApp(runtime, opts.logger, { bindHost: opts.host, auth, closing: closingDoor.signal })
-  const server = createServer(app.callback())
-  // Crawls may legitimately take minutes (page_timeout up to the configured cap).
-  server.requestTimeout = 0
-  server.headersTimeout = 60_000
-  server.keepAliveTimeout = 5_000
+  const server = createServer(
+    {
+      // How long a client may take to SEND its request (headers, then the whole body); answering
+      // is not counted, so crawls may still take minutes. A client that sends headers and never
+      // a body is cut with a 408 here, instead of holding its connection for ever.
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      // Node checks those deadlines on this period (30 s by default, which would double them).
+      connectionsCheckingInterval: 1_000,
+      keepAliveTimeout: 5_000,
+    },
+    app.callback(),
+  )
+  limitConnectionsPerAddress(server, runtime.config.max_connections_per_client)
   const connections = trackConnections(server)
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) => reject(err)

@@ -4,7 +4,7 @@ import path from 'node:path'
 import type { Config } from '../core/config.js'
 import type { Logger } from '../core/logger.js'
 import type { TokenSet } from './auth.js'
-import { isLoopbackHost } from './guard.js'
+import { bindName, isLoopbackHost } from './guard.js'
 
 /*
  * The tokens the HTTP door checks. Open for local use: with no token configured and a loopback
@@ -28,8 +28,7 @@ export function tokensOf(config: Pick<Config, 'admin_tokens' | 'crawl_tokens' | 
 export function ensureTokens(config: Pick<Config, 'admin_tokens' | 'crawl_tokens' | 'read_tokens' | 'data_dir'>, bindHost: string, logger: Logger): string | null {
   const tokens = tokensOf(config)
   const configured = tokens.admin.length + tokens.crawl.length + tokens.read.length > 0
-  const host = bindHost.replace(/^\[|\]$/g, '').toLowerCase()
-  if (configured || isLoopbackHost(host)) return null
+  if (configured || isLoopbackHost(bindName(bindHost))) return null
   const file = path.resolve(config.data_dir, ADMIN_TOKEN_FILE)
   let token: string
   try {

@@ -2,7 +2,7 @@ import type { ServiceImpl } from '../../../shared/contract.js'
 import type { SettingKey, Settings, SettingsAnswer, SettingsPatch } from '../../../shared/settings.js'
 import type { Config } from '../config.js'
 import type { Logger } from '../logger.js'
-import { blocksPrivateTargets } from '../egress/address-policy.js'
+import { blocksPrivateTargets, isLoopbackBind } from '../egress/address-policy.js'
 import { changedKeys, defaultSettings, keysOf, LIVE_KEYS, maskSettings, mergeSettings, pick, RESTART_KEYS, valueOf, type RestartKey } from '../settings/model.js'
 import type { SettingsStore } from '../settings/store.js'
 import { summariseIssues } from '../../../shared/validation.js'
@@ -89,6 +89,12 @@ export async function createSettingsService(deps: { config: Config; store: Setti
       const issue = { path: 'tokens.admin', message: 'add an admin token too: once any token is set, settings and actions over HTTP need one' }
       throw new ValidationError(summariseIssues([issue]), [issue])
     }
+    // Bound where others can reach it, emptying every list would leave nobody able to sign in
+    // (the HTTP door never runs open there): refused, with the reason.
+    if (patch.tokens !== undefined && !anyToken && !isLoopbackBind(config.host)) {
+      const issue = { path: 'tokens', message: `the service listens on ${config.host}, which other machines can reach: keep at least an admin token` }
+      throw new ValidationError(summariseIssues([issue]), [issue])
+    }
     const changed = changedKeys(current, next)
     const keep = new Set([...chosen, ...keysOf(patch)])
     await store.save(pick(next, keep))
@@ -96,8 +102,10 @@ export async function createSettingsService(deps: { config: Config; store: Setti
     current = next
     chosen = keep
     writeIntoConfig(config, current, LIVE_KEYS)
-    // The HTTP door reads the token lists from the config on every check: new tokens work at once.
-    writeTokens(config, current)
+    // The HTTP door reads the token lists from the config on every check: new tokens work at once,
+    // and removed ones (with every session signed in with them) stop at once. Only when the lists
+    // were sent: a save of other settings keeps a token the HTTP door generated for itself.
+    if (patch.tokens !== undefined) writeTokens(config, current)
     const applied = changed.filter((k) => !(RESTART_KEYS as readonly string[]).includes(k))
     let offered = changed
     let offeredSettings = current
