@@ -234,6 +234,18 @@ describe('answers no cache keeps, and no Secure cookie on the word of an untrust
     expect((await get(s.url, '/dashboard/')).headers.get('cache-control')).toBe('no-cache')
   })
 
+  it('the public /health says only its status; the details (version, PIDs, paths, error texts) need the read scope', async () => {
+    const anyone = await fetch(`${s.url}/health`)
+    expect(Object.keys((await anyone.json()) as object)).toEqual(['status'])
+    const signedIn = await fetch(`${s.url}/health`, { headers: { authorization: `Bearer ${ADMIN}` } })
+    expect((await signedIn.json()) as object).toHaveProperty('version')
+    expect(signedIn.status).toBe(anyone.status)
+    const cookie = (await signIn(s.url, ADMIN)).cookie
+    expect((await (await fetch(`${s.url}/health`, { headers: { cookie } })).json()) as object).toHaveProperty('permanent_browser')
+    // A wrong token on an open route is still a wrong token: 401, and counted.
+    expect((await get(s.url, '/health', { authorization: 'Bearer guess3-xxxxxxxxxxxxxxx' })).status).toBe(401)
+  })
+
   it('without --trust-proxy, X-Forwarded-Proto and X-Forwarded-For are ignored', async () => {
     const r = await signIn(s.url, ADMIN, { 'x-forwarded-proto': 'https' })
     expect(r.setCookie.toLowerCase()).not.toContain('secure')

@@ -54,6 +54,12 @@ export interface Operation<I extends z.ZodType = z.ZodType, O = unknown, S = O> 
    * matched and no table keyed by path strings can disagree with the router.
    */
   scope: OperationScope
+  /**
+   * For an 'open' operation: what a caller with no token scope sees of the answer. Anyone can ask
+   * an open route, so its full answer (versions, PIDs, paths, error texts) is for signed-in
+   * callers only.
+   */
+  publicView?(output: O): unknown
   summary: string
   /** Phantom field carrying the output type, what a caller receives; never set at run time. */
   readonly __output?: O
@@ -72,7 +78,7 @@ export const contract = {
   html: op<HtmlResponse>()({ method: 'POST', path: '/html', input: SingleUrlRequestSchema, response: 'json', crawl: true, scope: 'crawl', summary: 'Cleaned HTML of one page' }),
   screenshot: op<ScreenshotResponse>()({ method: 'POST', path: '/screenshot', input: ScreenshotRequestSchema, response: 'json', crawl: true, scope: 'crawl', summary: 'PNG screenshot of one page, base64' }),
   pdf: op<PdfResponse>()({ method: 'POST', path: '/pdf', input: SingleUrlRequestSchema, response: 'json', crawl: true, scope: 'crawl', summary: 'PDF of one page, base64' }),
-  health: op<HealthResponse>()({ method: 'GET', path: '/health', input: EmptyInput, response: 'json', crawl: false, scope: 'open', summary: 'Service health: 200 when the permanent browser is up, 503 otherwise' }),
+  health: op<HealthResponse>()({ method: 'GET', path: '/health', input: EmptyInput, response: 'json', crawl: false, scope: 'open', publicView: (h) => ({ status: h.status }), summary: 'Service health: 200 when the permanent browser is up, 503 otherwise; the details need the read scope' }),
 
   monitorHealth: op<MonitorHealth>()({ method: 'GET', path: '/monitor/health', input: EmptyInput, response: 'json', crawl: false, scope: 'read', summary: 'CPU, memory, network, pool, janitor and persistence health' }),
   monitorRequests: op<RequestsResponse>()({ method: 'GET', path: '/monitor/requests', input: RequestsQuery, response: 'json', crawl: false, scope: 'read', summary: 'Active and recently completed requests' }),

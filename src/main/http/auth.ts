@@ -262,7 +262,24 @@ function refuse(ctx: Context, err: CrawldeckError): never {
  */
 export function requireScope(auth: Authenticator, need: OperationScope): Middleware {
   return async (ctx, next) => {
-    if (need === 'open' || !auth.enabled) return next()
+    if (!auth.enabled) {
+      // Open for local use: every caller is the machine's own user.
+      ctx.state.scope = 'admin'
+      return next()
+    }
+    if (need === 'open') {
+      // Anyone may ask; what they are shown depends on who they are. Credentials that are sent
+      // are checked as anywhere else (a wrong token is a 401 and counts as a failure), so an
+      // open route is no way around the lockout.
+      if (ctx.get('authorization') !== '' || ctx.cookies.get(SESSION_COOKIE) !== undefined) {
+        const scope = await callerScope(ctx, auth).catch((err: unknown) => {
+          if (err instanceof CrawldeckError && err.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="crawldeck"')
+          throw err
+        })
+        if (scope !== null) ctx.state.scope = scope
+      }
+      return next()
+    }
     let scope: Scope | null
     try {
       scope = await callerScope(ctx, auth)

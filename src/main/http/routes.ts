@@ -63,6 +63,10 @@ export function contractRouter(service: ServiceImpl, logger: Logger, opts: Contr
         ctx.body = text.body
       } else {
         if (name === 'health') ctx.status = (output as { status: string }).status === 'error' ? 503 : 200
+        if (op.publicView && ctx.state.scope === undefined) {
+          ctx.body = op.publicView(output)
+          return
+        }
         // A page's Markdown or a screenshot can be tens of MB: written in pieces, not as one string.
         if (holdsLargeString(output)) {
           ctx.type = 'application/json'
