@@ -2,6 +2,7 @@ import { describeFatal, ensureDataDir, isExpectedFatal, type FatalContext } from
 import { parseOptions, type ParsedOptions } from './cli/options.js'
 import { createLogger, type Logger } from './core/logger.js'
 import { createRuntime, type Runtime } from './core/runtime.js'
+import { claimTempRun, type TempRun } from './core/system/temp-root.js'
 import { startHttpServer, type HttpServer } from './http/server.js'
 
 /*
@@ -23,7 +24,7 @@ if (options.kind !== 'run') {
   process.exit(0)
 }
 
-const { config, configFile } = options
+const { config, configFile, exposedSecrets } = options
 const ctx: FatalContext = { host: config.host, port: config.port }
 const debug = config.log_level === 'debug' || config.log_level === 'trace'
 const logger = createLogger({ level: config.log_level })
@@ -31,6 +32,8 @@ const logger = createLogger({ level: config.log_level })
 let runtime: Runtime | null = null
 let server: HttpServer | null = null
 let stopping = false
+/** This process's temp folder (browser profiles and the like), removed at exit. */
+let tempRun: TempRun | null = null
 
 process.on('SIGINT', onSignal)
 process.on('SIGTERM', onSignal)
@@ -45,6 +48,14 @@ startup.catch((err: unknown) => {
 
 async function start(): Promise<void> {
   logger.debug({ config, config_file: configFile }, 'starting')
+  tempRun = claimTempRun()
+  if (tempRun.swept.length > 0) logger.warn({ removed: tempRun.swept }, `removed ${tempRun.swept.length} temp folder(s) left by crawldeck processes that ended without cleaning up (killed?)`)
+  if (exposedSecrets.length > 0) {
+    logger.warn(
+      { flags: exposedSecrets },
+      `${exposedSecrets.join(', ')} put a secret on the command line, where any user of this machine can read it (ps, /proc): pass tokens in CRAWLDECK_ADMIN_TOKEN / CRAWLDECK_CRAWL_TOKEN / CRAWLDECK_READ_TOKEN and the Redis URL in CRAWLDECK_REDIS_URL, or in a --config file readable only by you`,
+    )
+  }
   await ensureDataDir(config.data_dir)
   runtime = await createRuntime(config, { logger })
   if (stopping) return
@@ -134,6 +145,8 @@ async function exit(code: number): Promise<never> {
       resolve()
     })
   })
+  // Browsers are closed by now (or the shutdown gave up on them): nothing of theirs is needed.
+  tempRun?.remove()
   process.exit(code)
 }
 

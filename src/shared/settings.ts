@@ -17,7 +17,18 @@ export const TOKEN_PATTERN = /^[A-Za-z0-9._~+/=-]{16,256}$/
 const MASKED_PATTERN = /^\*{8}[A-Za-z0-9._~+/=-]{4}$/
 export const TOKEN_MESSAGE = 'a token is 16 to 256 characters of A-Z a-z 0-9 . _ ~ + / = -'
 
-/** Tokens never leave the engine whole: 8 stars and the last 4 characters (length hidden too). */
+/**
+ * How Settings keep a token once saved: its SHA-256 (what the HTTP door compares) and its last 4
+ * characters (what the mask shows), never the token itself, so settings.json and a copy of it
+ * are no key to the service. ':' is no token character, so a digest is never taken for a token.
+ */
+export const TOKEN_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}:[A-Za-z0-9._~+/=-]{4}$/
+
+export function isTokenDigest(value: string): boolean {
+  return TOKEN_DIGEST_PATTERN.test(value)
+}
+
+/** Tokens never leave the engine whole: 8 stars and the last 4 characters (length hidden too); a saved digest masks the same way. */
 export function maskToken(token: string): string {
   return `********${token.slice(-4)}`
 }
@@ -26,9 +37,10 @@ export function isMaskedToken(value: string): boolean {
   return MASKED_PATTERN.test(value)
 }
 
-const Token = z.string().regex(TOKEN_PATTERN, TOKEN_MESSAGE)
+/** A token, or the digest Settings keep of one. */
+const Token = z.string().refine((v) => TOKEN_PATTERN.test(v) || TOKEN_DIGEST_PATTERN.test(v), TOKEN_MESSAGE)
 /** In an update a list may carry a saved token back in its masked form: "keep this one". */
-const TokenOrMask = z.string().refine((v) => TOKEN_PATTERN.test(v) || MASKED_PATTERN.test(v), TOKEN_MESSAGE)
+const TokenOrMask = z.string().refine((v) => TOKEN_PATTERN.test(v) || MASKED_PATTERN.test(v) || TOKEN_DIGEST_PATTERN.test(v), TOKEN_MESSAGE)
 const MAX_TOKENS = 32
 
 export const TOKEN_ROLES = ['admin', 'crawl', 'read'] as const

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../src/main/core/logger.js'
 import { configSignature, normaliseBrowserConfig } from '../../src/main/core/pool/signature.js'
 import { createRuntime } from '../../src/main/core/runtime.js'
+import { tokenDigest } from '../../src/main/core/settings/model.js'
+import { Authenticator } from '../../src/main/http/auth.js'
+import { tokensOf } from '../../src/main/http/tokens.js'
 import type { SettingsChange } from '../../src/main/core/service/settings-service.js'
 import type { MemoryReading } from '../../src/main/core/system/memory.js'
 import type { HealthResponse } from '../../src/shared/api-types.js'
@@ -122,7 +125,7 @@ describe('settings on a running engine', () => {
     expect((await savedFile()).settings).toMatchObject({ port: 12_345, redis_url: null })
   })
 
-  it('never returns tokens whole; saves them whole; a masked token sent back keeps the saved one', async () => {
+  it('never returns tokens whole; saves only their digests; a masked token sent back keeps the saved one', async () => {
     const res = await save({ tokens: { admin: [ADMIN], read: [READ] } })
     expect(res.status).toBe(200)
     expect(res.body.applied).toEqual(['tokens.admin', 'tokens.read'])
@@ -130,12 +133,16 @@ describe('settings on a running engine', () => {
     const got = await s.get<SettingsAnswer>('/settings')
     expect(JSON.stringify(got.body)).not.toContain(ADMIN)
     expect(JSON.stringify(got.body)).not.toContain(READ)
-    expect((await savedFile()).settings.tokens).toEqual({ admin: [ADMIN], read: [READ] })
+    expect((await savedFile()).settings.tokens).toEqual({ admin: [tokenDigest(ADMIN)], read: [tokenDigest(READ)] })
+    const onDisk = await readFile(join(settingsDir, 'settings.json'), 'utf8')
+    expect(onDisk).not.toContain(ADMIN)
+    expect(onDisk).not.toContain(READ)
+    expect(tokenDigest(ADMIN)).toMatch(/^sha256:[0-9a-f]{64}:A1b2$/)
 
     // The form sends what it was given (masked) plus a new one.
     const added = await save({ tokens: { admin: ['********A1b2', 'another-admin-token'] } })
     expect(added.body.applied).toEqual(['tokens.admin'])
-    expect((await savedFile()).settings.tokens).toEqual({ admin: [ADMIN, 'another-admin-token'], read: [READ] })
+    expect((await savedFile()).settings.tokens).toEqual({ admin: [tokenDigest(ADMIN), tokenDigest('another-admin-token')], read: [tokenDigest(READ)] })
     expect(s.runtime.settings.current().tokens.admin).toEqual([ADMIN, 'another-admin-token'])
 
     const unknown = await save({ tokens: { read: ['********nope'] } })
@@ -217,7 +224,7 @@ describe('settings on a running engine', () => {
     }
   })
 
-  it('the next start uses what was saved', async () => {
+  it('the next start uses what was saved, and the saved digests let the tokens in', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'crawldeck-data-'))
     const next = await createRuntime({ data_dir: dataDir, launch_permanent: false, port: 0 }, { logger: silentLogger(), readMemory, settingsDir })
     try {
@@ -225,8 +232,34 @@ describe('settings on a running engine', () => {
       const answer = await next.service.settings({}, { signal: new AbortController().signal, transport: 'ipc' })
       expect(answer.restart_required).toEqual([])
       expect(answer.settings.tokens.admin).toEqual(['********A1b2', '********oken'])
+      const auth = new Authenticator(() => tokensOf(next.config))
+      expect(auth.scopeOfToken(ADMIN)).toBe('admin')
+      expect(auth.scopeOfToken(READ)).toBe('read')
+      expect(auth.scopeOfToken(tokenDigest(ADMIN))).toBeNull()
     } finally {
       await next.close()
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('a settings.json from before digests', () => {
+  it('is rewritten with digests at start, and its tokens still work', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'crawldeck-userdata-old-'))
+    const dataDir = await mkdtemp(join(tmpdir(), 'crawldeck-data-'))
+    await writeFile(join(dir, 'settings.json'), JSON.stringify({ version: 1, settings: { tokens: { admin: [ADMIN], read: [READ] } } }))
+    const rt = await createRuntime({ data_dir: dataDir, launch_permanent: false, port: 0 }, { logger: silentLogger(), readMemory, settingsDir: dir })
+    try {
+      const text = await readFile(join(dir, 'settings.json'), 'utf8')
+      expect(text).not.toContain(ADMIN)
+      expect(text).not.toContain(READ)
+      expect(JSON.parse(text).settings.tokens).toEqual({ admin: [tokenDigest(ADMIN)], read: [tokenDigest(READ)] })
+      const auth = new Authenticator(() => tokensOf(rt.config))
+      expect(auth.scopeOfToken(ADMIN)).toBe('admin')
+      expect(auth.scopeOfToken(READ)).toBe('read')
+    } finally {
+      await rt.close()
+      await rm(dir, { recursive: true, force: true })
       await rm(dataDir, { recursive: true, force: true })
     }
   })

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { ConfigSchema, type Config } from '../core/config.js'
+import { urlHasCredentials } from '../core/redact.js'
 import { VERSION } from '../core/version.js'
 
 /**
@@ -382,7 +383,13 @@ export function optionsMarkdownTable(): string {
 export type ParsedOptions =
   | { kind: 'help'; text: string }
   | { kind: 'version'; text: string }
-  | { kind: 'run'; config: Config; configFile: string | null }
+  | {
+      kind: 'run'
+      config: Config
+      configFile: string | null
+      /** Flags that carried a secret (a token, a URL with a password): any local user can read them in a process listing. */
+      exposedSecrets: string[]
+    }
 
 const BY_FLAG = new Map(OPTIONS.filter((s) => s.flag !== null).map((s) => [s.flag as string, s]))
 const BY_KEY = new Map(OPTIONS.map((s) => [s.key as string, s]))
@@ -417,7 +424,16 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): P
     const issue = result.error.issues[0]
     throw new OptionsError(`invalid configuration: ${issue ? `${issue.path.join('.') || 'options'}: ${issue.message}` : 'rejected'} (see --help)`)
   }
-  return { kind: 'run', config: result.data, configFile }
+  const exposedSecrets = flags.values.filter(([spec, raw]) => carriesSecret(spec.key, raw)).map(([, , flag]) => flag)
+  return { kind: 'run', config: result.data, configFile, exposedSecrets: [...new Set(exposedSecrets)] }
+}
+
+/** Options whose value is a secret whatever it is, and those that are one when they hold credentials. */
+const SECRET_KEYS = new Set<Key>(['admin_tokens', 'crawl_tokens', 'read_tokens'])
+const URL_KEYS = new Set<Key>(['redis_url'])
+
+function carriesSecret(key: Key, raw: string): boolean {
+  return SECRET_KEYS.has(key) || (URL_KEYS.has(key) && urlHasCredentials(raw))
 }
 
 function nonEmpty(value: string | undefined): string | null {

@@ -2,6 +2,7 @@ import crypto from 'node:crypto'
 import type { Context, Middleware } from 'koa'
 import type { AuthScope, AuthSession } from '../../shared/api-types.js'
 import type { OperationScope } from '../../shared/contract.js'
+import { isTokenDigest } from '../../shared/settings.js'
 import { CrawldeckError } from '../core/errors.js'
 import { jsonBody } from './body.js'
 
@@ -60,6 +61,8 @@ interface Session {
 }
 
 const digest = (s: string) => crypto.createHash('sha256').update(s, 'utf8').digest()
+/** A configured token's digest: computed, or read from the digest form Settings keep. */
+const configuredDigest = (t: string) => (isTokenDigest(t) ? Buffer.from(t.slice(7, 71), 'hex') : digest(t))
 
 /**
  * Characters of a presented token that key its failures, with the client address. Guesses from
@@ -101,7 +104,7 @@ export class Authenticator {
     if (c && c.lists[0] === set.admin && c.lists[1] === set.crawl && c.lists[2] === set.read) return c.tokens
     const tokens = (['admin', 'crawl', 'read'] as const).flatMap((scope) =>
       set[scope].map((t) => {
-        const d = digest(t)
+        const d = configuredDigest(t)
         return { scope, digest: d, hex: d.toString('hex') }
       }),
     )

@@ -3,7 +3,7 @@ import type { SettingKey, Settings, SettingsAnswer, SettingsPatch } from '../../
 import type { Config } from '../config.js'
 import type { Logger } from '../logger.js'
 import { blocksPrivateTargets, isLoopbackBind } from '../egress/address-policy.js'
-import { changedKeys, defaultSettings, keysOf, LIVE_KEYS, maskSettings, mergeSettings, pick, RESTART_KEYS, valueOf, type RestartKey } from '../settings/model.js'
+import { changedKeys, defaultSettings, digestTokens, holdsWholeTokens, keysOf, LIVE_KEYS, maskSettings, mergeSettings, pick, RESTART_KEYS, valueOf, type RestartKey } from '../settings/model.js'
 import type { SettingsStore } from '../settings/store.js'
 import { summariseIssues } from '../../../shared/validation.js'
 import { ValidationError } from '../errors.js'
@@ -63,6 +63,16 @@ export async function createSettingsService(deps: { config: Config; store: Setti
     problem = `${store.location} holds a masked token instead of a real one (${(err as Error).message}): using the defaults`
   }
   if (problem) logger.warn({ file: store.location }, problem)
+  // A settings.json from before tokens were kept as digests: rewritten at once, so the tokens
+  // themselves do not stay on disk until the next save.
+  if (problem === null && holdsWholeTokens(loaded.overrides)) {
+    try {
+      await store.save(digestTokens(loaded.overrides))
+      logger.info({ file: store.location }, 'settings.json now keeps digests of its tokens instead of the tokens')
+    } catch (err) {
+      logger.warn({ err, file: store.location }, 'could not rewrite settings.json with token digests: its tokens stay as they were until the next save')
+    }
+  }
   writeIntoConfig(config, current, [...LIVE_KEYS, 'host', 'port', 'redis_url'])
   writeTokens(config, current)
   // The egress guard (block_private_targets) follows the bind address by default, but it is
@@ -97,7 +107,8 @@ export async function createSettingsService(deps: { config: Config; store: Setti
     }
     const changed = changedKeys(current, next)
     const keep = new Set([...chosen, ...keysOf(patch)])
-    await store.save(pick(next, keep))
+    // On disk, digests only: settings.json (and every copy of it) is no key to the service.
+    await store.save(digestTokens(pick(next, keep)))
     const previous = current
     current = next
     chosen = keep

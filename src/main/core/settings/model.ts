@@ -1,4 +1,5 @@
-import { isMaskedToken, maskToken, NOTIFICATION_KINDS, SETTING_KEYS, TOKEN_ROLES, type SettingKey, type Settings, type SettingsPatch } from '../../../shared/settings.js'
+import { createHash } from 'node:crypto'
+import { isMaskedToken, isTokenDigest, maskToken, NOTIFICATION_KINDS, SETTING_KEYS, TOKEN_ROLES, type SettingKey, type Settings, type SettingsPatch, type TokenRole } from '../../../shared/settings.js'
 import { summariseIssues } from '../../../shared/validation.js'
 import type { Config } from '../config.js'
 import { ValidationError } from '../errors.js'
@@ -73,6 +74,28 @@ export function valueOf(settings: Settings, key: SettingKey): unknown {
 /** Keys whose values differ between two settings, in SETTING_KEYS order. */
 export function changedKeys(a: Settings, b: Settings): SettingKey[] {
   return SETTING_KEYS.filter((k) => JSON.stringify(valueOf(a, k)) !== JSON.stringify(valueOf(b, k)))
+}
+
+/** A token as Settings keep it: its digest form (a digest stays as it is). */
+export function tokenDigest(token: string): string {
+  if (isTokenDigest(token)) return token
+  return `sha256:${createHash('sha256').update(token, 'utf8').digest('hex')}:${token.slice(-4)}`
+}
+
+/** `s` with every token in its digest form. */
+export function digestTokens<T extends { tokens?: Partial<Record<TokenRole, string[]>> }>(s: T): T {
+  if (!s.tokens) return s
+  const tokens: Partial<Record<TokenRole, string[]>> = {}
+  for (const role of TOKEN_ROLES) {
+    const list = s.tokens[role]
+    if (list !== undefined) tokens[role] = list.map(tokenDigest)
+  }
+  return { ...s, tokens }
+}
+
+/** Whether any token of `s` is still kept whole (a settings.json from before digests). */
+export function holdsWholeTokens(s: { tokens?: Partial<Record<TokenRole, string[]>> }): boolean {
+  return TOKEN_ROLES.some((role) => (s.tokens?.[role] ?? []).some((t) => !isTokenDigest(t)))
 }
 
 /** What may leave the engine: every token masked. */
