@@ -55,7 +55,7 @@ function optionsError(argv: string[], env: NodeJS.ProcessEnv = {}): string {
 describe('parseOptions: values and precedence', () => {
   it('gives ConfigSchema defaults with no flags, no environment and no config file', () => {
     const parsed = parseOptions([], {})
-    expect(parsed).toEqual({ kind: 'run', config: ConfigSchema.parse({}), configFile: null })
+    expect(parsed).toEqual({ kind: 'run', config: ConfigSchema.parse({}), configFile: null, exposedSecrets: [] })
     const config = run([])
     expect(config.host).toBe('127.0.0.1')
     expect(config.port).toBe(11235)
