@@ -134,8 +134,8 @@ describe('locateChromium', () => {
 })
 
 describe('BASE_CHROMIUM_ARGS', () => {
-  it('runs as root without a sandbox and keeps shared memory out of /dev/shm', () => {
-    expect(BASE_CHROMIUM_ARGS).toContain('--no-sandbox')
+  it('leaves the sandbox to sandboxPolicy and keeps shared memory out of /dev/shm', () => {
+    expect(BASE_CHROMIUM_ARGS).not.toContain('--no-sandbox')
     expect(BASE_CHROMIUM_ARGS).toContain('--disable-dev-shm-usage')
     expect(new Set(BASE_CHROMIUM_ARGS).size).toBe(BASE_CHROMIUM_ARGS.length)
     expect(Object.isFrozen(BASE_CHROMIUM_ARGS)).toBe(true)

@@ -540,8 +540,8 @@ describe('extractFromPage: cleanedOnly (what /md and /html answer with)', () => 
     const page = await context.newPage()
     await page.goto(fx.url('/article'))
     const { cleaned_html } = await extractFromPage(page, { ...NO_OPTS, cleanedOnly: true })
-    await expect(extractFromPage(page, { ...NO_OPTS, cleanedOnly: true, maxHtmlChars: cleaned_html.length })).resolves.toMatchObject({ cleaned_html })
-    await expect(extractFromPage(page, { ...NO_OPTS, cleanedOnly: true, maxHtmlChars: cleaned_html.length - 1 })).rejects.toThrow(
+    await expect(extractFromPage(page, { ...NO_OPTS, cleanedOnly: true, maxChars: cleaned_html.length })).resolves.toMatchObject({ cleaned_html })
+    await expect(extractFromPage(page, { ...NO_OPTS, cleanedOnly: true, maxChars: cleaned_html.length - 1 })).rejects.toThrow(
       `the page's HTML is ${cleaned_html.length} characters, above this server's max_capture_bytes of ${cleaned_html.length - 1} bytes`,
     )
   })

@@ -218,6 +218,23 @@ describe('a service others can reach (bind beyond loopback, listening here on 12
   }, 60_000)
 })
 
+describe('tokens added to a service started open', () => {
+  it('apply at once, and /health says private targets stay reachable until the restart that starts the egress guard', async () => {
+    const s = await startService({ launch_permanent: false, prewarm_pages: 0 })
+    try {
+      expect(s.runtime.egress).toBeNull()
+      const saved = await fetch(`${s.url}/settings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tokens: { admin: [ADMIN] } }) })
+      expect(saved.status).toBe(200)
+      expect((await get(s.url, '/monitor/health')).status).toBe(401)
+      const health = (await (await fetch(`${s.url}/health`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { status: string; problems: string[] }
+      expect(health.status).not.toBe('ok')
+      expect(health.problems.join('\n')).toMatch(/private targets are not refused yet: tokens are configured.*restart crawldeck/)
+    } finally {
+      await s.close()
+    }
+  })
+})
+
 describe('answers no cache keeps, and no Secure cookie on the word of an untrusted header', () => {
   let s: TestService
   beforeAll(async () => {

@@ -344,16 +344,18 @@ describe('GET /metrics', () => {
 })
 
 describe('GET /metrics: where Markdown was converted', () => {
-  it('a large page counts as worker, a small one as loop, read from the converter at scrape time', async () => {
+  it('a large page and a small one both count as worker (loop stays at 0), read from the converter at scrape time', async () => {
     const before = await scrape()
     const at = (f: Map<string, Family>, where: string) => value(f, 'crawldeck_markdown_conversions_total', { where }) ?? -1
     expect((await s.postJson('/md', { url: fx.url('/big?copies=4') })).status).toBe(200)
     expect((await s.postJson('/md', { url: fx.url('/') })).status).toBe(200)
     const after = await scrape()
-    expect(at(after.families, 'worker') - at(before.families, 'worker')).toBe(1)
-    expect(at(after.families, 'loop') - at(before.families, 'loop')).toBe(1)
+    expect(at(after.families, 'worker') - at(before.families, 'worker')).toBe(2)
+    expect(at(after.families, 'loop')).toBe(0)
     expect(at(after.families, 'worker')).toBe(s.runtime.markdown.stats().offloaded)
     expect(value(after.families, 'crawldeck_markdown_worker_failures_total')).toBe(0)
+    expect(value(after.families, 'crawldeck_markdown_stopped_total', { why: 'timeout' })).toBe(0)
+    expect(value(after.families, 'crawldeck_markdown_stopped_total', { why: 'aborted' })).toBe(0)
     expect(after.text).toContain('# TYPE crawldeck_markdown_conversions_total counter')
   })
 })

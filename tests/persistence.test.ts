@@ -1,7 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
@@ -10,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { ConfigInput } from '../src/main/core/config.js'
 import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
 import { startService, waitFor, type TestService } from './helpers/service.js'
+import { freePort, startRedis, stopAllRedis, stopRedis } from './helpers/redis-server.js'
 
 /**
  * Monitor history across restarts, for both stores, with a real service (real Chromium) and a
@@ -22,7 +21,6 @@ let tmpRoot: string
 const services = new Set<TestService>()
 /** A service handed from one test to the next (closed by that test, or in afterAll). */
 let carried: TestService | null = null
-const redises = new Set<ChildProcess>()
 
 beforeAll(async () => {
   ;[fx, tmpRoot] = await Promise.all([startFixtureServer(), mkdtemp(join(tmpdir(), 'crawldeck-persist-'))])
@@ -31,7 +29,7 @@ beforeAll(async () => {
 afterEach(async () => {
   // Whatever a failed test left running: its services first (they talk to the redis), then the redis.
   await Promise.all([...services].map((s) => closeService(s)))
-  await Promise.all([...redises].map((p) => killRedis(p)))
+  await stopAllRedis()
 })
 
 afterAll(async () => {
@@ -66,49 +64,10 @@ async function newDataDir(name: string): Promise<string> {
   return dir
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))))
-    })
-  })
-}
 
-async function redisAnswers(port: number): Promise<boolean> {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000, enableOfflineQueue: false })
-  client.on('error', () => undefined)
-  try {
-    await client.connect()
-    return (await client.ping()) === 'PONG'
-  } catch {
-    return false
-  } finally {
-    client.disconnect()
-  }
-}
 
 /** Our own redis-server (no persistence: a restart starts empty), answering PING when this resolves. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  redises.add(proc)
-  proc.once('exit', () => redises.delete(proc))
-  await waitFor(() => redisAnswers(port), 15_000, `redis-server on port ${port} to answer PING`)
-  return proc
-}
 
-async function killRedis(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) {
-    redises.delete(proc)
-    return
-  }
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
-  if (proc.pid !== undefined) process.kill(proc.pid, 'SIGKILL')
-  await exited
-  redises.delete(proc)
-}
 
 /** A short-lived client of our own redis for direct reads. */
 async function withRedis<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
@@ -389,7 +348,7 @@ describe('Redis store', () => {
     expect((await health(s)).ok).toBe(true)
     const beforeOutage = await history(s)
 
-    await killRedis(redis)
+    await stopRedis(redis)
     for (let i = 0; i < M; i++) await crawl(s, '/md', '/')
     await waitFor(async () => (await health(s)).ok === false, 20_000, 'persistence to report Redis gone')
     const down = await health(s)
@@ -410,7 +369,7 @@ describe('Redis store', () => {
 
     // Restarted (empty) once more, now while nothing was being written, so no write failed and the
     // service had nothing pending: the first write after the reconnect still puts all history back.
-    await killRedis(redis)
+    await stopRedis(redis)
     redis = await startRedis(port)
     const key = (section: string) => `${redis_prefix}monitor:${section}`
     await waitFor(
@@ -474,7 +433,7 @@ describe('Redis store', () => {
       await answered(WORKERS * 2, 'load under way')
       expect((await health(s)).ok).toBe(true)
 
-      await killRedis(redis)
+      await stopRedis(redis)
       const atKill = answers.length
       await waitFor(async () => (await health(s)).ok === false, 20_000, 'health to report Redis gone while under load')
       expect((await health(s)).error).toContain(`127.0.0.1:${port}`)

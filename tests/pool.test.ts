@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { locateChromium } from '../src/main/core/chromium/locate.js'
+import { ROOT_UNSANDBOXED_WARNING } from '../src/main/core/chromium/sandbox.js'
 import { ConflictError, ForbiddenError } from '../src/main/core/errors.js'
 import type { EngineEventName, EngineEvents } from '../src/main/core/events.js'
 import type { ManagedBrowser } from '../src/main/core/pool/managed-browser.js'
@@ -44,6 +45,8 @@ afterAll(async () => {
 })
 
 const sigOf = (cfg: BrowserConfigInput = {}) => configSignature(normaliseBrowserConfig(cfg))
+/** A healthy service's problems: none, but as root the unsandboxed browsers are one (tests/sandbox.test.ts). */
+const HEALTHY_PROBLEMS = process.getuid?.() === 0 ? [ROOT_UNSANDBOXED_WARNING] : []
 
 function md(s: TestService, path: string, browserConfig?: BrowserConfigInput) {
   return s.postJson('/md', { url: fx.url(path), ...(browserConfig ? { browser_config: browserConfig } : {}) })
@@ -72,11 +75,13 @@ function fakeMemory(percent: number) {
 
 /**
  * A Chromium wrapper that holds a launch until the test releases it. A browser config with
- * extra_args ['--crawldeck-test-hold=NAME'] (an inert switch to Chromium) makes the wrapper
- * touch reached-NAME and wait for release-NAME before exec'ing the real binary, so "a launch
- * is in flight" is a state the test controls instead of a race it hopes to win. `arm(NAME)`
- * holds the next launch of any config (for browsers whose config the test does not choose,
- * like the permanent browser's replacement).
+ * extra_args [arg(NAME)] makes the wrapper touch reached-KEY and wait for release-KEY before
+ * exec'ing the real binary, so "a launch is in flight" is a state the test controls instead of a
+ * race it hopes to win. Requests may only pass switches that change rendering, so arg(NAME) is
+ * --font-render-hinting with a value of its own (KEY; /md does not care how glyphs are hinted):
+ * four values, so at most four such holds per file.
+ * `arm(NAME)` holds the next launch of any config (for browsers whose config the test does not
+ * choose, like the permanent browser's replacement); its KEY is NAME.
  */
 interface LaunchHold {
   path: string
@@ -88,10 +93,14 @@ interface LaunchHold {
   cleanup(): Promise<void>
 }
 
+const HINTING = ['none', 'slight', 'medium', 'full'] as const
+
 async function createLaunchHold(chromium: string): Promise<LaunchHold> {
   const dir = await mkdtemp(join(tmpdir(), 'crawldeck-hold-'))
   const script = join(dir, 'chromium-hold.sh')
-  const names = new Set<string>()
+  // NAME -> KEY of the files the wrapper touches and waits for.
+  const keys = new Map<string, string>()
+  const key = (name: string) => keys.get(name) ?? name
   await writeFile(
     script,
     `#!/bin/sh
@@ -103,29 +112,33 @@ hold() {
 if mv "${dir}/arm" "${dir}/armed-$$" 2>/dev/null; then hold "$(cat "${dir}/armed-$$")"; fi
 for arg in "$@"; do
   case "$arg" in
-    --crawldeck-test-hold=*) hold "\${arg#--crawldeck-test-hold=}" ;;
+    --font-render-hinting=*) hold "\${arg#--font-render-hinting=}" ;;
   esac
 done
 exec "${chromium}" "$@"
 `,
     { mode: 0o755 },
   )
-  const release = async (name: string) => writeFile(join(dir, `release-${name}`), '')
+  const release = async (name: string) => writeFile(join(dir, `release-${key(name)}`), '')
   return {
     path: script,
     arg: (name) => {
-      names.add(name)
-      return `--crawldeck-test-hold=${name}`
+      if (!keys.has(name)) {
+        const free = HINTING.filter((v) => ![...keys.values()].includes(v))
+        if (free[0] === undefined) throw new Error('no --font-render-hinting value left for another launch hold')
+        keys.set(name, free[0])
+      }
+      return `--font-render-hinting=${key(name)}`
     },
     arm: async (name) => {
-      names.add(name)
+      keys.set(name, name)
       await writeFile(join(dir, 'arm.tmp'), name)
       await rename(join(dir, 'arm.tmp'), join(dir, 'arm'))
     },
-    reached: (name) => waitFor(() => existsSync(join(dir, `reached-${name}`)), 30_000, `launch ${name} to reach the hold`),
+    reached: (name) => waitFor(() => existsSync(join(dir, `reached-${key(name)}`)), 30_000, `launch ${name} to reach the hold`),
     release,
     releaseAll: async () => {
-      await Promise.all([...names].map(release))
+      await Promise.all([...keys.keys()].map(release))
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   }
@@ -595,7 +608,7 @@ describe('retirement (retire_after_pages: 3)', () => {
       expect(isAlive(old.pid as number)).toBe(true)
       const during = await s.get<HealthResponse>('/health')
       expect(during.status).toBe(200)
-      expect(during.body).toMatchObject({ status: 'ok', problems: [], permanent_browser: { state: 'up', pid: old.pid } })
+      expect(during.body).toMatchObject({ status: 'ok', problems: HEALTHY_PROBLEMS, permanent_browser: { state: 'up', pid: old.pid } })
 
       // A default-config request now waits for the replacement: the retired browser takes no lease.
       const mark2 = s.log.length
@@ -619,7 +632,7 @@ describe('retirement (retire_after_pages: 3)', () => {
       expect(snapshots.map((x) => x.at)).toEqual(['retired', 'launching', 'old lease released', 'launched', 'closed'])
       for (const { at, health } of snapshots) {
         const h = await health
-        expect({ at, status: h.status, problems: h.problems }).toEqual({ at, status: 'ok', problems: [] })
+        expect({ at, status: h.status, problems: h.problems }).toEqual({ at, status: 'ok', problems: HEALTHY_PROBLEMS })
       }
       const after = await s.get<HealthResponse>('/health')
       expect(after.body).toMatchObject({ status: 'ok', permanent_browser: { state: 'up', pid: fresh.pid } })

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { ROOT_UNSANDBOXED_WARNING } from '../src/main/core/chromium/sandbox.js'
 import {
   chromiumDescendants,
   cleanups,
@@ -22,6 +23,13 @@ import {
 
 function lines(text: string): string[] {
   return text.split('\n').filter((l) => l.trim() !== '')
+}
+
+/** stderr without the start-up warning a service running as root logs (tests/sandbox.test.ts). */
+function withoutSandboxWarning(stderr: string): string {
+  return lines(stderr)
+    .filter((l) => !l.includes(JSON.stringify(ROOT_UNSANDBOXED_WARNING)))
+    .join('\n')
 }
 
 /** The one-line error contract: exactly one line, `crawldeck: ...`, and no stack frame. */
@@ -92,7 +100,8 @@ describe('npm run serve (src/main/serve.ts) as a process', () => {
       clearInterval(sampler)
     }
     expect(result.code).toBe(1)
-    const line = expectOneLineError(s.stderr)
+    // The engine started before the port was tried: as root it warned that browsers are unsandboxed.
+    const line = expectOneLineError(withoutSandboxWarning(s.stderr))
     expect(line).toContain('already in use')
     expect(line).toContain(`port ${port} on 127.0.0.1`)
     expect(line).toContain('--port')

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ConfigInput } from '../src/main/core/config.js'
 import type { CrawlResult } from '../src/shared/crawl-schemas.js'
 import { startService, waitFor, type TestService } from './helpers/service.js'
 
@@ -182,5 +183,59 @@ describe('block_private_targets off (the loopback default)', () => {
     expect(result.metadata.title).toBe('internal /')
     await service.postJson('/crawl', { urls: [site.origin + '/page'], crawler_config: { wait_until: 'load' } })
     await waitFor(() => internal.paths.includes('/pixel'), 20_000, 'the pixel request')
+  })
+})
+
+// A loopback bind is not enough to keep the guard off: behind a reverse proxy (allowed_hosts),
+// or with tokens handed out, other people crawl through this service.
+describe('block_private_targets unset, on a loopback bind that others reach', () => {
+  const CRAWL = 'crawl-token-cccccccccccc'
+  const ADMIN = 'admin-token-aaaaaaaaaaaa'
+  const services: TestService[] = []
+
+  afterAll(async () => {
+    await Promise.all(services.map((s) => s.close()))
+  })
+
+  async function crawlAs(service: TestService, token: string | null, url: string): Promise<{ status: number; body: any }> {
+    const res = await fetch(`${service.url}/crawl`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ urls: [url] }),
+    })
+    const body = await res.json()
+    await service.runtime.crawler.settled()
+    return { status: res.status, body }
+  }
+
+  it.each<[string, ConfigInput, string | null]>([
+    ['allowed_hosts (behind a reverse proxy)', { allowed_hosts: ['public.example'] }, null],
+    ['a crawl token', { admin_tokens: [ADMIN], crawl_tokens: [CRAWL] }, CRAWL],
+  ])('with %s: cloud metadata and a 127.0.0.1 fixture are a 400', async (_, config, token) => {
+    // null: the default itself, not the test helper's opt-out.
+    const service = await startService({ ...config, host: '127.0.0.1', block_private_targets: null, max_pages: 1 })
+    services.push(service)
+    expect(service.runtime.egress).not.toBeNull()
+    const leases = service.eventsOf('lease:acquired').length
+    const fetched = site.paths.length
+    for (const url of ['http://169.254.169.254/latest/meta-data/', site.origin + '/page']) {
+      const { status, body } = await crawlAs(service, token, url)
+      expect(status, url).toBe(400)
+      expect(body.code).toBe('invalid_input')
+      expect(body.error).toContain(url)
+      expect(body.error).toContain('block_private_targets')
+    }
+    expect(service.eventsOf('lease:acquired').length).toBe(leases)
+    expect(site.paths.length).toBe(fetched)
+  })
+
+  it('block_private_targets: false is the way out: the same set-up crawls the fixture', async () => {
+    const service = await startService({ admin_tokens: [ADMIN], crawl_tokens: [CRAWL], allowed_hosts: ['public.example'], host: '127.0.0.1', block_private_targets: false, max_pages: 1 })
+    services.push(service)
+    expect(service.runtime.egress).toBeNull()
+    const { status, body } = await crawlAs(service, CRAWL, site.origin + '/page')
+    expect(status).toBe(200)
+    expect((body.results[0] as CrawlResult).success).toBe(true)
+    expect((body.results[0] as CrawlResult).metadata.title).toBe('public page')
   })
 })

@@ -3,6 +3,7 @@ import { parseOptions, type ParsedOptions } from './cli/options.js'
 import { createLogger, type Logger } from './core/logger.js'
 import { createRuntime, type Runtime } from './core/runtime.js'
 import { claimTempRun, type TempRun } from './core/system/temp-root.js'
+import type { StopOutcome } from './core/store/persister.js'
 import { startHttpServer, type HttpServer } from './http/server.js'
 
 /*
@@ -10,6 +11,8 @@ import { startHttpServer, type HttpServer } from './http/server.js'
  * with the URL, so scripts can wait for it; everything else (logs, errors) goes to stderr.
  */
 
+// Room for the HTTP drain (up to 5 s), closing the browsers, and the monitor store retried for up
+// to 5 s (persister.ts, STOP_RETRY_MS) before its pending history goes to a file in the data dir.
 const SHUTDOWN_TIMEOUT_MS = 15_000
 
 let options: ParsedOptions
@@ -82,7 +85,12 @@ function onSignal(signal: NodeJS.Signals): void {
     try {
       // A signal during start-up waits for it to settle, so a browser being launched is closed too.
       await startup.catch(() => undefined)
-      await closeAll()
+      const history = await closeAll()
+      if (history?.kept === 'lost') {
+        // The persister's error line says why; a supervisor or script must see it too.
+        failLine(`monitor history not kept: ${history.unsaved_requests} request(s) counted since the last write to the store are lost`)
+        await exit(1)
+      }
       logger.info('stopped')
       await exit(0)
     } catch (err) {
@@ -111,7 +119,8 @@ async function fail(err: unknown): Promise<void> {
   await exit(1)
 }
 
-async function closeAll(): Promise<void> {
+/** Closes everything; says how the monitor history was kept (null when no runtime was up). */
+async function closeAll(): Promise<StopOutcome | null> {
   // Close the door first so no new crawl arrives while the browsers go away.
   const s = server
   const r = runtime
@@ -122,6 +131,7 @@ async function closeAll(): Promise<void> {
   } finally {
     await r?.close()
   }
+  return r?.persister.lastStop ?? null
 }
 
 function armShutdownTimer(): void {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { conflictingSwitches, refuseRequestSwitch } from './browser-switches.js'
 
 /**
  * Input schemas of the crawl API. They live in src/shared because both doors (HTTP now,
@@ -64,14 +65,23 @@ export const BrowserConfigSchema = z.preprocess(
         .nullable()
         .default(null)
         .transform((p) => (typeof p === 'string' ? { server: p } : p)),
+      // Only switches that change how pages are drawn: see browser-switches.ts for why.
       extra_args: z
         .array(
           z
             .string()
             .max(1024)
-            .regex(/^--[a-z0-9][a-z0-9-]*(=.*)?$/i, 'extra_args entries must look like --flag or --flag=value'),
+            .superRefine((arg, ctx) => {
+              const refusal = refuseRequestSwitch(arg)
+              if (refusal !== null) ctx.addIssue({ code: 'custom', message: refusal })
+            }),
         )
         .max(64)
+        .superRefine((args, ctx) => {
+          for (const { first, second, name } of conflictingSwitches(args)) {
+            ctx.addIssue({ code: 'custom', path: [second], message: `${name} is given twice with different values (extra_args.${first} and extra_args.${second}): give it once` })
+          }
+        })
         .default([]),
       locale: z.string().min(2).max(35).nullable().default(null),
     })

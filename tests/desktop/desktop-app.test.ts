@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { MenuItemConstructorOptions } from 'electron'
@@ -21,6 +21,9 @@ vi.mock('electron', async () => (await import('./electron-fake.js')).electronMod
  */
 
 const RENDERER = '/app/out/renderer/index.html'
+// The app refuses to start as root (tests/desktop/root-refusal.test.ts) and tests often run as
+// root: these start it as the ordinary user it is meant to run as.
+const USER = { uid: 1000, platform: 'linux' } as const
 let userData: string
 let fx: FixtureServer
 let desktop: DesktopApp | null = null
@@ -45,7 +48,7 @@ describe('desktop app (electron faked, engine real)', () => {
   it('a second instance quits without starting an engine or a window', async () => {
     resetFake()
     fake.app.lockGranted = false
-    expect(await startDesktop({ logger: silentLogger(), preload: '/p.cjs', rendererFile: RENDERER, trayIcon: '/none.png' })).toBeNull()
+    expect(await startDesktop({ logger: silentLogger(), preload: '/p.cjs', rendererFile: RENDERER, trayIcon: '/none.png', identity: USER })).toBeNull()
     expect(fake.windows).toHaveLength(0)
     expect(fake.app.callsOf('quit')).toHaveLength(1)
   })
@@ -54,9 +57,13 @@ describe('desktop app (electron faked, engine real)', () => {
     resetFake()
     userData = mkdtempSync(join(tmpdir(), 'crawldeck-desktop-'))
     fake.app.userData = userData
-    desktop = await startDesktop({ logger: silentLogger(), preload: '/app/out/preload/index.cjs', rendererFile: RENDERER, trayIcon: '/none.png', config: { port: 0 } })
+    desktop = await startDesktop({ logger: silentLogger(), preload: '/app/out/preload/index.cjs', rendererFile: RENDERER, trayIcon: '/none.png', identity: USER, config: { port: 0 } })
     if (!desktop) throw new Error('startDesktop returned null with the lock granted')
     const { runtime } = desktop
+    // Temp folders (browser profiles) in a run folder of the app's own, gone after the quit.
+    const runDir = process.env.TMPDIR as string
+    expect(runDir).toMatch(/[\\/]crawldeck-[^\\/]+[\\/]run-\d+-[^\\/]+$/)
+    expect(readdirSync(runDir).some((n) => n.startsWith('playwright'))).toBe(true)
 
     // Window: hardened (the web-contents-created hook ran), loading the built renderer.
     expect(fake.windows).toHaveLength(1)
@@ -115,6 +122,8 @@ describe('desktop app (electron faked, engine real)', () => {
     expect(fake.app.callsOf('exit')).toEqual([[0]])
     expect(pids.filter(isAlive)).toEqual([])
     expect(runtime.pool.list()).toEqual([])
+    expect(existsSync(runDir)).toBe(false)
+    expect(process.env.TMPDIR).not.toBe(runDir)
     const stored = join(userData, 'data', 'monitor.json')
     expect(existsSync(stored)).toBe(true)
     const history = JSON.parse(readFileSync(stored, 'utf8'))
@@ -140,7 +149,7 @@ describe('desktop app (electron faked, engine real)', () => {
         }
         return readMemoryUsage()
       }
-      const starting = startDesktop({ logger: silentLogger(), preload: '/p.cjs', rendererFile: RENDERER, trayIcon: '/none.png', config: { port: 0 }, runtimeDeps: { readMemory } })
+      const starting = startDesktop({ logger: silentLogger(), preload: '/p.cjs', rendererFile: RENDERER, trayIcon: '/none.png', identity: USER, config: { port: 0 }, runtimeDeps: { readMemory } })
       expect(await starting).toBeNull()
       expect(await fake.app.exited).toBe(0)
       expect(fake.windows).toHaveLength(0)

@@ -222,6 +222,8 @@ export interface FakeState {
   applicationMenu: { template: any[] } | null
   ipcMain: FakeIpcMain
   iconEmpty: boolean
+  /** dialog.showErrorBox calls, in order. */
+  errorBoxes: Array<{ title: string; content: string }>
 }
 
 function freshState(): FakeState {
@@ -236,6 +238,7 @@ function freshState(): FakeState {
     applicationMenu: null,
     ipcMain: new FakeIpcMain(),
     iconEmpty: false,
+    errorBoxes: [],
   }
 }
 
@@ -281,6 +284,11 @@ export const electronModule = {
   },
   nativeImage: {
     createFromPath: () => fakeImage(),
+  },
+  dialog: {
+    showErrorBox: (title: string, content: string) => {
+      fake.errorBoxes.push({ title, content })
+    },
   },
   get session() {
     return { defaultSession: fake.defaultSession }

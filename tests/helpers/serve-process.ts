@@ -64,9 +64,10 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra }
 }
 
-export function serve(args: string[], extraEnv: Record<string, string> = {}): Served {
+/** `as`: run it as another user (needs root); Node sets the ids itself, so `pid` is still the service's. */
+export function serve(args: string[], extraEnv: Record<string, string> = {}, as: { uid: number; gid: number } | null = null): Served {
   const [node, ...nodeArgs] = SERVE
-  const child = spawn(node, [...nodeArgs, ...args], { cwd: ROOT, env: cleanEnv(extraEnv), stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(node, [...nodeArgs, ...args], { cwd: ROOT, env: cleanEnv(extraEnv), stdio: ['ignore', 'pipe', 'pipe'], ...(as ?? {}) })
   if (child.pid === undefined) throw new Error('could not spawn node')
   const s: Served = {
     child,

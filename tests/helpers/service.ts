@@ -36,10 +36,21 @@ const ALL_EVENTS: EngineEventName[] = [
   'lease:acquired', 'lease:released', 'janitor:run', 'admission:changed', 'admission:rejected', 'request:started', 'request:phase', 'request:finished',
 ]
 
+/**
+ * Tokens, allowed_hosts and cors_origins turn block_private_targets on by default, which would
+ * refuse the fixtures these tests crawl on 127.0.0.1: such services are started with it off
+ * unless the test sets it. Without them it stays unset, so the default itself is what runs
+ * (tests/settings/apply.test.ts depends on that).
+ */
+function guardDefault(config: ConfigInput): boolean | null {
+  const lists = [config.admin_tokens, config.crawl_tokens, config.read_tokens, config.allowed_hosts, config.cors_origins]
+  return lists.some((l) => (l?.length ?? 0) > 0) ? false : null
+}
+
 export async function startService(config: ConfigInput = {}, deps: Partial<RuntimeDeps> = {}): Promise<TestService> {
   const dataDir = await mkdtemp(join(tmpdir(), 'crawldeck-test-'))
   const logger = deps.logger ?? silentLogger()
-  const runtime = await createRuntime({ data_dir: dataDir, port: 0, ...config }, { ...deps, logger })
+  const runtime = await createRuntime({ data_dir: dataDir, port: 0, block_private_targets: guardDefault(config), ...config }, { ...deps, logger })
   let http: HttpServer
   try {
     http = await startHttpServer(runtime, { host: '127.0.0.1', port: 0, logger })

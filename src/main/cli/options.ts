@@ -204,8 +204,8 @@ const ROWS: Record<Key, Row> = {
     env: ['CRAWLDECK_BLOCK_PRIVATE_TARGETS'],
     type: 'boolean',
     arg: '',
-    help: 'Refuse private, loopback and link-local targets (SSRF defence): request URLs are checked and every browser goes through an egress proxy that also refuses redirects, subresources and names resolving there. Unset: on exactly when --host is not a loopback address.',
-    noneLabel: 'on when --host is not loopback',
+    help: 'Refuse private, loopback and link-local targets (SSRF defence): request URLs are checked and every browser goes through an egress proxy that also refuses redirects, subresources and names resolving there. Unset: on whenever others can reach the service, i.e. --host is not a loopback address, or any of --allowed-hosts (a reverse proxy), --cors-origins or a token is set; off only for a loopback bind without any of them. --block-private-targets=false turns it off.',
+    noneLabel: 'on when others can reach the service',
   },
   private_targets_allowed: {
     flag: 'private-targets-allowed',
@@ -226,7 +226,7 @@ const ROWS: Record<Key, Row> = {
     env: ['CRAWLDECK_MAX_CAPTURE_BYTES'],
     type: 'integer',
     arg: 'BYTES',
-    help: 'A screenshot, PDF or page HTML larger than this fails its URL (HTTP 422, capture_too_large); HTML is counted in characters.',
+    help: 'A URL whose result would be larger than this fails (HTTP 422, capture_too_large): a screenshot or PDF in bytes; the extracted fields together (HTML, cleaned HTML, links, images, metadata), the Markdown and js_code results in characters. Measured before anything is decoded.',
   },
   persist_interval_ms: {
     flag: 'persist-interval',

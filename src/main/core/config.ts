@@ -73,8 +73,10 @@ export const ConfigSchema = z
     chromium_args: z.array(z.string()).default([]),
     /**
      * Refuse crawling private, loopback and link-local addresses (SSRF defence): URLs are checked
-     * up front and every browser goes through the egress guard (core/egress). Null: on exactly
-     * when `host` is not a loopback address. Browsers are launched with it, so no live change.
+     * up front and every browser goes through the egress guard (core/egress). Null: on whenever
+     * others can reach the service: `host` is not a loopback address, or allowed_hosts (a reverse
+     * proxy), cors_origins or any token is set (egress/address-policy.ts, privateTargetsReason).
+     * Browsers are launched with it, so no live change.
      */
     block_private_targets: z.boolean().nullable().default(null),
     /** Networks (CIDR or single IPs) exempt from block_private_targets, e.g. an intranet crawled on purpose. */

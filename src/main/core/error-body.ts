@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { CrawldeckError } from './errors.js'
+import { capText, CrawldeckError, MAX_ERROR_CHARS } from './errors.js'
 import type { Logger } from './logger.js'
 
 /**
@@ -28,6 +28,20 @@ export function describeError(err: unknown, logger: Logger, where: Record<string
     return outcome
   }
   const correlationId = randomUUID()
-  logger.error({ err, correlation_id: correlationId, ...where }, 'unhandled error')
+  logger.error({ err: bounded(err), correlation_id: correlationId, ...where }, 'unhandled error')
   return { status: 500, code: 'internal', message: `internal error; quote ${correlationId} when reporting it`, headers: {}, correlationId }
+}
+
+/**
+ * The error as the log gets it: message and stack capped (capText), since a bug's message can
+ * quote what a page wrote. Engine errors are capped when made (CrawldeckError).
+ */
+function bounded(err: unknown): unknown {
+  if (typeof err === 'string') return capText(err)
+  if (!(err instanceof Error)) return err
+  if (err.message.length <= MAX_ERROR_CHARS && (err.stack === undefined || err.stack.length <= MAX_ERROR_CHARS)) return err
+  const copy = new Error(capText(err.message))
+  copy.name = err.name
+  copy.stack = err.stack === undefined ? undefined : capText(err.stack)
+  return copy
 }

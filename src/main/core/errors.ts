@@ -1,4 +1,32 @@
 /**
+ * Error text (a message, a stack) is kept to this many characters. A page decides what its
+ * exceptions say, and a 20 MB message was once answered, kept in the error log and the error
+ * groups, written to the store every second and pushed to every dashboard.
+ */
+export const MAX_ERROR_CHARS = 4096
+
+/**
+ * `text` if it is at most `max` characters; otherwise its start, ending in a marker saying how
+ * many characters were cut, `max` characters in all. The kept part is copied: a slice would
+ * keep the whole original string alive behind it. `length` is that of the whole when `text` is
+ * only its start (what a page sent of it).
+ */
+export function capText(text: string, max = MAX_ERROR_CHARS, length = text.length): string {
+  const whole = Math.max(length, text.length)
+  if (whole <= max) return text
+  let keep = Math.min(text.length, max - cutMarker(whole).length)
+  // Never half of a surrogate pair.
+  const last = text.charCodeAt(keep - 1)
+  if (last >= 0xd800 && last <= 0xdbff) keep--
+  const kept = Buffer.from(text.slice(0, keep), 'utf16le').toString('utf16le')
+  return kept + cutMarker(whole - keep)
+}
+
+function cutMarker(cut: number): string {
+  return ` … [${cut} more characters cut]`
+}
+
+/**
  * Errors the engine raises on purpose. Each carries the HTTP status it maps to and a stable
  * `code`, so both doors (Koa and IPC) report it the same way without knowing the engine.
  * Anything that is not a CrawldeckError is a bug and is reported as 500 with a correlation id.
@@ -10,7 +38,9 @@ export class CrawldeckError extends Error {
   readonly headers: Record<string, string>
 
   constructor(status: number, code: string, message: string, opts: { details?: unknown; headers?: Record<string, string>; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    // Many messages carry what a page wrote (its exception, its selector error): capped here, an
+    // error cannot be larger than MAX_ERROR_CHARS wherever it is answered, logged or kept.
+    super(capText(message), opts.cause === undefined ? undefined : { cause: opts.cause })
     this.name = new.target.name
     this.status = status
     this.code = code
@@ -26,7 +56,7 @@ export interface ValidationIssue {
 
 export class ValidationError extends CrawldeckError {
   constructor(message: string, details: ValidationIssue[]) {
-    super(400, 'invalid_input', message, { details })
+    super(400, 'invalid_input', message, { details: details.map((d) => ({ ...d, message: capText(d.message) })) })
   }
 }
 
@@ -119,20 +149,70 @@ export class TargetBlockedError extends CrawldeckError {
   }
 }
 
+/** What max_capture_bytes bounds, one at a time: see CaptureTooLargeError. */
+export type CaptureKind = 'screenshot' | 'PDF' | 'HTML' | 'extraction' | 'Markdown' | 'js_results'
+
 /**
- * A screenshot, PDF or page HTML larger than max_capture_bytes. 422: the request is valid, but what this
- * page renders to is beyond what this server returns; sending it again will not help.
+ * A part of a result larger than max_capture_bytes: a screenshot or PDF, the page's HTML, all that
+ * the extraction sends (HTML, cleaned HTML, links, images and metadata together), the Markdown, or
+ * the js_code results. 422: the request is valid, but what this page renders to is beyond what
+ * this server returns; sending it again will not help.
  */
 export class CaptureTooLargeError extends CrawldeckError {
-  /** `size` is bytes for a screenshot or PDF; for HTML it is characters (never more than its UTF-8 bytes). */
-  constructor(kind: 'screenshot' | 'PDF' | 'HTML', size: number, cap: number) {
-    const what = kind === 'HTML' ? `the page's HTML is ${size} characters` : `the ${kind} is ${size} bytes`
+  /**
+   * `size` is bytes for a screenshot or PDF; otherwise characters (never more than their UTF-8
+   * bytes); for js_results a lower bound, counted until it passed the cap.
+   */
+  constructor(kind: CaptureKind, size: number, cap: number) {
+    const what =
+      kind === 'HTML'
+        ? `the page's HTML is ${size} characters`
+        : kind === 'extraction'
+          ? `what the page's extraction sends (HTML, cleaned HTML, links, images and metadata) is at least ${size} characters`
+          : kind === 'Markdown'
+            ? `the page's Markdown is ${size} characters`
+            : kind === 'js_results'
+              ? `the js_code results are at least ${size} characters`
+              : `the ${kind} is ${size} bytes`
     super(422, 'capture_too_large', `${what}, above this server's max_capture_bytes of ${cap} bytes`)
   }
 }
 
-/** The first non-empty line of an error's message: what a one-line log field or answer shows. */
-export function firstLine(err: unknown): string {
+/**
+ * The page's HTML to Markdown conversion outlived the URL's page_timeout. The conversion was
+ * stopped (its worker thread terminated); the page itself was fine, so /html still serves it.
+ */
+export class MarkdownTimeoutError extends CrawldeckError {
+  constructor(pageTimeoutMs: number) {
+    super(504, 'markdown_timeout', `converting the page to Markdown did not finish within page_timeout (${pageTimeoutMs} ms); the conversion was stopped`)
+  }
+}
+
+/**
+ * The Markdown conversion failed: the converter threw on this page, or its worker thread ended
+ * while converting it (502, like other failures of what the target gave us); or no worker thread
+ * can run on this install (503 markdown_unavailable).
+ */
+export class MarkdownFailedError extends CrawldeckError {
+  constructor(message: string, readonly unavailable = false) {
+    super(unavailable ? 503 : 502, unavailable ? 'markdown_unavailable' : 'markdown_failed', message)
+  }
+}
+
+/**
+ * The first non-empty line of an error's message, capped to `max` (capText): what a one-line log
+ * field or answer shows. The message may be megabytes a page threw, so it is read a line at a time
+ * from the start instead of being split whole. A caller that puts words before it asks for less,
+ * so that the whole is not cut a second time (the marker would then count only that cut).
+ */
+export function firstLine(err: unknown, max = MAX_ERROR_CHARS): string {
   const text = err instanceof Error ? err.message : String(err)
-  return (text.split('\n').find((l) => l.trim() !== '') ?? text).trim()
+  for (let start = 0; start < text.length; ) {
+    const newline = text.indexOf('\n', start)
+    const end = newline < 0 ? text.length : newline
+    const line = text.slice(start, end).trim()
+    if (line !== '') return capText(line, max)
+    start = end + 1
+  }
+  return ''
 }

@@ -2,10 +2,11 @@ import type { ServiceImpl } from '../../shared/contract.js'
 import { Admission } from './admission.js'
 import { poolExecutables, type PoolExecutables } from './chromium/executables.js'
 import { locateChromiumBinaries, type ChromiumBinaries } from './chromium/locate.js'
+import { currentIdentity, sandboxPolicy, type ProcessIdentity, type SandboxPolicy } from './chromium/sandbox.js'
 import { resolveConfig, type Config, type ConfigInput } from './config.js'
 import { Crawler, type CloseContext } from './crawl/crawler.js'
 import { MarkdownOffload } from './crawl/markdown-offload.js'
-import { blocksPrivateTargets } from './egress/address-policy.js'
+import { privateTargetsReason } from './egress/address-policy.js'
 import { EgressGuard } from './egress/guard.js'
 import type { Lookup } from './egress/resolve.js'
 import { EngineEventBus } from './events.js'
@@ -42,7 +43,7 @@ export interface Runtime {
   readonly admission: Admission
   /** Crawls URLs; `crawler.settled()` waits for the contexts still closing after their answers. */
   readonly crawler: Crawler
-  /** HTML → Markdown of large pages on a worker thread. */
+  /** HTML → Markdown of every page, on worker threads stopped at the page's deadline. */
   readonly markdown: MarkdownOffload
   readonly monitor: Monitor
   readonly live: LiveFeed
@@ -54,6 +55,8 @@ export interface Runtime {
   readonly chromium: Pick<PoolExecutables, 'headless' | 'headed' | 'nice'>
   /** The private-target guard (its proxy carries every browser's traffic); null when block_private_targets is off. */
   readonly egress: EgressGuard | null
+  /** Whether browsers run in Chromium's sandbox, and the warning when they do not (as root). */
+  readonly sandbox: SandboxPolicy
   readonly startedAt: number
   readonly version: string
   readMemory(): MemoryReading
@@ -75,6 +78,8 @@ export interface RuntimeDeps {
   closeContext?: CloseContext
   /** How the page reserve makes a pair (tests hold one being made with it). */
   openReservedPage?: PageReserveDeps['openPage']
+  /** Who the service runs as, which decides the browsers' sandbox; the real process by default. */
+  identity?: ProcessIdentity
 }
 
 export async function createRuntime(configInput: Config | ConfigInput, deps: RuntimeDeps): Promise<Runtime> {
@@ -88,10 +93,14 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   events.onListenerError(({ event, error }) => logger.error({ event, err: error }, 'engine event listener failed'))
   const executable = poolExecutables(binaries, config.chromium_nice)
   if (executable.warning) logger.warn(executable.warning)
+  const sandbox = sandboxPolicy(deps.identity ?? currentIdentity(), config.chromium_args)
+  if (sandbox.warning) logger.warn(sandbox.warning)
   // Before the pool: every browser is launched with the guard's proxy, so it cannot change live.
-  const egress = blocksPrivateTargets(config) ? await EgressGuard.start(config.private_targets_allowed, deps.egressLookup) : null
-  if (egress) logger.info({ proxy: egress.proxy.serverUrl, allowed: config.private_targets_allowed }, 'private targets refused: browsers go through the egress guard')
-  const pool = new BrowserPool({ config, chromium: executable, events, logger, readMemory, egressProxy: egress?.proxyServer ?? null })
+  // After the settings: tokens saved there count towards the default like configured ones.
+  const guardReason = privateTargetsReason(config)
+  const egress = guardReason !== null ? await EgressGuard.start(config.private_targets_allowed, deps.egressLookup) : null
+  if (egress) logger.info({ proxy: egress.proxy.serverUrl, allowed: config.private_targets_allowed, reason: guardReason }, 'private targets refused: browsers go through the egress guard')
+  const pool = new BrowserPool({ config, chromium: executable, events, logger, readMemory, egressProxy: egress?.proxyServer ?? null, sandbox: sandbox.sandbox })
   const admission = new Admission(config.max_pages, config.queue_size, events)
   const reserve = new PageReserve({
     size: config.prewarm_pages,
@@ -107,7 +116,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   reserve.start()
   const limits = { egress, maxScreenshotHeight: config.max_screenshot_height, maxCaptureBytes: config.max_capture_bytes }
   const markdown = new MarkdownOffload({ logger })
-  const crawler = new Crawler(pool, admission, limits, config.prewarm_pages > 0 ? reserve : null, deps.closeContext, (html) => markdown.convert(html))
+  const crawler = new Crawler(pool, admission, limits, config.prewarm_pages > 0 ? reserve : null, deps.closeContext, (html, bounds) => markdown.convert(html, bounds))
   const janitor = new Janitor(pool, config, events, logger, readMemory, reserve)
   const startedAt = Date.now()
 
@@ -119,7 +128,8 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   live.start()
   const metrics = createMetrics({ events, pool, admission, monitor, markdown })
   const store: MonitorStore = config.redis_url ? new RedisStore(config.redis_url, config.redis_prefix) : new FileStore(config.data_dir)
-  const persister = new Persister(monitor, store, config.persist_interval_ms, logger)
+  // The data dir keeps what a shutdown could not write to the store, for the next start to merge.
+  const persister = new Persister(monitor, store, config.persist_interval_ms, logger, { fallbackDir: config.data_dir })
   await persister.start()
 
   if (config.launch_permanent) {
@@ -131,6 +141,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
       metrics.stop()
       await reserve.close()
       await pool.shutdown()
+      await markdown.close()
       await persister.stop()
       await egress?.close()
       executable.dispose()
@@ -144,11 +155,11 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     ...createCrawlService({ config, events, crawler, egress }),
     ...createMonitorService({ monitor, live, pool, events, registry: metrics.registry }),
     ...settings.operations,
-    health: async () => readHealth({ config, pool, admission, readMemory, startedAt, version: VERSION }),
+    health: async () => readHealth({ config, pool, admission, readMemory, startedAt, version: VERSION, sandboxWarning: sandbox.warning, persistence: monitor.persistence, guardPending: settings.guardPending }),
   }
 
   let closing: Promise<void> | null = null
-  logger.info({ chromium: executable.headless.path, chromium_headed: executable.headed?.path ?? null, chromium_nice: executable.nice, max_pages: config.max_pages }, 'engine started')
+  logger.info({ chromium: executable.headless.path, chromium_headed: executable.headed?.path ?? null, chromium_nice: executable.nice, chromium_sandbox: sandbox.sandbox, max_pages: config.max_pages }, 'engine started')
   return {
     config,
     events,
@@ -165,6 +176,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     settings,
     chromium: { headless: executable.headless, headed: executable.headed, nice: executable.nice },
     egress,
+    sandbox,
     startedAt,
     version: VERSION,
     readMemory,
@@ -184,8 +196,14 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
         // After the pool: the last closes and their events belong in the stored history.
         monitor.stop()
         metrics.stop()
-        await persister.stop()
-        logger.info('engine stopped: every browser closed, monitor history flushed')
+        const history = await persister.stop()
+        logger.info(
+          history.kept === 'store'
+            ? 'engine stopped: every browser closed, monitor history flushed'
+            : history.kept === 'fallback'
+              ? `engine stopped: every browser closed, monitor history kept in ${history.file} (the store could not be written)`
+              : `engine stopped: every browser closed, monitor history NOT kept (${history.unsaved_requests} request(s) lost, see the error above)`,
+        )
       })()
       return closing
     },

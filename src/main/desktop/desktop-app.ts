@@ -1,9 +1,11 @@
 import { join } from 'node:path'
-import { app, ipcMain, nativeImage, type BrowserWindow } from 'electron'
+import { app, dialog, ipcMain, nativeImage, type BrowserWindow } from 'electron'
 import type { AppInfo, AppCommand } from '../../shared/ipc.js'
+import { currentIdentity, type ProcessIdentity } from '../core/chromium/sandbox.js'
 import type { ConfigInput } from '../core/config.js'
 import type { Logger } from '../core/logger.js'
 import { createRuntime, type Runtime, type RuntimeDeps } from '../core/runtime.js'
+import { claimTempRun, type TempRun } from '../core/system/temp-root.js'
 import { startHttpServer } from '../http/server.js'
 import { allowedSenderFor, registerIpcDoor, type IpcDoor } from '../ipc/index.js'
 import { installAppMenu } from './app-menu.js'
@@ -15,6 +17,7 @@ import { createMainWindow } from './main-window.js'
 import type { NotificationPolicyOptions, NotificationPrefs } from './notification-policy.js'
 import { startNotifications } from './notifications.js'
 import { poolSummaryFrom } from './pool-summary.js'
+import { rootRefusal } from './root-refusal.js'
 import { installQuitHandler } from './shutdown.js'
 import { claimSingleInstance, focusWindow } from './single-instance.js'
 import { createTray, type AppTray } from './tray.js'
@@ -38,6 +41,8 @@ export interface DesktopOptions {
   config?: ConfigInput
   runtimeDeps?: Partial<RuntimeDeps>
   notifications?: NotificationPolicyOptions
+  /** Who the app runs as (tests); the real process by default. As root it refuses to start. */
+  identity?: ProcessIdentity
 }
 
 export interface DesktopApp {
@@ -51,10 +56,19 @@ const HTTP_KEYS = ['http_enabled', 'host', 'port'] as const
 /**
  * The desktop app, assembled: one engine, its two doors (IPC for the window, Koa for remote use),
  * the hardened window, tray, menu and notifications, and one orderly quit. Returns null in a
- * second instance (which quits at once). src/main/index.ts only supplies the paths.
+ * second instance (which quits at once) and as root (which exits 1 after saying why: nothing is
+ * started, not even the single-instance lock). src/main/index.ts only supplies the paths.
  */
 export async function startDesktop(opts: DesktopOptions): Promise<DesktopApp | null> {
   const { logger } = opts
+  const refusal = rootRefusal(opts.identity ?? currentIdentity())
+  if (refusal !== null) {
+    logger.error(refusal)
+    // Safe before 'ready'; on Linux at that point Electron prints it to stderr instead of a dialog.
+    dialog.showErrorBox('crawldeck cannot run as root', refusal)
+    app.exit(1)
+    return null
+  }
   let win: BrowserWindow | null = null
   if (!claimSingleInstance(() => win)) return null
 
@@ -63,6 +77,7 @@ export async function startDesktop(opts: DesktopOptions): Promise<DesktopApp | n
   installHardening({ isAppUrl, logger })
 
   let runtime: Runtime | null = null
+  let tempRun: TempRun | null = null
   let ipcDoor: IpcDoor | null = null
   let tray: AppTray | null = null
   let notifications: { dispose(): void } | null = null
@@ -89,7 +104,11 @@ export async function startDesktop(opts: DesktopOptions): Promise<DesktopApp | n
     closeRuntime: async () => {
       // A quit during start-up waits for it, so a browser being launched is closed too.
       await booting.catch(() => undefined)
-      await runtime?.close()
+      try {
+        await runtime?.close()
+      } finally {
+        tempRun?.remove()
+      }
     },
   })
   app.on('window-all-closed', () => app.quit())
@@ -98,6 +117,10 @@ export async function startDesktop(opts: DesktopOptions): Promise<DesktopApp | n
     await app.whenReady()
     if (stopping) return null
     const userData = app.getPath('userData')
+    // Browser profiles and the like in a folder of this run's, which the next start sweeps
+    // should this one be killed.
+    tempRun = claimTempRun()
+    if (tempRun.swept.length > 0) logger.warn({ removed: tempRun.swept }, `removed ${tempRun.swept.length} temp folder(s) left by crawldeck processes that ended without cleaning up`)
     runtime = await createRuntime({ data_dir: join(userData, 'data'), ...opts.config }, { logger, settingsDir: userData, ...opts.runtimeDeps })
     const engine = runtime
     if (stopping) return null

@@ -11,8 +11,9 @@ import type { ManagedBrowser } from '../pool/managed-browser.js'
 import { contextOptions, type PageReserve } from '../pool/page-reserve.js'
 import { isAlive } from '../system/process-tree.js'
 import { Deadline } from './deadline.js'
-import { extractFromPage } from './extract.js'
+import { extractFromPage, jsonLengthUpTo } from './extract.js'
 import { htmlToMarkdown } from './markdown.js'
+import type { MarkdownLimits } from './markdown-offload.js'
 
 /** Which parts of a result the caller needs: /screenshot should not pay for markdown. */
 export interface CrawlWants {
@@ -45,10 +46,18 @@ export interface CrawlerLimits {
 
 const NO_LIMITS: CrawlerLimits = { egress: null, maxScreenshotHeight: 16_384, maxCaptureBytes: 32 * 1024 * 1024 }
 
-/** HTML to Markdown for a result: on the event loop by default, off it in the service (markdown-offload.ts). */
-export type MarkdownConverter = (html: string) => Promise<string>
+/**
+ * HTML to Markdown for a result. The service's converter (markdown-offload.ts) runs it on a worker
+ * thread and settles by `limits.deadline` whatever the page, stopping the worker; this default,
+ * for a Crawler made without one, runs on the event loop and is bounded only by max_capture_bytes.
+ */
+export type MarkdownConverter = (html: string, limits: MarkdownLimits) => Promise<string>
 
-const inlineMarkdown: MarkdownConverter = async (html) => htmlToMarkdown(html)
+const inlineMarkdown: MarkdownConverter = async (html, limits) => {
+  const markdown = htmlToMarkdown(html)
+  if (limits.maxChars !== undefined && markdown.length > limits.maxChars) throw new CaptureTooLargeError('Markdown', markdown.length, limits.maxChars)
+  return markdown
+}
 
 /** How a crawl's context is closed once its result is out (tests hold a close open with it). */
 export type CloseContext = (context: BrowserContext) => Promise<void>
@@ -168,15 +177,19 @@ export class Crawler {
     if (cfg.wait_for) await page.waitForSelector(cfg.wait_for, { timeout: deadline.remaining(), state: 'attached' })
     const jsResults: unknown[] = []
     for (const [i, code] of cfg.js_code.entries()) jsResults.push(await deadline.race(page.evaluate(code), `js_code[${i}]`))
+    // The page decides how large these are, like every other field of the result.
+    const jsLength = jsResults.length > 0 ? jsonLengthUpTo(jsResults, this.limits.maxCaptureBytes) : 0
+    if (jsLength > this.limits.maxCaptureBytes) throw new CaptureTooLargeError('js_results', jsLength, this.limits.maxCaptureBytes)
     ctx.onPhase?.('extracting')
     const result = emptyResult(url)
     result.status_code = status
     result.redirected_url = page.url()
     result.js_results = jsResults
     if (wants.extract) {
-      const extracted = await deadline.race(extractFromPage(page, { cssSelector: cfg.css_selector, excludedTags: cfg.excluded_tags, maxHtmlChars: this.limits.maxCaptureBytes, cleanedOnly: wants.cleanedOnly }, session), 'extraction')
+      const extracted = await deadline.race(extractFromPage(page, { cssSelector: cfg.css_selector, excludedTags: cfg.excluded_tags, maxChars: this.limits.maxCaptureBytes, cleanedOnly: wants.cleanedOnly }, session), 'extraction')
       Object.assign(result, extracted)
-      if (wants.markdown) result.markdown = await deadline.race(this.markdown(extracted.cleaned_html), 'markdown')
+      // Not raced here: the converter settles by the deadline itself, and stops its work then.
+      if (wants.markdown) result.markdown = await this.markdown(extracted.cleaned_html, { deadline, signal: ctx.signal, maxChars: this.limits.maxCaptureBytes })
     }
     if (wants.screenshot || cfg.screenshot) {
       const shot = await deadline.race(this.screenshot(page, wants.screenshotFullPage || cfg.screenshot_full_page, deadline.remaining()), 'screenshot')
@@ -195,11 +208,26 @@ export class Crawler {
   }
 
   /**
+   * page.goto, except that a URL that turns out to be a download fails saying so, rather than
+   * with Playwright's bare "Download is starting" (contexts refuse downloads: contextOptions).
+   */
+  private async navigate(page: Page, url: string, cfg: CrawlerConfig, timeout: number): Promise<Response | null> {
+    try {
+      return await this.goto(page, url, cfg, timeout)
+    } catch (err) {
+      if (err instanceof Error && !(err instanceof CrawldeckError) && /Download is starting/.test(err.message)) {
+        throw new CrawlFailedError(`${url} is a download, not a page: its server sends a file (Content-Disposition: attachment or a type the browser does not display), and this service does not download files`)
+      }
+      throw err
+    }
+  }
+
+  /**
    * page.goto, except that a navigation the egress guard answered (a redirect to a private
    * address, a name that rebinds) fails with the guard's reason instead of the proxy's 403 page
    * or Chromium's bare ERR_TUNNEL_CONNECTION_FAILED.
    */
-  private async navigate(page: Page, url: string, cfg: CrawlerConfig, timeout: number): Promise<Response | null> {
+  private async goto(page: Page, url: string, cfg: CrawlerConfig, timeout: number): Promise<Response | null> {
     const egress = this.limits.egress
     if (egress === null) return page.goto(url, { waitUntil: cfg.wait_until, timeout })
     // The last main-frame request that failed: after a redirect it is not the URL we asked for.

@@ -13,7 +13,8 @@ export class Deadline {
 
   constructor(
     startedAt: number,
-    private readonly timeoutMs: number,
+    /** page_timeout: the whole budget, for messages. */
+    readonly timeoutMs: number,
   ) {
     this.at = startedAt + timeoutMs
   }

@@ -2,7 +2,7 @@ import { promisify } from 'node:util'
 import { inflateRaw } from 'node:zlib'
 import type { CDPSession, Page } from 'playwright-core'
 import type { PageLink, PageMetadata } from '../../../shared/crawl-schemas.js'
-import { CaptureTooLargeError, firstLine } from '../errors.js'
+import { CaptureTooLargeError, capText, firstLine, MAX_ERROR_CHARS } from '../errors.js'
 
 export interface Extracted {
   html: string
@@ -18,10 +18,12 @@ export interface ExtractOptions {
   /** Extra tag names removed from cleaned_html (and whose links/images are not collected). */
   excludedTags: string[]
   /**
-   * The page's serialized HTML may be at most this many characters (max_capture_bytes); a larger
-   * page fails with capture_too_large before anything is cloned, cleaned or sent. None by default.
+   * max_capture_bytes, in characters: the page's serialized HTML may be at most this long (a
+   * longer page fails with capture_too_large before anything is cloned, cleaned or sent), and so
+   * may everything the extraction sends together (html, cleaned_html, links, images, metadata),
+   * which the page function stops building once past it. None by default.
    */
-  maxHtmlChars?: number
+  maxChars?: number
   /**
    * Only cleaned_html is wanted (/md, /html): the live document is not serialized and no links,
    * images or metadata are collected; html is '' and the lists empty. The cap then applies to
@@ -49,13 +51,15 @@ export const DEFLATE_WIRE_ABOVE = 128 * 1024
 interface PageArgs {
   cssSelector: string | null
   excludedTags: string[]
-  maxHtmlChars: number
+  maxChars: number
   cleanedOnly: boolean
   maxLinks: number
   maxImages: number
   maxText: number
   /** A wire of at least this many characters crosses deflated (0: never). */
   deflateAbove: number
+  /** Of an error thrown in the page function, this much of its first line crosses ('X'). */
+  maxErrorChars: number
 }
 
 /**
@@ -64,9 +68,15 @@ interface PageArgs {
  * relies on page globals such as Array.prototype.push, which hostile pages replace. A single
  * string avoids both.
  *
- *   'E' + error message                             the css selector did not parse
+ *   'E' + length + ':' + error message              the css selector did not parse (the message's
+ *                                                   first maxErrorChars)
  *   'L' + length                                    the html (cleaned html when cleanedOnly) is
- *                                                   longer than maxHtmlChars
+ *                                                   longer than maxChars
+ *   'T' + length so far                             html and the fields built after it came to
+ *                                                   more than maxChars (the rest is not built)
+ *   'X' + length + ':' + text                       the page function threw (a page replaced what
+ *                                                   it uses): the first non-empty line of what it
+ *                                                   threw, its length and its first maxErrorChars
  *   'K' + len,len,...;  + the fields back to back   success, fields in WIRE_FIELDS order
  *   'Z' + base64                                    a 'K' wire of DEFLATE_WIRE_ABOVE characters or
  *                                                   more: its UTF-8, raw-deflated (pageDeflate)
@@ -100,6 +110,14 @@ const RECORD = '\u0001'
  * instance overrides on `document`), because pages are hostile.
  */
 function pageExtract(args: PageArgs): string {
+  /**
+   * Strings the page chose are used as property keys (to deduplicate links, images and social
+   * keys; to look up tag and attribute names) only up to this length. V8 hashes a longer string
+   * by its length alone, so same-length keys all collide and each lookup compared against all the
+   * others: 1,000 links of 100 KB (a long <base href>) took 18 s here. Longer ones are kept as
+   * they come, not deduplicated.
+   */
+  const SHORT_KEY = 4096
   const live = document
   // Clone through the prototype so an instance override on `document` cannot intercept it.
   const doc = Node.prototype.cloneNode.call(live, true) as Document
@@ -125,8 +143,13 @@ function pageExtract(args: PageArgs): string {
     const liveRoot = (rootGetter && rootGetter.get ? rootGetter.get.call(live) : live.documentElement) as Element | null
     if (liveRoot) html += outerGetter && outerGetter.get ? (outerGetter.get.call(liveRoot) as string) : liveRoot.outerHTML
     // Past the cap nothing more is built: the clone, the cleaning and the wire would double it.
-    if (html.length > args.maxHtmlChars) return 'L' + html.length
+    if (html.length > args.maxChars) return 'L' + html.length
   }
+  // What the wire holds so far. Past maxChars nothing more is built ('T'): the other fields can
+  // grow far beyond the page itself, since every relative link and image is made absolute, and a
+  // 100 KB <base href> under 1,000 links made 100 MB each of cleaned_html, links and Markdown.
+  let sent = html.length
+  let tooLarge = false
   const rootElement = doc.documentElement
 
   // ---- roots: selector matches (outermost only) or body ------------------------------------
@@ -137,7 +160,10 @@ function pageExtract(args: PageArgs): string {
       matches = doc.querySelectorAll(args.cssSelector)
     } catch (err) {
       const message = err && typeof (err as Error).message === 'string' ? (err as Error).message : String(err)
-      return 'E' + message
+      // A page that replaced querySelectorAll decides what this says: its length and start only.
+      let kept = ''
+      for (let i = 0; i < message.length && i < args.maxErrorChars; i++) kept += message[i]
+      return 'E' + message.length + ':' + kept
     }
     let last: Element | null = null
     for (let i = 0; i < matches.length; i++) {
@@ -215,8 +241,8 @@ function pageExtract(args: PageArgs): string {
         if (!keywordsField) keywordsField = '=' + content.trim()
       } else if (key === 'author') {
         if (!authorField) authorField = '=' + content.trim()
-      } else if ((key.indexOf('og:') === 0 || key.indexOf('twitter:') === 0) && seenSocial[key] !== true) {
-        seenSocial[key] = true
+      } else if ((key.indexOf('og:') === 0 || key.indexOf('twitter:') === 0) && (key.length > SHORT_KEY || seenSocial[key] !== true)) {
+        if (key.length <= SHORT_KEY) seenSocial[key] = true
         social += (social ? '\u0001' : '') + cleanText(key, 200) + '\u0000' + content.replace(/[\u0000\u0001]/g, ' ').trim()
       }
     }
@@ -226,6 +252,8 @@ function pageExtract(args: PageArgs): string {
       const rel = ' ' + (link.getAttribute('rel') || '').toLowerCase().replace(/\s+/g, ' ') + ' '
       if (rel.indexOf(' canonical ') >= 0 && link.getAttribute('href') && typeof link.href === 'string') canonicalField = '=' + link.href
     }
+    sent += titleField.length + languageField.length + descriptionField.length + keywordsField.length + authorField.length + canonicalField.length + social.length
+    if (sent > args.maxChars) return 'T' + sent
   }
 
   // ---- cleaning walk ----------------------------------------------------------------------
@@ -246,10 +274,16 @@ function pageExtract(args: PageArgs): string {
     base: true,
     svg: true,
   } as unknown as Record<string, true>
+  // No tag name longer than this is looked up (see SHORT_KEY).
+  let longestRemoved = 8
   for (let i = 0; i < args.excludedTags.length; i++) {
     const tag = args.excludedTags[i]
-    if (typeof tag === 'string' && tag) remove[tag.toLowerCase()] = true
+    if (typeof tag === 'string' && tag) {
+      remove[tag.toLowerCase()] = true
+      if (tag.length > longestRemoved) longestRemoved = tag.length
+    }
   }
+  const removed = (tag: string): boolean => tag.length <= longestRemoved && remove[tag] === true
   const urlAttrs: Record<string, true> = {
     __proto__: null,
     href: true,
@@ -290,7 +324,7 @@ function pageExtract(args: PageArgs): string {
       if (!attr) continue
       const name = attr.name.toLowerCase()
       if (name.indexOf('on') === 0 || name === 'style' || name === 'srcdoc') el.removeAttribute(attr.name)
-      else if (urlAttrs[name] === true && isScriptUrl(attr.value)) el.removeAttribute(attr.name)
+      else if (name.length <= 10 && urlAttrs[name] === true && isScriptUrl(attr.value)) el.removeAttribute(attr.name)
     }
   }
 
@@ -309,8 +343,11 @@ function pageExtract(args: PageArgs): string {
     if (href === raw && a.protocol !== 'http:' && a.protocol !== 'https:') return // unparsable
     if (href.indexOf('\u0000') >= 0 || href.indexOf('\u0001') >= 0) return
     if (href !== raw) el.setAttribute('href', href) // absolute in cleaned_html too, so markdown links work off-page
-    if (!full || seenLinks[href] === true) return
-    seenLinks[href] = true
+    if (!full) return
+    if (href.length <= SHORT_KEY) {
+      if (seenLinks[href] === true) return
+      seenLinks[href] = true
+    }
     const host = hostOf(href)
     const internal = host === pageHost
     if (internal) {
@@ -332,16 +369,18 @@ function pageExtract(args: PageArgs): string {
     const ok = lower.indexOf('http://') === 0 || lower.indexOf('https://') === 0 || (lower.indexOf('data:') === 0 && src.length <= 4096)
     if (!ok || src.indexOf('\u0000') >= 0 || src.indexOf('\u0001') >= 0) return
     if (src !== raw) el.setAttribute('src', src)
-    if (!full || imageCount >= args.maxImages || seenImages[src] === true) return
-    seenImages[src] = true
+    if (!full || tooLarge || imageCount >= args.maxImages || (src.length <= SHORT_KEY && seenImages[src] === true)) return
+    if (src.length <= SHORT_KEY) seenImages[src] = true
     imageCount++
     images += (images ? '\u0001' : '') + src + '\u0000' + cleanText(el.getAttribute('alt') || '', args.maxText)
+    if (sent + images.length > args.maxChars) tooLarge = true
   }
 
   const parts: string[] = []
+  let cleanedLength = 0
   for (let r = 0; r < roots.length; r++) {
     const root = roots[r]!
-    if (remove[root.localName] === true) continue
+    if (removed(root.localName)) continue
     sanitize(root)
     if (root.localName === 'a' || root.localName === 'area') visitAnchor(root)
     else if (root.localName === 'img') visitImage(root)
@@ -350,7 +389,7 @@ function pageExtract(args: PageArgs): string {
     while (el) {
       const tag = el.localName
       let next: Element | null
-      if (remove[tag] === true) {
+      if (removed(tag)) {
         next = null
         let cur: Element | null = el
         while (cur && cur !== root) {
@@ -388,8 +427,13 @@ function pageExtract(args: PageArgs): string {
       const c = comments[i]!
       if (c.parentNode) c.parentNode.removeChild(c)
     }
-    parts[parts.length] = root.outerHTML
+    if (tooLarge) return 'T' + (sent + images.length)
+    const part = root.outerHTML
+    parts[parts.length] = part
+    cleanedLength += (r ? 1 : 0) + part.length
+    if (full && sent + images.length + cleanedLength > args.maxChars) return 'T' + (sent + images.length + cleanedLength)
   }
+  sent += images.length + cleanedLength
 
   // Link texts after cleaning, so script/style text inside an anchor does not leak in.
   let links = ''
@@ -405,11 +449,12 @@ function pageExtract(args: PageArgs): string {
       }
     }
     links += (i ? '\u0001' : '') + (entry.internal ? 'i' : 'e') + '\u0000' + entry.href + '\u0000' + text
+    if (sent + links.length > args.maxChars) return 'T' + (sent + links.length)
   }
 
   let cleaned = ''
   for (let i = 0; i < parts.length; i++) cleaned += (i ? '\n' : '') + parts[i]
-  if (!full && cleaned.length > args.maxHtmlChars) return 'L' + cleaned.length
+  if (!full && cleaned.length > args.maxChars) return 'L' + cleaned.length
 
   // Same order as WIRE_FIELDS.
   const fields = [
@@ -454,21 +499,70 @@ async function pageDeflate(wire: string): Promise<string> {
     void writer.write(new TextEncoder().encode(wire))
     void writer.close()
     const bytes = new Uint8Array(await new Response(stream.readable).arrayBuffer())
+    // A page that replaced these can hand back anything, and it would cross in full before our
+    // side could refuse it. An honest deflate of the wire's UTF-8 (3 bytes a character at most)
+    // is hardly larger than that, and base64 is exactly 4 characters per 3 bytes.
+    if (bytes.length > 3 * wire.length + 1024) return wire
+    let base64: unknown
     const toBase64 = (bytes as Uint8Array & { toBase64?: () => string }).toBase64
-    if (typeof toBase64 === 'function') return 'Z' + toBase64.call(bytes)
-    let binary = ''
-    for (let i = 0; i < bytes.length; i += 32768) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 32768) as unknown as number[])
-    return 'Z' + btoa(binary)
+    if (typeof toBase64 === 'function') base64 = toBase64.call(bytes)
+    else {
+      let binary = ''
+      for (let i = 0; i < bytes.length; i += 32768) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 32768) as unknown as number[])
+      base64 = btoa(binary)
+    }
+    if (typeof base64 !== 'string' || base64.length !== 4 * Math.ceil(bytes.length / 3)) return wire
+    return 'Z' + base64
   } catch {
     return wire
   }
 }
 const DEFLATE_FUNCTION_SOURCE = pageDeflate.toString()
 
+/**
+ * Runs in the page on what the page function threw: an 'X' wire. The page chose what that is (it
+ * replaced a DOM method the function uses). Let through whole, a 20 MB message cost the renderer
+ * and CDP 1.4 s and the service a 20 MB message to parse on its event loop; a larger one could
+ * exhaust it. Only the first non-empty line's length and its first `max` characters cross, read a
+ * character at a time, since the page may have replaced String's methods too.
+ */
+function pageError(err: unknown, max: number): string {
+  let text = 'an error that could not be read'
+  try {
+    const e = err as { name?: unknown; message?: unknown } | null
+    const described = e !== null && typeof e === 'object' && typeof e.message === 'string' ? (typeof e.name === 'string' ? e.name : 'Error') + ': ' + e.message : '' + err
+    if (typeof described === 'string') text = described
+  } catch {
+    // keep the placeholder
+  }
+  // The first line with anything but whitespace (control characters and spaces), trimmed.
+  let start = 0
+  let end = 0
+  let first = -1
+  let last = -1
+  for (let i = 0; i <= text.length; i++) {
+    if (i === text.length || text[i] === '\n') {
+      if (first >= 0) {
+        start = first
+        end = last + 1
+        break
+      }
+    } else if (text[i]! > ' ') {
+      if (first < 0) first = i
+      last = i
+    }
+  }
+  let kept = ''
+  for (let i = start; i < end && i < start + max; i++) kept += text[i]
+  return 'X' + (end - start) + ':' + kept
+}
+const ERROR_FUNCTION_SOURCE = pageError.toString()
+
 function buildExpression(args: PageArgs): string {
   // JSON is a subset of JavaScript expressions, so user strings cannot break out of it.
   return (
-    `(() => { const __name = (f) => f; const args = ${JSON.stringify(args)}; const wire = (${PAGE_FUNCTION_SOURCE})(args); ` +
+    `(() => { const __name = (f) => f; const args = ${JSON.stringify(args)}; let wire; ` +
+    `try { wire = (${PAGE_FUNCTION_SOURCE})(args) } catch (err) { return (${ERROR_FUNCTION_SOURCE})(err, args.maxErrorChars) } ` +
     `return args.deflateAbove > 0 && wire[0] === 'K' && wire.length >= args.deflateAbove ? (${DEFLATE_FUNCTION_SOURCE})(wire) : wire; })()`
   )
 }
@@ -489,41 +583,64 @@ export async function extractFromPage(page: Page, opts: ExtractOptions, session?
   const args: PageArgs = {
     cssSelector: opts.cssSelector,
     excludedTags: opts.excludedTags,
-    maxHtmlChars: opts.maxHtmlChars ?? Number.MAX_SAFE_INTEGER,
+    maxChars: opts.maxChars ?? Number.MAX_SAFE_INTEGER,
     cleanedOnly: opts.cleanedOnly ?? false,
     maxLinks: MAX_LINKS_PER_LIST,
     maxImages: MAX_IMAGES,
     maxText: MAX_LINK_TEXT,
     deflateAbove: opts.deflateAbove ?? DEFLATE_WIRE_ABOVE,
+    maxErrorChars: MAX_ERROR_CHARS,
   }
   let wire = await evaluateString(page, buildExpression(args), session)
   if (typeof wire === 'string' && wire[0] === 'Z') {
-    const inflated = await inflateWire(wire, args.maxHtmlChars)
-    const decoded = inflated === null ? null : decodeWireOrNull(inflated)
+    const inflated = await inflateWire(wire, args.maxChars)
+    const decoded = inflated === null ? null : decodeWireOrNull(inflated, args.maxChars)
     if (decoded) return decoded
     // What only a page that replaced the page function's tools can cause: ask again, undeflated.
     wire = await evaluateString(page, buildExpression({ ...args, deflateAbove: 0 }), session)
   }
   if (typeof wire !== 'string' || wire.length === 0) throw new Error('page extraction returned no result')
-  if (wire[0] === 'E') throw new Error(`invalid css_selector: ${JSON.stringify(opts.cssSelector)} (${wire.slice(1)})`)
-  if (wire[0] === 'L') throw new CaptureTooLargeError('HTML', Number(wire.slice(1)), args.maxHtmlChars)
-  return decodeWire(wire)
+  // Whatever the page sent is measured before it is read: the page function stops at the cap, but
+  // a page that replaced its tools can send anything, and is not decoded, split or converted.
+  if (wire.length > maxWireChars(args.maxChars)) throw new CaptureTooLargeError('extraction', wire.length, args.maxChars)
+  if (wire[0] === 'E') {
+    const colon = wire.indexOf(':')
+    const said = capText(wire.slice(colon + 1), MAX_ERROR_CHARS / 2, Number(wire.slice(1, colon)))
+    throw new Error(capText(`invalid css_selector: ${JSON.stringify(opts.cssSelector)} (${said})`))
+  }
+  if (wire[0] === 'L') throw new CaptureTooLargeError('HTML', Number(wire.slice(1)), args.maxChars)
+  if (wire[0] === 'T') throw new CaptureTooLargeError('extraction', Number(wire.slice(1)), args.maxChars)
+  if (wire[0] === 'X') {
+    const colon = wire.indexOf(':')
+    const what = 'page extraction failed: '
+    // Cut once, here, counting what the page did not send.
+    throw new Error(what + capText(wire.slice(colon + 1), MAX_ERROR_CHARS - what.length, Number(wire.slice(1, colon))))
+  }
+  return decodeWire(wire, args.maxChars)
 }
 
 const inflateRawAsync = promisify(inflateRaw)
 
-/** Links, images and metadata on top of the two HTML fields: their caps bound them far below this. */
-const WIRE_SLACK_BYTES = 64 * 1024 * 1024
+/** A 'K' wire's kind letter, field lengths and ';': eleven numbers of at most 16 digits. */
+const WIRE_HEADER_CHARS = 1 + WIRE_FIELDS.length * 17 + 1
+
+/** The longest wire an honest page function sends under the cap: its fields come to at most maxChars. */
+function maxWireChars(maxChars: number): number {
+  return maxChars + WIRE_HEADER_CHARS
+}
 
 /**
  * A 'Z' wire's text (a 'K' wire if the page was honest), or null when it does not inflate.
  * Inflated on libuv's threads, not the event loop, and never past what an honest wire of the page
- * could be (html and cleaned_html up to maxHtmlChars each, at most 3 UTF-8 bytes per character):
- * a page that sent a deflate bomb gets a refusal, not our memory. (UTF-8 has no lone surrogates:
- * one in the page's text arrives as U+FFFD, the same length.)
+ * could be (its fields at most maxChars characters together, at most 3 UTF-8 bytes each): a page
+ * that sent a deflate bomb gets a refusal, not our memory; nor is a base64 text longer than such
+ * a wire could deflate to decoded at all. (UTF-8 has no lone surrogates: one in the page's text
+ * arrives as U+FFFD, the same length.)
  */
-export async function inflateWire(wire: string, maxHtmlChars: number): Promise<string | null> {
-  const maxOutputLength = Math.min(2 ** 30, 6 * maxHtmlChars + WIRE_SLACK_BYTES)
+export async function inflateWire(wire: string, maxChars: number): Promise<string | null> {
+  const maxOutputLength = Math.min(2 ** 30, 3 * maxWireChars(maxChars))
+  // Deflate adds at most 5 bytes per 16 K block to data it cannot shrink; base64 is 4 per 3.
+  if (wire.length > 1 + Math.ceil(((maxOutputLength * 1.001 + 1024) * 4) / 3)) return null
   try {
     return (await inflateRawAsync(Buffer.from(wire.slice(1), 'base64'), { maxOutputLength })).toString('utf8')
   } catch {
@@ -545,7 +662,8 @@ async function evaluateString(page: Page, expression: string, session?: CDPSessi
     const reply = await own.send('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true })
     if (reply.exceptionDetails) {
       const details = reply.exceptionDetails
-      throw new Error(`page extraction failed: ${firstLine(details.exception?.description ?? details.text)}`)
+      const what = 'page extraction failed: '
+      throw new Error(what + firstLine(details.exception?.description ?? details.text, MAX_ERROR_CHARS - what.length))
     }
     return reply.result.value
   } catch (err) {
@@ -556,20 +674,24 @@ async function evaluateString(page: Page, expression: string, session?: CDPSessi
   }
 }
 
-function decodeWireOrNull(wire: string): Extracted | null {
+function decodeWireOrNull(wire: string, maxChars: number): Extracted | null {
   try {
-    return decodeWire(wire)
+    return decodeWire(wire, maxChars)
   } catch {
     return null
   }
 }
 
-function decodeWire(wire: string): Extracted {
-  const semi = wire.indexOf(';')
+/** The fields of a 'K' wire; capture_too_large, before anything is sliced, when they come to more than maxChars. */
+function decodeWire(wire: string, maxChars: number): Extracted {
+  // The header is short: a page's ';' further on is not looked for.
+  const semi = wire.slice(0, WIRE_HEADER_CHARS).indexOf(';')
   const lengths = semi > 1 ? wire.slice(1, semi).split(',').map(Number) : []
   if (wire[0] !== 'K' || lengths.length !== WIRE_FIELDS.length || lengths.some((n) => !Number.isInteger(n) || n < 0)) {
     throw new Error('page extraction returned a malformed result')
   }
+  const total = lengths.reduce((sum, n) => sum + n, 0)
+  if (total > maxChars) throw new CaptureTooLargeError('extraction', total, maxChars)
   const f: Record<(typeof WIRE_FIELDS)[number], string> = Object.create(null)
   let pos = semi + 1
   WIRE_FIELDS.forEach((name, i) => {
@@ -620,4 +742,42 @@ function decodeWire(wire: string): Extracted {
       social,
     },
   }
+}
+
+/**
+ * About how many characters `value` (what js_code returned, as Playwright hands it over) takes
+ * as JSON, counted only until the count passes `cap`: the page decides how large it is, so it is
+ * walked, never encoded whole. Strings count their length and quotes, other values a few
+ * characters each; shared and circular references once.
+ */
+export function jsonLengthUpTo(value: unknown, cap: number): number {
+  let length = 0
+  const seen = new Set<object>()
+  // Lists still to walk, and where in each: no copy of a large array, no deep recursion.
+  const work: Array<{ items: unknown[]; next: number }> = [{ items: [value], next: 0 }]
+  while (work.length > 0 && length <= cap) {
+    const top = work[work.length - 1]!
+    if (top.next >= top.items.length) {
+      work.pop()
+      continue
+    }
+    const item = top.items[top.next++]
+    length += 1 // the comma or colon before it
+    if (typeof item === 'string') length += item.length + 2
+    else if (item === null || typeof item !== 'object') length += 8
+    else if (!seen.has(item)) {
+      seen.add(item)
+      length += 2
+      if (Array.isArray(item)) work.push({ items: item, next: 0 })
+      else {
+        const keys = Object.keys(item)
+        for (const key of keys) {
+          length += key.length + 2
+          if (length > cap) return length
+        }
+        work.push({ items: keys.map((key) => (item as Record<string, unknown>)[key]), next: 0 })
+      }
+    }
+  }
+  return length
 }

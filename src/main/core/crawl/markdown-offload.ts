@@ -1,159 +1,292 @@
 import type { Worker } from 'node:worker_threads'
+import { AbortedError, CaptureTooLargeError, MarkdownFailedError, MarkdownTimeoutError, ShuttingDownError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { startWorker } from '../system/worker-entry.js'
-import { htmlToMarkdown } from './markdown.js'
 
 export interface MarkdownJob {
   id: number
   html: string
+  /** A longer Markdown is not sent back: the worker answers `tooLarge` with its length. */
+  maxChars: number
 }
 
-export type MarkdownReply = { id: number; markdown: string } | { id: number; error: string }
+export type MarkdownReply =
+  /** Sent once, when the worker has loaded (and warmed) the converter. */
+  | { ready: true }
+  | { id: number; markdown: string }
+  | { id: number; tooLarge: number }
+  | { id: number; error: string }
+
+/** What bounds one conversion. */
+export interface MarkdownLimits {
+  /** The URL's deadline (crawl/deadline.ts): the conversion is stopped once it has passed. */
+  deadline: { remaining(): number; readonly timeoutMs: number }
+  /** The caller going away stops the conversion too. */
+  signal?: AbortSignal
+  /** max_capture_bytes: a longer Markdown fails with capture_too_large. */
+  maxChars?: number
+}
 
 export interface MarkdownOffloadStats {
-  /** Conversions done on the event loop (small pages, or no worker). */
-  inline: number
-  /** Conversions done on the worker thread. */
+  /** Conversions a worker thread answered: all of them, none runs on the event loop. */
   offloaded: number
-  /** Times the worker thread was (re)started. */
+  /** Times a worker thread was (re)started. */
   workerStarts: number
-  /** Times the worker thread ended or failed while it had jobs, or could not start. */
+  /** Times a worker thread could not start, or ended on its own (not stopped by us), with a page or not. */
   workerFailures: number
+  /** Conversions stopped at their deadline (their worker, if one had the page, terminated and replaced). */
+  timedOut: number
+  /** Conversions stopped because their caller went away (the same). */
+  aborted: number
 }
 
 export interface MarkdownOffloadOptions {
-  /**
-   * Cleaned HTML at least this long (UTF-16 code units) goes to the worker. Below it the
-   * conversion stays on the event loop: the hop copies the text twice, and a 100 KB article
-   * converts in about 13 ms.
-   */
-  thresholdChars?: number
+  /** Worker threads at most; they start as conversions overlap and live as long as the service. */
+  workers?: number
   logger?: Logger
   /** The worker entry beside this module (tests point it at a fixture). */
   entry?: { name: string; from: string }
-}
-
-/** 256 K characters: a page of about that size converts in ~35 ms on the loop, larger ones far longer. */
-export const DEFAULT_OFFLOAD_THRESHOLD_CHARS = 256 * 1024
-
-/** After this many failed starts or deaths without a conversion in between, large pages stay on the loop. */
-const MAX_FAILURES_IN_A_ROW = 3
-
-interface Pending {
-  resolve(markdown: string): void
-  reject(err: Error): void
+  /** Start one worker at once, so that the first page does not wait for it (true by default). */
+  prestart?: boolean
 }
 
 /**
- * HTML → Markdown off the event loop for large pages. turndown is linear but not cheap: a 1 MB
- * page takes a few hundred ms, a 5 MB one over half a second, and on the event loop that time is
- * taken from every other request, the monitor, the live stream and /metrics alike. Large pages go
- * to one worker thread (one is enough to give the loop back; Chromium needs the other core);
- * jobs queue there in order. If the worker cannot start or dies, its jobs are converted on the
- * loop instead and the next large page starts a new one: slower, never lost.
+ * Two: a page that converts slowly (or never, until its deadline) holds one, and the others'
+ * conversions go on on the other. More would take CPU from Chromium on a 2-core machine.
+ */
+export const DEFAULT_MARKDOWN_WORKERS = 2
+
+/** After this many workers in a row that could not start, none is tried again (an install that cannot run one). */
+const MAX_FAILED_STARTS_IN_A_ROW = 3
+
+interface Job {
+  readonly id: number
+  readonly html: string
+  readonly maxChars: number
+  readonly pageTimeoutMs: number
+  resolve(markdown: string): void
+  reject(err: Error): void
+  /** Clears the deadline's timer and the abort listener. */
+  release(): void
+  done: boolean
+  /** The worker converting it; null while it waits. */
+  slot: Slot | null
+}
+
+interface Slot {
+  readonly worker: Worker
+  /** It has loaded the converter: a worker that ends before this could not start. */
+  ready: boolean
+  job: Job | null
+}
+
+/**
+ * HTML to Markdown on worker threads, for every page. turndown is linear on ordinary pages but
+ * not cheap (150-300 ms per MB), and a page can make it far slower: its blank-node test reads
+ * each node's subtree, and before markdown.ts avoided them, two trims were quadratic (a 60 KB
+ * page held the event loop 15 s, and /health with it). On the event loop that time is taken from
+ * every other request, the monitor, the live stream and /metrics alike; on a worker it is only the
+ * page's own, and it ends with the page's deadline: a conversion still running then is stopped by
+ * terminating its worker, which is replaced at once. The caller going away stops it the same way.
+ *
+ * Jobs wait here, in order, and each worker has one at a time: a stopped worker takes no other
+ * page with it. The workers are started once and kept (the hop costs well under a millisecond
+ * for an ordinary page: two copies of its text); a worker that ends on its own fails the page it
+ * had (one that never started gives it to the next worker).
  */
 export class MarkdownOffload {
-  private worker: Worker | null = null
-  private readonly pending = new Map<number, Pending & { html: string }>()
+  private readonly slots = new Set<Slot>()
+  private readonly queue: Job[] = []
   private nextId = 1
   private closed = false
-  private failuresInARow = 0
-  private readonly counts: MarkdownOffloadStats = { inline: 0, offloaded: 0, workerStarts: 0, workerFailures: 0 }
-  private readonly threshold: number
+  private failedStarts = 0
+  private readonly counts: MarkdownOffloadStats = { offloaded: 0, workerStarts: 0, workerFailures: 0, timedOut: 0, aborted: 0 }
+  private readonly size: number
   private readonly entry: { name: string; from: string }
 
   constructor(private readonly options: MarkdownOffloadOptions = {}) {
-    this.threshold = options.thresholdChars ?? DEFAULT_OFFLOAD_THRESHOLD_CHARS
+    this.size = Math.max(1, options.workers ?? DEFAULT_MARKDOWN_WORKERS)
     this.entry = options.entry ?? { name: 'markdown-worker', from: import.meta.url }
+    if (options.prestart ?? true) this.startSlot()
   }
 
   stats(): MarkdownOffloadStats {
     return { ...this.counts }
   }
 
-  convert(html: string): Promise<string> {
-    if (html.length < this.threshold || this.closed) return Promise.resolve(this.inline(html))
-    const worker = this.ensureWorker()
-    if (!worker) return Promise.resolve(this.inline(html))
-    const id = this.nextId++
+  /** Worker threads running now. */
+  get workers(): number {
+    return this.slots.size
+  }
+
+  /**
+   * The Markdown of `html`, or: MarkdownTimeoutError once the deadline has passed, AbortedError
+   * once the signal aborts, CaptureTooLargeError past maxChars, MarkdownFailedError when the
+   * converter threw or its worker ended (503 when no worker can start), ShuttingDownError after close().
+   */
+  convert(html: string, limits: MarkdownLimits): Promise<string> {
+    if (this.closed) return Promise.reject(new ShuttingDownError())
+    if (limits.signal?.aborted) return Promise.reject(new AbortedError())
+    if (!html) return Promise.resolve('')
     return new Promise<string>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, html })
-      worker.postMessage({ id, html } satisfies MarkdownJob)
+      const signal = limits.signal
+      const job: Job = {
+        id: this.nextId++,
+        html,
+        maxChars: limits.maxChars ?? Number.MAX_SAFE_INTEGER,
+        pageTimeoutMs: limits.deadline.timeoutMs,
+        resolve,
+        reject,
+        release: () => {
+          clearTimeout(timer)
+          signal?.removeEventListener('abort', onAbort)
+        },
+        done: false,
+        slot: null,
+      }
+      const timer = setTimeout(() => this.stop(job, 'timeout'), limits.deadline.remaining())
+      const onAbort = () => this.stop(job, 'aborted')
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.queue.push(job)
+      this.pump()
     })
   }
 
-  /** Ends the worker; jobs it still held, and conversions asked for afterwards, run on the loop. */
+  /** Ends the workers; conversions in progress or waiting, and any asked for afterwards, fail with ShuttingDownError. */
   async close(): Promise<void> {
     this.closed = true
-    const worker = this.worker
-    this.worker = null
-    if (worker) await worker.terminate()
-    this.convertPendingHere()
+    const slots = [...this.slots]
+    this.slots.clear()
+    const jobs = [...this.queue, ...slots.flatMap((s) => (s.job ? [s.job] : []))]
+    this.queue.length = 0
+    for (const job of jobs) this.fail(job, new ShuttingDownError())
+    await Promise.all(slots.map((s) => s.worker.terminate().catch(() => undefined)))
   }
 
-  private inline(html: string): string {
-    this.counts.inline++
-    return htmlToMarkdown(html)
+  /** Gives waiting jobs to idle workers, starting workers up to `size`. */
+  private pump(): void {
+    while (this.queue.length > 0 && !this.closed) {
+      let slot: Slot | null = null
+      for (const s of this.slots) {
+        if (s.job === null) {
+          slot = s
+          break
+        }
+      }
+      if (!slot) {
+        if (this.slots.size >= this.size) return
+        slot = this.startSlot()
+        if (!slot) {
+          if (this.failedStarts < MAX_FAILED_STARTS_IN_A_ROW) continue
+          const why = new MarkdownFailedError('no Markdown worker thread can start on this server; see its log', true)
+          for (const job of this.queue.splice(0)) this.fail(job, why)
+          return
+        }
+      }
+      const job = this.queue.shift() as Job
+      slot.job = job
+      job.slot = slot
+      slot.worker.postMessage({ id: job.id, html: job.html, maxChars: job.maxChars } satisfies MarkdownJob)
+    }
   }
 
-  private ensureWorker(): Worker | null {
-    if (this.worker) return this.worker
+  private startSlot(): Slot | null {
     // A worker that keeps failing (an install that cannot run it) is not started for every page.
-    if (this.failuresInARow >= MAX_FAILURES_IN_A_ROW) return null
+    if (this.closed || this.failedStarts >= MAX_FAILED_STARTS_IN_A_ROW) return null
     let worker: Worker
     try {
       worker = startWorker(this.entry.name, this.entry.from)
     } catch (err) {
       this.counts.workerFailures++
-      this.failuresInARow++
-      this.options.logger?.warn({ err: err instanceof Error ? err.message : String(err) }, 'Markdown worker could not start; converting on the event loop')
+      this.failedStarts++
+      this.options.logger?.warn({ err: err instanceof Error ? err.message : String(err), failures: this.failedStarts }, 'Markdown worker could not start')
       return null
     }
     this.counts.workerStarts++
-    // An idle worker must not keep the process alive.
+    // An idle worker must not keep the process alive (a job's deadline timer does while it runs).
     worker.unref()
-    worker.on('message', (reply: MarkdownReply) => this.settle(reply))
-    const gone = (why: string) => {
-      if (this.worker !== worker) return
-      this.worker = null
-      if (this.pending.size > 0 || why !== 'exit 0') {
-        this.counts.workerFailures++
-        this.failuresInARow++
-        this.options.logger?.warn({ why, jobs: this.pending.size }, 'Markdown worker ended; its jobs are converted on the event loop')
-      }
-      this.convertPendingHere()
-    }
-    worker.on('error', (err) => gone(`error: ${err.message}`))
-    worker.on('exit', (code) => gone(`exit ${code}`))
-    this.worker = worker
-    return worker
+    const slot: Slot = { worker, ready: false, job: null }
+    worker.on('message', (reply: MarkdownReply) => this.onReply(slot, reply))
+    worker.on('error', (err) => this.onGone(slot, `error: ${err.message}`))
+    worker.on('exit', (code) => this.onGone(slot, `exit ${code}`))
+    this.slots.add(slot)
+    return slot
   }
 
-  private settle(reply: MarkdownReply): void {
-    const job = this.pending.get(reply.id)
-    if (!job) return
-    this.pending.delete(reply.id)
+  private onReply(slot: Slot, reply: MarkdownReply): void {
+    if ('ready' in reply) {
+      slot.ready = true
+      this.failedStarts = 0
+      return
+    }
+    const job = slot.job
+    if (!job || job.id !== reply.id) return
+    slot.job = null
+    job.slot = null
     this.counts.offloaded++
-    this.failuresInARow = 0
-    if ('markdown' in reply) job.resolve(reply.markdown)
-    else job.reject(new Error(`Markdown conversion failed: ${reply.error}`))
+    if ('markdown' in reply) this.succeed(job, reply.markdown)
+    else if ('tooLarge' in reply) this.fail(job, new CaptureTooLargeError('Markdown', reply.tooLarge, job.maxChars))
+    else this.fail(job, new MarkdownFailedError(`converting the page to Markdown failed: ${reply.error}`))
+    this.pump()
+  }
+
+  /** A worker ended without being stopped by us. */
+  private onGone(slot: Slot, why: string): void {
+    // Stopped (stop, close), or its 'error' came before this 'exit'.
+    if (!this.slots.delete(slot)) return
+    const job = slot.job
+    slot.job = null
+    if (!slot.ready) {
+      this.counts.workerFailures++
+      this.failedStarts++
+      this.options.logger?.warn({ why, failures: this.failedStarts }, 'Markdown worker could not start')
+      // The page never reached a converter: it waits for the next worker.
+      if (job) {
+        job.slot = null
+        this.queue.unshift(job)
+      }
+    } else if (job || why !== 'exit 0') {
+      this.counts.workerFailures++
+      this.options.logger?.warn({ why, converting: job !== null }, 'Markdown worker ended')
+      if (job) this.fail(job, new MarkdownFailedError(`the Markdown worker thread ended while converting this page (${why})`))
+    }
+    this.pump()
   }
 
   /**
-   * Jobs the worker will never answer are converted here, in the order they came, one per turn of
-   * the loop so that what else is waiting (other answers, the monitor) is not held behind all of them.
+   * The job's deadline has passed, or its caller went away. Waiting, it just leaves the queue;
+   * being converted, its worker is terminated (turndown cannot be interrupted otherwise) and a
+   * new one started, so that the next page does not wait for it.
    */
-  private convertPendingHere(): void {
-    const jobs = [...this.pending.values()]
-    this.pending.clear()
-    for (const job of jobs) {
-      setImmediate(() => {
-        try {
-          job.resolve(this.inline(job.html))
-        } catch (err) {
-          job.reject(err instanceof Error ? err : new Error(String(err)))
-        }
-      })
+  private stop(job: Job, why: 'timeout' | 'aborted'): void {
+    if (job.done) return
+    if (why === 'timeout') this.counts.timedOut++
+    else this.counts.aborted++
+    const waiting = this.queue.indexOf(job)
+    if (waiting >= 0) this.queue.splice(waiting, 1)
+    const slot = job.slot
+    if (slot) {
+      this.slots.delete(slot)
+      slot.job = null
+      void slot.worker.terminate().catch(() => undefined)
+      this.options.logger?.warn({ why, chars: job.html.length }, 'Markdown conversion stopped: its worker was terminated and is replaced')
+      this.startSlot()
     }
+    this.fail(job, why === 'timeout' ? new MarkdownTimeoutError(job.pageTimeoutMs) : new AbortedError())
+    this.pump()
+  }
+
+  private succeed(job: Job, markdown: string): void {
+    if (job.done) return
+    job.done = true
+    job.release()
+    job.resolve(markdown)
+  }
+
+  private fail(job: Job, err: Error): void {
+    if (job.done) return
+    job.done = true
+    job.release()
+    job.reject(err)
   }
 }

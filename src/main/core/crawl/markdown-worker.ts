@@ -3,16 +3,23 @@ import { htmlToMarkdown } from './markdown.js'
 import type { MarkdownJob, MarkdownReply } from './markdown-offload.js'
 
 /*
- * The Markdown worker thread: the same converter as the main thread (./markdown.ts), one job at a
- * time, answered in order. A built app runs this as out/main/markdown-worker.js (its own entry in
+ * A Markdown worker thread: the converter of ./markdown.ts, one job at a time (the main thread
+ * sends the next once this one is answered). A Markdown longer than the job's maxChars is not
+ * copied back, only its length. The main thread terminates this thread when a job outlives its
+ * deadline. A built app runs this as out/main/markdown-worker.js (its own entry in
  * electron.vite.config.ts); `npm run serve` and the tests run the .ts through tsx.
  */
 parentPort?.on('message', (job: MarkdownJob) => {
   let reply: MarkdownReply
   try {
-    reply = { id: job.id, markdown: htmlToMarkdown(job.html) }
+    const markdown = htmlToMarkdown(job.html)
+    reply = markdown.length > job.maxChars ? { id: job.id, tooLarge: markdown.length } : { id: job.id, markdown }
   } catch (err) {
     reply = { id: job.id, error: err instanceof Error ? err.message : String(err) }
   }
   parentPort?.postMessage(reply)
 })
+
+// Once compiled and warm: the first page converted here is not the one to pay for it.
+htmlToMarkdown('<h1>warm</h1><p>up <a href="https://example.test/">a</a></p><ul><li>list</li></ul>')
+parentPort?.postMessage({ ready: true } satisfies MarkdownReply)

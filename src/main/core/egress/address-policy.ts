@@ -2,9 +2,9 @@ import { BlockList, isIP } from 'node:net'
 
 /**
  * Which IP addresses a crawl may reach when private targets are refused (SSRF defence).
- * Node's BlockList matches IPv4-mapped IPv6 (::ffff:a.b.c.d) against the IPv4 rules by itself;
- * the deprecated IPv4-compatible form (::a.b.c.d) and the NAT64 prefix (64:ff9b::/96) are
- * unwrapped here so that they cannot smuggle a private IPv4 address past the list.
+ * An IPv6 address that carries an IPv4 address (mapped, translated, compatible, NAT64, 6to4,
+ * Teredo) is also judged by the IPv4 address inside it, so that no notation can smuggle a
+ * private IPv4 address past the list.
  */
 
 interface Range {
@@ -30,6 +30,9 @@ const BLOCKED_RANGES: readonly Range[] = [
   { network: '255.255.255.255', prefix: 32, family: 'ipv4', what: 'broadcast' },
   { network: '::', prefix: 128, family: 'ipv6', what: 'unspecified' },
   { network: '::1', prefix: 128, family: 'ipv6', what: 'loopback' },
+  // Local-use NAT64 (RFC 8215): translates to whatever IPv4 network the operator chose, and its
+  // prefix length (so where the IPv4 address sits) is local too: refused as a whole.
+  { network: '64:ff9b:1::', prefix: 48, family: 'ipv6', what: 'local-use NAT64' },
   { network: 'fc00::', prefix: 7, family: 'ipv6', what: 'unique local' },
   { network: 'fe80::', prefix: 10, family: 'ipv6', what: 'link-local' },
   { network: 'ff00::', prefix: 8, family: 'ipv6', what: 'multicast' },
@@ -64,21 +67,55 @@ function listOf(ranges: ReadonlyArray<{ network?: string; address?: string; pref
 }
 
 const BLOCKED = listOf(BLOCKED_RANGES)
-const LOOPBACK = listOf([BLOCKED_RANGES[3] as Range, BLOCKED_RANGES[13] as Range])
+const LOOPBACK = listOf(BLOCKED_RANGES.filter((r) => r.what === 'loopback'))
 
-/** The IPv4 address inside an IPv4-compatible (::a.b.c.d) or NAT64 (64:ff9b::a.b.c.d) address. */
-function embeddedIpv4(ipv6: string): string | null {
+/** The 16 bytes of an IPv6 address (any notation isIP accepts), or null. */
+function ipv6Bytes(address: string): Uint8Array | null {
   let canonical: string
   try {
-    canonical = new URL(`http://[${ipv6}]/`).hostname
+    // The URL parser turns a dotted IPv4 tail into hex groups, lower-cases and compresses.
+    canonical = new URL(`http://[${address.replace(/%.*$/, '')}]/`).hostname.slice(1, -1)
   } catch {
     return null
   }
-  const m = /^\[(?:64:ff9b)?::(?:([0-9a-f]{1,4}):)?([0-9a-f]{1,4})\]$/.exec(canonical)
-  if (!m) return null
-  const high = parseInt(m[1] ?? '0', 16)
-  const low = parseInt(m[2] as string, 16)
-  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`
+  const [head, tail] = canonical.includes('::') ? canonical.split('::') : [canonical, null]
+  const groupsOf = (part: string | null | undefined): number[] => (part ? part.split(':').map((g) => parseInt(g, 16)) : [])
+  const first = groupsOf(head)
+  const last = groupsOf(tail)
+  const groups = tail === null ? first : [...first, ...new Array<number>(8 - first.length - last.length).fill(0), ...last]
+  if (groups.length !== 8) return null
+  const bytes = new Uint8Array(16)
+  groups.forEach((g, i) => {
+    bytes[2 * i] = g >> 8
+    bytes[2 * i + 1] = g & 255
+  })
+  return bytes
+}
+
+const ipv4At = (b: Uint8Array, at: number, mask = 0): string => [0, 1, 2, 3].map((i) => ((b[at + i] as number) ^ mask) & 255).join('.')
+const zeros = (b: Uint8Array, from: number, to: number): boolean => b.subarray(from, to).every((x) => x === 0)
+
+/**
+ * Every IPv4 address an IPv6 address carries, with the form's name: a connection to it may end
+ * at that IPv4 address (through a translator, a 6to4 or Teredo relay, or the kernel itself).
+ */
+export function embeddedIpv4(ipv6: string): Array<{ ipv4: string; form: string }> {
+  const b = ipv6Bytes(ipv6)
+  if (b === null) return []
+  const out: Array<{ ipv4: string; form: string }> = []
+  const pre = (bytes: number[]) => bytes.every((x, i) => b[i] === x)
+  if (zeros(b, 0, 10) && b[10] === 0xff && b[11] === 0xff) out.push({ ipv4: ipv4At(b, 12), form: 'IPv4-mapped' })
+  // ::ffff:0:a.b.c.d (RFC 2765, SIIT)
+  else if (zeros(b, 0, 8) && b[8] === 0xff && b[9] === 0xff && zeros(b, 10, 12)) out.push({ ipv4: ipv4At(b, 12), form: 'IPv4-translated' })
+  // ::a.b.c.d, deprecated, but a stack may still route it as IPv4
+  else if (zeros(b, 0, 12)) out.push({ ipv4: ipv4At(b, 12), form: 'IPv4-compatible' })
+  // 64:ff9b::/96, the well-known NAT64 prefix (RFC 6052)
+  else if (pre([0x00, 0x64, 0xff, 0x9b]) && zeros(b, 4, 12)) out.push({ ipv4: ipv4At(b, 12), form: 'NAT64' })
+  // 2002:AABB:CCDD::/48 relays to the IPv4 address AA.BB.CC.DD (RFC 3056)
+  else if (pre([0x20, 0x02])) out.push({ ipv4: ipv4At(b, 2), form: '6to4' })
+  // 2001:0::/32: the Teredo server, then the client's address with every bit flipped (RFC 4380)
+  else if (pre([0x20, 0x01, 0x00, 0x00])) out.push({ ipv4: ipv4At(b, 4), form: 'Teredo server' }, { ipv4: ipv4At(b, 12, 0xff), form: 'Teredo client' })
+  return out
 }
 
 /** The refused range an address falls in, e.g. "10.0.0.0/8 (private)". */
@@ -104,9 +141,10 @@ export class AddressPolicy {
     if (this.allowed.check(address, family)) return null
     if (BLOCKED.check(address, family)) return { address, range: rangeOf(address, family) }
     if (family === 'ipv6') {
-      const inner = embeddedIpv4(address)
-      if (inner !== null && !this.allowed.check(inner, 'ipv4') && BLOCKED.check(inner, 'ipv4')) {
-        return { address, range: `${rangeOf(inner, 'ipv4')} embedded in IPv6` }
+      for (const { ipv4, form } of embeddedIpv4(address)) {
+        if (!this.allowed.check(ipv4, 'ipv4') && BLOCKED.check(ipv4, 'ipv4')) {
+          return { address, range: `${rangeOf(ipv4, 'ipv4')} embedded in IPv6 (${form} ${ipv4})` }
+        }
       }
     }
     return null
@@ -129,7 +167,34 @@ export function isLoopbackBind(host: string): boolean {
   return version !== 0 && LOOPBACK.check(name, version === 4 ? 'ipv4' : 'ipv6')
 }
 
-/** The effective block_private_targets: explicit, or on exactly when the service is bound beyond loopback. */
-export function blocksPrivateTargets(config: { block_private_targets: boolean | null; host: string }): boolean {
-  return config.block_private_targets ?? !isLoopbackBind(config.host)
+/** What decides the block_private_targets default: who besides a local user can reach the service. */
+export interface ExposureConfig {
+  block_private_targets: boolean | null
+  host: string
+  allowed_hosts?: readonly string[]
+  cors_origins?: readonly string[]
+  admin_tokens?: readonly string[]
+  crawl_tokens?: readonly string[]
+  read_tokens?: readonly string[]
+}
+
+/**
+ * Why private targets are refused, or null when they are not: the explicit option, or, unset,
+ * any sign that others can reach the service. A loopback bind is not enough on its own: behind
+ * a reverse proxy (allowed_hosts names it), called from web pages (cors_origins) or shared with
+ * tokens, the callers are not the machine's owner, and a crawl token must not reach cloud
+ * metadata or the intranet.
+ */
+export function privateTargetsReason(config: ExposureConfig): string | null {
+  if (typeof config.block_private_targets === 'boolean') return config.block_private_targets ? 'block_private_targets is set' : null
+  if (!isLoopbackBind(config.host)) return `host ${config.host} is not a loopback address`
+  if (config.allowed_hosts?.length) return 'allowed_hosts is set (a reverse proxy forwards to the service)'
+  if (config.cors_origins?.length) return 'cors_origins is set (web pages call the service)'
+  if (config.admin_tokens?.length || config.crawl_tokens?.length || config.read_tokens?.length) return 'tokens are configured (others sign in)'
+  return null
+}
+
+/** The effective block_private_targets: explicit, or on whenever others can reach the service (see privateTargetsReason). */
+export function blocksPrivateTargets(config: ExposureConfig): boolean {
+  return privateTargetsReason(config) !== null
 }

@@ -2,13 +2,7 @@ import type { BrowserConfig } from '../../../shared/crawl-schemas.js'
 import { CrawlFailedError, TargetBlockedError, ValidationError, type CrawldeckError, type ValidationIssue } from '../errors.js'
 import { AddressPolicy } from './address-policy.js'
 import { EgressProxy, EGRESS_HEADER, type Refusal } from './proxy.js'
-import { resolveTarget, systemLookup, type Lookup } from './resolve.js'
-
-/**
- * Chromium switches that would route around the guard's proxy or its name resolution. Playwright
- * appends a caller's extra_args after its own --proxy-server, and Chromium takes the last one.
- */
-const BYPASS_FLAG = /^--(proxy-|no-proxy-server|host-resolver-rules|host-rules|winhttp-proxy-resolver)/i
+import { resolveTargets, systemLookup, type Lookup } from './resolve.js'
 
 /**
  * Added to every browser's switches while the guard is on. WebRTC sends UDP (STUN/TURN) straight
@@ -38,26 +32,31 @@ export class EgressGuard {
     return new EgressGuard(policy, proxy, lookup)
   }
 
-  /** The `proxy` every browser is launched with. */
-  get proxyServer(): { server: string } {
-    return { server: this.proxy.serverUrl }
+  /**
+   * The `proxy` every browser is launched with, with the proxy's per-run credentials: Playwright
+   * answers Chromium's 407 challenges with them (every other local process gets the 407).
+   */
+  get proxyServer(): { server: string; username: string; password: string } {
+    return { server: this.proxy.serverUrl, ...this.proxy.credentials }
   }
 
   /**
    * Refuses (400) a request whose URL is, or resolves to, a blocked address, or whose browser
-   * config would bypass the proxy. A name that does not resolve passes: the crawl reports it.
+   * config names its own proxy. A name that does not resolve passes: the crawl reports it.
+   * Switches that would route around the proxy (--proxy-server, --host-resolver-rules, a WebRTC
+   * policy) never get this far: the request schema takes none of them in extra_args, guard on or
+   * off (shared/browser-switches.ts).
    */
   async checkRequest(urls: readonly string[], urlPath: (i: number) => string, browserConfig: BrowserConfig): Promise<void> {
     const issues: ValidationIssue[] = []
     if (browserConfig.proxy !== null) {
       issues.push({ path: 'browser_config.proxy', message: `browser_config.proxy cannot be used: ${OPTION_HINT}, and every browser goes through its guard` })
     }
-    browserConfig.extra_args.forEach((arg, i) => {
-      if (BYPASS_FLAG.test(arg)) issues.push({ path: `browser_config.extra_args.${i}`, message: `${arg.split('=')[0]} cannot be used: ${OPTION_HINT}` })
-    })
-    const verdicts = await Promise.all(urls.map((url) => resolveTarget(new URL(url).hostname, this.policy, this.lookup)))
-    verdicts.forEach((v, i) => {
-      if (v.kind !== 'blocked') return
+    const hosts = urls.map((url) => new URL(url).hostname)
+    const verdicts = await resolveTargets(hosts, this.policy, this.lookup)
+    hosts.forEach((h, i) => {
+      const v = verdicts.get(h)
+      if (v?.kind !== 'blocked') return
       const host = new URL(urls[i] as string).hostname.replace(/^\[|\]$/g, '')
       const what = host === v.blocked.address ? `is the address ${v.blocked.address}` : `resolves to ${v.blocked.address}`
       issues.push({ path: urlPath(i), message: `${urls[i]} ${what}, in ${v.blocked.range}: ${OPTION_HINT}` })

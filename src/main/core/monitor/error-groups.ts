@@ -3,10 +3,24 @@
  * values is one group. Bounded: past `maxGroups` the least recently seen group is dropped.
  */
 import type { ErrorGroupView as ErrorGroup } from '../../../shared/monitor-types.js'
+import { capText, MAX_ERROR_CHARS } from '../errors.js'
 
+/**
+ * How much of a message its shape is read from: messages are capped to this when they enter the
+ * engine (errors.ts), so for them nothing changes, and a longer one cannot cost more.
+ */
+export const SHAPE_INPUT_CHARS = MAX_ERROR_CHARS
+
+/**
+ * The message with what varies between occurrences replaced by placeholders, cut to 300
+ * characters. Every pattern is linear in the text: the scheme of a URL is at most 32 characters
+ * (an unbounded one made an 80 K-character message of dotted words cost 1.5 s: each word
+ * boundary began a scan to the end of the text), and only SHAPE_INPUT_CHARS are read at all.
+ */
 export function errorShape(message: string): string {
   return message
-    .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>)]+/gi, '<url>')
+    .slice(0, SHAPE_INPUT_CHARS)
+    .replace(/\b[a-z][a-z0-9+.-]{0,31}:\/\/[^\s"'<>)]+/gi, '<url>')
     .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<id>')
     .replace(/\b[0-9a-f]{12,}\b/gi, '<hex>')
     .replace(/"[^"]*"|'[^']*'/g, '<str>')
@@ -21,7 +35,9 @@ export class ErrorGroups {
 
   constructor(private readonly maxGroups = 200) {}
 
-  add(message: string, endpoint: string, at: number): void {
+  add(text: string, endpoint: string, at: number): void {
+    // The example is kept and sent to every dashboard: never more than an engine error can be.
+    const message = capText(text)
     const signature = errorShape(message)
     const existing = this.groups.get(signature)
     if (existing) {
@@ -48,7 +64,8 @@ export class ErrorGroups {
 
   load(groups: ErrorGroup[]): void {
     this.groups.clear()
-    for (const g of [...groups].sort((a, b) => a.last_seen - b.last_seen).slice(-this.maxGroups)) this.groups.set(g.signature, { ...g, endpoints: [...g.endpoints] })
+    // Stored examples may predate the cap.
+    for (const g of [...groups].sort((a, b) => a.last_seen - b.last_seen).slice(-this.maxGroups)) this.groups.set(g.signature, { ...g, example: typeof g.example === 'string' ? capText(g.example) : g.example, endpoints: [...g.endpoints] })
   }
 
   clear(): void {

@@ -63,27 +63,38 @@ export function createMetrics(deps: {
   new Gauge({ name: 'crawldeck_memory_ratio', help: 'Memory use of the container (cgroup) or host, 0..1', registers: [registry], collect() { this.set(monitor.memory().percent / 100) } })
   new Gauge({ name: 'crawldeck_cpu_ratio', help: 'CPU use of the container (cgroup) or host over the last second, 0..1', registers: [registry], collect() { this.set(monitor.health().container.cpu_percent / 100) } })
 
-  // Read from the converter's own counts at scrape time: large pages should say 'worker'; 'loop'
-  // for them, with worker failures rising, means the worker thread cannot run on this install.
+  // Read from the converter's own counts at scrape time. Every conversion runs on a worker thread
+  // now, so 'loop' stays at 0: it is kept so that queries written for it still find a series.
   new Counter({
     name: 'crawldeck_markdown_conversions_total',
-    help: 'HTML to Markdown conversions, by where they ran: loop (the event loop) or worker (the worker thread, for large pages)',
+    help: 'HTML to Markdown conversions answered, by where they ran: worker (a worker thread: all of them) or loop (the event loop: no longer used, always 0)',
     labelNames: ['where'] as const,
     registers: [registry],
     collect() {
-      const stats = markdown.stats()
       this.reset()
-      this.inc({ where: 'loop' }, stats.inline)
-      this.inc({ where: 'worker' }, stats.offloaded)
+      this.inc({ where: 'loop' }, 0)
+      this.inc({ where: 'worker' }, markdown.stats().offloaded)
     },
   })
   new Counter({
     name: 'crawldeck_markdown_worker_failures_total',
-    help: 'Times the Markdown worker thread could not start or ended with work (its jobs then ran on the event loop)',
+    help: 'Times a Markdown worker thread could not start, or ended on its own (the page it was converting then failed)',
     registers: [registry],
     collect() {
       this.reset()
       this.inc(markdown.stats().workerFailures)
+    },
+  })
+  new Counter({
+    name: 'crawldeck_markdown_stopped_total',
+    help: "Markdown conversions stopped before they finished: at the page's deadline (timeout) or when the caller went away (aborted); a worker converting one is terminated and replaced",
+    labelNames: ['why'] as const,
+    registers: [registry],
+    collect() {
+      const stats = markdown.stats()
+      this.reset()
+      this.inc({ why: 'timeout' }, stats.timedOut)
+      this.inc({ why: 'aborted' }, stats.aborted)
     },
   })
 

@@ -16,6 +16,7 @@ import type {
 } from '../../../shared/monitor-types.js'
 import type { Admission } from '../admission.js'
 import type { Config } from '../config.js'
+import { capText } from '../errors.js'
 import type { EngineEventBus, EngineEvents } from '../events.js'
 import type { Logger } from '../logger.js'
 import { janitorPolicy, type Janitor } from '../pool/janitor.js'
@@ -245,7 +246,10 @@ export class Monitor {
     else this.watches.set(e.id, new Set([watch]))
   }
 
-  private onRequestFinished(e: EngineEvents['request:finished']): void {
+  private onRequestFinished(finished: EngineEvents['request:finished']): void {
+    // Kept, stored every second and pushed to every dashboard: an error is never more than the
+    // engine's cap, whatever reported it (engine errors are capped when made; a bug's may not be).
+    const e = { ...finished, error: finished.error === null ? null : capText(finished.error), stack: finished.stack === null ? null : capText(finished.stack) }
     const entry = this.active.get(e.id)
     this.active.delete(e.id)
     const record: CompletedRequest = {
@@ -620,7 +624,8 @@ export class Monitor {
     }
     if (snapshot.timeline) refill(this.timelinePoints, snapshot.timeline, (p) => p.timestamp)
     if (snapshot.janitor) refill(this.janitorLog, snapshot.janitor, (e) => e.timestamp)
-    if (snapshot.errors) refill(this.errorLog, snapshot.errors, (e) => e.timestamp)
+    // Stored entries may predate the cap.
+    if (snapshot.errors) refill(this.errorLog, snapshot.errors.map((e) => ({ ...e, error: typeof e.error === 'string' ? capText(e.error) : e.error, stack: typeof e.stack === 'string' ? capText(e.stack) : e.stack })), (e) => e.timestamp)
     if (snapshot.error_groups) {
       const byShape = new Map(snapshot.error_groups.map((g) => [g.signature, { ...g }]))
       for (const g of this.errorGroups.list()) {

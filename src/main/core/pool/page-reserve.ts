@@ -29,6 +29,11 @@ export function contextOptions(cfg: BrowserConfig): BrowserContextOptions {
     ignoreHTTPSErrors: cfg.ignore_https_errors,
     locale: cfg.locale ?? undefined,
     serviceWorkers: 'block',
+    // A crawled page that sends a file (Content-Disposition: attachment, <a download>, a type
+    // Chromium does not display) would otherwise have it written to disk in full, at whatever
+    // size the page chooses (Playwright's default is to accept downloads). Refused, Chromium
+    // cancels the transfer as soon as it is seen to be a download.
+    acceptDownloads: false,
   }
 }
 

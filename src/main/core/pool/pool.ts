@@ -9,6 +9,7 @@ import type { MemoryReading } from '../system/memory.js'
 import { findProcessesWithArg, isAlive, killProcessTree } from '../system/process-tree.js'
 import type { PoolBinary } from '../chromium/executables.js'
 import { BASE_CHROMIUM_ARGS } from '../chromium/launch-args.js'
+import { SANDBOX_UNAVAILABLE_HINT } from '../chromium/sandbox.js'
 import { EGRESS_CHROMIUM_ARGS } from '../egress/guard.js'
 import { ManagedBrowser } from './managed-browser.js'
 import { configSignature, normaliseBrowserConfig } from './signature.js'
@@ -32,6 +33,8 @@ export interface PoolDeps {
   readMemory: () => MemoryReading
   /** The egress guard's proxy, when private targets are refused: every browser goes through it. */
   egressProxy?: { server: string } | null
+  /** Launch inside Chromium's sandbox (chromium/sandbox.ts: false as root, where Chromium needs --no-sandbox). */
+  sandbox: boolean
 }
 
 /** How long a polite close may take before the process tree is killed. */
@@ -232,8 +235,12 @@ export class BrowserPool {
       browser = await chromium.launch({
         executablePath: binary.launchPath,
         headless: config.headless,
+        // Playwright adds --no-sandbox unless this is true.
+        chromiumSandbox: this.deps.sandbox,
         args: [...BASE_CHROMIUM_ARGS, ...(this.deps.egressProxy ? EGRESS_CHROMIUM_ARGS : []), ...this.deps.config.chromium_args, ...config.extra_args, marker],
         // The guard's proxy wins; the crawl service refuses a browser_config.proxy while it is on.
+        // It carries the guard's per-run username and password: Playwright answers the proxy's
+        // 407 with them, so they must reach this option whole.
         proxy: this.deps.egressProxy ?? config.proxy ?? undefined,
         timeout: LAUNCH_TIMEOUT_MS,
         handleSIGINT: false,
@@ -241,7 +248,9 @@ export class BrowserPool {
         handleSIGHUP: false,
       })
     } catch (err) {
-      const message = `could not launch Chromium (${binary.path}): ${firstLine(err)}`
+      // Playwright's first line says only that the browser closed; Chromium's reason is in its log.
+      const unsandboxable = this.deps.sandbox && /No usable sandbox|Chromium sandboxing failed/.test(err instanceof Error ? err.message : String(err))
+      const message = `could not launch Chromium (${binary.path}): ${unsandboxable ? SANDBOX_UNAVAILABLE_HINT : firstLine(err)}`
       events.emit('browser:launch_failed', { sig, tier, error: message })
       if (tier === 'permanent') this.permanentLaunchError = message
       throw new BrowserLaunchError(message, err)

@@ -1,4 +1,5 @@
 import type { HealthResponse } from '../../../shared/api-types.js'
+import type { MonitorHealth } from '../../../shared/monitor-types.js'
 import type { Admission } from '../admission.js'
 import type { Config } from '../config.js'
 import type { BrowserPool } from '../pool/pool.js'
@@ -11,6 +12,12 @@ export interface HealthDeps {
   readMemory: () => MemoryReading
   startedAt: number
   version: string
+  /** Set when browsers run without Chromium's sandbox (as root): reported, see readHealth. */
+  sandboxWarning: string | null
+  /** Why the egress guard should be on but is not yet (tokens added live to a service started without it), or null. */
+  guardPending?: () => string | null
+  /** The monitor's persistence state; its error names the store by its redacted location only. */
+  persistence?: Pick<MonitorHealth['persistence'], 'ok' | 'error'>
 }
 
 /**
@@ -41,6 +48,21 @@ export function readHealth(deps: HealthDeps): HealthResponse {
   if (status === 'ok' && admission.queuedCount >= admission.capacity.queue_limit && admission.capacity.queue_limit > 0) {
     status = 'degraded'
     problems.push('the crawl queue is full: new crawls get 429')
+  }
+  // A problem to fix, but not a degraded service: crawls work as well as ever, and a status that
+  // stays 'degraded' for as long as the process lives would teach everyone to ignore it.
+  if (deps.sandboxWarning !== null) problems.push(deps.sandboxWarning)
+  // Crawls work, but a crawl token can still reach private addresses until the restart.
+  const guardPending = deps.guardPending?.() ?? null
+  if (guardPending !== null) {
+    if (status === 'ok') status = 'degraded'
+    problems.push(guardPending)
+  }
+  // Crawls work, but history is only in memory: a crash, or a stop whose fallback file cannot be
+  // written either, would lose the counts. Degraded until a write succeeds again.
+  if (deps.persistence && !deps.persistence.ok) {
+    if (status === 'ok') status = 'degraded'
+    problems.push(`monitor history is not being saved (kept in memory, written once the store answers): ${deps.persistence.error ?? 'the store did not answer'}`)
   }
   return {
     status,

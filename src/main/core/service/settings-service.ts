@@ -2,7 +2,7 @@ import type { ServiceImpl } from '../../../shared/contract.js'
 import type { SettingKey, Settings, SettingsAnswer, SettingsPatch } from '../../../shared/settings.js'
 import type { Config } from '../config.js'
 import type { Logger } from '../logger.js'
-import { blocksPrivateTargets, isLoopbackBind } from '../egress/address-policy.js'
+import { blocksPrivateTargets, isLoopbackBind, privateTargetsReason } from '../egress/address-policy.js'
 import { changedKeys, defaultSettings, digestTokens, holdsWholeTokens, keysOf, LIVE_KEYS, maskSettings, mergeSettings, pick, RESTART_KEYS, valueOf, type RestartKey } from '../settings/model.js'
 import type { SettingsStore } from '../settings/store.js'
 import { summariseIssues } from '../../../shared/validation.js'
@@ -39,6 +39,8 @@ export interface SettingsService {
   readonly location: string
   /** Why the saved file was set aside at start-up, or null. */
   readonly loadProblem: string | null
+  /** Why the egress guard should be on but is not running (it starts with the engine), or null. */
+  guardPending(): string | null
 }
 
 /**
@@ -75,12 +77,22 @@ export async function createSettingsService(deps: { config: Config; store: Setti
   }
   writeIntoConfig(config, current, [...LIVE_KEYS, 'host', 'port', 'redis_url'])
   writeTokens(config, current)
-  // The egress guard (block_private_targets) follows the bind address by default, but it is
-  // decided when the engine starts: browsers are launched through it. Moving the HTTP server from
-  // loopback to a reachable address live would leave private targets open until then, so that
-  // move waits for the restart (restart_required) instead of being offered to the host.
+  // The egress guard (block_private_targets) is on by default whenever others can reach the
+  // service (a reachable bind, a proxy's name, CORS origins, tokens), but it is decided when the
+  // engine starts: browsers are launched through it. Moving the HTTP server from loopback to a
+  // reachable address live would leave private targets open until then, so that move waits for
+  // the restart (restart_required) instead of being offered to the host. Tokens cannot wait (they
+  // are what keeps strangers out), so tokens added to a service running without the guard apply
+  // at once and the missing guard is reported (guardPending, in /health) until the restart.
   const guardRunning = blocksPrivateTargets(config)
+  // The bind address alone decides whether a host move waits: tokens that already want the
+  // guard are reported by guardPending, and moving between loopback addresses changes nothing.
   const needsGuard = (host: string) => !guardRunning && blocksPrivateTargets({ block_private_targets: config.block_private_targets, host })
+  const guardPending = (): string | null => {
+    if (guardRunning) return null
+    const reason = privateTargetsReason(config)
+    return reason === null ? null : `private targets are not refused yet: ${reason}, which turns the egress guard on at the next start; restart crawldeck`
+  }
 
   // What the started service actually uses for the keys that need a restart.
   const running: Record<RestartKey, unknown> = Object.fromEntries(RESTART_KEYS.map((k) => [k, valueOf(current, k)])) as Record<RestartKey, unknown>
@@ -116,7 +128,11 @@ export async function createSettingsService(deps: { config: Config; store: Setti
     // The HTTP door reads the token lists from the config on every check: new tokens work at once,
     // and removed ones (with every session signed in with them) stop at once. Only when the lists
     // were sent: a save of other settings keeps a token the HTTP door generated for itself.
-    if (patch.tokens !== undefined) writeTokens(config, current)
+    if (patch.tokens !== undefined) {
+      writeTokens(config, current)
+      const pendingGuard = guardPending()
+      if (pendingGuard) logger.warn(pendingGuard)
+    }
     const applied = changed.filter((k) => !(RESTART_KEYS as readonly string[]).includes(k))
     let offered = changed
     let offeredSettings = current
@@ -166,6 +182,7 @@ export async function createSettingsService(deps: { config: Config; store: Setti
     },
     location: store.location,
     loadProblem: problem,
+    guardPending,
   }
 }
 

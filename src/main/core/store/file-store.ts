@@ -1,7 +1,6 @@
 import { readFile, rename } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import type { MonitorSnapshot } from '../monitor/monitor.js'
-import type { MonitorStore } from './store.js'
+import type { MonitorStore, StoredState } from './store.js'
 import { writeFileAtomic } from './atomic-write.js'
 
 /**
@@ -10,15 +9,16 @@ import { writeFileAtomic } from './atomic-write.js'
  */
 export class FileStore implements MonitorStore {
   readonly backend = 'file' as const
+  readonly lineage = 'file'
   readonly location: string
-  private current: Partial<MonitorSnapshot> = {}
+  private current: StoredState = {}
   private writing: Promise<void> = Promise.resolve()
 
   constructor(dataDir: string, fileName = 'monitor.json') {
     this.location = resolve(join(dataDir, fileName))
   }
 
-  async load(): Promise<Partial<MonitorSnapshot> | null> {
+  async load(): Promise<StoredState | null> {
     let text: string
     try {
       text = await readFile(this.location, 'utf8')
@@ -27,7 +27,7 @@ export class FileStore implements MonitorStore {
       throw err
     }
     try {
-      this.current = JSON.parse(text) as Partial<MonitorSnapshot>
+      this.current = JSON.parse(text) as StoredState
     } catch (err) {
       // Cannot happen through our own writes (they are atomic); a hand-edited file is set aside, not trusted.
       const aside = `${this.location}.corrupt-${Date.now()}`
@@ -40,14 +40,14 @@ export class FileStore implements MonitorStore {
     return this.current
   }
 
-  save(sections: Partial<MonitorSnapshot>): Promise<void> {
+  save(sections: StoredState): Promise<void> {
     // Writes are serialised: two renames racing could put an older state last.
     const next = this.writing.then(() => this.write({ ...this.current, ...sections, version: 1 }))
     this.writing = next.catch(() => undefined)
     return next
   }
 
-  private async write(snapshot: Partial<MonitorSnapshot>): Promise<void> {
+  private async write(snapshot: StoredState): Promise<void> {
     await writeFileAtomic(this.location, JSON.stringify(snapshot))
     this.current = snapshot
   }

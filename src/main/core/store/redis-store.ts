@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis'
-import type { MonitorSnapshot } from '../monitor/monitor.js'
-import type { MonitorStore } from './store.js'
+import { redactUrl } from '../redact.js'
+import type { MonitorStore, StoredState } from './store.js'
 
-const SECTIONS = ['endpoints', 'timeline', 'janitor', 'errors', 'error_groups'] as const
+// applied_fallbacks is written only once a pending-history file was merged (see persister.ts).
+const SECTIONS = ['endpoints', 'timeline', 'janitor', 'errors', 'error_groups', 'applied_fallbacks'] as const
 
 /**
  * Redis back-end: one key per section under the prefix (default `crawldeck:`), written in one
@@ -16,7 +17,10 @@ const SECTIONS = ['endpoints', 'timeline', 'janitor', 'errors', 'error_groups'] 
 export class RedisStore implements MonitorStore {
   readonly backend = 'redis' as const
   readonly location: string
+  readonly lineage: string
   private readonly redis: Redis
+  /** The URL's secrets, scrubbed from every error this store hands out (they reach logs and /health). */
+  private readonly secrets: string[]
   /** Every section as last loaded from or written to Redis: what a rewrite after a reconnect puts back. */
   private readonly known: Partial<Record<(typeof SECTIONS)[number], unknown>> = {}
   /** Connections made so far ('ready' events), and the one on which Redis last held all of `known`. */
@@ -25,6 +29,8 @@ export class RedisStore implements MonitorStore {
 
   constructor(url: string, private readonly prefix: string) {
     this.location = redactUrl(url)
+    this.lineage = `redis:${prefix}`
+    this.secrets = urlSecrets(url)
     this.redis = new Redis(url, {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -47,7 +53,26 @@ export class RedisStore implements MonitorStore {
     if (this.redis.status !== 'ready') throw new Error(`Redis at ${this.location} is not reachable (${this.redis.status})`)
   }
 
-  async load(): Promise<Partial<MonitorSnapshot> | null> {
+  load(): Promise<StoredState | null> {
+    return this.scrubbed(this.doLoad())
+  }
+
+  save(sections: StoredState): Promise<void> {
+    return this.scrubbed(this.doSave(sections))
+  }
+
+  private async scrubbed<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
+      const clean = this.secrets.reduce((m, secret) => m.split(secret).join('***'), message)
+      if (clean === message && err instanceof Error) throw err
+      throw new Error(clean)
+    }
+  }
+
+  private async doLoad(): Promise<StoredState | null> {
     await this.ready()
     const connection = this.connections
     const values = await this.redis.mget(...SECTIONS.map((s) => this.key(s)))
@@ -65,10 +90,10 @@ export class RedisStore implements MonitorStore {
         await this.redis.rename(this.key(s), `${this.key(s)}:corrupt-${Date.now()}`).catch(() => undefined)
       }
     }
-    return out as Partial<MonitorSnapshot>
+    return out as StoredState
   }
 
-  async save(sections: Partial<MonitorSnapshot>): Promise<void> {
+  private async doSave(sections: StoredState): Promise<void> {
     await this.ready()
     const connection = this.connections
     // First write on a new connection: everything, in case Redis lost what it had.
@@ -89,12 +114,27 @@ export class RedisStore implements MonitorStore {
   }
 }
 
-function redactUrl(url: string): string {
+/**
+ * The secrets a URL carries (password, password parameters), raw and percent-decoded, as they
+ * could appear in an error. Not the user name: it is no secret, and masking a common word like
+ * "default" everywhere in a message would garble it.
+ */
+function urlSecrets(url: string): string[] {
+  const out = new Set<string>()
   try {
     const u = new URL(url)
-    if (u.password) u.password = '***'
-    return u.toString()
+    if (u.password) {
+      out.add(u.password)
+      try {
+        out.add(decodeURIComponent(u.password))
+      } catch {
+        // not valid percent-encoding: the raw form is enough
+      }
+    }
+    for (const [key, v] of u.searchParams) if (/pass|secret|token|auth/i.test(key) && v) out.add(v)
   } catch {
-    return 'redis'
+    out.add(url)
   }
+  // Longest first, and nothing so short that masking it would garble the message.
+  return [...out].filter((s) => s.length >= 3).sort((a, b) => b.length - a.length)
 }

@@ -19,7 +19,7 @@ export interface TempRun {
   readonly dir: string
   /** Runs of dead processes removed at start. */
   readonly swept: readonly string[]
-  /** Removes this run's folder (at a clean exit). */
+  /** Removes this run's folder (at a clean exit) and points TMPDIR back where it was. */
   remove(): void
 }
 
@@ -112,17 +112,21 @@ export function claimTempRun(base: string = os.tmpdir()): TempRun {
   const dir = mkdtempSync(path.join(root, `run-${process.pid}-`))
   const owner: Owner = { pid: process.pid, started: processStartTime(process.pid) }
   writeFileSync(path.join(dir, OWNER_FILE), JSON.stringify(owner), { mode: 0o600, flag: 'wx' })
-  process.env.TMPDIR = dir
-  if (process.platform === 'win32') {
-    process.env.TMP = dir
-    process.env.TEMP = dir
-  }
+  const vars = process.platform === 'win32' ? (['TMPDIR', 'TMP', 'TEMP'] as const) : (['TMPDIR'] as const)
+  const before = vars.map((v) => [v, process.env[v]] as const)
+  for (const v of vars) process.env[v] = dir
   return {
     root,
     dir,
     swept,
     remove() {
       rmSync(dir, { recursive: true, force: true })
+      // The process may go on (the desktop app's tests, an embedder): its temp folder is the old one again.
+      for (const [v, value] of before) {
+        if (process.env[v] !== dir) continue
+        if (value === undefined) delete process.env[v]
+        else process.env[v] = value
+      }
     },
   }
 }
