@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -6,6 +6,7 @@ import { resolveConfig } from '../../src/main/core/config.js'
 import { silentLogger } from '../../src/main/core/logger.js'
 import { createSettingsService } from '../../src/main/core/service/settings-service.js'
 import { SettingsStore } from '../../src/main/core/settings/store.js'
+import { openNew, tempNameFor, writeFileAtomic } from '../../src/main/core/store/atomic-write.js'
 
 /* Requirement 2: settings.json written atomically, mode 0600, a corrupt file set aside and reported. */
 
@@ -34,14 +35,38 @@ describe('SettingsStore', () => {
     expect(await new SettingsStore(dir).load()).toEqual({ overrides: { port: 8080, tokens: { admin: ['admin-token-0001'] } }, problem: null })
   })
 
-  it('writes mode 0600 (tokens live there), even over a leftover temp file', async () => {
+  it('writes mode 0600 (tokens live there); a link planted where a predictable temp name would be is never followed', async () => {
     const store = new SettingsStore(join(dir, 'nested', 'user-data'))
     await store.save({ tokens: { admin: ['admin-token-0001'] } })
     expect((await stat(store.location)).mode & 0o777).toBe(0o600)
-    // A temp file a crash left behind (world-readable) must not carry its mode into settings.json.
-    await writeFile(`${store.location}.${process.pid}.tmp`, 'old', { mode: 0o644 })
+    // What an attacker with write access to the folder could do with the old `<file>.<pid>.tmp`.
+    const victim = join(dir, 'victim.txt')
+    await writeFile(victim, 'untouched', { mode: 0o644 })
+    await symlink(victim, `${store.location}.${process.pid}.tmp`)
     await store.save({ tokens: { admin: ['admin-token-0002'] } })
+    expect(await readFile(victim, 'utf8')).toBe('untouched')
+    expect((await stat(victim)).mode & 0o777).toBe(0o644)
     expect((await stat(store.location)).mode & 0o777).toBe(0o600)
+  })
+
+  it('temp files: a random name each write, created exclusively and never through a link; a crash\'s old leftovers are swept', async () => {
+    const file = join(dir, 'state.json')
+    expect(tempNameFor(file)).not.toBe(tempNameFor(file))
+    expect(tempNameFor(file)).toMatch(/state\.json\.[0-9a-f]{16}\.tmp$/)
+    const existing = join(dir, 'exists.tmp')
+    await writeFile(existing, 'x')
+    await expect(openNew(existing)).rejects.toMatchObject({ code: 'EEXIST' })
+    const link = join(dir, 'link.tmp')
+    await symlink(join(dir, 'nowhere'), link)
+    await expect(openNew(link)).rejects.toMatchObject({ code: 'EEXIST' })
+    // A leftover from a crash an hour ago, and one from a write under way now.
+    const old = `${file}.0123456789abcdef.tmp`
+    const young = `${file}.fedcba9876543210.tmp`
+    await writeFile(old, 'old')
+    await utimes(old, new Date(Date.now() - 3600_000), new Date(Date.now() - 3600_000))
+    await writeFile(young, 'young')
+    await writeFileAtomic(file, 'new')
+    expect((await readdir(dir)).sort()).toEqual(['exists.tmp', 'link.tmp', 'state.json', 'state.json.fedcba9876543210.tmp'])
   })
 
   it('replaces the file by rename (a new inode each time), never writing it in place, and leaves no temp file', async () => {
