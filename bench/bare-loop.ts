@@ -46,7 +46,7 @@ export async function launchBareBrowser(): Promise<{ browser: Browser; executabl
 }
 
 /** POST /html's extraction options (its answer holds cleaned_html only). */
-export const HTML_EXTRACTION = { cssSelector: null, excludedTags: [], cleanedOnly: true }
+const HTML_EXTRACTION = { cssSelector: null, excludedTags: [], cleanedOnly: true }
 
 /** What POST /html does with a loaded page: the extraction of cleaned HTML only. Returns its length. */
 export async function htmlWork(page: Page): Promise<number> {

@@ -1,7 +1,7 @@
 /**
  * How much work one live update costs the control center, measured inside Debian Chromium.
  *
- * `npm run build:web && npm run bench:dashboard [-- --updates 100 --requests 60 --write]`
+ * `npm run build:web && npm run bench -- dashboard [--updates 100 --requests 60 --write]`
  *
  * The built renderer (out/renderer, or CRAWLDECK_RENDERER_DIR) is served by the real dashboard
  * middleware next to a synthetic monitor (tests/ui/feed-server.ts): 100 completed requests,
@@ -27,24 +27,12 @@ import { resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { chromium, type Page } from 'playwright-core'
 import { startFeedServer, type FeedServer } from '../tests/ui/feed-server.js'
+import type { BenchRun } from './benches.js'
 import { measureLatency } from './dashboard-latency.js'
 import { quantile } from './stats.js'
 
 const repo = resolve(import.meta.dirname, '..')
-const args = process.argv.slice(2)
-const flag = (name: string) => args.includes(`--${name}`)
-const option = (name: string, dflt: number) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? Number(args[i + 1]) : dflt
-}
-// 100 s per tab: 20 seconds with a new point each, so their p95 is not simply the largest of 12.
-const UPDATES = option('updates', 100)
-const SNAPSHOTS = option('snapshots', 10)
-/** Crawls for the SSE → DOM latency part (0 or --no-latency: skipped), and how many at a time. */
-const REQUESTS = flag('no-latency') ? 0 : option('requests', 60)
-const CONCURRENCY = option('concurrency', 2)
 const START = '<!-- dashboard-bench:start -->'
-const END = '<!-- dashboard-bench:end -->'
 
 interface Entry {
   name: string
@@ -166,7 +154,21 @@ async function snapshots(page: Page, feed: FeedServer, n: number): Promise<numbe
 const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '—')
 const row = (label: string, v: number[]) => `| ${label} | ${v.length} | ${f(quantile(v, 0.5))} | ${f(quantile(v, 0.95))} | ${f(Math.max(...v))} |`
 
-async function main(): Promise<void> {
+export async function runDashboardBench({ args, write }: BenchRun): Promise<void> {
+  const flag = (name: string) => args.includes(`--${name}`)
+  const option = (name: string, dflt: number) => {
+    const i = args.indexOf(`--${name}`)
+    if (i < 0) return dflt
+    const v = Number(args[i + 1])
+    if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} needs a whole number, got ${args[i + 1]}`)
+    return v
+  }
+  // 100 s per tab: 20 seconds with a new point each, so their p95 is not simply the largest of 12.
+  const UPDATES = option('updates', 100)
+  const SNAPSHOTS = option('snapshots', 10)
+  /** Crawls for the SSE → DOM latency part (0 or --no-latency: skipped), and how many at a time. */
+  const REQUESTS = flag('no-latency') ? 0 : option('requests', 60)
+  const CONCURRENCY = option('concurrency', 2)
   const root = process.env.CRAWLDECK_RENDERER_DIR ?? resolve(repo, 'out/renderer')
   const feed = await startFeedServer({ root, janitorEvery: 10 })
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'] })
@@ -236,7 +238,7 @@ async function main(): Promise<void> {
     ]
     const table = lines.join('\n')
     console.log(table)
-    if (flag('write')) await writeSection(resolve(repo, 'docs/benchmarks.md'), table)
+    if (write) await writeSection(resolve(repo, 'docs/benchmarks.md'), table)
   } finally {
     await browser.close()
     await feed.close()
@@ -251,5 +253,3 @@ async function writeSection(file: string, table: string): Promise<void> {
   if (text.indexOf(START) < 0 || a < 0 || b < a) throw new Error(`${file} has no dashboard-bench section with table markers`)
   await writeFile(file, `${text.slice(0, a)}<!-- dashboard-bench:table -->\n${table}\n${text.slice(b)}`)
 }
-
-await main()

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:growth`: issue 7's growth targets against the real service in its own process.
+ * `npm run bench -- growth`: issue 7's growth targets against the real service in its own process.
  *
  * 1. Server memory (heap used after a forced full GC, and RSS) after 10,000 and after 100,000
  *    requests of the mix in bench/growth-mix.ts: within 10 % of each other.
@@ -7,14 +7,14 @@
  *    buffers vs with full ones: unchanged.
  * 3. 20 SSE clients cost under 5 % of one core: the server process's CPU over the same steady
  *    workload with 0 and with 20 clients, interleaved windows.
- * Writes its section of docs/benchmarks.md between growth-bench markers.
+ * With --write, puts its section into docs/benchmarks.md between growth-bench markers.
  *
  *   GROWTH_REQUESTS (100000, bulk + crawls)   GROWTH_MARK (10000: the reading compared with the
  *   last one; a reading is also taken every GROWTH_MARK requests)   GROWTH_CONCURRENCY (8 bulk
  *   workers)   GROWTH_CRAWLERS (4 real-crawl workers beside them)
  *   GROWTH_SAMPLES (2000 GETs per route and state: a p99 of 300 was its 3rd-worst answer, one GC pause or scheduler hiccup)   GROWTH_CLIENTS (20)
  *   GROWTH_WINDOWS (6 per side)   GROWTH_WINDOW_S (10)   GROWTH_CRAWL_RATE (3 crawls/s)
- *   GROWTH_MIX_RATE (40 requests/s)   GROWTH_WRITE (1; 0 prints only)
+ *   GROWTH_MIX_RATE (40 requests/s)
  */
 import os from 'node:os'
 import path from 'node:path'
@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import type { EndpointStatsResponse, ErrorsResponse, RequestsResponse } from '../src/shared/monitor-types.js'
 import { startFixtureServer } from '../tests/helpers/fixture-server.js'
+import type { BenchRun } from './benches.js'
 import { writeBenchSection } from './docs-file.js'
 import { GrowthClient, SseClient } from './growth-http.js'
 import { settledRss, startGrowthServer, type GrowthServer } from './growth-ipc.js'
@@ -45,7 +46,6 @@ const WINDOWS = num('GROWTH_WINDOWS', 6, 0) // 0 skips part 3
 const WINDOW_S = num('GROWTH_WINDOW_S', 10)
 const CRAWL_RATE = num('GROWTH_CRAWL_RATE', 3, 0.1)
 const MIX_RATE = num('GROWTH_MIX_RATE', 40)
-const WRITE = process.env.GROWTH_WRITE !== '0'
 // --chromium-nice 0: on this shared machine a browser at the default niceness (10) gets so little
 // CPU that the crawl lane all but stops (15 s a crawl at load 60); the lane is there to interleave
 // real crawls, not to measure them.
@@ -114,7 +114,7 @@ async function measureLatency(url: string, label: string): Promise<LatencySet> {
   }
 }
 
-async function main(): Promise<void> {
+export async function runGrowthBench({ write }: BenchRun): Promise<void> {
   const began = new Date()
   const loadStart = os.loadavg()[0] ?? Number.NaN
   const fixture = await startFixtureServer()
@@ -263,7 +263,7 @@ async function main(): Promise<void> {
     }
     const md = renderGrowthMarkdown(result)
     process.stdout.write(`${md}\n`)
-    if (WRITE) {
+    if (write) {
       await writeBenchSection(DOC, md, { start: '<!-- growth-bench:start -->', end: '<!-- growth-bench:end -->' })
       log(`wrote ${DOC}`)
     }
@@ -359,8 +359,3 @@ async function fanoutRun(server: GrowthServer, client: GrowthClient, w: { name: 
   }
   return { workload: w.name, windowS: WINDOW_S, windows, drops, skipped, failures: failures.list() }
 }
-
-main().catch((err: unknown) => {
-  process.stderr.write(`[growth] failed: ${err instanceof Error ? err.stack : String(err)}\n`)
-  process.exit(1)
-})

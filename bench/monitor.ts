@@ -291,8 +291,8 @@ export async function runMonitorBench(opts: MonitorBenchOptions): Promise<Monito
   let stopLoad = false
   const loopIdle = monitorEventLoopDelay({ resolution: 5 })
   const loopBusy = monitorEventLoopDelay({ resolution: 5 })
-  let threadIdle: ThreadFigures = { elu: Number.NaN, onCpuMsPerS: Number.NaN, runQueueMsPerS: Number.NaN }
-  let threadBusy: ThreadFigures = { elu: Number.NaN, onCpuMsPerS: Number.NaN, runQueueMsPerS: Number.NaN }
+  let threadIdle!: ThreadFigures
+  let threadBusy!: ThreadFigures
   svc.http.server.on('request', onRequest)
   try {
     // Baseline: the same walk, pool idle.

@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: first issue 7's suite (bench/suite/: crawldeck against a bare loop, a browser per
- * request and Crawlee, on three pages at c=1/4/8, with a chart; env BENCH_SUITE_*, see
+ * `npm run bench -- suite` (the default bench): first issue 7's suite (bench/suite/: crawldeck
+ * against a bare loop, a browser per request and Crawlee, on three pages at c=1/4/8, with a chart; env BENCH_SUITE_*, see
  * docs/benchmarks.md; BENCH_SUITE=0 skips it, BENCH_SUITE_ONLY=1 runs only it). Then
  * crawldeck's POST /html against a bare playwright-core loop doing the same page
  * work, side by side in one process and one run (issue 2, "Speed"). See docs/benchmarks.md.
@@ -8,7 +8,7 @@
  * Env: BENCH_ROUNDS (default 5), BENCH_REQUESTS per side per round and concurrency (default 20),
  * BENCH_WARMUP requests per side and page (default 10), BENCH_MAX_SECONDS less the monitor share (170 s with the defaults): on a machine
  * so loaded that the planned rounds would not fit, requests per round (down to 8), then rounds (down
- * to 2) are cut to fit, and the report says so. BENCH_WRITE=0 leaves docs/ alone.
+ * to 2) are cut to fit, and the report says so. Only with --write does it touch docs/.
  *
  * Then the monitor's targets (issue 3, bench/monitor.ts) on the same service: monitor on vs off,
  * and GET /monitor/* latency with the pool saturated. BENCH_MAX_SECONDS (default 320) is the whole
@@ -20,11 +20,11 @@ import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
-import type { Browser } from 'playwright-core'
 import { startFixtureServer, type FixtureServer } from '../tests/helpers/fixture-server.js'
 import { bareCrawl, launchBareBrowser, type BareTrace } from './bare-loop.js'
 import { childPids, emptyTally, withCpu, type CpuTally } from './cpu.js'
 import { stepBreakdown } from './breakdown.js'
+import type { BenchRun } from './benches.js'
 import { writeBenchSection } from './docs-file.js'
 import { runLoad, type LoadRun } from './load.js'
 import { median } from './stats.js'
@@ -80,8 +80,7 @@ async function suitePart(write: boolean): Promise<void> {
   process.stdout.write(`\n${markdown}\n\n`)
 }
 
-async function main(): Promise<void> {
-  const write = process.env.BENCH_WRITE !== '0'
+export async function runSuiteBench({ write }: BenchRun): Promise<void> {
   if (process.env.BENCH_SUITE !== '0') await suitePart(write)
   if (process.env.BENCH_SUITE_ONLY === '1') return
   const plannedRounds = envInt('BENCH_ROUNDS', 5, 1)
@@ -96,7 +95,6 @@ async function main(): Promise<void> {
 
   let fixture: FixtureServer | null = null
   let service: BenchService | null = null
-  let browser: Browser | null = null
   let bareHandle: Awaited<ReturnType<typeof launchBareBrowser>> | null = null
   let markdown: string
   try {
@@ -111,7 +109,7 @@ async function main(): Promise<void> {
     const childrenBefore = await childPids()
     const bare = await launchBareBrowser()
     bareHandle = bare
-    browser = bare.browser
+    const browser = bare.browser
     // playwright-core hides the PID of a launched browser: it is the one new child of this process.
     const newChildren = [...(await childPids())].filter((pid) => !childrenBefore.has(pid))
     const barePid = newChildren.length === 1 ? (newChildren[0] as number) : null
@@ -282,8 +280,3 @@ async function main(): Promise<void> {
   }
   log(`done in ${((performance.now() - began) / 1000).toFixed(0)} s (a missed target is reported, not an error: exit code 0)`)
 }
-
-main().catch((err: unknown) => {
-  log(`benchmark broke: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
-  process.exitCode = 1
-})

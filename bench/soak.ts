@@ -1,12 +1,12 @@
 /**
- * `npm run soak`: thousands of crawls against the real service, run as an operator runs it (a
+ * `npm run bench -- soak`: thousands of crawls against the real service, run as an operator runs it (a
  * separate `node --import tsx src/main/serve.ts` process, so its RSS is the server's alone), from
  * a local fixture site, across four browser configs. Records what issue 6 asks: failures (zero
  * unexplained), p50 / p95 latency and pages/s, server RSS at start / middle / end, and — after the
  * janitor's idle period — the Chromium process count and the pool back at baseline with no
- * context or page left open. Writes the result into docs/reliability.md between soak markers.
+ * context or page left open. With --write, puts the result into docs/reliability.md between soak markers.
  *
- *   SOAK_CRAWLS (5000)  SOAK_CONCURRENCY (8)  SOAK_IDLE_TTL (10 s)  SOAK_WRITE (1)
+ *   SOAK_CRAWLS (5000)  SOAK_CONCURRENCY (8)  SOAK_IDLE_TTL (10 s)
  *   SOAK_PAGE_TIMEOUT (120000 ms, the service's max): the soak asks whether anything is lost, not how
  *   fast a page is; on a shared, loaded machine the 6000-link page can need more than the default 60 s.
  */
@@ -17,13 +17,13 @@ import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { startFixtureServer } from '../tests/helpers/fixture-server.js'
+import type { BenchRun } from './benches.js'
 import { writeBenchSection } from './docs-file.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CRAWLS = Number(process.env.SOAK_CRAWLS ?? 5000)
 const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 8)
 const IDLE_TTL = Number(process.env.SOAK_IDLE_TTL ?? 10)
-const WRITE = process.env.SOAK_WRITE !== '0'
 const PAGE_TIMEOUT = Number(process.env.SOAK_PAGE_TIMEOUT ?? 120_000)
 const DOC = path.join(ROOT, 'docs/reliability.md')
 
@@ -113,7 +113,7 @@ async function getJson<T = any>(url: string): Promise<T> {
   return (await r.json()) as T
 }
 
-async function main(): Promise<void> {
+export async function runSoakBench({ write }: BenchRun): Promise<void> {
   const fixture = await startFixtureServer()
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'crawldeck-soak-'))
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/serve.ts', '--port', '0', '--data-dir', dataDir, '--idle-ttl', String(IDLE_TTL), '--max-pages', String(CONCURRENCY), '--log-level', 'warn'], {
@@ -195,7 +195,7 @@ async function main(): Promise<void> {
 
     const lines: string[] = []
     const cpus = os.cpus()
-    lines.push(`## Soak run (\`npm run soak\`)`, '')
+    lines.push(`## Soak run (\`npm run bench -- soak\`)`, '')
     lines.push(`${new Date(began).toISOString()} on ${cpus.length} × ${cpus[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${os.loadavg()[0]?.toFixed(1)}. ${CRAWLS} \`POST /md\` (page_timeout ${PAGE_TIMEOUT} ms) at concurrency ${CONCURRENCY} across ${CONFIGS.length} browser configs (default, two viewports, a user agent) and ${PAGES.length} fixture pages (${PAGES.join(', ')}); service started with \`--max-pages ${CONCURRENCY} --idle-ttl ${IDLE_TTL}\` in its own process.`, '')
     lines.push('| figure | value |', '|---|---|')
     lines.push(`| crawls answered | ${done} of ${CRAWLS} |`)
@@ -221,7 +221,7 @@ async function main(): Promise<void> {
     lines.push('', `**Verdict:** ${verdict.join('; ')}.`)
     const md = lines.join('\n')
     process.stdout.write(`${md}\n`)
-    if (WRITE) {
+    if (write) {
       await writeBenchSection(DOC, md, { start: '<!-- soak:start -->', end: '<!-- soak:end -->', intro: '# Reliability\n' })
       log(`wrote ${DOC}`)
     }
@@ -232,8 +232,3 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true })
   }
 }
-
-main().catch((err: unknown) => {
-  process.stderr.write(`[soak] failed: ${err instanceof Error ? err.stack : String(err)}\n`)
-  process.exit(1)
-})

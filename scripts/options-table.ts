@@ -1,6 +1,6 @@
 /**
  * Prints the README's options table, generated from the one option table in
- * src/main/cli/options.ts. `--write` replaces the table in README.md in place.
+ * src/main/cli/option-table.ts. `--write` replaces the table in README.md in place.
  *
  *   npx tsx scripts/options-table.ts           # print it
  *   npx tsx scripts/options-table.ts --write   # update README.md

@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { resolveConfig } from '../src/main/core/config.js'
 import { silentLogger } from '../src/main/core/logger.js'
+import { LiveSettings, liveValuesOf } from '../src/main/core/settings/live.js'
 import { contract, type Operation } from '../src/shared/contract.js'
 import { Authenticator } from '../src/main/http/auth.js'
 import { ADMIN_TOKEN_FILE, ensureTokens } from '../src/main/http/tokens.js'
@@ -218,22 +220,25 @@ describe('tokens from flags, env and a non-loopback bind', () => {
     try {
       const lines: string[] = []
       const logger = { ...silentLogger(), warn: (obj: unknown, msg?: string) => void lines.push(JSON.stringify(obj) + (msg ?? '')) } as never
-      const config = { admin_tokens: [] as string[], crawl_tokens: [], read_tokens: [], data_dir: dir }
-      const file = ensureTokens(config, '0.0.0.0', logger)
+      const liveWith = (admin_tokens: string[]) => new LiveSettings(liveValuesOf(resolveConfig({ host: '0.0.0.0', admin_tokens })))
+      const live = liveWith([])
+      const file = ensureTokens(live, dir, '0.0.0.0', logger)
       expect(file).toBe(path.join(dir, ADMIN_TOKEN_FILE))
       const token = readFileSync(file as string, 'utf8').trim()
       expect(token.length).toBeGreaterThanOrEqual(32)
       expect(statSync(file as string).mode & 0o777).toBe(0o600)
-      expect(config.admin_tokens).toEqual([token])
+      expect(live.tokens.admin).toEqual([token])
       expect(lines.join('\n')).toContain(file as string)
       expect(lines.join('\n')).not.toContain(token)
       // A restart reads the same token back.
-      const again = { admin_tokens: [] as string[], crawl_tokens: [], read_tokens: [], data_dir: dir }
-      ensureTokens(again, '0.0.0.0', logger)
-      expect(again.admin_tokens).toEqual([token])
+      const again = liveWith([])
+      ensureTokens(again, dir, '0.0.0.0', logger)
+      expect(again.tokens.admin).toEqual([token])
       // Loopback, or tokens configured: nothing generated.
-      expect(ensureTokens({ admin_tokens: [], crawl_tokens: [], read_tokens: [], data_dir: dir }, '127.0.0.1', logger)).toBeNull()
-      expect(ensureTokens({ admin_tokens: [ADMIN], crawl_tokens: [], read_tokens: [], data_dir: dir }, '0.0.0.0', logger)).toBeNull()
+      expect(ensureTokens(liveWith([]), dir, '127.0.0.1', logger)).toBeNull()
+      const configured = liveWith([ADMIN])
+      expect(ensureTokens(configured, dir, '0.0.0.0', logger)).toBeNull()
+      expect(configured.tokens.admin).toEqual([ADMIN])
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -93,6 +93,7 @@ describe("the HTTP door's batch answer", () => {
 
   it('a batch that fails before its first result gets a proper error answer (status, code, headers)', async () => {
     crawl = async () =>
+      // eslint-disable-next-line require-yield -- a batch that fails before its first result
       (async function* (): AsyncGenerator<CrawlResult> {
         throw new QueueFullError(3, 10)
       })()

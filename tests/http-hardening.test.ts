@@ -184,13 +184,14 @@ describe('a service others can reach (bind beyond loopback, listening here on 12
   })
 
   it('with every token gone anyway, nothing runs open', async () => {
-    s.runtime.config.admin_tokens = []
+    // Straight into the live settings: POST /settings refuses this state (the test above).
+    s.runtime.settings.live.set({ admin_tokens: [] })
     try {
       expect((await get(url, '/monitor/health')).status).toBe(401)
       expect((await get(url, '/settings')).status).toBe(401)
       expect(((await (await fetch(`${url}/auth/session`)).json()) as object)).toMatchObject({ auth_required: true, signed_in: false })
     } finally {
-      s.runtime.config.admin_tokens = [ADMIN]
+      s.runtime.settings.live.set({ admin_tokens: [ADMIN] })
     }
   })
 

@@ -370,7 +370,7 @@ describe('Redis store', () => {
     // Restarted (empty) once more, now while nothing was being written, so no write failed and the
     // service had nothing pending: the first write after the reconnect still puts all history back.
     await stopRedis(redis)
-    redis = await startRedis(port)
+    await startRedis(port)
     const key = (section: string) => `${redis_prefix}monitor:${section}`
     await waitFor(
       async () => {

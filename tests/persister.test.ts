@@ -16,6 +16,9 @@ function countingMonitor() {
     count: 0,
     dirty: false,
     persistence: null as unknown as MonitorHealth['persistence'],
+    setPersistence(state: MonitorHealth['persistence']) {
+      m.persistence = state
+    },
     record() {
       m.count++
       m.dirty = true

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -7,7 +6,6 @@ import {
   chromiumDescendants,
   cleanups,
   READY_TIMEOUT_MS,
-  descendants,
   expectAllGone,
   serve,
   serveDefaults,

@@ -116,7 +116,7 @@ const persistenceProblems = (problems: string[]) => problems.filter((p) => p.inc
 describe('/health and the store', () => {
   it('Redis away: degraded with the reason (no password); Redis back: ok again', async () => {
     const port = await freePort()
-    let redis = await startRedis(port, { password: PASSWORD })
+    const redis = await startRedis(port, { password: PASSWORD })
     const { s } = await open({ redis_url: `redis://:${PASSWORD}@127.0.0.1:${port}`, redis_prefix: 'health:', data_dir: await dataDir('health-redis') })
     await crawl(s, 1)
     expect(await flushNow(s)).toBe(true)
@@ -133,7 +133,7 @@ describe('/health and the store', () => {
     expect(problem).toContain(`redis://:***@127.0.0.1:${port}`)
     expect(JSON.stringify(h)).not.toContain(PASSWORD)
 
-    redis = await startRedis(port, { password: PASSWORD })
+    await startRedis(port, { password: PASSWORD })
     await waitFor(async () => (await s.get('/health')).body.status === 'ok', 30_000, '/health to be ok once Redis is back')
     expect(persistenceProblems((await s.get('/health')).body.problems)).toEqual([])
     expect(JSON.parse((await redisGet(port, 'health:monitor:endpoints', PASSWORD)) as string)['/html'].count).toBe(2)
@@ -167,7 +167,7 @@ describe('pending history merged exactly once', () => {
     const redisDir = await dataDir('delta-redis-rdb')
     const config = { redis_url: `redis://:${PASSWORD}@127.0.0.1:${port}`, redis_prefix: 'delta:', data_dir: dir }
     // History in Redis first: 4 requests, saved to disk so a restarted Redis has them again.
-    let redis = await startRedis(port, { password: PASSWORD, dir: redisDir })
+    const redis = await startRedis(port, { password: PASSWORD, dir: redisDir })
     const first = await open(config)
     await crawl(first.s, 4)
     await close(first.s)
@@ -189,7 +189,7 @@ describe('pending history merged exactly once', () => {
 
     // Redis is back with its 4. The next start adds the 3 and writes them to Redis, but cannot
     // delete the file: what a crash between the write and the delete would leave.
-    redis = await startRedis(port, { password: PASSWORD, dir: redisDir })
+    await startRedis(port, { password: PASSWORD, dir: redisDir })
     expect(JSON.parse((await redisGet(port, 'delta:monitor:endpoints', PASSWORD)) as string)['/html'].count).toBe(4)
     freeze(file)
     const second = await open(config)
@@ -264,7 +264,7 @@ describe('pending history merged exactly once', () => {
 
     // The next run merges it (3) and writes it, but the file stays (cannot be deleted); then Redis
     // goes away (losing everything: no persistence), 2 more requests, and the stop keeps 5 in a file.
-    let redis = await startRedis(port, { password: PASSWORD })
+    const redis = await startRedis(port, { password: PASSWORD })
     freeze(delta)
     const second = await open(config)
     expect(await count(second.s)).toBe(3)
@@ -280,7 +280,7 @@ describe('pending history merged exactly once', () => {
     mutable(delta)
 
     // Redis is back empty, so it cannot say the delta was merged; the newer file does.
-    redis = await startRedis(port, { password: PASSWORD })
+    await startRedis(port, { password: PASSWORD })
     const next = await open({ ...config, launch_permanent: false })
     expect(await count(next.s)).toBe(5)
     expect(pendingFiles(dir)).toEqual([])

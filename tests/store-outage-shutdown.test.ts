@@ -111,7 +111,7 @@ const MORE = 40
 describe('a clean stop while the store is unreachable', () => {
   it('Redis stopped: /health degrades (no password in it), the stop keeps the pending counts in the data dir, the next start puts them in Redis: N + 40 exactly', async () => {
     const port = await freePort()
-    let redis = await startRedis(port, { password: PASSWORD })
+    const redis = await startRedis(port, { password: PASSWORD })
     const redisArgs = ['--redis-url', `redis://:${PASSWORD}@127.0.0.1:${port}`, '--redis-prefix', 'outage:']
     const dataDir = path.join(tempDir(), 'data')
     const first = start(dataDir, redisArgs)
@@ -139,7 +139,7 @@ describe('a clean stop while the store is unreachable', () => {
     expect(first.stderr).not.toContain(PASSWORD)
 
     // Redis comes back empty (no persistence): the file holds the whole history, not only the 40.
-    redis = await startRedis(port, { password: PASSWORD })
+    await startRedis(port, { password: PASSWORD })
     const second = start(dataDir, redisArgs)
     const { url: url2 } = await waitReady(second)
     expect(await count(url2)).toBe(N + MORE)

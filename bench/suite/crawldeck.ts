@@ -11,7 +11,7 @@ export const ENGINE_BATCH_CONCURRENCY = 4
 const ISOLATION = 'new browser context per URL (no cookies, storage or cache shared), pool\'s warm permanent browser'
 
 /** POST /crawl {urls} with Node's fetch (keep-alive), JSON parsed; throws unless every URL succeeded. */
-export async function postCrawl(baseUrl: string, urls: string[]): Promise<CrawlResponse> {
+async function postCrawl(baseUrl: string, urls: string[]): Promise<CrawlResponse> {
   const res = await fetch(`${baseUrl}/crawl`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -18,7 +18,7 @@ function newestMtime(dir: string): number {
 
 /** out/renderer as `npm run build:web` makes it, rebuilt when the renderer sources are newer. */
 export function ensureRendererBuild(): void {
-  let built = 0
+  let built: number
   try {
     built = statSync(join(repo, 'out/renderer/index.html')).mtimeMs
   } catch {

@@ -31,10 +31,14 @@ export interface TestService {
   close(): Promise<void>
 }
 
-const ALL_EVENTS: EngineEventName[] = [
-  'browser:launching', 'browser:launched', 'browser:launch_failed', 'browser:promoted', 'browser:retired', 'browser:closed', 'browser:crashed',
-  'lease:acquired', 'lease:released', 'janitor:run', 'admission:changed', 'admission:rejected', 'request:started', 'request:phase', 'request:finished',
-]
+// Every engine event, checked by the compiler: an event added to EngineEvents and missing here
+// (or one named here that does not exist) fails the typecheck instead of never being logged.
+const ALL_EVENTS = Object.keys({
+  'browser:launching': true, 'browser:launched': true, 'browser:launch_failed': true, 'browser:promoted': true, 'browser:retired': true,
+  'browser:closed': true, 'browser:crashed': true, 'browser:restarted': true, 'browser:cleanup': true,
+  'lease:acquired': true, 'lease:released': true, 'janitor:run': true, 'admission:changed': true, 'admission:rejected': true,
+  'request:started': true, 'request:phase': true, 'request:finished': true,
+} satisfies Record<EngineEventName, true>) as EngineEventName[]
 
 /**
  * Tokens, allowed_hosts and cors_origins turn block_private_targets on by default, which would

@@ -31,7 +31,7 @@ let fx: FixtureServer
 const scope = new TestScope(() => fx)
 let s: TestService
 let settingsDir: string
-let percent = 50
+const percent = 50
 const readMemory = (): MemoryReading => ({ percent, used_bytes: percent * 1e8, limit_bytes: 100 * 1e8, source: 'cgroup2' })
 
 beforeAll(async () => {

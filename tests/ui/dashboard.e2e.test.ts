@@ -339,7 +339,7 @@ describe('dashboard end to end', () => {
       // On a shared 2-core machine the numbers mostly measure the neighbours: say how busy it was.
       load_average_1m: Number(loadavg()[0]!.toFixed(2)),
       cpus: cpus().length,
-      note: 'live update = tick (health + timeline point), request_finished or browsers (50 rows) on a store holding 100 completed, 50 browsers, 200 janitor events, 100 errors, 60 timeline points; snapshot = all of it replaced (the first one mounts the view); Vue render included, measured with performance.now() in the page; chart redraws run one per frame afterwards and are measured apart (npm run bench:dashboard)',
+      note: 'live update = tick (health + timeline point), request_finished or browsers (50 rows) on a store holding 100 completed, 50 browsers, 200 janitor events, 100 errors, 60 timeline points; snapshot = all of it replaced (the first one mounts the view); Vue render included, measured with performance.now() in the page; chart redraws run one per frame afterwards and are measured apart (npm run bench -- dashboard)',
     }
     writeFileSync(join(artifacts, 'ui-update-cost.json'), `${JSON.stringify(result, null, 2)}\n`)
     console.log('dashboard update cost', result)

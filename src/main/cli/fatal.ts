@@ -2,7 +2,8 @@ import { mkdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { ChromiumNotFoundError } from '../core/chromium/locate.js'
 import { CrawldeckError } from '../core/errors.js'
-import { errnoText, oneLine, OptionsError } from './options.js'
+import { errnoText, oneLine } from './errno-text.js'
+import { OptionsError } from './parse-options.js'
 
 /**
  * Start-up failures the operator can fix, each turned into one line that says what to do.
@@ -41,7 +42,7 @@ async function makeDir(dir: string): Promise<void> {
     const code = (err as { code?: unknown }).code
     if (code === 'EEXIST') {
       if ((await stat(dir)).isDirectory()) return
-      throw new Error('a file of that name is in the way')
+      throw new Error('a file of that name is in the way', { cause: err })
     }
     const parent = path.dirname(dir)
     if (code !== 'ENOENT' || parent === dir) throw err

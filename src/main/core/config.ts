@@ -4,7 +4,7 @@ import { parseCidr } from './egress/address-policy.js'
 
 /**
  * The whole service configuration, with its defaults. Sources are merged in
- * cli/options.ts (defaults < config file < environment < flags); this schema is the one
+ * cli/parse-options.ts (defaults < config file < environment < flags); this schema is the one
  * place that says what each option means and what values it accepts.
  */
 const TokenString = z.string().regex(TOKEN_PATTERN, TOKEN_MESSAGE)
@@ -89,7 +89,7 @@ export const ConfigSchema = z
      * Fresh context + page pairs kept ready per permanent or hot browser, so a request does not
      * wait for page creation; never reused across requests. 0 turns the reserve off. 1 by default:
      * at concurrency 1 it gave 1.14-1.20x the pages/s and 16-22 ms lower p50, at 4 and 8 it was
-     * neutral (bench/prewarm.ts, docs/benchmarks.md); 2 adds little and holds one more renderer.
+     * neutral (docs/benchmarks.md, "Pre-warmed pages"); 2 adds little and holds one more renderer.
      */
     prewarm_pages: z.number().int().min(0).max(16).default(1),
   })
@@ -97,6 +97,20 @@ export const ConfigSchema = z
 
 export type Config = z.output<typeof ConfigSchema>
 export type ConfigInput = z.input<typeof ConfigSchema>
+
+/**
+ * Keys Settings can change while the engine runs (host and port only when the desktop shell moves
+ * its HTTP server). Their start values come from here; their current values live in
+ * LiveSettings (settings/live.ts), which is where engine components read them.
+ */
+export const LIVE_CONFIG_KEYS = ['host', 'port', 'memory_threshold_percent', 'idle_ttl_seconds', 'admin_tokens', 'crawl_tokens', 'read_tokens'] as const satisfies readonly (keyof Config)[]
+export type LiveConfigKey = (typeof LIVE_CONFIG_KEYS)[number]
+
+/**
+ * The configuration as an engine component takes it: fixed for the life of the runtime, and
+ * without the live keys, so a component cannot read a start value where it needs the current one.
+ */
+export type FixedConfig = Readonly<Omit<Config, LiveConfigKey>>
 
 export function resolveConfig(input: ConfigInput = {}): Config {
   return ConfigSchema.parse(input)

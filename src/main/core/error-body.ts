@@ -1,3 +1,7 @@
+/*
+ * A failure as either door reports it: engine errors as they are, anything else as a 500 whose
+ * stack stays in the log.
+ */
 import { randomUUID } from 'node:crypto'
 import { capText, CrawldeckError, MAX_ERROR_CHARS } from './errors.js'
 import type { Logger } from './logger.js'

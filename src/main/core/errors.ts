@@ -1,7 +1,14 @@
+/*
+ * The errors the engine raises on purpose, each with its HTTP status and stable code, and the
+ * caps that keep any error text (often what a page wrote) bounded.
+ */
+import { summariseIssues, type Issue } from '../../shared/validation.js'
+
 /**
  * Error text (a message, a stack) is kept to this many characters. A page decides what its
- * exceptions say, and a 20 MB message was once answered, kept in the error log and the error
- * groups, written to the store every second and pushed to every dashboard.
+ * exceptions say, and a message of many megabytes was once answered, kept in the error log and
+ * the error groups, written to the store every second and pushed to every dashboard
+ * (docs/security.md, error text a page controls).
  */
 export const MAX_ERROR_CHARS = 4096
 
@@ -49,14 +56,35 @@ export class CrawldeckError extends Error {
   }
 }
 
-export interface ValidationIssue {
-  path: string
-  message: string
-}
+/** One thing wrong with a request's input: where (a dotted path into it) and what. */
+export type ValidationIssue = Issue
 
+/** A 400 invalid_input. Make one with invalidInput(issues), so that every 400 reads the same. */
 export class ValidationError extends CrawldeckError {
   constructor(message: string, details: ValidationIssue[]) {
     super(400, 'invalid_input', message, { details: details.map((d) => ({ ...d, message: capText(d.message) })) })
+  }
+}
+
+/**
+ * The one builder of 400 answers, whichever door or check refuses the input (the schema, a
+ * server limit, the egress guard, settings): the message names the first few issues, the
+ * details list them all, so a client reads every refusal the same way.
+ */
+export function invalidInput(issues: ValidationIssue[]): ValidationError {
+  return new ValidationError(summariseIssues(issues), issues)
+}
+
+/**
+ * crawler_config.css_selector does not parse (the browser's selector engine said so, inside the
+ * page). A 400 like any invalid input, but worded as the selector error itself: it is found only
+ * once a page is open, and a batch reports it as that URL's error_message. Only the message's
+ * first line is kept: a page that replaced querySelectorAll chose what it says.
+ */
+export class InvalidSelectorError extends ValidationError {
+  constructor(message: string) {
+    const line = firstLine(message)
+    super(line, [{ path: 'crawler_config.css_selector', message: line }])
   }
 }
 

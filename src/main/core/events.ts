@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 
 /**
- * Every change in the engine is one typed event. The monitor (a later issue) listens here;
+ * Every change in the engine is one typed event. The monitor listens here;
  * the pool and the crawler never know who is listening.
  */
 export type BrowserTier = 'permanent' | 'hot' | 'cold'

@@ -34,7 +34,12 @@ import { VERSION } from './version.js'
  * call. Both the headless entry and the Electron main process create exactly one.
  */
 export interface Runtime {
-  readonly config: Config
+  /**
+   * The configuration of this start, frozen (settings.json's restart keys already laid over it).
+   * Its live keys (memory_threshold_percent, idle_ttl_seconds, the token lists, host, port) are
+   * getters onto `settings.live`, so reading them here gives the current value too.
+   */
+  readonly config: Readonly<Config>
   readonly events: EngineEventBus
   readonly pool: BrowserPool
   readonly janitor: Janitor
@@ -49,7 +54,10 @@ export interface Runtime {
   readonly live: LiveFeed
   readonly persister: Persister
   readonly service: ServiceImpl
-  /** The saved Settings; `onChange` lets the desktop shell follow them (see settings-service.ts). */
+  /**
+   * The saved Settings; `onChange` lets the desktop shell follow them, `live` holds the values the
+   * engine reads while it runs (see settings-service.ts and settings/live.ts).
+   */
   readonly settings: SettingsService
   /** The Chromium binaries browsers are launched from (headless shell and/or full Chromium). */
   readonly chromium: Pick<PoolExecutables, 'headless' | 'headed' | 'nice'>
@@ -83,10 +91,12 @@ export interface RuntimeDeps {
 }
 
 export async function createRuntime(configInput: Config | ConfigInput, deps: RuntimeDeps): Promise<Runtime> {
-  const config = resolveConfig(configInput)
+  const given = resolveConfig(configInput)
   const { logger } = deps
   // First: what the user saved in Settings overrides the config everything below is built from.
-  const settings = await createSettingsService({ config, store: new SettingsStore(deps.settingsDir ?? config.data_dir), logger })
+  // From here on the config is fixed; what Settings change while running is read from liveSettings.
+  const settings = await createSettingsService({ config: given, store: new SettingsStore(deps.settingsDir ?? given.data_dir), logger })
+  const { config, live: liveSettings } = settings
   const binaries = deps.chromiumBinaries ?? locateChromiumBinaries({ explicit: config.chromium })
   const readMemory = deps.readMemory ?? (() => readMemoryUsage())
   const events = new EngineEventBus()
@@ -100,7 +110,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   const guardReason = privateTargetsReason(config)
   const egress = guardReason !== null ? await EgressGuard.start(config.private_targets_allowed, deps.egressLookup) : null
   if (egress) logger.info({ proxy: egress.proxy.serverUrl, allowed: config.private_targets_allowed, reason: guardReason }, 'private targets refused: browsers go through the egress guard')
-  const pool = new BrowserPool({ config, chromium: executable, events, logger, readMemory, egressProxy: egress?.proxyServer ?? null, sandbox: sandbox.sandbox })
+  const pool = new BrowserPool({ config, live: liveSettings, chromium: executable, events, logger, readMemory, egressProxy: egress?.proxyServer ?? null, sandbox: sandbox.sandbox })
   const admission = new Admission(config.max_pages, config.queue_size, events)
   const reserve = new PageReserve({
     size: config.prewarm_pages,
@@ -109,7 +119,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     events,
     logger,
     readMemory,
-    memoryThresholdPercent: config.memory_threshold_percent,
+    live: liveSettings,
     openPage: deps.openReservedPage,
   })
   // Before the permanent browser's launch: its 'browser:launched' is what fills its reserve.
@@ -117,7 +127,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   const limits = { egress, maxScreenshotHeight: config.max_screenshot_height, maxCaptureBytes: config.max_capture_bytes }
   const markdown = new MarkdownOffload({ logger })
   const crawler = new Crawler(pool, admission, limits, config.prewarm_pages > 0 ? reserve : null, deps.closeContext, (html, bounds) => markdown.convert(html, bounds))
-  const janitor = new Janitor(pool, config, events, logger, readMemory, reserve)
+  const janitor = new Janitor(pool, liveSettings, events, logger, readMemory, reserve)
   const startedAt = Date.now()
 
   // The monitor listens to the engine's events (the engine does not know it is there), so it
@@ -155,7 +165,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     ...createCrawlService({ config, events, crawler, egress }),
     ...createMonitorService({ monitor, live, pool, events, registry: metrics.registry }),
     ...settings.operations,
-    health: async () => readHealth({ config, pool, admission, readMemory, startedAt, version: VERSION, sandboxWarning: sandbox.warning, persistence: monitor.persistence, guardPending: settings.guardPending }),
+    health: async () => readHealth({ config, live: liveSettings, pool, admission, readMemory, startedAt, version: VERSION, sandboxWarning: sandbox.warning, persistence: monitor.persistence, guardPending: settings.guardPending }),
   }
 
   let closing: Promise<void> | null = null

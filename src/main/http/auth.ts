@@ -3,7 +3,7 @@ import type { Context, Middleware } from 'koa'
 import type { AuthScope, AuthSession } from '../../shared/api-types.js'
 import type { OperationScope } from '../../shared/contract.js'
 import { isTokenDigest } from '../../shared/settings.js'
-import { CrawldeckError } from '../core/errors.js'
+import { CrawldeckError, invalidInput } from '../core/errors.js'
 import { jsonBody } from './body.js'
 
 /*
@@ -320,7 +320,7 @@ export function authRoutes(auth: Authenticator): Middleware {
     if (ctx.path === '/auth/session' && ctx.method === 'POST') {
       return body(ctx, async () => {
         const sent = ctx.request.body as { token?: unknown } | undefined
-        if (!sent || typeof sent.token !== 'string' || sent.token === '') throw new CrawldeckError(400, 'invalid_input', 'send {"token": "<your token>"}')
+        if (!sent || typeof sent.token !== 'string' || sent.token === '') throw invalidInput([{ path: 'token', message: 'send {"token": "<your token>"}' }])
         if (!auth.enabled) {
           ctx.body = { auth_required: false, signed_in: true, scope: 'admin' } satisfies AuthSession
           return

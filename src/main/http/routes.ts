@@ -2,9 +2,9 @@ import { Readable } from 'node:stream'
 import Router from '@koa/router'
 import type { Context } from 'koa'
 import { contract, type CallContext, type Operation, type OperationName, type ServiceImpl } from '../../shared/contract.js'
-import { describeIssues, summariseIssues } from '../../shared/validation.js'
+import { describeIssues } from '../../shared/validation.js'
 import { describeError } from '../core/error-body.js'
-import { ValidationError } from '../core/errors.js'
+import { invalidInput } from '../core/errors.js'
 import type { Logger } from '../core/logger.js'
 import { requireScope, type Authenticator } from './auth.js'
 import { jsonBody } from './body.js'
@@ -37,10 +37,7 @@ export function contractRouter(service: ServiceImpl, logger: Logger, opts: Contr
     const handler = async (ctx: Context) => {
       const raw = op.method === 'GET' ? { ...ctx.query } : (ctx.request as { body?: unknown }).body
       const parsed = op.input.safeParse(raw ?? {})
-      if (!parsed.success) {
-        const issues = describeIssues(parsed.error)
-        throw new ValidationError(summariseIssues(issues), issues)
-      }
+      if (!parsed.success) throw invalidInput(describeIssues(parsed.error))
       const call = callContext(ctx)
       const impl = service[name] as (input: unknown, ctx: CallContext) => Promise<unknown>
       const output = await impl(parsed.data, call)

@@ -8,7 +8,7 @@ import { Authenticator } from './auth.js'
 import { limitConnectionsPerAddress } from './connection-limit.js'
 import { trackConnections } from './connections.js'
 import { bindName, isLoopbackHost } from './guard.js'
-import { ensureTokens, tokensOf } from './tokens.js'
+import { ensureTokens } from './tokens.js'
 
 export interface HttpServer {
   readonly url: string
@@ -34,10 +34,11 @@ export interface HttpServerOptions {
 }
 
 export async function startHttpServer(runtime: Runtime, opts: HttpServerOptions): Promise<HttpServer> {
-  const generatedFile = ensureTokens(runtime.config, opts.host, opts.logger)
-  // Bound where others can reach it, the service never runs open, even if every token list is
-  // emptied later.
-  const auth = new Authenticator(() => tokensOf(runtime.config), { requireTokens: !isLoopbackHost(bindName(opts.host)) })
+  const live = runtime.settings.live
+  const generatedFile = ensureTokens(live, runtime.config.data_dir, opts.host, opts.logger)
+  // The token lists as Settings have them at each check. Bound where others can reach it, the
+  // service never runs open, even if every token list is emptied later.
+  const auth = new Authenticator(() => live.tokens, { requireTokens: !isLoopbackHost(bindName(opts.host)) })
   const closingDoor = new AbortController()
   liftListenerLimit(closingDoor.signal)
   const app = createApp(runtime, opts.logger, { bindHost: opts.host, auth, closing: closingDoor.signal })

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Config } from '../core/config.js'
+import type { LiveSettings } from '../core/settings/live.js'
 import type { Logger } from '../core/logger.js'
 import type { TokenSet } from './auth.js'
 import { bindName, isLoopbackHost } from './guard.js'
@@ -15,21 +16,24 @@ import { bindName, isLoopbackHost } from './guard.js'
 
 export const ADMIN_TOKEN_FILE = 'admin-token'
 
-/** The token lists as the config holds them now (Settings replace them while the service runs). */
-export function tokensOf(config: Pick<Config, 'admin_tokens' | 'crawl_tokens' | 'read_tokens'>): TokenSet {
+/**
+ * The token lists of a config. The runtime's `config` reads them from its live settings, so for it
+ * this is what the HTTP door checks now; the door itself reads `runtime.settings.live.tokens`.
+ */
+export function tokensOf(config: Readonly<Pick<Config, 'admin_tokens' | 'crawl_tokens' | 'read_tokens'>>): TokenSet {
   return { admin: config.admin_tokens, crawl: config.crawl_tokens, read: config.read_tokens }
 }
 
 /**
  * Makes sure a non-loopback bind never runs open: with no token configured, generates (or reads
- * back) the admin token file and puts that token into `config.admin_tokens`. Returns the file,
- * or null when nothing had to be done.
+ * back) the admin token file in `dataDir` and puts that token into the live settings, where the
+ * HTTP door reads its tokens. Returns the file, or null when nothing had to be done.
  */
-export function ensureTokens(config: Pick<Config, 'admin_tokens' | 'crawl_tokens' | 'read_tokens' | 'data_dir'>, bindHost: string, logger: Logger): string | null {
-  const tokens = tokensOf(config)
+export function ensureTokens(live: Pick<LiveSettings, 'tokens' | 'useGeneratedAdminToken'>, dataDir: string, bindHost: string, logger: Logger): string | null {
+  const { tokens } = live
   const configured = tokens.admin.length + tokens.crawl.length + tokens.read.length > 0
   if (configured || isLoopbackHost(bindName(bindHost))) return null
-  const file = path.resolve(config.data_dir, ADMIN_TOKEN_FILE)
+  const file = path.resolve(dataDir, ADMIN_TOKEN_FILE)
   let token: string
   try {
     token = readFileSync(file, 'utf8').trim()
@@ -43,6 +47,6 @@ export function ensureTokens(config: Pick<Config, 'admin_tokens' | 'crawl_tokens
   // Whatever the umask or an earlier copy said: owner only.
   chmodSync(file, 0o600)
   logger.warn({ bind: bindHost, token_file: file }, `bound to ${bindHost} with no token configured: every request needs the admin token in ${file} (Authorization: Bearer …); configure tokens to choose your own`)
-  config.admin_tokens = [token]
+  live.useGeneratedAdminToken(token)
   return file
 }

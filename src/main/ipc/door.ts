@@ -69,7 +69,7 @@ export function registerIpcDoor(deps: IpcDoorDeps): IpcDoor {
   function admit(event: IpcEventLike, channel: string): WindowState {
     if (disposed) throw new CrawldeckError(503, 'shutting_down', 'the service is shutting down')
     const url = frameUrlOf(event)
-    let allowed = false
+    let allowed: boolean
     try {
       allowed = url !== null && isAllowedSender(url)
     } catch {

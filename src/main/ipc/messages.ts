@@ -1,6 +1,6 @@
 import { contract, type Operation, type OperationName } from '../../shared/contract.js'
-import { describeIssues, summariseIssues } from '../../shared/validation.js'
-import { CrawldeckError, ValidationError } from '../core/errors.js'
+import { describeIssues } from '../../shared/validation.js'
+import { CrawldeckError, invalidInput } from '../core/errors.js'
 
 /**
  * Everything a renderer sends is untrusted: a compromised page can put any structured-clone
@@ -109,10 +109,7 @@ export function operationFor(op: unknown, route: IpcRoute): OperationName {
  */
 export function parseInput(name: OperationName, raw: unknown): unknown {
   const parsed = (contract[name] as Operation).input.safeParse(raw ?? {})
-  if (!parsed.success) {
-    const issues = describeIssues(parsed.error)
-    throw new ValidationError(summariseIssues(issues), issues)
-  }
+  if (!parsed.success) throw invalidInput(describeIssues(parsed.error))
   return parsed.data
 }
 

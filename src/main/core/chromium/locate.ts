@@ -30,7 +30,7 @@ export interface LocateOptions {
  * Chromium's headless shell (Debian: `apt-get install chromium-headless-shell`): the old headless
  * implementation, without the full browser's UI layers. Playwright itself launches it for headless
  * Chromium. Here it costs 4.5-8x less CPU per isolated crawl (a new context's renderer starts far
- * cheaper): bench/binaries.ts, docs/benchmarks.md. The real binary first: Debian's /usr/bin script
+ * cheaper): docs/benchmarks.md, "Which Chromium binary". The real binary first: Debian's /usr/bin script
  * keeps a shell process as the browser's parent.
  */
 const SYSTEM_HEADLESS_SHELL_PATHS = ['/usr/lib/chromium/chromium-headless-shell', '/usr/bin/chromium-headless-shell']

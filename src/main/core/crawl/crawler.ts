@@ -1,7 +1,11 @@
+/*
+ * One URL's page work, from an admission slot to a result: navigate, extract, capture, and the
+ * failure of a page turned into the typed error the doors report.
+ */
 import type { BrowserContext, CDPSession, Page, Request, Response } from 'playwright-core'
 import type { BrowserConfig, CrawlerConfig, CrawlResult } from '../../../shared/crawl-schemas.js'
 import type { Admission } from '../admission.js'
-import { AbortedError, BrowserGoneError, CaptureTooLargeError, CrawldeckError, CrawlFailedError, firstLine, ValidationError } from '../errors.js'
+import { AbortedError, BrowserGoneError, CaptureTooLargeError, CrawldeckError, CrawlFailedError, firstLine } from '../errors.js'
 import type { EgressGuard } from '../egress/guard.js'
 import { EGRESS_HEADER } from '../egress/proxy.js'
 import type { RequestPhase } from '../events.js'
@@ -11,7 +15,8 @@ import type { ManagedBrowser } from '../pool/managed-browser.js'
 import { contextOptions, type PageReserve } from '../pool/page-reserve.js'
 import { isAlive } from '../system/process-tree.js'
 import { Deadline } from './deadline.js'
-import { extractFromPage, jsonLengthUpTo } from './extract.js'
+import { extractFromPage } from './extract.js'
+import { jsonLengthUpTo } from './json-length.js'
 import { htmlToMarkdown } from './markdown.js'
 import type { MarkdownLimits } from './markdown-offload.js'
 
@@ -76,10 +81,10 @@ export interface CrawlOutcome {
  * Errors of the target page become a failed result; errors of the service (queue full,
  * memory guard, shutdown, client gone) are thrown so the caller can answer with their status.
  *
- * The result is returned before its context has closed: the close (7-8 ms of Chromium work at
- * concurrency 1) runs in the background, and the slot and lease are given back only once it has
- * finished, so the admission and pool counts stay true and a retired browser is never closed
- * under a context still open. `settled()` waits for the closes in flight (shutdown).
+ * The result is returned before its context has closed: the close (Chromium work that shows at
+ * concurrency 1; docs/benchmarks.md) runs in the background, and the slot and lease are given
+ * back only once it has finished, so the admission and pool counts stay true and a retired
+ * browser is never closed under a context still open. `settled()` waits for the closes in flight (shutdown).
  */
 export class Crawler {
   private readonly closing = new Set<Promise<void>>()
@@ -215,7 +220,7 @@ export class Crawler {
     try {
       return await this.goto(page, url, cfg, timeout)
     } catch (err) {
-      if (err instanceof Error && !(err instanceof CrawldeckError) && /Download is starting/.test(err.message)) {
+      if (isDownloadStart(err)) {
         throw new CrawlFailedError(`${url} is a download, not a page: its server sends a file (Content-Disposition: attachment or a type the browser does not display), and this service does not download files`)
       }
       throw err
@@ -288,15 +293,33 @@ async function opened<T extends { close(): Promise<unknown> }>(making: Promise<T
   }
 }
 
-/** Turn whatever a page operation threw into the error the caller should see. */
+/**
+ * Playwright's own wording when page.goto meets a download instead of a page; it has no error
+ * type or code for it, so its message is what we recognise (only errors that are not ours).
+ */
+function isDownloadStart(err: unknown): boolean {
+  return err instanceof Error && !(err instanceof CrawldeckError) && /Download is starting/.test(err.message)
+}
+
+/**
+ * Whether Playwright's message says the page, context or browser went away. Playwright may reject
+ * the page call a moment before it reports the disconnect, so a "closed" message counts as a sign
+ * too; the pool records why from the same disconnect. Playwright's texts, not ours: matched here only.
+ */
+function soundsGone(message: string): boolean {
+  return /has been closed|browser closed|disconnected|crashed/i.test(message)
+}
+
+/**
+ * Turn whatever a page operation threw into the error the caller should see. Our own errors
+ * (an invalid css_selector among them: InvalidSelectorError) pass through as they are.
+ */
 async function classify(err: unknown, browser: ManagedBrowser, deadline: Deadline, signal?: AbortSignal): Promise<CrawldeckError> {
   if (signal?.aborted) return new AbortedError()
   if (err instanceof CrawldeckError) return err
   const name = err instanceof Error ? err.name : ''
   const message = firstLine(err)
-  // Playwright may reject the page call a moment before it reports the disconnect, so a
-  // "closed" message counts as a sign too; the pool records why from the same disconnect.
-  const looksGone = /has been closed|browser closed|disconnected|crashed/i.test(message)
+  const looksGone = soundsGone(message)
   // The process itself is the surest sign; Playwright may notice the broken pipe seconds later on a busy machine.
   const processDead = browser.pid !== null && !isAlive(browser.pid)
   if (looksGone || processDead || !browser.browser.isConnected() || browser.state === 'closing' || browser.state === 'closed') {
@@ -306,7 +329,6 @@ async function classify(err: unknown, browser: ManagedBrowser, deadline: Deadlin
       return new BrowserGoneError(why === 'killed' ? 'killed' : why === 'shutdown' ? 'shutdown' : 'crashed', browser.shortSig)
     }
   }
-  if (message.startsWith('invalid css_selector')) return new ValidationError(message, [{ path: 'crawler_config.css_selector', message }])
   if (name === 'TimeoutError') {
     return deadline.expired(message.split(':')[0] ?? 'the page')
   }

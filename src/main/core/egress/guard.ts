@@ -1,5 +1,5 @@
 import type { BrowserConfig } from '../../../shared/crawl-schemas.js'
-import { CrawlFailedError, TargetBlockedError, ValidationError, type CrawldeckError, type ValidationIssue } from '../errors.js'
+import { CrawlFailedError, invalidInput, TargetBlockedError, type CrawldeckError, type ValidationIssue } from '../errors.js'
 import { AddressPolicy } from './address-policy.js'
 import { EgressProxy, EGRESS_HEADER, type Refusal } from './proxy.js'
 import { resolveTargets, systemLookup, type Lookup } from './resolve.js'
@@ -61,7 +61,7 @@ export class EgressGuard {
       const what = host === v.blocked.address ? `is the address ${v.blocked.address}` : `resolves to ${v.blocked.address}`
       issues.push({ path: urlPath(i), message: `${urls[i]} ${what}, in ${v.blocked.range}: ${OPTION_HINT}` })
     })
-    if (issues.length > 0) throw new ValidationError(issues.map((i) => i.message).join('; '), issues)
+    if (issues.length > 0) throw invalidInput(issues)
   }
 
   /**
@@ -70,7 +70,7 @@ export class EgressGuard {
    * (https: Chromium only says ERR_TUNNEL_CONNECTION_FAILED) to a host the proxy refused.
    */
   explain(failedUrl: string, responseHeader: string | undefined, error: unknown): CrawldeckError | null {
-    const tunnelFailed = error !== null && /ERR_TUNNEL_CONNECTION_FAILED/.test(String((error as Error)?.message ?? error))
+    const tunnelFailed = error !== null && isTunnelFailure(error)
     if (responseHeader === undefined && !tunnelFailed) return null
     const refusal: Refusal | undefined = this.proxy.refusalFor(failedUrl)
     if (refusal === undefined) {
@@ -83,6 +83,15 @@ export class EgressGuard {
   close(): Promise<void> {
     return this.proxy.close()
   }
+}
+
+/**
+ * Chromium's net error for an https navigation whose CONNECT the proxy answered with a refusal;
+ * it reaches us only as text in Playwright's message (no code of ours to check), so it is
+ * recognised by that text here and nowhere else.
+ */
+function isTunnelFailure(error: unknown): boolean {
+  return /ERR_TUNNEL_CONNECTION_FAILED/.test(String((error as Error)?.message ?? error))
 }
 
 export { EGRESS_HEADER }

@@ -1,6 +1,6 @@
 import type { LiveMessage, MonitorSnapshotView } from '../../../shared/monitor-types.js'
 import type { Monitor } from './monitor.js'
-import { TIMELINE_POINTS, TIMELINE_RESOLUTION_SECONDS } from './monitor.js'
+import { TIMELINE_POINTS, TIMELINE_RESOLUTION_SECONDS } from './history.js'
 
 /** Messages a client may have waiting; a client further behind is dropped, so memory never grows. */
 export const CLIENT_BUFFER_LIMIT = 500

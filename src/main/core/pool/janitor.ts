@@ -1,6 +1,6 @@
-import type { Config } from '../config.js'
 import type { EngineEventBus } from '../events.js'
 import type { Logger } from '../logger.js'
+import type { LiveSettings } from '../settings/live.js'
 import type { MemoryReading } from '../system/memory.js'
 import type { PageReserve } from './page-reserve.js'
 import type { BrowserPool } from './pool.js'
@@ -30,7 +30,8 @@ export function janitorPolicy(memoryPercent: number, idleTtlSeconds: number): Ja
 
 /**
  * Background loop that closes idle cold, then hot, browsers. It never touches the permanent
- * browser or a browser holding leases.
+ * browser or a browser holding leases. The idle TTL is read from `live` at each pass: Settings
+ * change it while the janitor runs.
  */
 export class Janitor {
   private timer: NodeJS.Timeout | null = null
@@ -40,7 +41,7 @@ export class Janitor {
 
   constructor(
     private readonly pool: BrowserPool,
-    private readonly config: Config,
+    private readonly live: Pick<LiveSettings, 'idleTtlSeconds'>,
     private readonly events: EngineEventBus,
     private readonly logger: Logger,
     private readonly readMemory: () => MemoryReading,
@@ -49,7 +50,7 @@ export class Janitor {
 
   start(): void {
     this.stopped = false
-    this.schedule(janitorPolicy(this.readMemory().percent, this.config.idle_ttl_seconds).interval_seconds)
+    this.schedule(janitorPolicy(this.readMemory().percent, this.live.idleTtlSeconds).interval_seconds)
   }
 
   stop(): void {
@@ -64,7 +65,7 @@ export class Janitor {
   }
 
   currentPolicy(): JanitorPolicy {
-    return janitorPolicy(this.readMemory().percent, this.config.idle_ttl_seconds)
+    return janitorPolicy(this.readMemory().percent, this.live.idleTtlSeconds)
   }
 
   /** One pass; returns how many browsers it closed. Concurrent calls share the pass in progress. */
@@ -75,7 +76,7 @@ export class Janitor {
 
   private async pass(): Promise<number> {
     const memory = this.readMemory()
-    const policy = janitorPolicy(memory.percent, this.config.idle_ttl_seconds)
+    const policy = janitorPolicy(memory.percent, this.live.idleTtlSeconds)
     const now = Date.now()
     const closing: Promise<void>[] = []
     for (const tier of ['cold', 'hot'] as const) {

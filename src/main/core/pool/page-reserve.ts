@@ -3,6 +3,7 @@ import type { BrowserConfig } from '../../../shared/crawl-schemas.js'
 import type { Admission } from '../admission.js'
 import type { EngineEventBus } from '../events.js'
 import type { Logger } from '../logger.js'
+import type { LiveSettings } from '../settings/live.js'
 import type { MemoryReading } from '../system/memory.js'
 import { orGone } from './browser-gone.js'
 import type { ManagedBrowser } from './managed-browser.js'
@@ -90,8 +91,11 @@ export interface PageReserveDeps {
   events: EngineEventBus
   logger: Logger
   readMemory: () => MemoryReading
-  /** memory_threshold_percent: at or above it no pair is made (a page costs a renderer's memory). */
-  memoryThresholdPercent: number
+  /**
+   * memory_threshold_percent, read before each pair: at or above it no pair is made (a page costs a
+   * renderer's memory). Settings change it while the reserve runs.
+   */
+  live: Pick<LiveSettings, 'memoryThresholdPercent' | 'onChange'>
   /** How a pair is made (tests hold one being made with it); openFreshPage by default. */
   openPage?: (browser: ManagedBrowser) => Promise<ReservedPage>
 }
@@ -105,8 +109,9 @@ export interface PageReserveDeps {
  * Refilling only runs while fewer than max_pages requests hold an admission slot, one pair at a
  * time per browser: when every slot is busy the CPU belongs to the requests, and they make their
  * own pages as they would without a reserve. Nor is a pair made at or above memory_threshold_percent
- * (where the pool launches no browser either). Reserved pairs are real Chromium contexts, so the
- * monitor's open_contexts / open_pages count them (see docs/benchmarks.md, "Pre-warmed pages").
+ * as Settings have it now (where the pool launches no browser either). Reserved pairs are real
+ * Chromium contexts, so the monitor's open_contexts / open_pages count them (see
+ * docs/benchmarks.md, "Pre-warmed pages").
  */
 export class PageReserve {
   private readonly reserves = new Map<string, BrowserReserve>()
@@ -135,6 +140,10 @@ export class PageReserve {
       events.on('browser:retired', ({ id }) => this.drop(id)),
       events.on('browser:crashed', ({ id }) => this.drop(id)),
       events.on('browser:closed', ({ id }) => this.drop(id)),
+      // A raised threshold is when a refill held back by memory may go ahead.
+      this.deps.live.onChange('memory_threshold_percent', (now, before) => {
+        if (now > before) for (const b of this.deps.pool.list()) this.fill(b.id)
+      }),
     )
   }
 
@@ -251,7 +260,7 @@ export class PageReserve {
 
   /** Read once per pair about to be made, not per admission change. */
   private memoryLeft(): boolean {
-    return this.deps.readMemory().percent < this.deps.memoryThresholdPercent
+    return this.deps.readMemory().percent < this.deps.live.memoryThresholdPercent
   }
 
   private async fillLoop(reserve: BrowserReserve): Promise<void> {

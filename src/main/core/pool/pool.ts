@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto'
 import { chromium } from 'playwright-core'
 import type { BrowserConfig } from '../../../shared/crawl-schemas.js'
-import type { Config } from '../config.js'
+import type { FixedConfig } from '../config.js'
 import { BrowserLaunchError, ConflictError, firstLine, ForbiddenError, MemoryPressureError, NotFoundError, ShuttingDownError } from '../errors.js'
 import type { BrowserTier, CloseReason, EngineEventBus } from '../events.js'
 import type { Logger } from '../logger.js'
+import type { LiveSettings } from '../settings/live.js'
 import type { MemoryReading } from '../system/memory.js'
 import { findProcessesWithArg, isAlive, killProcessTree } from '../system/process-tree.js'
 import type { PoolBinary } from '../chromium/executables.js'
 import { BASE_CHROMIUM_ARGS } from '../chromium/launch-args.js'
 import { SANDBOX_UNAVAILABLE_HINT } from '../chromium/sandbox.js'
 import { EGRESS_CHROMIUM_ARGS } from '../egress/guard.js'
+import { coldCleanup, killBlocker, PERMANENT_NOT_KILLABLE } from './kill-rule.js'
 import { ManagedBrowser } from './managed-browser.js'
 import { configSignature, normaliseBrowserConfig } from './signature.js'
 
@@ -25,7 +27,9 @@ export interface Lease {
 }
 
 export interface PoolDeps {
-  config: Config
+  config: FixedConfig
+  /** memory_threshold_percent, read at each launch: Settings change it while the pool runs. */
+  live: Pick<LiveSettings, 'memoryThresholdPercent'>
   /** What headless and headed browsers are launched from (chromium/executables.ts). */
   chromium: { headless: PoolBinary; headed: PoolBinary | null }
   events: EngineEventBus
@@ -206,9 +210,8 @@ export class BrowserPool {
     // the service cannot serve the default config at all.
     if (tier !== 'permanent') {
       const mem = this.deps.readMemory()
-      if (mem.percent >= this.deps.config.memory_threshold_percent) {
-        return Promise.reject(new MemoryPressureError(mem.percent, this.deps.config.memory_threshold_percent, mem.source))
-      }
+      const threshold = this.deps.live.memoryThresholdPercent
+      if (mem.percent >= threshold) return Promise.reject(new MemoryPressureError(mem.percent, threshold, mem.source))
     }
     const promise = this.doLaunch(sig, config, tier).finally(() => this.launching.delete(sig))
     this.launching.set(sig, promise)
@@ -249,7 +252,7 @@ export class BrowserPool {
       })
     } catch (err) {
       // Playwright's first line says only that the browser closed; Chromium's reason is in its log.
-      const unsandboxable = this.deps.sandbox && /No usable sandbox|Chromium sandboxing failed/.test(err instanceof Error ? err.message : String(err))
+      const unsandboxable = this.deps.sandbox && saysNoSandbox(err)
       const message = `could not launch Chromium (${binary.path}): ${unsandboxable ? SANDBOX_UNAVAILABLE_HINT : firstLine(err)}`
       events.emit('browser:launch_failed', { sig, tier, error: message })
       if (tier === 'permanent') this.permanentLaunchError = message
@@ -333,10 +336,10 @@ export class BrowserPool {
   async kill(id: string, opts: { force?: boolean } = {}): Promise<ManagedBrowser> {
     const entry = this.entries.get(id)
     if (!entry) throw new NotFoundError(`no browser with id ${id}`)
-    if (entry.tier === 'permanent') throw new ForbiddenError('the permanent browser cannot be killed; restart it instead')
-    // Leases that only wait for a context to close serve nothing: their crawls have answered.
-    if (entry.servingLeases > 0 && !opts.force) {
-      throw new ConflictError(`browser ${entry.shortSig} is serving ${entry.servingLeases} crawl(s); pass force: true to kill it anyway (those crawls fail)`, { leases: entry.servingLeases })
+    const blocker = killBlocker(entry, opts)
+    if (blocker?.kind === 'permanent') throw new ForbiddenError(PERMANENT_NOT_KILLABLE)
+    if (blocker?.kind === 'busy') {
+      throw new ConflictError(`browser ${entry.shortSig} is serving ${blocker.serving} crawl(s); pass force: true to kill it anyway (those crawls fail)`, { leases: blocker.serving })
     }
     await this.close(entry, 'killed')
     return entry
@@ -357,7 +360,7 @@ export class BrowserPool {
 
   /** Close every idle cold browser now; busy ones are spared. */
   async closeIdleCold(reason: CloseReason = 'cleanup'): Promise<ManagedBrowser[]> {
-    const victims = this.list().filter((b) => b.tier === 'cold' && b.acceptsLeases && b.leases === 0)
+    const victims = coldCleanup(this.list()).idle
     await Promise.all(victims.map((b) => this.close(b, reason)))
     return victims
   }
@@ -387,4 +390,12 @@ async function findBrowserPid(marker: string): Promise<number | null> {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref())
+}
+
+/**
+ * Whether a launch failed because Chromium's sandbox cannot start here. Chromium's own words (its
+ * zygote's log, which Playwright puts in the error): there is no typed signal for it.
+ */
+function saysNoSandbox(err: unknown): boolean {
+  return /No usable sandbox|Chromium sandboxing failed/.test(err instanceof Error ? err.message : String(err))
 }

@@ -2,7 +2,7 @@ import type { CallContext, OperationInput, ServiceImpl, ServiceOutput } from '..
 import type { StreamLine } from '../../../shared/api-types.js'
 import { CrawlerConfigSchema, type BrowserConfig, type CrawlerConfig, type CrawlResult } from '../../../shared/crawl-schemas.js'
 import type { Config } from '../config.js'
-import { CrawldeckError, ValidationError } from '../errors.js'
+import { CrawldeckError, invalidInput } from '../errors.js'
 import type { EngineEventBus, RequestPhase } from '../events.js'
 import { WANT_EVERYTHING, type Crawler, type CrawlOutcome, type CrawlWants } from '../crawl/crawler.js'
 import type { EgressGuard } from '../egress/guard.js'
@@ -66,7 +66,7 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
       if (cfg.page_timeout === DEFAULT_PAGE_TIMEOUT_MS) effective = { ...cfg, page_timeout: config.max_page_timeout_ms }
       else issues.push({ path: 'crawler_config.page_timeout', message: `page_timeout ${cfg.page_timeout} ms is above this server's limit of ${config.max_page_timeout_ms} ms` })
     }
-    if (issues.length > 0) throw new ValidationError(issues.map((i) => i.message).join('; '), issues)
+    if (issues.length > 0) throw invalidInput(issues)
     return effective
   }
 

@@ -1,12 +1,15 @@
 import type { HealthResponse } from '../../../shared/api-types.js'
 import type { MonitorHealth } from '../../../shared/monitor-types.js'
 import type { Admission } from '../admission.js'
-import type { Config } from '../config.js'
+import type { FixedConfig } from '../config.js'
 import type { BrowserPool } from '../pool/pool.js'
+import type { LiveSettings } from '../settings/live.js'
 import type { MemoryReading } from '../system/memory.js'
 
 export interface HealthDeps {
-  config: Config
+  config: FixedConfig
+  /** The memory threshold as Settings have it now (the one the pool refuses launches at). */
+  live: Pick<LiveSettings, 'memoryThresholdPercent'>
   pool: BrowserPool
   admission: Admission
   readMemory: () => MemoryReading
@@ -16,8 +19,8 @@ export interface HealthDeps {
   sandboxWarning: string | null
   /** Why the egress guard should be on but is not yet (tokens added live to a service started without it), or null. */
   guardPending?: () => string | null
-  /** The monitor's persistence state; its error names the store by its redacted location only. */
-  persistence?: Pick<MonitorHealth['persistence'], 'ok' | 'error'>
+  /** The monitor's persistence state (the persister reports it); its error names the store by its redacted location only. */
+  persistence?: Readonly<Pick<MonitorHealth['persistence'], 'ok' | 'error'>>
 }
 
 /**
@@ -26,6 +29,7 @@ export interface HealthDeps {
  */
 export function readHealth(deps: HealthDeps): HealthResponse {
   const { pool, admission, config } = deps
+  const threshold = deps.live.memoryThresholdPercent
   const now = Date.now()
   const permanent = pool.permanent()
   const connected = permanent?.browser.isConnected() ?? false
@@ -41,9 +45,9 @@ export function readHealth(deps: HealthDeps): HealthResponse {
     )
   }
   const memory = deps.readMemory()
-  if (status === 'ok' && memory.percent >= config.memory_threshold_percent) {
+  if (status === 'ok' && memory.percent >= threshold) {
     status = 'degraded'
-    problems.push(`memory use ${memory.percent.toFixed(1)} % is at or above the ${config.memory_threshold_percent} % threshold: new browsers are refused`)
+    problems.push(`memory use ${memory.percent.toFixed(1)} % is at or above the ${threshold} % threshold: new browsers are refused`)
   }
   if (status === 'ok' && admission.queuedCount >= admission.capacity.queue_limit && admission.capacity.queue_limit > 0) {
     status = 'degraded'
@@ -85,6 +89,6 @@ export function readHealth(deps: HealthDeps): HealthResponse {
       max_pages: config.max_pages,
       queue_size: config.queue_size,
     },
-    memory: { percent: memory.percent, source: memory.source, threshold_percent: config.memory_threshold_percent },
+    memory: { percent: memory.percent, source: memory.source, threshold_percent: threshold },
   }
 }

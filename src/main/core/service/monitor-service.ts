@@ -1,9 +1,10 @@
 import type { ServiceImpl } from '../../../shared/contract.js'
 import type { BrowserTier, RestartResponse } from '../../../shared/monitor-types.js'
-import { ConflictError, ForbiddenError, NotFoundError } from '../errors.js'
+import { ConflictError, NotFoundError } from '../errors.js'
 import type { EngineEventBus } from '../events.js'
 import type { LiveFeed } from '../monitor/live.js'
 import type { Monitor } from '../monitor/monitor.js'
+import { coldCleanup } from '../pool/kill-rule.js'
 import type { ManagedBrowser } from '../pool/managed-browser.js'
 import type { BrowserPool } from '../pool/pool.js'
 import type { Registry } from 'prom-client'
@@ -77,7 +78,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorOps {
 
     async monitorCleanup() {
       const idleBefore = new Map(pool.list().map((b) => [b.id, b.idleSeconds()]))
-      const spared = pool.list().filter((b) => b.tier === 'cold' && b.acceptsLeases && b.leases > 0)
+      const spared = coldCleanup(pool.list()).busy
       const closed = await pool.closeIdleCold('cleanup')
       events.emit('browser:cleanup', { closed: closed.map((b) => b.sig), spared_busy: spared.map((b) => b.sig) })
       return {
@@ -89,8 +90,8 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorOps {
 
     async monitorKillBrowser(input) {
       const target = resolve(input.sig)
-      if (target.tier === 'permanent') throw new ForbiddenError('the permanent browser cannot be killed; restart it instead')
-      // Crawls that have answered and only close their context do not fail with the browser.
+      // The pool decides (pool/kill-rule.ts): 403 for the permanent browser, 409 for a busy one
+      // without force. Crawls that have answered and only close their context do not fail with it.
       const leases = target.servingLeases
       await pool.kill(target.id, { force: input.force })
       return { success: true, killed: { sig: target.shortSig, full_sig: target.sig, id: target.id, type: target.tier, forced: input.force, failed_crawls: leases } }

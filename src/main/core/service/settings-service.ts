@@ -2,11 +2,11 @@ import type { ServiceImpl } from '../../../shared/contract.js'
 import type { SettingKey, Settings, SettingsAnswer, SettingsPatch } from '../../../shared/settings.js'
 import type { Config } from '../config.js'
 import type { Logger } from '../logger.js'
-import { blocksPrivateTargets, isLoopbackBind, privateTargetsReason } from '../egress/address-policy.js'
-import { changedKeys, defaultSettings, digestTokens, holdsWholeTokens, keysOf, LIVE_KEYS, maskSettings, mergeSettings, pick, RESTART_KEYS, valueOf, type RestartKey } from '../settings/model.js'
+import { blocksPrivateTargets, isLoopbackBind, privateTargetsReason, type ExposureConfig } from '../egress/address-policy.js'
+import { configView, LiveSettings, type LiveValues } from '../settings/live.js'
+import { changedKeys, defaultSettings, digestTokens, holdsWholeTokens, keysOf, maskSettings, mergeSettings, pick, RESTART_KEYS, valueOf, type RestartKey } from '../settings/model.js'
 import type { SettingsStore } from '../settings/store.js'
-import { summariseIssues } from '../../../shared/validation.js'
-import { ValidationError } from '../errors.js'
+import { invalidInput } from '../errors.js'
 
 /** Keys a host can put into effect itself by restarting its own HTTP server. */
 export const HTTP_KEYS = ['http_enabled', 'host', 'port'] as const satisfies readonly RestartKey[]
@@ -31,8 +31,15 @@ export type SettingsListener = (change: SettingsChange) => void | readonly HttpK
 export interface SettingsService {
   /** The two contract operations, spread into the runtime's ServiceImpl. */
   readonly operations: Pick<ServiceImpl, 'settings' | 'updateSettings'>
-  /** The saved settings, tokens whole (for the host: notifications, the HTTP server, issue 6's token check). */
+  /** The saved settings, tokens whole (for the host: notifications, the HTTP server, the token check). */
   current(): Settings
+  /**
+   * The configuration this start runs with: the one given, with the restart keys saved in
+   * settings.json laid over it, frozen. Its live keys are getters onto `live`.
+   */
+  readonly config: Readonly<Config>
+  /** The values Settings change while the engine runs, for components to read; this service writes them. */
+  readonly live: LiveSettings
   /** Returns the function that removes the listener. */
   onChange(listener: SettingsListener): () => void
   /** Where settings.json lives. */
@@ -45,15 +52,18 @@ export interface SettingsService {
 
 /**
  * Loads settings.json and lays what the user chose over the engine's config before anything is
- * started from it, so saved values (a new port, a Redis URL) are what the next start uses.
+ * started from it, so saved values (a new port, a Redis URL) are what this start uses. The result
+ * (`config`) is frozen: nothing changes it while the engine runs.
  *
- * Memory threshold and idle TTL apply at once by writing them into that same Config object: the
- * pool reads `config.memory_threshold_percent` at each launch and the janitor reads
- * `config.idle_ttl_seconds` at each pass, so no component holds a stale copy.
+ * What Settings change while the engine runs (memory threshold, idle TTL, the token lists, and
+ * the HTTP address once the desktop shell has moved its server) lives in `live`
+ * (settings/live.ts), and this service is its writer. Every component that acts on such a value
+ * reads it there when it acts: the pool at each launch, the page reserve before each pair, the
+ * janitor at each pass, /health and the HTTP door at each request. None is handed a copy.
  */
 export async function createSettingsService(deps: { config: Config; store: SettingsStore; logger: Logger }): Promise<SettingsService> {
-  const { config, store, logger } = deps
-  const defaults = defaultSettings(config)
+  const { store, logger } = deps
+  const defaults = defaultSettings(deps.config)
   const loaded = await store.load()
   let problem = loaded.problem
   let current = defaults
@@ -75,8 +85,10 @@ export async function createSettingsService(deps: { config: Config; store: Setti
       logger.warn({ err, file: store.location }, 'could not rewrite settings.json with token digests: its tokens stay as they were until the next save')
     }
   }
-  writeIntoConfig(config, current, [...LIVE_KEYS, 'host', 'port', 'redis_url'])
-  writeTokens(config, current)
+  // The Redis URL is read once, at start; host and port are where this start binds and move only
+  // when the desktop shell moves its HTTP server (see `update`).
+  const live = new LiveSettings({ ...liveOf(current), host: current.host, port: current.port }, logger)
+  const config = configView({ ...deps.config, redis_url: current.redis_url }, live)
   // The egress guard (block_private_targets) is on by default whenever others can reach the
   // service (a reachable bind, a proxy's name, CORS origins, tokens), but it is decided when the
   // engine starts: browsers are launched through it. Moving the HTTP server from loopback to a
@@ -84,13 +96,24 @@ export async function createSettingsService(deps: { config: Config; store: Setti
   // the restart (restart_required) instead of being offered to the host. Tokens cannot wait (they
   // are what keeps strangers out), so tokens added to a service running without the guard apply
   // at once and the missing guard is reported (guardPending, in /health) until the restart.
-  const guardRunning = blocksPrivateTargets(config)
+  //
+  // Who can reach the service now: the fixed lists, and the bind address and tokens as they are.
+  const exposure = (): ExposureConfig => ({
+    block_private_targets: config.block_private_targets,
+    allowed_hosts: config.allowed_hosts,
+    cors_origins: config.cors_origins,
+    host: live.host,
+    admin_tokens: live.tokens.admin,
+    crawl_tokens: live.tokens.crawl,
+    read_tokens: live.tokens.read,
+  })
+  const guardRunning = blocksPrivateTargets(exposure())
   // The bind address alone decides whether a host move waits: tokens that already want the
   // guard are reported by guardPending, and moving between loopback addresses changes nothing.
   const needsGuard = (host: string) => !guardRunning && blocksPrivateTargets({ block_private_targets: config.block_private_targets, host })
   const guardPending = (): string | null => {
     if (guardRunning) return null
-    const reason = privateTargetsReason(config)
+    const reason = privateTargetsReason(exposure())
     return reason === null ? null : `private targets are not refused yet: ${reason}, which turns the egress guard on at the next start; restart crawldeck`
   }
 
@@ -109,13 +132,13 @@ export async function createSettingsService(deps: { config: Config; store: Setti
     const anyToken = next.tokens.admin.length + next.tokens.crawl.length + next.tokens.read.length > 0
     if (anyToken && next.tokens.admin.length === 0) {
       const issue = { path: 'tokens.admin', message: 'add an admin token too: once any token is set, settings and actions over HTTP need one' }
-      throw new ValidationError(summariseIssues([issue]), [issue])
+      throw invalidInput([issue])
     }
     // Bound where others can reach it, emptying every list would leave nobody able to sign in
     // (the HTTP door never runs open there): refused, with the reason.
-    if (patch.tokens !== undefined && !anyToken && !isLoopbackBind(config.host)) {
-      const issue = { path: 'tokens', message: `the service listens on ${config.host}, which other machines can reach: keep at least an admin token` }
-      throw new ValidationError(summariseIssues([issue]), [issue])
+    if (patch.tokens !== undefined && !anyToken && !isLoopbackBind(live.host)) {
+      const issue = { path: 'tokens', message: `the service listens on ${live.host}, which other machines can reach: keep at least an admin token` }
+      throw invalidInput([issue])
     }
     const changed = changedKeys(current, next)
     const keep = new Set([...chosen, ...keysOf(patch)])
@@ -124,12 +147,11 @@ export async function createSettingsService(deps: { config: Config; store: Setti
     const previous = current
     current = next
     chosen = keep
-    writeIntoConfig(config, current, LIVE_KEYS)
-    // The HTTP door reads the token lists from the config on every check: new tokens work at once,
+    // The HTTP door reads the token lists from `live` on every check: new tokens work at once,
     // and removed ones (with every session signed in with them) stop at once. Only when the lists
     // were sent: a save of other settings keeps a token the HTTP door generated for itself.
+    live.set(patch.tokens !== undefined ? liveOf(current) : { memory_threshold_percent: current.memory_threshold_percent, idle_ttl_seconds: current.idle_ttl_seconds })
     if (patch.tokens !== undefined) {
-      writeTokens(config, current)
       const pendingGuard = guardPending()
       if (pendingGuard) logger.warn(pendingGuard)
     }
@@ -145,7 +167,9 @@ export async function createSettingsService(deps: { config: Config; store: Setti
       for (const claimed of await notify({ settings: offeredSettings, previous, changed: offered })) {
         if (!offered.includes(claimed)) continue
         running[claimed] = valueOf(current, claimed)
-        writeIntoConfig(config, current, [claimed].filter((k): k is 'host' | 'port' => k !== 'http_enabled'))
+        // The HTTP server now listens there: the address the token check above goes by.
+        if (claimed === 'host') live.set({ host: current.host })
+        if (claimed === 'port') live.set({ port: current.port })
         applied.push(claimed)
       }
     }
@@ -176,6 +200,8 @@ export async function createSettingsService(deps: { config: Config; store: Setti
       },
     },
     current: () => current,
+    config,
+    live,
     onChange(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
@@ -186,12 +212,13 @@ export async function createSettingsService(deps: { config: Config; store: Setti
   }
 }
 
-function writeIntoConfig(config: Config, s: Settings, keys: readonly ('memory_threshold_percent' | 'idle_ttl_seconds' | 'host' | 'port' | 'redis_url')[]): void {
-  for (const key of keys) (config as Record<typeof key, unknown>)[key] = s[key]
-}
-
-function writeTokens(config: Config, s: Settings): void {
-  config.admin_tokens = [...s.tokens.admin]
-  config.crawl_tokens = [...s.tokens.crawl]
-  config.read_tokens = [...s.tokens.read]
+/** The live values Settings apply at once (host and port wait for the host to claim them). */
+function liveOf(s: Settings): Omit<LiveValues, 'host' | 'port'> {
+  return {
+    memory_threshold_percent: s.memory_threshold_percent,
+    idle_ttl_seconds: s.idle_ttl_seconds,
+    admin_tokens: s.tokens.admin,
+    crawl_tokens: s.tokens.crawl,
+    read_tokens: s.tokens.read,
+  }
 }

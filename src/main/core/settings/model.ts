@@ -1,18 +1,19 @@
 import { createHash } from 'node:crypto'
 import { isMaskedToken, isTokenDigest, maskToken, NOTIFICATION_KINDS, SETTING_KEYS, TOKEN_ROLES, type SettingKey, type Settings, type SettingsPatch, type TokenRole } from '../../../shared/settings.js'
-import { summariseIssues } from '../../../shared/validation.js'
 import type { Config } from '../config.js'
-import { ValidationError } from '../errors.js'
+import { invalidInput } from '../errors.js'
 
 /*
  * Pure rules of the Settings: defaults, merging a saved or sent patch, masking tokens and
  * which keys the running engine can take without a restart.
  */
 
-/** The engine reads these from its one Config object on every use, so changing it there is enough. */
-export const LIVE_KEYS = ['memory_threshold_percent', 'idle_ttl_seconds'] as const satisfies readonly (keyof Config & SettingKey)[]
-
-/** Keys that shape what is started (the HTTP server, the monitor store): in `serve` they need a restart. */
+/**
+ * Keys that shape what is started (the HTTP server, the monitor store): in `serve` they need a
+ * restart. Every other key applies at once: the engine's (memory threshold, idle TTL, tokens)
+ * through LiveSettings (settings/live.ts), which the engine reads on every use; the notifications
+ * through the desktop shell, which reads the settings service's `current()` each time.
+ */
 export const RESTART_KEYS = ['http_enabled', 'host', 'port', 'redis_url'] as const satisfies readonly SettingKey[]
 export type RestartKey = (typeof RESTART_KEYS)[number]
 
@@ -54,7 +55,7 @@ export function mergeSettings(base: Settings, patch: SettingsPatch): Settings {
       return unused.splice(at, 1)[0]!
     })
   }
-  if (issues.length > 0) throw new ValidationError(summariseIssues(issues), issues)
+  if (issues.length > 0) throw invalidInput(issues)
   const { tokens: _t, notifications: _n, ...flat } = patch
   const defined = Object.fromEntries(Object.entries(flat).filter(([, v]) => v !== undefined))
   const notifications = { ...base.notifications }

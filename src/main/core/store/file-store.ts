@@ -35,7 +35,7 @@ export class FileStore implements MonitorStore {
         () => `moved to ${aside}`,
         (e: NodeJS.ErrnoException) => `could not move it aside: ${e.code ?? e.message}`,
       )
-      throw new Error(`${this.location} is not valid JSON (${moved}): ${(err as Error).message}`)
+      throw new Error(`${this.location} is not valid JSON (${moved}): ${(err as Error).message}`, { cause: err })
     }
     return this.current
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { readdir, readFile, rename, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import type { MonitorHealth } from '../../../shared/monitor-types.js'
 import type { Logger } from '../logger.js'
 import type { Monitor, MonitorSnapshot, SnapshotSection } from '../monitor/monitor.js'
 import { writeFileAtomic } from './atomic-write.js'
@@ -95,6 +96,8 @@ export class Persister {
   private safeRequests = 0
   /** How the last stop() ended; serve.ts turns a loss into a non-zero exit. */
   lastStop: StopOutcome | null = null
+  /** What this persister last reported to the monitor (/monitor/health and /health show it). */
+  private state: MonitorHealth['persistence']
 
   constructor(
     private readonly monitor: Monitor,
@@ -105,7 +108,8 @@ export class Persister {
   ) {
     this.fallbackDir = options.fallbackDir ? resolve(options.fallbackDir) : null
     this.stopRetryMs = options.stopRetryMs ?? STOP_RETRY_MS
-    monitor.persistence = { backend: store.backend, ok: true, error: null, pending: false, last_flush: null }
+    this.state = { backend: store.backend, ok: true, error: null, pending: false, last_flush: null }
+    monitor.setPersistence(this.state)
   }
 
   /**
@@ -245,10 +249,8 @@ export class Persister {
   }
 
   private async doFlush(): Promise<boolean> {
-    if (!(await this.loadOnce())) {
-      this.monitor.persistence.pending = true
-      return false
-    }
+    // A failed load has reported the store degraded, with the history pending.
+    if (!(await this.loadOnce())) return false
     // last_flush is when the written state was taken, not when the write ended: a change made
     // while a slow write was under way is not in it, and a reader waiting for a flush after
     // its own change must not take that write for one that holds it.
@@ -260,8 +262,8 @@ export class Persister {
     if (applied) write.applied_fallbacks = applied
     try {
       await this.store.save(write)
-      const wasDown = !this.monitor.persistence.ok
-      this.monitor.persistence = { backend: this.store.backend, ok: true, error: null, pending: false, last_flush: takenAt }
+      const wasDown = !this.state.ok
+      this.report({ backend: this.store.backend, ok: true, error: null, pending: false, last_flush: takenAt })
       if (sections?.endpoints) this.safeRequests = total(sections.endpoints)
       if (applied) {
         this.appliedDirty = false
@@ -275,7 +277,6 @@ export class Persister {
         const names = Object.keys(sections).filter((k) => k !== 'error_groups' && k !== 'version') as SnapshotSection[]
         this.monitor.markDirty(names)
       }
-      this.monitor.persistence.pending = true
       this.degrade(err, 'cannot write monitor history')
       return false
     }
@@ -284,8 +285,13 @@ export class Persister {
   private degrade(err: unknown, what: string): void {
     const text = `${what} (${this.store.backend} ${this.store.location}): ${message(err)}`
     // Log on the change into the degraded state, not on every retry.
-    if (this.monitor.persistence.ok || this.monitor.persistence.error !== text) this.logger.warn({ store: this.store.location }, text)
-    this.monitor.persistence = { ...this.monitor.persistence, ok: false, error: text, pending: true }
+    if (this.state.ok || this.state.error !== text) this.logger.warn({ store: this.store.location }, text)
+    this.report({ ...this.state, ok: false, error: text, pending: true })
+  }
+
+  private report(state: MonitorHealth['persistence']): void {
+    this.state = state
+    this.monitor.setPersistence(state)
   }
 
   /**
@@ -325,7 +331,7 @@ export class Persister {
     const now = this.requestTotal()
     // After a stats reset not yet written, everything counted since is unsaved.
     const unsaved = now >= this.safeRequests ? now - this.safeRequests : now
-    const storeError = this.monitor.persistence.error ?? `the ${this.store.backend} store did not confirm a write within ${this.stopRetryMs} ms`
+    const storeError = this.state.error ?? `the ${this.store.backend} store did not confirm a write within ${this.stopRetryMs} ms`
     const snapshot = this.monitor.snapshot()
     const empty = !this.loaded && Object.keys(snapshot.endpoints).length === 0 && snapshot.timeline.length === 0 && snapshot.janitor.length === 0 && snapshot.errors.length === 0
     if (empty) return { kept: 'store', file: null, unsaved_requests: 0, error: null }

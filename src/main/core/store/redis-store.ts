@@ -68,7 +68,8 @@ export class RedisStore implements MonitorStore {
       const message = err instanceof Error ? err.message : String(err)
       const clean = this.secrets.reduce((m, secret) => m.split(secret).join('***'), message)
       if (clean === message && err instanceof Error) throw err
-      throw new Error(clean)
+      // The cause is not attached: its message is the one that held the password.
+      throw new Error(clean) // eslint-disable-line preserve-caught-error
     }
   }
 

@@ -108,7 +108,7 @@ export class HttpTransport implements Transport {
       if (!res.ok) throw new TransportError(`HTTP ${res.status}`, res.status, null, text)
       return { contentType: res.headers.get('content-type') ?? 'text/plain', body: text } as OperationOutput<K>
     }
-    let body: unknown = null
+    let body: unknown
     try {
       body = text ? JSON.parse(text) : null
     } catch {

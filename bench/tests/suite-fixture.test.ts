@@ -1,10 +1,10 @@
 import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BASE_CHROMIUM_ARGS } from '../src/main/core/chromium/launch-args.js'
-import { locateChromium } from '../src/main/core/chromium/locate.js'
-import { crawleeContender } from '../bench/suite/crawlee.js'
-import { pageWorkAlone } from '../bench/suite/playwright.js'
-import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
+import { BASE_CHROMIUM_ARGS } from '../../src/main/core/chromium/launch-args.js'
+import { locateChromium } from '../../src/main/core/chromium/locate.js'
+import { crawleeContender } from '../suite/crawlee.js'
+import { pageWorkAlone } from '../suite/playwright.js'
+import { startFixtureServer, type FixtureServer } from '../../tests/helpers/fixture-server.js'
 
 let fx: FixtureServer
 let browser: Browser

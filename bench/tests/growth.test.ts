@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { errorShape } from '../src/main/core/monitor/error-groups.js'
-import { configSignature, normaliseBrowserConfig } from '../src/main/core/pool/signature.js'
-import { CrawlRequestSchema, SingleUrlRequestSchema } from '../src/shared/crawl-schemas.js'
-import { BLOCK, bulkRequest, countBulk, crawlRequest, INVALID_PER_BLOCK, letterTag } from '../bench/growth-mix.js'
-import { settledRss } from '../bench/growth-ipc.js'
-import { cpuPerSecond, fanoutCostPercent, latencyUnchanged, memoryWithin, pairCostsPercent, type FanoutWindow } from '../bench/growth-report.js'
+import { errorShape } from '../../src/main/core/monitor/error-groups.js'
+import { configSignature, normaliseBrowserConfig } from '../../src/main/core/pool/signature.js'
+import { CrawlRequestSchema, SingleUrlRequestSchema } from '../../src/shared/crawl-schemas.js'
+import { BLOCK, bulkRequest, countBulk, crawlRequest, INVALID_PER_BLOCK, letterTag } from '../growth-mix.js'
+import { settledRss } from '../growth-ipc.js'
+import { cpuPerSecond, fanoutCostPercent, latencyUnchanged, memoryWithin, pairCostsPercent, type FanoutWindow } from '../growth-report.js'
 
 // The growth bench's mix (bench/growth-mix.ts) must be what its docs say: these check the
 // proportions and that every request really is unique where the bench relies on it.
