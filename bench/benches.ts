@@ -31,7 +31,7 @@ export const BENCHES = {
   suite: {
     what:
       "issue 7's suite (crawldeck's POST /crawl against a bare playwright-core loop, a browser per request and Crawlee's " +
-      'PlaywrightCrawler, three pages at c=1/4/8, with a chart), then POST /html against the bare loop and the monitor\'s cost (issues 2 and 3)',
+      "PlaywrightCrawler, three pages at c=1/4/8, with a chart), then POST /html against the bare loop and the monitor's cost (issues 2 and 3)",
     time: 'about 10 minutes alone on 2 cores, up to 20 on a slow machine',
     writes: 'docs/benchmarks.md (bench-suite and bench sections) and docs/bench/throughput.svg',
     knobs: 'BENCH_SUITE=0 skips the suite, BENCH_SUITE_ONLY=1 runs only it; BENCH_SUITE_* and BENCH_* size it (docs/benchmarks.md, "How to reproduce")',
@@ -47,10 +47,11 @@ export const BENCHES = {
     load: async () => ({ run: (await import('./soak.js')).runSoakBench }),
   },
   growth: {
-    what: "100,000 requests to a separate `serve` process: its memory along the way, GET /monitor/* latency with empty and full buffers, and the CPU 20 SSE clients cost (issue 7)",
+    what: '100,000 requests to a separate `serve` process: its memory along the way, GET /monitor/* latency with empty and full buffers, and the CPU 20 SSE clients cost (issue 7)',
     time: 'about 15 minutes',
     writes: 'docs/benchmarks.md (growth-bench section)',
-    knobs: 'GROWTH_REQUESTS, GROWTH_MARK, GROWTH_CONCURRENCY, GROWTH_CRAWLERS, GROWTH_SAMPLES, GROWTH_CLIENTS, GROWTH_WINDOWS, GROWTH_WINDOW_S, GROWTH_CRAWL_RATE, GROWTH_MIX_RATE (bench/growth.ts)',
+    knobs:
+      'GROWTH_REQUESTS, GROWTH_MARK, GROWTH_CONCURRENCY, GROWTH_CRAWLERS, GROWTH_SAMPLES, GROWTH_CLIENTS, GROWTH_WINDOWS, GROWTH_WINDOW_S, GROWTH_CRAWL_RATE, GROWTH_MIX_RATE (bench/growth.ts)',
     takesArgs: false,
     load: async () => ({ run: (await import('./growth.js')).runGrowthBench }),
   },
@@ -58,7 +59,8 @@ export const BENCHES = {
     what: "the control center's work per live update in Chromium (100 completed requests, 50 browsers, 1 Hz), then SSE → DOM latency against the real service (issue 4); needs `npm run build:web` first",
     time: 'about 5 minutes',
     writes: 'docs/benchmarks.md (the table of the dashboard-bench section)',
-    knobs: '--updates N (100 per tab), --snapshots N (10), --requests N (60 crawls; 0 or --no-latency skips the real-service part), --concurrency N (2), --verbose; CRAWLDECK_RENDERER_DIR=dir measures another build',
+    knobs:
+      '--updates N (100 per tab), --snapshots N (10), --requests N (60 crawls; 0 or --no-latency skips the real-service part), --concurrency N (2), --verbose; CRAWLDECK_RENDERER_DIR=dir measures another build',
     takesArgs: true,
     load: async () => ({ run: (await import('./dashboard.js')).runDashboardBench }),
   },

@@ -68,7 +68,7 @@ export async function measureLatency(browser: Browser, requests: number, concurr
     let best = Infinity
     for (let i = 0; i < 20; i++) {
       const t0 = now()
-      const pageTime = await page.evaluate('performance.timeOrigin + performance.now()') as number
+      const pageTime = (await page.evaluate('performance.timeOrigin + performance.now()')) as number
       const t1 = now()
       if (t1 - t0 < best) {
         best = t1 - t0
@@ -93,17 +93,18 @@ export async function measureLatency(browser: Browser, requests: number, concurr
     finished.clear()
     answeredAt.clear()
     let next = 0
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (next < requests) await crawlOne(next++)
-    }))
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < requests) await crawlOne(next++)
+      }),
+    )
     off()
     const ids = [...finished.values()].map((f) => f.id)
-    await page.waitForFunction(
-      (want) => want.every((id) => id in (window as unknown as { __rows: Record<string, number> }).__rows),
-      ids,
-      { timeout: 60_000, polling: 100 },
-    )
-    const rows = await page.evaluate('window.__rows') as Record<string, number>
+    await page.waitForFunction((want) => want.every((id) => id in (window as unknown as { __rows: Record<string, number> }).__rows), ids, {
+      timeout: 60_000,
+      polling: 100,
+    })
+    const rows = (await page.evaluate('window.__rows')) as Record<string, number>
     if (problems.length) throw new Error(`page problems: ${problems.join('; ')}`)
     const toLocal = (pageTime: number) => pageTime - offset
     return {

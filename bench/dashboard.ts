@@ -69,17 +69,19 @@ const take = (page: Page) =>
 
 /** Waits (polling the page) until `n` more update measures have been taken. */
 async function waitForMeasures(page: Page, n: number, name = 'crawldeck:update'): Promise<void> {
-  await page.waitForFunction(
-    ([count, nm]) => {
-      const list = (window as unknown as { __bench: { measures: Entry[] } }).__bench.measures
-      return list.filter((m) => m.name === nm).reduce((k, m) => k + m.detail.split('+').length, 0) >= (count as number)
-    },
-    [n, name] as const,
-    { timeout: 60_000, polling: 20 },
-  ).catch(async (err: unknown) => {
-    const seen = await page.evaluate(() => JSON.stringify((window as unknown as { __bench: unknown }).__bench))
-    throw new Error(`${n} ${name} measures not seen: ${seen.slice(0, 2000)}`, { cause: err })
-  })
+  await page
+    .waitForFunction(
+      ([count, nm]) => {
+        const list = (window as unknown as { __bench: { measures: Entry[] } }).__bench.measures
+        return list.filter((m) => m.name === nm).reduce((k, m) => k + m.detail.split('+').length, 0) >= (count as number)
+      },
+      [n, name] as const,
+      { timeout: 60_000, polling: 20 },
+    )
+    .catch(async (err: unknown) => {
+      const seen = await page.evaluate(() => JSON.stringify((window as unknown as { __bench: unknown }).__bench))
+      throw new Error(`${n} ${name} measures not seen: ${seen.slice(0, 2000)}`, { cause: err })
+    })
 }
 
 /**
@@ -171,7 +173,10 @@ export async function runDashboardBench({ args, write }: BenchRun): Promise<void
   const CONCURRENCY = option('concurrency', 2)
   const root = process.env.CRAWLDECK_RENDERER_DIR ?? resolve(repo, 'out/renderer')
   const feed = await startFeedServer({ root, janitorEvery: 10 })
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'] })
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
+  })
   const load = [loadavg()[0]!]
   try {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } })
@@ -210,7 +215,9 @@ export async function runDashboardBench({ args, write }: BenchRun): Promise<void
       row(`**${title}: one second of updates, total work**`, r.perSecond),
       row('· the seconds with a new timeline point only (1 in 5), total work', r.pointSeconds),
       row('· its largest single piece (what one frame absorbs)', r.largest),
-      ...Object.keys(label).filter((k) => r.perMessage.has(k)).map((k) => row(`· ${label[k]}`, r.perMessage.get(k)!)),
+      ...Object.keys(label)
+        .filter((k) => r.perMessage.has(k))
+        .map((k) => row(`· ${label[k]}`, r.perMessage.get(k)!)),
       row('· timeline redraw (one per new point: the four charts on the data canvas; the y-axis canvas only when a count scale changes)', r.charts),
     ]
     const longtasks = [...requestsTab.longtasks, ...browsersTab.longtasks]
@@ -231,7 +238,7 @@ export async function runDashboardBench({ args, write }: BenchRun): Promise<void
             '',
             '| latency (ms) | n | p50 | p95 | max |',
             '|---|---|---|---|---|',
-            row('**engine `request:finished` → its row in the dashboard\'s DOM**', latency.fromServer),
+            row("**engine `request:finished` → its row in the dashboard's DOM**", latency.fromServer),
             row('· HTTP answer of the POST /crawl read by the client → its row in the DOM', latency.fromAnswer),
           ]
         : []),

@@ -40,7 +40,8 @@ export class GrowthClient {
   private send(method: 'GET' | 'POST', path: string, payload: string | null, retried = false): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const t0 = performance.now()
-      const headers: Record<string, string | number> = payload === null ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+      const headers: Record<string, string | number> =
+        payload === null ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
       const req = httpRequest({ host: this.base.hostname, port: this.base.port, path, method, agent: this.agent, headers }, (res: IncomingMessage) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
@@ -87,32 +88,35 @@ export class SseClient {
     this.ready.catch(() => undefined)
     let pending = ''
     let gotSnapshot = false
-    this.req = httpRequest({ host: base.hostname, port: base.port, path: '/monitor/stream', method: 'GET', headers: { accept: 'text/event-stream' } }, (res) => {
-      if (res.statusCode !== 200) onFail(new Error(`GET /monitor/stream answered ${res.statusCode}`))
-      res.setEncoding('utf8')
-      res.on('data', (chunk: string) => {
-        this.bytes += Buffer.byteLength(chunk)
-        pending += chunk
-        let end = pending.indexOf('\n\n')
-        while (end >= 0) {
-          const event = pending.slice(0, end)
-          pending = pending.slice(end + 2)
-          const name = /^event: (.*)$/m.exec(event)?.[1]
-          if (name !== undefined) {
-            this.messages++
-            if (!gotSnapshot && name === 'snapshot') {
-              gotSnapshot = true
-              onReady()
+    this.req = httpRequest(
+      { host: base.hostname, port: base.port, path: '/monitor/stream', method: 'GET', headers: { accept: 'text/event-stream' } },
+      (res) => {
+        if (res.statusCode !== 200) onFail(new Error(`GET /monitor/stream answered ${res.statusCode}`))
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          this.bytes += Buffer.byteLength(chunk)
+          pending += chunk
+          let end = pending.indexOf('\n\n')
+          while (end >= 0) {
+            const event = pending.slice(0, end)
+            pending = pending.slice(end + 2)
+            const name = /^event: (.*)$/m.exec(event)?.[1]
+            if (name !== undefined) {
+              this.messages++
+              if (!gotSnapshot && name === 'snapshot') {
+                gotSnapshot = true
+                onReady()
+              }
+              if (name === 'end') this.endedBy = /^data: (.*)$/m.exec(event)?.[1] ?? 'end'
             }
-            if (name === 'end') this.endedBy = /^data: (.*)$/m.exec(event)?.[1] ?? 'end'
+            end = pending.indexOf('\n\n')
           }
-          end = pending.indexOf('\n\n')
-        }
-      })
-      res.on('end', () => {
-        if (!this.closed && this.endedBy === null) this.endedBy = 'connection ended'
-      })
-    })
+        })
+        res.on('end', () => {
+          if (!this.closed && this.endedBy === null) this.endedBy = 'connection ended'
+        })
+      },
+    )
     this.req.on('error', (err) => {
       if (!this.closed) onFail(err)
     })

@@ -168,7 +168,7 @@ export function renderGrowthMarkdown(r: GrowthResult): string {
     `**The service** runs in its own process, started as \`npm run serve\` starts it: bench/growth-server.ts imports src/main/serve.ts under \`node --expose-gc\` ` +
       `with \`${r.serverFlags.join(' ')}\` (\`--chromium-nice 0\` because at the default niceness the browser got so little CPU on this loaded machine that the crawl lane all but stopped; a temp data dir, port 0, every other option at its default: max_pages 8, queue 64, ` +
       'completed-request buffer 100, error log 100, error groups 200). Its only addition is a bench-only IPC hook: a `gc` message from the bench ' +
-      'runs two full collections and answers with `process.memoryUsage()`. Memory below is that: heap used after a forced full GC, and RSS — read from /proc every 0.5 s after the GC until two readings differ by under 1 % (at most 10 s; freed pages go back over the following seconds, not at once), with the RSS of the GC\'s own answer next to it.',
+      "runs two full collections and answers with `process.memoryUsage()`. Memory below is that: heap used after a forced full GC, and RSS — read from /proc every 0.5 s after the GC until two readings differ by under 1 % (at most 10 s; freed pages go back over the following seconds, not at once), with the RSS of the GC's own answer next to it.",
     '',
   )
   const k = r.kinds
@@ -202,9 +202,13 @@ export function renderGrowthMarkdown(r: GrowthResult): string {
   out.push('| after | heap used after full GC | RSS, settled (wait) | RSS right after the GC | external | completed / error log / error groups held |')
   out.push('|---:|---:|---:|---:|---:|---|')
   const rssCells = (m: MemoryReading) => `${f1(m.rssMb)} MB (${(m.rssWaitedMs / 1000).toFixed(1)} s) | ${f1(m.rssAtGcMb)} MB`
-  out.push(`| idle, before any request | ${f1(r.idle.heapUsedMb)} MB | ${rssCells(r.idle)} | ${f1(r.idle.externalMb)} MB | ${r.idle.completed} / ${r.idle.errors} / ${r.idle.groups} |`)
+  out.push(
+    `| idle, before any request | ${f1(r.idle.heapUsedMb)} MB | ${rssCells(r.idle)} | ${f1(r.idle.externalMb)} MB | ${r.idle.completed} / ${r.idle.errors} / ${r.idle.groups} |`,
+  )
   for (const m of r.readings) {
-    out.push(`| ${m.requests.toLocaleString('en')} | ${f1(m.heapUsedMb)} MB | ${rssCells(m)} | ${f1(m.externalMb)} MB | ${m.completed} / ${m.errors} / ${m.groups} |`)
+    out.push(
+      `| ${m.requests.toLocaleString('en')} | ${f1(m.heapUsedMb)} MB | ${rssCells(m)} | ${f1(m.externalMb)} MB | ${m.completed} / ${m.errors} / ${m.groups} |`,
+    )
   }
   const a = r.readings.find((m) => m.requests === r.markRequests)
   const b = r.readings.at(-1)
@@ -214,8 +218,12 @@ export function renderGrowthMarkdown(r: GrowthResult): string {
     out.push('')
     out.push('| figure | after ' + a.requests.toLocaleString('en') + ' | after ' + b.requests.toLocaleString('en') + ' | change | target | result |')
     out.push('|---|---:|---:|---:|---|---|')
-    out.push(`| heap used after full GC | ${f1(a.heapUsedMb)} MB | ${f1(b.heapUsedMb)} MB | ${f1(100 * heap)} % | within ±${100 * MEMORY_TOLERANCE} % | ${verdict(memoryWithin(a.heapUsedMb, b.heapUsedMb))} |`)
-    out.push(`| RSS, settled | ${f1(a.rssMb)} MB | ${f1(b.rssMb)} MB | ${f1(100 * rss)} % | within ±${100 * MEMORY_TOLERANCE} % | ${verdict(memoryWithin(a.rssMb, b.rssMb))} |`)
+    out.push(
+      `| heap used after full GC | ${f1(a.heapUsedMb)} MB | ${f1(b.heapUsedMb)} MB | ${f1(100 * heap)} % | within ±${100 * MEMORY_TOLERANCE} % | ${verdict(memoryWithin(a.heapUsedMb, b.heapUsedMb))} |`,
+    )
+    out.push(
+      `| RSS, settled | ${f1(a.rssMb)} MB | ${f1(b.rssMb)} MB | ${f1(100 * rss)} % | within ±${100 * MEMORY_TOLERANCE} % | ${verdict(memoryWithin(a.rssMb, b.rssMb))} |`,
+    )
   }
   out.push('')
 
@@ -228,7 +236,9 @@ export function renderGrowthMarkdown(r: GrowthResult): string {
       'The empty column is context: an empty buffer answers a few bytes where a full one answers tens of KB, and that difference is the size of the answer, not growth.',
     '',
   )
-  out.push(`| route | empty: bytes, p50 / p99 | after ${r.markRequests.toLocaleString('en')}: bytes, p50 / p99 | after ${r.requests.toLocaleString('en')}: bytes, p50 / p99 | full / empty p50, p99 | ${r.requests.toLocaleString('en')} / ${r.markRequests.toLocaleString('en')} p99 | result |`)
+  out.push(
+    `| route | empty: bytes, p50 / p99 | after ${r.markRequests.toLocaleString('en')}: bytes, p50 / p99 | after ${r.requests.toLocaleString('en')}: bytes, p50 / p99 | full / empty p50, p99 | ${r.requests.toLocaleString('en')} / ${r.markRequests.toLocaleString('en')} p99 | result |`,
+  )
   out.push('|---|---:|---:|---:|---:|---:|---|')
   for (const e of r.empty.routes) {
     const m = routeOf(r.atMark, e.route)
@@ -251,7 +261,9 @@ export function renderGrowthMarkdown(r: GrowthResult): string {
       `Cost = (server CPU ms per s with ${r.fanoutClients} clients − without) / 1000 ms, in % of one core.`,
     '',
   )
-  out.push(`| workload | server CPU, 0 clients | server CPU, ${r.fanoutClients} clients | requests/s (0 / ${r.fanoutClients}) | SSE events/s received, all clients | cost, % of one core (pairs min / median / max) | target | result |`)
+  out.push(
+    `| workload | server CPU, 0 clients | server CPU, ${r.fanoutClients} clients | requests/s (0 / ${r.fanoutClients}) | SSE events/s received, all clients | cost, % of one core (pairs min / median / max) | target | result |`,
+  )
   out.push('|---|---:|---:|---:|---:|---:|---|---|')
   for (const run of r.fanout) {
     const cost = fanoutCostPercent(run.windows, r.fanoutClients)
@@ -267,7 +279,9 @@ export function renderGrowthMarkdown(r: GrowthResult): string {
     const notes = [
       `${run.windows.length} windows`,
       run.drops === 0 ? 'no client was dropped as slow' : `${run.drops} client(s) dropped as slow`,
-      run.skipped === 0 ? 'the workload kept its rate' : `${run.skipped} turns skipped because the stream's cap of requests in flight (4 crawls, 24 bulk) was reached: the service did not keep up with that rate`,
+      run.skipped === 0
+        ? 'the workload kept its rate'
+        : `${run.skipped} turns skipped because the stream's cap of requests in flight (4 crawls, 24 bulk) was reached: the service did not keep up with that rate`,
       run.failures.length === 0 ? 'every workload request answered as expected' : `unexpected answers: ${run.failures.join('; ')}`,
     ]
     out.push(`- ${run.workload}: ${notes.join('; ')}.`)

@@ -54,7 +54,15 @@ const PERSISTENT_SSE = 2
 const MONITOR_GET_EVERY = 250
 const SSE_CHURN_EVERY = 2_000
 const LATENCY_ROUTES = ['/monitor/requests?limit=100', '/monitor/logs/errors?limit=100', '/monitor/endpoints/stats']
-const BACKGROUND_ROUTES = ['/monitor/requests?limit=100', '/monitor/logs/errors', '/monitor/endpoints/stats', '/monitor/health', '/monitor/browsers', '/monitor/timeline?metric=cpu', '/metrics']
+const BACKGROUND_ROUTES = [
+  '/monitor/requests?limit=100',
+  '/monitor/logs/errors',
+  '/monitor/endpoints/stats',
+  '/monitor/health',
+  '/monitor/browsers',
+  '/monitor/timeline?metric=cpu',
+  '/metrics',
+]
 const MB = 1024 * 1024
 
 const log = (m: string) => process.stderr.write(`[growth ${new Date().toISOString().slice(11, 19)}] ${m}\n`)
@@ -178,7 +186,9 @@ export async function runGrowthBench({ write }: BenchRun): Promise<void> {
       const m = await reading(server, client, mark)
       readings.push(m)
       const s = (performance.now() - t0) / 1000
-      log(`${mark} (${nextCrawl} crawls): heap ${m.heapUsedMb.toFixed(1)} MB, RSS ${m.rssMb.toFixed(1)} MB, held ${m.completed}/${m.errors}/${m.groups}; ${(mark / s).toFixed(0)} req/s; ${failures.total} unexpected; load ${os.loadavg()[0]?.toFixed(1)}`)
+      log(
+        `${mark} (${nextCrawl} crawls): heap ${m.heapUsedMb.toFixed(1)} MB, RSS ${m.rssMb.toFixed(1)} MB, held ${m.completed}/${m.errors}/${m.groups}; ${(mark / s).toFixed(0)} req/s; ${failures.total} unexpected; load ${os.loadavg()[0]?.toFixed(1)}`,
+      )
       if (mark === MARK) atMark = await measureLatency(server.url, 'mark')
       if (mark >= REQUESTS) break
     }
@@ -344,9 +354,17 @@ async function fanoutRun(server: GrowthServer, client: GrowthClient, w: { name: 
       await sleep(WINDOW_S * 1000)
       const cpu1 = server.cpuMs()
       const t1 = performance.now()
-      windows.push({ clients: withClients ? CLIENTS : 0, wallMs: t1 - t0, cpuMs: cpu1 - cpu0, requests: completed - r0, messages: clients.reduce((s, c) => s + c.messages, 0) - m0 })
+      windows.push({
+        clients: withClients ? CLIENTS : 0,
+        wallMs: t1 - t0,
+        cpuMs: cpu1 - cpu0,
+        requests: completed - r0,
+        messages: clients.reduce((s, c) => s + c.messages, 0) - m0,
+      })
       const last = windows.at(-1) as FanoutWindow
-      log(`fan-out '${w.name.slice(0, 40)}' window ${i + 1}: ${last.clients} clients, server CPU ${((last.cpuMs * 1000) / last.wallMs).toFixed(1)} ms/s, ${last.requests} requests, ${last.messages} SSE events; load ${os.loadavg()[0]?.toFixed(1)}`)
+      log(
+        `fan-out '${w.name.slice(0, 40)}' window ${i + 1}: ${last.clients} clients, server CPU ${((last.cpuMs * 1000) / last.wallMs).toFixed(1)} ms/s, ${last.requests} requests, ${last.messages} SSE events; load ${os.loadavg()[0]?.toFixed(1)}`,
+      )
     }
   } finally {
     drops += clients.filter((c) => c.endedBy !== null).length

@@ -232,7 +232,9 @@ export async function runMonitorBench(opts: MonitorBenchOptions): Promise<Monito
   }
   await monitorOn(rt)
   const processes = (await readdir('/proc').catch(() => [] as string[])).filter((d) => /^\d+$/.test(d)).length
-  log(`monitor idle CPU: on ${((idleCpu.on * 1000) / idleCpu.onMs).toFixed(1)} / off ${((idleCpu.off * 1000) / idleCpu.offMs).toFixed(1)} ms per s (${processes} processes in /proc)`)
+  log(
+    `monitor idle CPU: on ${((idleCpu.on * 1000) / idleCpu.onMs).toFixed(1)} / off ${((idleCpu.off * 1000) / idleCpu.offMs).toFixed(1)} ms per s (${processes} processes in /proc)`,
+  )
 
   let rounds = 0
   let perRoundMs = 0
@@ -264,7 +266,9 @@ export async function runMonitorBench(opts: MonitorBenchOptions): Promise<Monito
     roundCpuRatios.push((on.cpu.nodeMs + on.cpu.browserMs - cpu0.on) / (off.cpu.nodeMs + off.cpu.browserMs - cpu0.off))
     rounds++
     perRoundMs = performance.now() - r0
-    log(`monitor on/off round ${rounds} (${onFirst ? 'on first' : 'off first'}): on ${throughput([runOn]).toFixed(2)} / off ${throughput([runOff]).toFixed(2)} pages/s, ratio ${roundRatios.at(-1)!.toFixed(3)}`)
+    log(
+      `monitor on/off round ${rounds} (${onFirst ? 'on first' : 'off first'}): on ${throughput([runOn]).toFixed(2)} / off ${throughput([runOff]).toFixed(2)} pages/s, ratio ${roundRatios.at(-1)!.toFixed(3)}`,
+    )
   }
   if (rounds < opts.maxRounds) notes.push(`Monitor on/off: ${rounds} rounds fitted the time share (a round took ${(perRoundMs / 1000).toFixed(0)} s).`)
 
@@ -363,7 +367,9 @@ export async function runMonitorBench(opts: MonitorBenchOptions): Promise<Monito
   }
   for (const r of routes) r.server = serverTimes.get(r.route) ?? []
   if (done < opts.latencyRequests) notes.push(`Monitor latency: ${done} of ${opts.latencyRequests} requests per route fitted the time share.`)
-  log(`monitor latency: ${done} walks of ${routes.length} routes with ${workers} crawl workers; ${crawlsDuring} crawls meanwhile; ${leftS().toFixed(0)} s of the share left`)
+  log(
+    `monitor latency: ${done} walks of ${routes.length} routes with ${workers} crawl workers; ${crawlsDuring} crawls meanwhile; ${leftS().toFixed(0)} s of the share left`,
+  )
 
   return {
     pagePath: opts.pagePath,
@@ -415,7 +421,10 @@ function perPage(t: CpuTally): { node: number; browser: number; total: number } 
 export function monitorVerdict(r: MonitorBenchResult): MonitorVerdict {
   const throughputRatio = throughput(r.on.runs) / throughput(r.off.runs)
   const monitorRoutes = r.routes.filter((x) => x.route.startsWith('/monitor/'))
-  const monitorP99 = p(monitorRoutes.flatMap((x) => x.client), 0.99)
+  const monitorP99 = p(
+    monitorRoutes.flatMap((x) => x.client),
+    0.99,
+  )
   const metricsP99 = p(r.routes.find((x) => x.route === '/metrics')?.client ?? [], 0.99)
   return {
     throughputRatio,
@@ -451,11 +460,17 @@ export function renderMonitorMarkdown(r: MonitorBenchResult): string {
   const sc = spread(r.roundCpuRatios)
   out.push('| figure | monitor on | monitor off | on / off | target | result |')
   out.push('|---|---:|---:|---:|---|---|')
-  out.push(`| c=4 throughput (pooled) | ${f2(rOn)} pages/s | ${f2(rOff)} pages/s | ${f2(v.throughputRatio)}× (rounds min / median / max ${f2(s.min)} / ${f2(s.median)} / ${f2(s.max)}) | ≥ ${MONITOR_THROUGHPUT_FLOOR}× | ${verdict(v.throughputPass)} |`)
+  out.push(
+    `| c=4 throughput (pooled) | ${f2(rOn)} pages/s | ${f2(rOff)} pages/s | ${f2(v.throughputRatio)}× (rounds min / median / max ${f2(s.min)} / ${f2(s.median)} / ${f2(s.max)}) | ≥ ${MONITOR_THROUGHPUT_FLOOR}× | ${verdict(v.throughputPass)} |`,
+  )
   out.push(`| CPU per page, Node process | ${f1(on.node)} ms | ${f1(off.node)} ms | ${f2(on.node / off.node)}× | — | — |`)
   out.push(`| CPU per page, Chromium tree | ${f1(on.browser)} ms | ${f1(off.browser)} ms | ${f2(on.browser / off.browser)}× | — | — |`)
-  out.push(`| Node CPU per wall second, pool idle (3 × 3 s per side, on/off/off/on/on/off) | ${f1(r.idleCpu.onMsPerS)} ms/s | ${f1(r.idleCpu.offMsPerS)} ms/s | +${f1(r.idleCpu.onMsPerS - r.idleCpu.offMsPerS)} ms/s | — | — |`)
-  out.push(`| CPU per page, total | ${f1(on.total)} ms | ${f1(off.total)} ms | ${f2(v.cpuRatio)}× (rounds ${f2(sc.min)} / ${f2(sc.median)} / ${f2(sc.max)}) | — | — |`)
+  out.push(
+    `| Node CPU per wall second, pool idle (3 × 3 s per side, on/off/off/on/on/off) | ${f1(r.idleCpu.onMsPerS)} ms/s | ${f1(r.idleCpu.offMsPerS)} ms/s | +${f1(r.idleCpu.onMsPerS - r.idleCpu.offMsPerS)} ms/s | — | — |`,
+  )
+  out.push(
+    `| CPU per page, total | ${f1(on.total)} ms | ${f1(off.total)} ms | ${f2(v.cpuRatio)}× (rounds ${f2(sc.min)} / ${f2(sc.median)} / ${f2(sc.max)}) | — | — |`,
+  )
   // Everything the monitor does runs in the Node process (its /proc reads bill the kernel time to it),
   // so its cost per page is the Node difference; as a share of all the CPU a page costs, it is what
   // a CPU-bound machine would lose in throughput. Cross-checked with the idle per-second figure.

@@ -101,10 +101,16 @@ export function renderMarkdown(info: RunInfo, pages: readonly PageMeasurements[]
     const b = figures(p.b)
     const r = v[i] as PageVerdict
     const label = `\`${p.path}\` (${(p.bytes / 1024).toFixed(1)} KB)`
-    out.push(`| ${label} | c=1 median latency | ${ms(a.c1Median)} | ${ms(b.c1Median)} | ${signedMs(r.latencyDeltaMs)} | ≤ +${LATENCY_BUDGET_MS} ms | ${verdict(r.latencyPass)} |`)
+    out.push(
+      `| ${label} | c=1 median latency | ${ms(a.c1Median)} | ${ms(b.c1Median)} | ${signedMs(r.latencyDeltaMs)} | ≤ +${LATENCY_BUDGET_MS} ms | ${verdict(r.latencyPass)} |`,
+    )
     out.push(`| ${label} | c=1 p95 latency | ${ms(a.c1P95)} | ${ms(b.c1P95)} | ${signedMs(a.c1P95 - b.c1P95)} | — | — |`)
-    out.push(`| ${label} | c=4 throughput | ${rate(a.c4Rate)} | ${rate(b.c4Rate)} | ${ratio(r.throughputRatio)} | ≥ ${THROUGHPUT_FLOOR}× | ${verdict(r.throughputPass)} |`)
-    out.push(`| ${label} | c=4 median / p95 latency | ${ms(a.c4Median)} / ${ms(a.c4P95)} | ${ms(b.c4Median)} / ${ms(b.c4P95)} | ${signedMs(a.c4Median - b.c4Median)} / ${signedMs(a.c4P95 - b.c4P95)} | — | — |`)
+    out.push(
+      `| ${label} | c=4 throughput | ${rate(a.c4Rate)} | ${rate(b.c4Rate)} | ${ratio(r.throughputRatio)} | ≥ ${THROUGHPUT_FLOOR}× | ${verdict(r.throughputPass)} |`,
+    )
+    out.push(
+      `| ${label} | c=4 median / p95 latency | ${ms(a.c4Median)} / ${ms(a.c4P95)} | ${ms(b.c4Median)} / ${ms(b.c4P95)} | ${signedMs(a.c4Median - b.c4Median)} / ${signedMs(a.c4P95 - b.c4P95)} | — | — |`,
+    )
   })
   out.push('')
 
@@ -118,7 +124,7 @@ export function renderMarkdown(info: RunInfo, pages: readonly PageMeasurements[]
   }
   out.push('')
 
-  out.push('Where the time goes at c=1 (medians per step; A from the engine\'s own request events, B from the loop\'s timestamps):', '')
+  out.push("Where the time goes at c=1 (medians per step; A from the engine's own request events, B from the loop's timestamps):", '')
   out.push(`| step | ${pages.map((p) => `A \`${p.path}\` | B \`${p.path}\``).join(' | ')} |`)
   out.push(`|---|${pages.map(() => '---:|---:').join('|')}|`)
   const first = pages[0]
@@ -133,16 +139,21 @@ export function renderMarkdown(info: RunInfo, pages: readonly PageMeasurements[]
   }
   out.push('')
 
-  out.push('CPU time per page, both concurrencies pooled (waiting for a core costs wall time but not CPU time, so this is less noisy than ' +
-    'latency, though contention still inflates it). Node = this whole process (bench client, crawldeck, playwright clients), ' +
-    'Chromium = the serving browser\'s process tree:', '')
+  out.push(
+    'CPU time per page, both concurrencies pooled (waiting for a core costs wall time but not CPU time, so this is less noisy than ' +
+      'latency, though contention still inflates it). Node = this whole process (bench client, crawldeck, playwright clients), ' +
+      "Chromium = the serving browser's process tree:",
+    '',
+  )
   out.push('| page | A Node | A Chromium | A total | B Node | B Chromium | B total | A / B total |')
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|')
   for (const p of pages) {
     const per = (t: CpuTally) => ({ node: t.nodeMs / t.pages, browser: t.browserMs / t.pages, total: (t.nodeMs + t.browserMs) / t.pages })
     const a = per(p.cpu.a)
     const b = per(p.cpu.b)
-    out.push(`| \`${p.path}\` | ${ms(a.node)} | ${ms(a.browser)} | ${ms(a.total)} | ${ms(b.node)} | ${ms(b.browser)} | ${ms(b.total)} | ${ratio(a.total / b.total)} |`)
+    out.push(
+      `| \`${p.path}\` | ${ms(a.node)} | ${ms(a.browser)} | ${ms(a.total)} | ${ms(b.node)} | ${ms(b.browser)} | ${ms(b.total)} | ${ratio(a.total / b.total)} |`,
+    )
   }
   out.push('')
 

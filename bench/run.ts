@@ -47,7 +47,11 @@ function envInt(name: string, fallback: number, min: number): number {
 }
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`)
-const loadAvg = () => os.loadavg().map((l) => l.toFixed(2)).join(' / ')
+const loadAvg = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ')
 
 interface PageState {
   path: string
@@ -71,7 +75,10 @@ async function suitePart(write: boolean): Promise<void> {
     batch: envInt('BENCH_SUITE_BATCH', 8, 2),
     aloneSamples: envInt('BENCH_SUITE_ALONE', 12, 0),
     maxSeconds: envInt('BENCH_SUITE_MAX_SECONDS', 540, 1),
-    skip: (process.env.BENCH_SUITE_SKIP ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    skip: (process.env.BENCH_SUITE_SKIP ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
     docsFile: DOCS_FILE,
     chartFile: CHART_FILE,
     write,
@@ -122,7 +129,18 @@ export async function runSuiteBench({ write }: BenchRun): Promise<void> {
     for (const path of PAGES) {
       const url = fixture.url(path)
       const bytes = Buffer.byteLength(await (await fetch(url)).text())
-      pages.push({ path, url, bytes, a: { c1: [], c4: [] }, b: { c1: [], c4: [] }, aClient: [], aServer: [], bTraces: [], cpuA: emptyTally(), cpuB: emptyTally() })
+      pages.push({
+        path,
+        url,
+        bytes,
+        a: { c1: [], c4: [] },
+        b: { c1: [], c4: [] },
+        aClient: [],
+        aServer: [],
+        bTraces: [],
+        cpuA: emptyTally(),
+        cpuB: emptyTally(),
+      })
     }
 
     // Same work on both sides: the cleaned HTML must come out the same size.
@@ -173,7 +191,9 @@ export async function runSuiteBench({ write }: BenchRun): Promise<void> {
       const elapsedS = (performance.now() - began) / 1000
       const perRoundS = r > 0 ? (performance.now() - roundsStarted) / 1000 / r : 0
       if (r >= 2 && elapsedS + perRoundS > maxSeconds) {
-        notes.push(`Time budget: stopped after ${r} of ${rounds} rounds (its ${maxSeconds} s share of BENCH_MAX_SECONDS=${totalSeconds}; a round took ${perRoundS.toFixed(0)} s on this machine right now).`)
+        notes.push(
+          `Time budget: stopped after ${r} of ${rounds} rounds (its ${maxSeconds} s share of BENCH_MAX_SECONDS=${totalSeconds}; a round took ${perRoundS.toFixed(0)} s on this machine right now).`,
+        )
         log(`time budget of ${maxSeconds} s reached: stopping after ${r} of ${rounds} rounds`)
         break
       }
@@ -227,7 +247,9 @@ export async function runSuiteBench({ write }: BenchRun): Promise<void> {
     }))
     const cpus = os.cpus()
     const playwright = (createRequire(import.meta.url)('playwright-core/package.json') as { version: string }).version
-    notes.push(`HTTP: ${connections} TCP connection(s) accepted by crawldeck over the whole run (keep-alive); browser relaunches during the measured rounds: ${relaunches}.`)
+    notes.push(
+      `HTTP: ${connections} TCP connection(s) accepted by crawldeck over the whole run (keep-alive); browser relaunches during the measured rounds: ${relaunches}.`,
+    )
     const info: RunInfo = {
       date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       machine: `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()} ${os.arch()}`,
@@ -261,7 +283,9 @@ export async function runSuiteBench({ write }: BenchRun): Promise<void> {
     markdown = `${markdown}\n\n${renderMonitorMarkdown(monitorResult)}\n\nWhole bench wall time: ${((performance.now() - began) / 1000).toFixed(0)} s; load average at the very end ${loadAvg()}.`
     process.stdout.write(`\n${markdown}\n\n`)
     for (const v of verdicts(measured)) {
-      log(`${v.path}: c=1 median delta ${v.latencyDeltaMs.toFixed(1)} ms -> ${v.latencyPass ? 'PASS' : 'FAIL'}; c=4 throughput ratio ${v.throughputRatio.toFixed(2)} -> ${v.throughputPass ? 'PASS' : 'FAIL'}`)
+      log(
+        `${v.path}: c=1 median delta ${v.latencyDeltaMs.toFixed(1)} ms -> ${v.latencyPass ? 'PASS' : 'FAIL'}; c=4 throughput ratio ${v.throughputRatio.toFixed(2)} -> ${v.throughputPass ? 'PASS' : 'FAIL'}`,
+      )
     }
     const mv = monitorVerdict(monitorResult)
     log(

@@ -27,7 +27,12 @@ const IDLE_TTL = Number(process.env.SOAK_IDLE_TTL ?? 10)
 const PAGE_TIMEOUT = Number(process.env.SOAK_PAGE_TIMEOUT ?? 120_000)
 const DOC = path.join(ROOT, 'docs/reliability.md')
 
-const CONFIGS: Array<Record<string, unknown> | undefined> = [undefined, { viewport_width: 801 }, { viewport_width: 802, viewport_height: 700 }, { user_agent: 'crawldeck-soak/1.0' }]
+const CONFIGS: Array<Record<string, unknown> | undefined> = [
+  undefined,
+  { viewport_width: 801 },
+  { viewport_width: 802, viewport_height: 700 },
+  { user_agent: 'crawldeck-soak/1.0' },
+]
 const PAGES = ['/', '/article', '/js', '/many-links']
 
 const log = (m: string) => process.stderr.write(`[soak] ${m}\n`)
@@ -116,10 +121,28 @@ async function getJson<T = any>(url: string): Promise<T> {
 export async function runSoakBench({ write }: BenchRun): Promise<void> {
   const fixture = await startFixtureServer()
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'crawldeck-soak-'))
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/serve.ts', '--port', '0', '--data-dir', dataDir, '--idle-ttl', String(IDLE_TTL), '--max-pages', String(CONCURRENCY), '--log-level', 'warn'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/main/serve.ts',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--idle-ttl',
+      String(IDLE_TTL),
+      '--max-pages',
+      String(CONCURRENCY),
+      '--log-level',
+      'warn',
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
   const pid = child.pid as number
   const url = await new Promise<string>((resolve, reject) => {
     let out = ''
@@ -136,10 +159,13 @@ export async function runSoakBench({ write }: BenchRun): Promise<void> {
   try {
     // Baseline = the idle service after a little work, once its process count holds still: a fresh
     // Chromium has not started its helper processes (network service, spare renderer) yet, a warm one keeps them.
-    for (const page of PAGES) await fetch(`${url}/md`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: fixture.url(page) }) })
+    for (const page of PAGES)
+      await fetch(`${url}/md`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: fixture.url(page) }) })
     const settledBaseline = await settledChromium(pid)
     const baseline = { chromium: settledBaseline.types, browsers: (await getJson(`${url}/monitor/browsers`)).browsers.length as number }
-    log(`baseline: ${baseline.browsers} browser(s); Chromium processes ${describeTypes(baseline.chromium)} (settled after ${settledBaseline.waitedS.toFixed(1)} s)`)
+    log(
+      `baseline: ${baseline.browsers} browser(s); Chromium processes ${describeTypes(baseline.chromium)} (settled after ${settledBaseline.waitedS.toFixed(1)} s)`,
+    )
     const latencies: number[] = []
     const failures = new Map<string, number>()
     const rss: Array<{ at: string; crawls: number; mb: number }> = []
@@ -155,7 +181,11 @@ export async function runSoakBench({ write }: BenchRun): Promise<void> {
         const s = performance.now()
         let outcome: string
         try {
-          const r = await fetch(`${url}/md`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: fixture.url(page), crawler_config: { page_timeout: PAGE_TIMEOUT }, ...(cfg ? { browser_config: cfg } : {}) }) })
+          const r = await fetch(`${url}/md`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ url: fixture.url(page), crawler_config: { page_timeout: PAGE_TIMEOUT }, ...(cfg ? { browser_config: cfg } : {}) }),
+          })
           const body = (await r.json()) as { code?: string; error?: string }
           outcome = r.status === 200 ? 'ok' : `${r.status} ${body.code ?? ''}: ${(body.error ?? '').slice(0, 80)}`
         } catch (err) {
@@ -196,7 +226,10 @@ export async function runSoakBench({ write }: BenchRun): Promise<void> {
     const lines: string[] = []
     const cpus = os.cpus()
     lines.push(`## Soak run (\`npm run bench -- soak\`)`, '')
-    lines.push(`${new Date(began).toISOString()} on ${cpus.length} × ${cpus[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${os.loadavg()[0]?.toFixed(1)}. ${CRAWLS} \`POST /md\` (page_timeout ${PAGE_TIMEOUT} ms) at concurrency ${CONCURRENCY} across ${CONFIGS.length} browser configs (default, two viewports, a user agent) and ${PAGES.length} fixture pages (${PAGES.join(', ')}); service started with \`--max-pages ${CONCURRENCY} --idle-ttl ${IDLE_TTL}\` in its own process.`, '')
+    lines.push(
+      `${new Date(began).toISOString()} on ${cpus.length} × ${cpus[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${os.loadavg()[0]?.toFixed(1)}. ${CRAWLS} \`POST /md\` (page_timeout ${PAGE_TIMEOUT} ms) at concurrency ${CONCURRENCY} across ${CONFIGS.length} browser configs (default, two viewports, a user agent) and ${PAGES.length} fixture pages (${PAGES.join(', ')}); service started with \`--max-pages ${CONCURRENCY} --idle-ttl ${IDLE_TTL}\` in its own process.`,
+      '',
+    )
     lines.push('| figure | value |', '|---|---|')
     lines.push(`| crawls answered | ${done} of ${CRAWLS} |`)
     lines.push(`| failures | ${failed}${failed ? ` (${[...failures].map(([k, v]) => `${v}× ${k}`).join('; ')})` : ''} |`)
@@ -206,17 +239,27 @@ export async function runSoakBench({ write }: BenchRun): Promise<void> {
     lines.push(`| monitor's count for /md | ${stats?.count ?? 0} = ${CRAWLS} + ${PAGES.length} warm-up (errors ${stats?.errors ?? 0}) |`)
     lines.push(`| active requests after | ${active} |`)
     lines.push(`| browsers: baseline → after ${idleWaitS.toFixed(0)} s idle | ${baseline.browsers} → ${after.browsers.length} |`)
-    lines.push(`| Chromium processes: baseline → after (each once it held still for 3 s) | ${total(baseline.chromium)} (${describeTypes(baseline.chromium)}) → ${total(chromiumAfter)} (${describeTypes(chromiumAfter)}) |`)
+    lines.push(
+      `| Chromium processes: baseline → after (each once it held still for 3 s) | ${total(baseline.chromium)} (${describeTypes(baseline.chromium)}) → ${total(chromiumAfter)} (${describeTypes(chromiumAfter)}) |`,
+    )
     lines.push(`| open contexts / pages after | ${leftover.contexts} / ${leftover.pages} |`)
     const warm = rss[0]?.mb ?? Number.NaN
     const end = rss[rss.length - 1]?.mb ?? Number.NaN
     const verdict = [
       failed === 0 ? 'no failures' : `${failed} failures`,
-      stats?.count === CRAWLS + PAGES.length ? `counts exact (${CRAWLS} + ${PAGES.length} warm-up)` : `monitor counted ${stats?.count} for ${CRAWLS} + ${PAGES.length} warm-up`,
+      stats?.count === CRAWLS + PAGES.length
+        ? `counts exact (${CRAWLS} + ${PAGES.length} warm-up)`
+        : `monitor counted ${stats?.count} for ${CRAWLS} + ${PAGES.length} warm-up`,
       `RSS end/warm ${(end / warm).toFixed(2)}×`,
       after.browsers.length === baseline.browsers ? 'pool back to baseline' : 'pool NOT back to baseline',
-      sameTypes(chromiumAfter, baseline.chromium) ? 'Chromium processes back to baseline, type by type' : `Chromium processes ${describeTypes(baseline.chromium)} → ${describeTypes(chromiumAfter)}`,
-      Number.isNaN(leftover.contexts) ? 'open contexts not reported by this service' : leftover.contexts === 0 && leftover.pages === 0 ? 'nothing left open' : 'contexts or pages left open',
+      sameTypes(chromiumAfter, baseline.chromium)
+        ? 'Chromium processes back to baseline, type by type'
+        : `Chromium processes ${describeTypes(baseline.chromium)} → ${describeTypes(chromiumAfter)}`,
+      Number.isNaN(leftover.contexts)
+        ? 'open contexts not reported by this service'
+        : leftover.contexts === 0 && leftover.pages === 0
+          ? 'nothing left open'
+          : 'contexts or pages left open',
     ]
     lines.push('', `**Verdict:** ${verdict.join('; ')}.`)
     const md = lines.join('\n')

@@ -37,8 +37,10 @@ export function parseWaivers(value) {
     const extra = Object.keys(w).filter((k) => !['check', 'file', 'reason'].includes(k))
     if (extra.length) throw new Error(`${where} has unknown keys: ${extra.join(', ')}`)
     const { check, file, reason } = w
-    if (typeof check !== 'string' || !/^[A-Z0-9_]+$/.test(check)) throw new Error(`${where}: "check" must be one Electronegativity check id (e.g. PRELOAD_JS_CHECK)`)
-    if (typeof file !== 'string' || file === '' || /[*?]/.test(file) || file.endsWith('/')) throw new Error(`${where}: "file" must be one file path (no wildcard, no directory)`)
+    if (typeof check !== 'string' || !/^[A-Z0-9_]+$/.test(check))
+      throw new Error(`${where}: "check" must be one Electronegativity check id (e.g. PRELOAD_JS_CHECK)`)
+    if (typeof file !== 'string' || file === '' || /[*?]/.test(file) || file.endsWith('/'))
+      throw new Error(`${where}: "file" must be one file path (no wildcard, no directory)`)
     if (typeof reason !== 'string' || reason.trim().length < MIN_REASON) throw new Error(`${where}: "reason" must say why (at least ${MIN_REASON} characters)`)
     return { check, file: toPosix(file), reason: reason.trim() }
   })
@@ -132,7 +134,9 @@ async function main(argv) {
   for (const { finding, waiver } of verdict.waived) console.log(`waived   ${finding.id} ${finding.file}:${finding.line} (${waiver.reason})`)
   for (const f of verdict.unwaived) console.error(`FINDING  ${f.id} ${f.file}:${f.line}:${f.column} [${f.severity}/${f.confidence}] ${f.description}`)
   for (const w of verdict.stale) console.error(`STALE    waiver ${w.check} ${w.file} matches no finding: remove it`)
-  console.log(`electronegativity: ${dirs.join(', ')}: ${findings.length} finding(s), ${verdict.waived.length} waived, ${verdict.unwaived.length} not waived; SARIF reports in ${reportDir}`)
+  console.log(
+    `electronegativity: ${dirs.join(', ')}: ${findings.length} finding(s), ${verdict.waived.length} waived, ${verdict.unwaived.length} not waived; SARIF reports in ${reportDir}`,
+  )
   return failed || !verdict.ok ? 1 : 0
 }
 

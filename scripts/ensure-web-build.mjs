@@ -25,7 +25,10 @@ try {
 const sources = Math.max(newest(join(root, 'src', 'renderer')), newest(join(root, 'src', 'shared')))
 if (builtAt < sources) {
   process.stderr.write('crawldeck: building the dashboard (out/renderer)…\n')
-  const result = spawnSync('npx', ['vite', 'build', '--config', 'vite.renderer.config.ts', '--logLevel', 'warn'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] })
+  const result = spawnSync('npx', ['vite', 'build', '--config', 'vite.renderer.config.ts', '--logLevel', 'warn'], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
   if (result.status !== 0) {
     process.stderr.write('crawldeck: the dashboard build failed; the API still works, /dashboard answers 503 until `npm run build:web` succeeds\n')
   }

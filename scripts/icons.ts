@@ -18,19 +18,33 @@ const LINUX_SIZES = [16, 24, 32, 48, 64, 128, 256, 512, 1024]
 const ICO_SIZES = [16, 24, 32, 48, 64, 128, 256]
 /** ICNS entry types that hold a PNG of that many pixels a side. */
 const ICNS_TYPES: Array<[string, number]> = [
-  ['icp4', 16], ['icp5', 32], ['icp6', 64], ['ic07', 128], ['ic08', 256], ['ic09', 512], ['ic10', 1024],
-  ['ic11', 32], ['ic12', 64], ['ic13', 256], ['ic14', 512],
+  ['icp4', 16],
+  ['icp5', 32],
+  ['icp6', 64],
+  ['ic07', 128],
+  ['ic08', 256],
+  ['ic09', 512],
+  ['ic10', 1024],
+  ['ic11', 32],
+  ['ic12', 64],
+  ['ic13', 256],
+  ['ic14', 512],
 ]
 
 async function render(svg: string, sizes: number[]): Promise<Map<number, Buffer>> {
-  const browser = await chromium.launch({ executablePath: process.env.CRAWLDECK_CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] })
+  const browser = await chromium.launch({
+    executablePath: process.env.CRAWLDECK_CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  })
   try {
     const page = await browser.newPage({ deviceScaleFactor: 1 })
     const src = `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`
     const pngs = new Map<number, Buffer>()
     for (const size of sizes) {
       await page.setViewportSize({ width: size, height: size })
-      await page.setContent(`<html><body style="margin:0;background:transparent"><img id="i" src="${src}" width="${size}" height="${size}" style="display:block"></body></html>`)
+      await page.setContent(
+        `<html><body style="margin:0;background:transparent"><img id="i" src="${src}" width="${size}" height="${size}" style="display:block"></body></html>`,
+      )
       await page.waitForFunction(() => (document.getElementById('i') as HTMLImageElement).complete)
       pngs.set(size, await page.screenshot({ omitBackground: true, clip: { x: 0, y: 0, width: size, height: size } }))
     }

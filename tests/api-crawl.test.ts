@@ -36,8 +36,12 @@ type Finished = EngineEvents['request:finished']
 async function expectTracked(since: number, endpoint: string, success: boolean): Promise<Finished> {
   const fresh = () => service.log.slice(since)
   await waitFor(() => fresh().some((e) => e.name === 'request:finished'), 15_000, `request:finished for ${endpoint}`)
-  const started = fresh().filter((e) => e.name === 'request:started').map((e) => e.payload as Started)
-  const finished = fresh().filter((e) => e.name === 'request:finished').map((e) => e.payload as Finished)
+  const started = fresh()
+    .filter((e) => e.name === 'request:started')
+    .map((e) => e.payload as Started)
+  const finished = fresh()
+    .filter((e) => e.name === 'request:finished')
+    .map((e) => e.payload as Finished)
   expect(started).toHaveLength(1)
   expect(finished).toHaveLength(1)
   const s = started[0]!
@@ -99,7 +103,11 @@ function expectPng(base64: string | null | undefined): void {
 
 function expectPdf(base64: string | null | undefined): void {
   expect(typeof base64).toBe('string')
-  expect(Buffer.from(base64 as string, 'base64').subarray(0, 5).toString('latin1')).toBe('%PDF-')
+  expect(
+    Buffer.from(base64 as string, 'base64')
+      .subarray(0, 5)
+      .toString('latin1'),
+  ).toBe('%PDF-')
 }
 
 describe('POST /crawl', () => {
@@ -382,7 +390,11 @@ describe('POST /crawl/stream', () => {
     const finished = service.nextEvent('request:finished', (p) => p.endpoint === '/crawl/stream' && p.url === urls[0], 170_000)
     const body = JSON.stringify({ urls })
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = httpRequest(`${service.url}/crawl/stream`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, resolve)
+      const req = httpRequest(
+        `${service.url}/crawl/stream`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        resolve,
+      )
       req.on('error', reject)
       req.end(body)
     })
@@ -406,9 +418,17 @@ describe('POST /crawl/stream', () => {
         res.on('error', reject)
         res.resume()
       })
-      const lines = text.trim().split('\n').map((l) => JSON.parse(l) as CrawlResult & { status?: string })
+      const lines = text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as CrawlResult & { status?: string })
       expect(lines.at(-1)).toEqual({ status: 'completed' })
-      expect(lines.slice(0, -1).map((r) => r.url).sort()).toEqual([...urls].sort())
+      expect(
+        lines
+          .slice(0, -1)
+          .map((r) => r.url)
+          .sort(),
+      ).toEqual([...urls].sort())
       expect(lines.slice(0, -1).every((r) => r.success)).toBe(true)
       expect(crawled()).toBe(urls.length)
     } finally {

@@ -45,7 +45,11 @@ interface ErrorReply {
 }
 
 /** Sends raw bytes with a chosen content type and reads the JSON answer. */
-async function send(method: string, path: string, init: { body?: BodyInit; contentType?: string | null; headers?: Record<string, string> } = {}): Promise<ErrorReply> {
+async function send(
+  method: string,
+  path: string,
+  init: { body?: BodyInit; contentType?: string | null; headers?: Record<string, string> } = {},
+): Promise<ErrorReply> {
   const headers: Record<string, string> = { ...init.headers }
   if (init.contentType) headers['content-type'] = init.contentType
   const res = await fetch(service.url + path, { method, headers, body: init.body, ...(isStream(init.body) ? { duplex: 'half' } : {}) } as RequestInit)
@@ -217,9 +221,15 @@ describe('configs', () => {
     ]
     for (const [extra, path] of cases) {
       const details = expectSchemaError(await postJson('/crawl', { urls: [okUrl()], ...extra }))
-      expect(details.map((d) => d.path), JSON.stringify(extra)).toContain(path)
+      expect(
+        details.map((d) => d.path),
+        JSON.stringify(extra),
+      ).toContain(path)
       const md = expectSchemaError(await postJson('/md', { url: okUrl(), ...extra }))
-      expect(md.map((d) => d.path), JSON.stringify(extra)).toContain(path)
+      expect(
+        md.map((d) => d.path),
+        JSON.stringify(extra),
+      ).toContain(path)
     }
   })
 

@@ -40,7 +40,12 @@ afterAll(async () => {
   await Promise.all([s?.close(), open?.close(), fx?.close()])
 })
 
-async function call(svc: TestService, method: string, p: string, opts: { token?: string; cookie?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+async function call(
+  svc: TestService,
+  method: string,
+  p: string,
+  opts: { token?: string; cookie?: string; body?: unknown; headers?: Record<string, string> } = {},
+) {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) }
   if (opts.token) headers.authorization = `Bearer ${opts.token}`
   if (opts.cookie) headers.cookie = opts.cookie

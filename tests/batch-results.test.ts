@@ -109,7 +109,13 @@ describe('BatchResults', () => {
       out.end()
       return out
     }
-    expect(await collectBatch(make([true, true]) as never)).toEqual({ success: true, results: [{ url: 'u0', success: true }, { url: 'u1', success: true }] })
+    expect(await collectBatch(make([true, true]) as never)).toEqual({
+      success: true,
+      results: [
+        { url: 'u0', success: true },
+        { url: 'u1', success: true },
+      ],
+    })
     expect((await collectBatch(make([true, false]) as never)).success).toBe(false)
   })
 })

@@ -28,8 +28,8 @@ beforeAll(async () => {
         : req.url === '/long'
           ? `<title>long</title><p>${'long text '.repeat(LONG_REPEAT)}</p>`
           : req.url === '/wide'
-          ? `<title>wide</title><style>body{margin:0}</style><div style="width:${TALL_PX}px;height:200px;background:linear-gradient(90deg,#fff,#f00)">left</div>`
-          : '<title>short</title><style>body{margin:0}</style><p>short page</p>'
+            ? `<title>wide</title><style>body{margin:0}</style><div style="width:${TALL_PX}px;height:200px;background:linear-gradient(90deg,#fff,#f00)">left</div>`
+            : '<title>short</title><style>body{margin:0}</style><p>short page</p>'
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
     res.end(body)
   })

@@ -90,22 +90,37 @@ describe('parseOptions: values and precedence', () => {
 
   it('parses every flag into its config key', () => {
     const config = run([
-      '--host', '::1',
-      '--port', '0',
-      '--data-dir', 'data',
-      '--redis-url', 'redis://127.0.0.1:6380/2',
-      '--redis-prefix', 'x:',
-      '--log-level', 'warn',
-      '--chromium', '/opt/chrome',
-      '--max-pages', '16',
-      '--queue-size', '0',
-      '--memory-threshold', '90',
-      '--idle-ttl', '12.5',
-      '--promote-after', '5',
-      '--retire-after-pages', '42',
+      '--host',
+      '::1',
+      '--port',
+      '0',
+      '--data-dir',
+      'data',
+      '--redis-url',
+      'redis://127.0.0.1:6380/2',
+      '--redis-prefix',
+      'x:',
+      '--log-level',
+      'warn',
+      '--chromium',
+      '/opt/chrome',
+      '--max-pages',
+      '16',
+      '--queue-size',
+      '0',
+      '--memory-threshold',
+      '90',
+      '--idle-ttl',
+      '12.5',
+      '--promote-after',
+      '5',
+      '--retire-after-pages',
+      '42',
       '--allow-js-code',
-      '--max-page-timeout', '5000',
-      '--body-limit', '2048',
+      '--max-page-timeout',
+      '5000',
+      '--body-limit',
+      '2048',
     ])
     expect(config).toEqual({
       ...ConfigSchema.parse({}),
@@ -202,7 +217,9 @@ describe('parseOptions: mistakes get one line that says what to do', () => {
 
   it('a config file that cannot be read', () => {
     const missing = path.join(tmp, 'nope.json')
-    expect(optionsError(['--config', missing])).toBe(`cannot read config file ${missing}: ENOENT (no such file); fix the path given with --config or CRAWLDECK_CONFIG`)
+    expect(optionsError(['--config', missing])).toBe(
+      `cannot read config file ${missing}: ENOENT (no such file); fix the path given with --config or CRAWLDECK_CONFIG`,
+    )
     expect(optionsError(['--config', tmp])).toContain(`cannot read config file ${tmp}: EISDIR (is a directory)`)
     expect(optionsError([], { CRAWLDECK_CONFIG: missing })).toContain(`cannot read config file ${missing}: ENOENT (no such file)`)
   })
@@ -253,7 +270,13 @@ describe('help and version', () => {
     const text = helpText()
     const defaults = ConfigSchema.parse({})
     for (const spec of OPTIONS) {
-      const line = text.split('\n').find((l) => (spec.flag ? l.trimStart().startsWith(`--${spec.flag} `) || l.trim() === `--${spec.flag}` || l.trimStart().startsWith(`--${spec.flag}  `) : l.trimStart().startsWith(spec.key)))
+      const line = text
+        .split('\n')
+        .find((l) =>
+          spec.flag
+            ? l.trimStart().startsWith(`--${spec.flag} `) || l.trim() === `--${spec.flag}` || l.trimStart().startsWith(`--${spec.flag}  `)
+            : l.trimStart().startsWith(spec.key),
+        )
       expect(line, `help line of ${spec.key}`).toBeDefined()
       for (const env of spec.env) expect(line).toContain(env)
       if (spec.flag) expect(line).toContain(` ${spec.key} `)
@@ -343,7 +366,9 @@ describe('describeFatal', () => {
   })
 
   it('reduces a multi-line browser launch failure to its first line and says where to look', () => {
-    const err = new BrowserLaunchError('could not launch Chromium (/usr/bin/chromium): browserType.launch: Target closed\nCall log:\n  - <launching> /usr/bin/chromium')
+    const err = new BrowserLaunchError(
+      'could not launch Chromium (/usr/bin/chromium): browserType.launch: Target closed\nCall log:\n  - <launching> /usr/bin/chromium',
+    )
     const line = describeFatal(err, ctx)
     expect(line).not.toContain('\n')
     expect(line).toContain('could not launch Chromium (/usr/bin/chromium): browserType.launch: Target closed')
@@ -371,7 +396,9 @@ describe('describeFatal', () => {
       () => null,
       (e: unknown) => e,
     )
-    expect(describeFatal(itself, ctx)).toBe(`cannot create data directory ${file}: a file of that name is in the way; pick another with --data-dir or CRAWLDECK_DATA_DIR`)
+    expect(describeFatal(itself, ctx)).toBe(
+      `cannot create data directory ${file}: a file of that name is in the way; pick another with --data-dir or CRAWLDECK_DATA_DIR`,
+    )
   })
 
   it('unexpected errors: one line, no stack', () => {

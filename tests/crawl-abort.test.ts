@@ -29,7 +29,10 @@ afterAll(async () => {
 
 /** A crawl of /about whose caller's signal the test aborts: what it ended with (bounded). */
 function abandonedCrawl(signal: AbortSignal): Promise<unknown> {
-  const crawl = service.runtime.crawler.crawl(fx.url('/about'), BrowserConfigSchema.parse({}), CrawlerConfigSchema.parse({}), WANT_EVERYTHING, { requestId: null, signal })
+  const crawl = service.runtime.crawler.crawl(fx.url('/about'), BrowserConfigSchema.parse({}), CrawlerConfigSchema.parse({}), WANT_EVERYTHING, {
+    requestId: null,
+    signal,
+  })
   return bounded(
     crawl.then(
       () => 'answered',

@@ -154,7 +154,11 @@ describe('a crawl answers before its context is closed', () => {
     const { s, steps } = await serve()
     const cfg = { viewport_width: 1357 }
     const crawlCold = (path: string) =>
-      fetch(`${s.url}/md`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: fx.url(path), browser_config: cfg }) })
+      fetch(`${s.url}/md`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ url: fx.url(path), browser_config: cfg }),
+      })
     const cold = () => s.runtime.pool.list().find((b) => b.tier === 'cold')
     const kill = async (force = false) => {
       const res = await s.postNow('/monitor/actions/kill_browser', { sig: cold()!.sig, force })

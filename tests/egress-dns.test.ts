@@ -97,7 +97,10 @@ beforeAll(async () => {
   dns = await startDns()
   dir = await mkdtemp(join(tmpdir(), 'crawldeck-dns-'))
   hostsFile = join(dir, 'hosts')
-  await writeFile(hostsFile, '# a comment\n127.0.0.1\tfromhosts.test  alias.test # trailing\n::1 fromhosts.test\nfe80::1%lo only-zoned.test\n10.9.9.9 pool.test\n')
+  await writeFile(
+    hostsFile,
+    '# a comment\n127.0.0.1\tfromhosts.test  alias.test # trailing\n::1 fromhosts.test\nfe80::1%lo only-zoned.test\n10.9.9.9 pool.test\n',
+  )
   target = createServer((req, res) => res.end(`reached ${req.headers.host}`))
   await new Promise<void>((r) => target.listen(0, '127.0.0.1', () => r()))
   targetPort = (target.address() as AddressInfo).port
@@ -141,7 +144,7 @@ describe('dnsLookup', () => {
     expect(dns.asked.slice(asked)).toEqual(['only-zoned.test', 'only-zoned.test'])
   })
 
-  it('resolves while every thread of libuv\'s pool is blocked', async () => {
+  it("resolves while every thread of libuv's pool is blocked", async () => {
     // Each open() of a FIFO with no writer blocks one pool thread until a writer comes: with
     // as many as the pool has threads, no file operation can run until they are released.
     const threads = Number(process.env.UV_THREADPOOL_SIZE) || 4
@@ -155,7 +158,13 @@ describe('dnsLookup', () => {
       const lookup = dnsLookup({ servers: [dns.server], hostsFile })
       const policy = new AddressPolicy(['127.0.0.1/32'])
       const resolved = await bounded(
-        Promise.all([lookup('pool.test'), lookup('fromhosts.test'), lookup('localhost'), resolveTarget('site.test', policy, lookup), resolveTarget('private.test', policy, lookup)]),
+        Promise.all([
+          lookup('pool.test'),
+          lookup('fromhosts.test'),
+          lookup('localhost'),
+          resolveTarget('site.test', policy, lookup),
+          resolveTarget('private.test', policy, lookup),
+        ]),
         5000,
         'name resolution while the thread pool is full',
       )

@@ -149,7 +149,17 @@ describe('block_private_targets default', () => {
   })
 
   it('a loopback bind with empty lists stays off', () => {
-    expect(blocksPrivateTargets({ block_private_targets: null, host: '127.0.0.1', allowed_hosts: [], cors_origins: [], admin_tokens: [], crawl_tokens: [], read_tokens: [] })).toBe(false)
+    expect(
+      blocksPrivateTargets({
+        block_private_targets: null,
+        host: '127.0.0.1',
+        allowed_hosts: [],
+        cors_origins: [],
+        admin_tokens: [],
+        crawl_tokens: [],
+        read_tokens: [],
+      }),
+    ).toBe(false)
   })
 
   it('the runtime starts the guard for a 0.0.0.0 bind, for a loopback one others reach, and not for a local one', async () => {
@@ -328,11 +338,19 @@ describe('egress proxy', () => {
   it('absolute-form http: keep-alive on one client connection, request bodies forwarded, Host kept', async () => {
     const s = await socketToProxy()
     const base = `http://127.0.0.1:${allowed.port}`
-    const first = await exchange(s, `GET ${base}/one?q=1 HTTP/1.1\r\nHost: 127.0.0.1:${allowed.port}\r\nProxy-Connection: keep-alive\r\n${authLine(proxy)}\r\n`, /GET \/one\?q=1 0$/)
+    const first = await exchange(
+      s,
+      `GET ${base}/one?q=1 HTTP/1.1\r\nHost: 127.0.0.1:${allowed.port}\r\nProxy-Connection: keep-alive\r\n${authLine(proxy)}\r\n`,
+      /GET \/one\?q=1 0$/,
+    )
     expect(first).toMatch(/^HTTP\/1\.1 200 /)
     expect(first.toLowerCase()).toContain(`x-seen-host: 127.0.0.1:${allowed.port}`)
     const body = 'x'.repeat(100_000)
-    const second = await exchange(s, `POST ${base}/two HTTP/1.1\r\nHost: 127.0.0.1:${allowed.port}\r\nContent-Length: ${body.length}\r\n${authLine(proxy)}\r\n${body}`, /POST \/two 100000$/)
+    const second = await exchange(
+      s,
+      `POST ${base}/two HTTP/1.1\r\nHost: 127.0.0.1:${allowed.port}\r\nContent-Length: ${body.length}\r\n${authLine(proxy)}\r\n${body}`,
+      /POST \/two 100000$/,
+    )
     expect(second).toMatch(/^HTTP\/1\.1 200 /)
     expect(allowed.requests.find((r) => r.url === '/two')?.body.length).toBe(100_000)
   })
@@ -341,31 +359,45 @@ describe('egress proxy', () => {
     streamGate = null
     const chunks: string[] = []
     await new Promise<void>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: Number(new URL(proxy.serverUrl).port), path: `http://127.0.0.1:${allowed.port}/stream`, headers: { 'proxy-authorization': basic(proxy) } }, (res: IncomingMessage) => {
-        res.setEncoding('utf8')
-        res.on('data', (c: string) => {
-          chunks.push(c)
-          if (chunks.join('') === 'first;') streamGate?.()
-        })
-        res.on('end', () => resolve())
-        res.on('error', reject)
-      })
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: Number(new URL(proxy.serverUrl).port),
+          path: `http://127.0.0.1:${allowed.port}/stream`,
+          headers: { 'proxy-authorization': basic(proxy) },
+        },
+        (res: IncomingMessage) => {
+          res.setEncoding('utf8')
+          res.on('data', (c: string) => {
+            chunks.push(c)
+            if (chunks.join('') === 'first;') streamGate?.()
+          })
+          res.on('end', () => resolve())
+          res.on('error', reject)
+        },
+      )
       req.on('error', reject)
       req.end()
     })
     expect(chunks.join('')).toBe('first;second')
   })
 
-  it('a target that dies mid-answer ends the browser\'s connection too (no hang)', async () => {
+  it("a target that dies mid-answer ends the browser's connection too (no hang)", async () => {
     const s = await socketToProxy()
     // Resolves on 'end' (or a reset): the proxy must not keep the half-answered client waiting.
-    const got = await exchange(s, `GET http://127.0.0.1:${allowed.port}/cut HTTP/1.1\r\nHost: 127.0.0.1:${allowed.port}\r\n${authLine(proxy)}\r\n`).catch((e: Error) => `reset: ${e.message}`)
+    const got = await exchange(s, `GET http://127.0.0.1:${allowed.port}/cut HTTP/1.1\r\nHost: 127.0.0.1:${allowed.port}\r\n${authLine(proxy)}\r\n`).catch(
+      (e: Error) => `reset: ${e.message}`,
+    )
     expect(got).toMatch(/partial|reset/)
   })
 
   it('absolute-form http to a blocked address is a 403 naming the block; the target sees nothing', async () => {
     const s = await socketToProxy()
-    const reply = await exchange(s, `GET http://127.0.0.2:${blocked.port}/pixel HTTP/1.1\r\nHost: 127.0.0.2:${blocked.port}\r\n${authLine(proxy)}\r\n`, /block_private_targets\)$/)
+    const reply = await exchange(
+      s,
+      `GET http://127.0.0.2:${blocked.port}/pixel HTTP/1.1\r\nHost: 127.0.0.2:${blocked.port}\r\n${authLine(proxy)}\r\n`,
+      /block_private_targets\)$/,
+    )
     expect(reply).toMatch(/^HTTP\/1\.1 403 /)
     expect(reply.toLowerCase()).toContain(`${EGRESS_HEADER}: blocked`)
     expect(blocked.connections).toBe(0)
@@ -394,7 +426,11 @@ describe('egress proxy', () => {
         // ...the browser's connection through the proxy resolves again and meets the private one.
         const s = await openSocket(Number(new URL(guard.proxy.serverUrl).port))
         opened.push(s)
-        const reply = await exchange(s, `GET http://rebind.test:${blocked.port}/ HTTP/1.1\r\nHost: rebind.test:${blocked.port}\r\n${authLine(guard.proxy)}\r\n`, /block_private_targets\)$/)
+        const reply = await exchange(
+          s,
+          `GET http://rebind.test:${blocked.port}/ HTTP/1.1\r\nHost: rebind.test:${blocked.port}\r\n${authLine(guard.proxy)}\r\n`,
+          /block_private_targets\)$/,
+        )
         expect(reply).toMatch(/^HTTP\/1\.1 403 /)
         expect(reply).toContain('127.0.0.2 (rebind.test resolves to it)')
         expect(blocked.connections).toBe(0)
@@ -413,7 +449,11 @@ describe('egress proxy', () => {
         const before = allowed.requests.length
         const s = await openSocket(Number(new URL(proxy2.serverUrl).port))
         opened.push(s)
-        const reply = await exchange(s, `GET http://rebind.test:${allowed.port}/checked HTTP/1.1\r\nHost: rebind.test:${allowed.port}\r\n${authLine(proxy2)}\r\n`, /GET \/checked 0$/)
+        const reply = await exchange(
+          s,
+          `GET http://rebind.test:${allowed.port}/checked HTTP/1.1\r\nHost: rebind.test:${allowed.port}\r\n${authLine(proxy2)}\r\n`,
+          /GET \/checked 0$/,
+        )
         expect(reply).toMatch(/^HTTP\/1\.1 200 /)
         expect(allowed.requests.length).toBe(before + 1)
         expect(lookup.calls).toBe(1)
@@ -437,17 +477,29 @@ describe('egress proxy', () => {
   })
 
   describe('credentials', () => {
-    it('every request and CONNECT without this run\'s credentials is a 407 asking for Basic; the target sees nothing', async () => {
+    it("every request and CONNECT without this run's credentials is a 407 asking for Basic; the target sees nothing", async () => {
       const before = { connections: allowed.connections, requests: allowed.requests.length }
       const wrong = `Proxy-Authorization: ${basic(proxy, proxy.credentials.username, 'not-the-password')}\r\n`
       const otherRun = new EgressProxy(new AddressPolicy(['127.0.0.1/32']))
       const stale = `Proxy-Authorization: ${basic(otherRun)}\r\n`
-      for (const [what, auth] of [['none', ''], ['wrong password', wrong], ['another run\'s', stale], ['not Basic', 'Proxy-Authorization: Bearer x\r\n']] as const) {
+      for (const [what, auth] of [
+        ['none', ''],
+        ['wrong password', wrong],
+        ["another run's", stale],
+        ['not Basic', 'Proxy-Authorization: Bearer x\r\n'],
+      ] as const) {
         // Read up to the end of the answer's head: an accepted CONNECT would stay open as a tunnel.
-        const connect = await exchange(await socketToProxy(), `CONNECT 127.0.0.1:${allowed.port} HTTP/1.1\r\nHost: 127.0.0.1:${allowed.port}\r\n${auth}\r\n`, /\r\n\r\n/)
+        const connect = await exchange(
+          await socketToProxy(),
+          `CONNECT 127.0.0.1:${allowed.port} HTTP/1.1\r\nHost: 127.0.0.1:${allowed.port}\r\n${auth}\r\n`,
+          /\r\n\r\n/,
+        )
         expect(connect, `CONNECT, ${what}`).toMatch(/^HTTP\/1\.1 407 /)
         expect(connect.toLowerCase(), `CONNECT, ${what}`).toContain('proxy-authenticate: basic realm=')
-        const get = await exchange(await socketToProxy(), `GET http://127.0.0.1:${allowed.port}/secret HTTP/1.1\r\nHost: 127.0.0.1:${allowed.port}\r\nConnection: close\r\n${auth}\r\n`)
+        const get = await exchange(
+          await socketToProxy(),
+          `GET http://127.0.0.1:${allowed.port}/secret HTTP/1.1\r\nHost: 127.0.0.1:${allowed.port}\r\nConnection: close\r\n${auth}\r\n`,
+        )
         expect(get, `GET, ${what}`).toMatch(/^HTTP\/1\.1 407 /)
         expect(get.toLowerCase(), `GET, ${what}`).toContain('proxy-authenticate: basic realm=')
       }
@@ -461,7 +513,10 @@ describe('egress proxy', () => {
       expect(other.credentials.password).not.toBe(proxy.credentials.password)
       expect(proxy.credentials.password.length).toBeGreaterThanOrEqual(32)
       const s = await socketToProxy()
-      const reply = await exchange(s, `GET http://127.0.0.1:${allowed.port}/echo HTTP/1.1\r\nHost: 127.0.0.1:${allowed.port}\r\nConnection: close\r\n${authLine(proxy)}\r\n`)
+      const reply = await exchange(
+        s,
+        `GET http://127.0.0.1:${allowed.port}/echo HTTP/1.1\r\nHost: 127.0.0.1:${allowed.port}\r\nConnection: close\r\n${authLine(proxy)}\r\n`,
+      )
       expect(reply).toMatch(/^HTTP\/1\.1 200 /)
       expect(allowed.requests.at(-1)?.url).toBe('/echo')
       expect(allowed.requests.at(-1)?.headers).not.toHaveProperty('proxy-authorization')
@@ -483,7 +538,10 @@ describe('egress proxy', () => {
     /** The proxy still relays: the check after every hostile exchange. */
     async function stillWorks(): Promise<void> {
       const s = await socketToProxy()
-      const reply = await Promise.race([exchange(s, `GET http://127.0.0.1:${allowed.port}/after HTTP/1.1\r\nHost: 127.0.0.1:${allowed.port}\r\nConnection: close\r\n${authLine(proxy)}\r\n`), watch().failed])
+      const reply = await Promise.race([
+        exchange(s, `GET http://127.0.0.1:${allowed.port}/after HTTP/1.1\r\nHost: 127.0.0.1:${allowed.port}\r\nConnection: close\r\n${authLine(proxy)}\r\n`),
+        watch().failed,
+      ])
       expect(reply).toMatch(/^HTTP\/1\.1 200 /)
     }
 
@@ -501,7 +559,10 @@ describe('egress proxy', () => {
 
     it('an absolute-form request to port 0 is a 400, not a request to port 80', async () => {
       const s = await socketToProxy()
-      const reply = await Promise.race([exchange(s, `GET http://127.0.0.1:0/ HTTP/1.1\r\nHost: 127.0.0.1:0\r\nConnection: close\r\n${authLine(proxy)}\r\n`), watch().failed])
+      const reply = await Promise.race([
+        exchange(s, `GET http://127.0.0.1:0/ HTTP/1.1\r\nHost: 127.0.0.1:0\r\nConnection: close\r\n${authLine(proxy)}\r\n`),
+        watch().failed,
+      ])
       expect(reply).toMatch(/^HTTP\/1\.1 400 /)
     })
 
@@ -528,7 +589,10 @@ describe('egress proxy', () => {
       ['nostatus', 'not valid HTTP'],
     ])('a target answering %s is a 502 naming the problem', async (kind, message) => {
       const s = await socketToProxy()
-      const reply = await Promise.race([exchange(s, `GET http://127.0.0.1:${raw.port}/${kind} HTTP/1.1\r\nHost: 127.0.0.1:${raw.port}\r\nConnection: close\r\n${authLine(proxy)}\r\n`), watch().failed])
+      const reply = await Promise.race([
+        exchange(s, `GET http://127.0.0.1:${raw.port}/${kind} HTTP/1.1\r\nHost: 127.0.0.1:${raw.port}\r\nConnection: close\r\n${authLine(proxy)}\r\n`),
+        watch().failed,
+      ])
       expect(reply).toMatch(/^HTTP\/1\.1 502 /)
       expect(reply.toLowerCase()).toContain(`${EGRESS_HEADER}: invalid_answer`)
       expect(reply).toContain(message)
@@ -536,13 +600,16 @@ describe('egress proxy', () => {
       await stillWorks()
     })
 
-    it('a never-ending chunked body is relayed as it comes, and the target\'s connection ends with the client\'s', async () => {
+    it("a never-ending chunked body is relayed as it comes, and the target's connection ends with the client's", async () => {
       const s = await socketToProxy()
-      const reply = await Promise.race([exchange(s, `GET http://127.0.0.1:${raw.port}/endless HTTP/1.1\r\nHost: 127.0.0.1:${raw.port}\r\n${authLine(proxy)}\r\n`, /more\n\r\n.*more\n/s), watch().failed])
+      const reply = await Promise.race([
+        exchange(s, `GET http://127.0.0.1:${raw.port}/endless HTTP/1.1\r\nHost: 127.0.0.1:${raw.port}\r\n${authLine(proxy)}\r\n`, /more\n\r\n.*more\n/s),
+        watch().failed,
+      ])
       expect(reply).toMatch(/^HTTP\/1\.1 200 /)
       expect(raw.open).toBeGreaterThan(0)
       s.destroy()
-      await waitFor(() => raw.open === 0, 10_000, 'the endless answer\'s upstream connection to close')
+      await waitFor(() => raw.open === 0, 10_000, "the endless answer's upstream connection to close")
       await stillWorks()
     })
   })

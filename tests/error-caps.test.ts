@@ -76,7 +76,9 @@ describe('errorShape', () => {
 
   it('still groups messages by shape: URLs, ids, hex, quoted values and numbers', () => {
     expect(errorShape('GET https://a.test/x?y=1 failed after 30000 ms')).toBe(errorShape('GET http://b.test/ failed after 12 ms'))
-    expect(errorShape('request 3f2b1c9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f: "quoted" or \'single\', hash deadbeefcafe1234')).toBe('request <id>: <str> or <str>, hash <hex>')
+    expect(errorShape('request 3f2b1c9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f: "quoted" or \'single\', hash deadbeefcafe1234')).toBe(
+      'request <id>: <str> or <str>, hash <hex>',
+    )
     expect(errorShape('chrome-extension://abcdefghijklmnopqrstuvwxyzabcdef/x broke')).toBe('<url> broke')
   })
 })

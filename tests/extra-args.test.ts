@@ -57,8 +57,14 @@ const REFUSED: Array<[string, string]> = [
   ['--Hide-Scrollbars', '--Hide-Scrollbars cannot be set per request (switch names are matched exactly: did you mean --hide-scrollbars?)'],
   // A switch with spaces, and switches smuggled into values.
   ['--remote-debugging-port 9339', '"--remote-debugging-port 9339" cannot be set per request'],
-  ['--force-color-profile=srgb --remote-debugging-port=9339', '--force-color-profile takes one of srgb, display-p3-d65 (--force-color-profile=srgb), not "srgb --remote-debugging-port=9339"'],
-  ['--font-render-hinting=none --no-sandbox', '--font-render-hinting takes one of none, slight, medium, full (--font-render-hinting=none), not "none --no-sandbox"'],
+  [
+    '--force-color-profile=srgb --remote-debugging-port=9339',
+    '--force-color-profile takes one of srgb, display-p3-d65 (--force-color-profile=srgb), not "srgb --remote-debugging-port=9339"',
+  ],
+  [
+    '--font-render-hinting=none --no-sandbox',
+    '--font-render-hinting takes one of none, slight, medium, full (--font-render-hinting=none), not "none --no-sandbox"',
+  ],
   ['--hide-scrollbars=--no-sandbox', '--hide-scrollbars takes no value'],
   ['--force-color-profile=/etc/passwd', '--force-color-profile takes one of srgb, display-p3-d65 (--force-color-profile=srgb), not "/etc/passwd"'],
   ['--font-render-hinting', '--font-render-hinting takes one of none, slight, medium, full (--font-render-hinting=none), and was given none'],
@@ -89,12 +95,25 @@ describe('refused switches', () => {
 
   it('a batch, the Crawl4AI {type, params} form and a conflicting repeat are refused the same way', async () => {
     const launches = browserLaunches()
-    const batch = await service.postJson('/crawl', { urls: [fx.url('/'), fx.url('/about')], browser_config: { type: 'BrowserConfig', params: { extra_args: ['--remote-debugging-port=9339'] } } })
+    const batch = await service.postJson('/crawl', {
+      urls: [fx.url('/'), fx.url('/about')],
+      browser_config: { type: 'BrowserConfig', params: { extra_args: ['--remote-debugging-port=9339'] } },
+    })
     expect(batch.status).toBe(400)
-    expect(batch.body.details).toEqual([{ path: 'browser_config.extra_args.0', message: expect.stringContaining('--remote-debugging-port cannot be set per request') }])
-    const twice = await service.postJson('/md', { url: fx.url('/'), browser_config: { extra_args: ['--font-render-hinting=none', '--hide-scrollbars', '--font-render-hinting=full'] } })
+    expect(batch.body.details).toEqual([
+      { path: 'browser_config.extra_args.0', message: expect.stringContaining('--remote-debugging-port cannot be set per request') },
+    ])
+    const twice = await service.postJson('/md', {
+      url: fx.url('/'),
+      browser_config: { extra_args: ['--font-render-hinting=none', '--hide-scrollbars', '--font-render-hinting=full'] },
+    })
     expect(twice.status).toBe(400)
-    expect(twice.body.details).toEqual([{ path: 'browser_config.extra_args.2', message: expect.stringContaining('--font-render-hinting is given twice with different values (extra_args.0 and extra_args.2)') }])
+    expect(twice.body.details).toEqual([
+      {
+        path: 'browser_config.extra_args.2',
+        message: expect.stringContaining('--font-render-hinting is given twice with different values (extra_args.0 and extra_args.2)'),
+      },
+    ])
     expect(browserLaunches()).toBe(launches)
   })
 
@@ -113,8 +132,17 @@ describe('refused switches', () => {
     try {
       const launches = browserLaunches()
       const win = new FakeWindow(`file://${file}`)
-      const result = await ipc.invoke(win.event(), IPC_CHANNELS.call, { op: 'markdown', input: { url: fx.url('/'), browser_config: { extra_args: ['--renderer-cmd-prefix=/bin/sh -c id'] } } })
-      expect(result).toMatchObject({ ok: false, error: { status: 400, details: [{ path: 'browser_config.extra_args.0', message: expect.stringContaining('--renderer-cmd-prefix cannot be set per request') }] } })
+      const result = await ipc.invoke(win.event(), IPC_CHANNELS.call, {
+        op: 'markdown',
+        input: { url: fx.url('/'), browser_config: { extra_args: ['--renderer-cmd-prefix=/bin/sh -c id'] } },
+      })
+      expect(result).toMatchObject({
+        ok: false,
+        error: {
+          status: 400,
+          details: [{ path: 'browser_config.extra_args.0', message: expect.stringContaining('--renderer-cmd-prefix cannot be set per request') }],
+        },
+      })
       expect(browserLaunches()).toBe(launches)
     } finally {
       door.dispose()

@@ -13,10 +13,7 @@ let browser: Browser
 let fx: FixtureServer
 
 beforeAll(async () => {
-  ;[browser, fx] = await Promise.all([
-    chromium.launch({ executablePath: locateChromium(), args: [...BASE_CHROMIUM_ARGS] }),
-    startFixtureServer(),
-  ])
+  ;[browser, fx] = await Promise.all([chromium.launch({ executablePath: locateChromium(), args: [...BASE_CHROMIUM_ARGS] }), startFixtureServer()])
 })
 
 afterAll(async () => {
@@ -261,9 +258,7 @@ describe('extractFromPage', () => {
     expect(md).toContain('```')
     expect(md).toContain(FIXTURE_TEXT.articleCode)
     expect(md).toContain(`![Figure 1](${fx.url('/img/1.png')})`)
-    expect(extracted.media.images).toEqual(
-      [1, 2, 3, 4, 5].map((n) => ({ src: fx.url(`/img/${n}.png`), alt: `Figure ${n}` })),
-    )
+    expect(extracted.media.images).toEqual([1, 2, 3, 4, 5].map((n) => ({ src: fx.url(`/img/${n}.png`), alt: `Figure ${n}` })))
     // In-page anchors to sections of the same page are links (not bare fragments), home is one too.
     expect(extracted.links.internal.some((l) => l.href === fx.url('/'))).toBe(true)
     expect(extracted.links.internal.some((l) => l.href === fx.url('/article#section-1'))).toBe(true)
@@ -443,9 +438,14 @@ describe('extractFromPage: a large wire crosses deflated', () => {
     await page.route('http://large.test/**', (route) => {
       const rows: string[] = []
       for (let i = 0, length = 0; length < 300_000; i++, length += rows.at(-1)!.length) {
-        rows.push(`<p>Row ${i}: “quoted” 日本語 ещё 😀 <a href="/p/${i}">link ${i}</a> <a href="https://elsewhere.test/${i}">out</a> <img src="/i/${i % 50}.png" alt="pic ${i}"></p>\n`)
+        rows.push(
+          `<p>Row ${i}: “quoted” 日本語 ещё 😀 <a href="/p/${i}">link ${i}</a> <a href="https://elsewhere.test/${i}">out</a> <img src="/i/${i % 50}.png" alt="pic ${i}"></p>\n`,
+        )
       }
-      return route.fulfill({ contentType: 'text/html; charset=utf-8', body: `<!DOCTYPE html><html lang="ja"><head><title>Large “page”</title></head><body>${rows.join('')}</body></html>` })
+      return route.fulfill({
+        contentType: 'text/html; charset=utf-8',
+        body: `<!DOCTYPE html><html lang="ja"><head><title>Large “page”</title></head><body>${rows.join('')}</body></html>`,
+      })
     })
     await page.goto('http://large.test/')
   }

@@ -25,18 +25,84 @@ afterAll(async () => {
   await s?.close()
 })
 
-
 const KEYS = [
-  'url', 'urls', 'browser_config', 'crawler_config', 'full_page', 'sig', 'force', 'limit', 'status', 'metric', 'window',
-  'headless', 'viewport_width', 'viewport_height', 'user_agent', 'proxy', 'extra_args', 'page_timeout', 'css_selector',
-  'js_code', 'wait_for', 'excluded_tags', 'type', 'params', '__proto__', 'constructor', 'prototype', 'toString', '', ' ', 'ü', '😀',
+  'url',
+  'urls',
+  'browser_config',
+  'crawler_config',
+  'full_page',
+  'sig',
+  'force',
+  'limit',
+  'status',
+  'metric',
+  'window',
+  'headless',
+  'viewport_width',
+  'viewport_height',
+  'user_agent',
+  'proxy',
+  'extra_args',
+  'page_timeout',
+  'css_selector',
+  'js_code',
+  'wait_for',
+  'excluded_tags',
+  'type',
+  'params',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  '',
+  ' ',
+  'ü',
+  '😀',
 ]
 
 const STRINGS = [
-  '', ' ', 'a', 'x'.repeat(70_000), '\u0000', '\ud800', '\udfff\ud800', '😀'.repeat(500), 'e\u0301', '\u202eevil', '<script>alert(1)</script>',
-  '"><img src=x onerror=alert(1)>', '../../../etc/passwd', '..%2f..%2fetc', '%00', '%', 'ftp://example.com/', 'javascript:alert(1)',
-  'file:///etc/passwd', 'data:text/html,hi', 'http://', 'https://', '//example.com', 'http//x', 'deadbeef', 'DEADBEEF-0000', '0000',
-  'zzzz', '1e309', 'NaN', 'true', 'null', '[]', '{}', '__proto__', 'constructor', 'all', 'memory', '5m', '0s', '99999m', '-1',
+  '',
+  ' ',
+  'a',
+  'x'.repeat(70_000),
+  '\u0000',
+  '\ud800',
+  '\udfff\ud800',
+  '😀'.repeat(500),
+  'e\u0301',
+  '\u202eevil',
+  '<script>alert(1)</script>',
+  '"><img src=x onerror=alert(1)>',
+  '../../../etc/passwd',
+  '..%2f..%2fetc',
+  '%00',
+  '%',
+  'ftp://example.com/',
+  'javascript:alert(1)',
+  'file:///etc/passwd',
+  'data:text/html,hi',
+  'http://',
+  'https://',
+  '//example.com',
+  'http//x',
+  'deadbeef',
+  'DEADBEEF-0000',
+  '0000',
+  'zzzz',
+  '1e309',
+  'NaN',
+  'true',
+  'null',
+  '[]',
+  '{}',
+  '__proto__',
+  'constructor',
+  'all',
+  'memory',
+  '5m',
+  '0s',
+  '99999m',
+  '-1',
 ]
 
 const NUMBERS = [0, -1, 1, 1.5, -0.5, 1e308, -1e308, 2 ** 53 + 1, -(2 ** 53) - 1, 4294967296, 65536, 1e-308, 100, 101, 1001]
@@ -61,9 +127,25 @@ function object(r: () => number, depth: number): Record<string, unknown> {
 
 // (A leading byte-order mark is not here: the body parser strips it, as RFC 8259 allows.)
 const BROKEN_BODIES = [
-  '{', '{"url":', '[', 'nul', 'tru', '{"a":1,}', "{'url':'x'}", '\u0000', '"just a string"', '123', 'null', '[]', '{"url":"\\ud800"}',
-  '['.repeat(50_000), `{"a":${'['.repeat(20_000)}`, '{"__proto__":{"admin":true}}', '{"constructor":{"prototype":{"x":1}}}',
-  `{"url":"${'a'.repeat(2_000_000)}"}`, '{"url":1}\n{"url":2}',
+  '{',
+  '{"url":',
+  '[',
+  'nul',
+  'tru',
+  '{"a":1,}',
+  "{'url':'x'}",
+  '\u0000',
+  '"just a string"',
+  '123',
+  'null',
+  '[]',
+  '{"url":"\\ud800"}',
+  '['.repeat(50_000),
+  `{"a":${'['.repeat(20_000)}`,
+  '{"__proto__":{"admin":true}}',
+  '{"constructor":{"prototype":{"x":1}}}',
+  `{"url":"${'a'.repeat(2_000_000)}"}`,
+  '{"url":1}\n{"url":2}',
 ]
 
 interface Answer {
@@ -95,7 +177,11 @@ function send(method: string, path: string, body?: string, contentType = 'applic
       })
     })
     // The server may answer 413 and close before a huge body is written: that is an answer too.
-    req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' || err.code === 'ECONNRESET' ? resolve({ status: 413, body: { error: 'closed while sending', code: 'closed' }, raw: '' }) : reject(err)))
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'EPIPE' || err.code === 'ECONNRESET'
+        ? resolve({ status: 413, body: { error: 'closed while sending', code: 'closed' }, raw: '' })
+        : reject(err),
+    )
     if (body !== undefined) req.write(body)
     req.end()
   })
@@ -160,7 +246,14 @@ describe('fuzzing every route', () => {
       cases.push(...(op.method === 'POST' ? postCases(name, op, r, 260) : getCases(name, op, r, 120)))
     }
     // Path tricks that are not in the contract at all.
-    for (const p of ['/monitor/../health', '/monitor/%2e%2e/health', '/dashboard/..%2f..%2fpackage.json', '/monitor/actions/kill_browser/../../x', '/%00', '/monitor/requests%00']) {
+    for (const p of [
+      '/monitor/../health',
+      '/monitor/%2e%2e/health',
+      '/dashboard/..%2f..%2fpackage.json',
+      '/monitor/actions/kill_browser/../../x',
+      '/%00',
+      '/monitor/requests%00',
+    ]) {
       cases.push({ op: 'path', method: 'GET', path: p, valid: false })
     }
     expect(cases.length).toBeGreaterThan(3000)
@@ -175,7 +268,8 @@ describe('fuzzing every route', () => {
         if (a.status >= 500 || a.status === 0) failures.push(`${a.status} ${where} -> ${a.raw.slice(0, 200)}`)
         else if (!c.valid) {
           if (a.status < 400) failures.push(`accepted bad input (${a.status}): ${where}`)
-          else if (a.status >= 400 && (typeof a.body?.error !== 'string' || a.body.error.length < 8 || typeof a.body?.code !== 'string')) failures.push(`${a.status} without a clear JSON error: ${where} -> ${a.raw.slice(0, 200)}`)
+          else if (a.status >= 400 && (typeof a.body?.error !== 'string' || a.body.error.length < 8 || typeof a.body?.code !== 'string'))
+            failures.push(`${a.status} without a clear JSON error: ${where} -> ${a.raw.slice(0, 200)}`)
         }
       }
     }

@@ -91,7 +91,17 @@ function errorTexts(json: unknown): string[] {
 
 beforeAll(async () => {
   corpus = await startHostileCorpus()
-  svc = serveDefaults(['--max-capture-bytes', String(CAP), '--block-private-targets', '--private-targets-allowed', '127.0.0.1/32', '--max-pages', '4', '--queue-size', '64'])
+  svc = serveDefaults([
+    '--max-capture-bytes',
+    String(CAP),
+    '--block-private-targets',
+    '--private-targets-allowed',
+    '127.0.0.1/32',
+    '--max-pages',
+    '4',
+    '--queue-size',
+    '64',
+  ])
   url = (await waitReady(svc)).url
 }, 120_000)
 
@@ -143,13 +153,17 @@ describe('the hostile corpus, through every endpoint of the real service', () =>
     running = false
     await watcher
 
-    const summary = answers.map((a) => `${a.page} ${a.endpoint}: ${a.status} in ${a.ms} ms, ${a.bytes} chars${a.problems.length ? ` ${a.problems.join('; ')}` : ''}`)
+    const summary = answers.map(
+      (a) => `${a.page} ${a.endpoint}: ${a.status} in ${a.ms} ms, ${a.bytes} chars${a.problems.length ? ` ${a.problems.join('; ')}` : ''}`,
+    )
     console.log(summary.join('\n'))
     expect(answers.filter((a) => a.problems.length > 0).map((a) => `${a.page} ${a.endpoint}: ${a.problems.join('; ')}`)).toEqual([])
     expect(healthFailures).toEqual([])
     const sorted = [...health].sort((a, b) => a - b)
     const p99 = sorted[Math.floor(sorted.length * 0.99)] as number
-    console.log(`/health: ${health.length} answers, p50 ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)?.toFixed(1)} ms`)
+    console.log(
+      `/health: ${health.length} answers, p50 ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)?.toFixed(1)} ms`,
+    )
     expect(p99).toBeLessThan(100)
 
     // An ordinary page still works everywhere, and nothing of the corpus is left running.

@@ -73,7 +73,8 @@ describe("the HTTP door's batch answer", () => {
       if (head.length < 200) head += Buffer.from(value.subarray(0, 200)).toString('latin1')
       tail = (tail + Buffer.from(value.subarray(Math.max(0, value.length - 200))).toString('latin1')).slice(-200)
     }
-    const expected = '{"results":['.length + urls.reduce((n, url) => n + JSON.stringify(result(url, big)).length, 0) + (urls.length - 1) + '],"success":true}'.length
+    const expected =
+      '{"results":['.length + urls.reduce((n, url) => n + JSON.stringify(result(url, big)).length, 0) + (urls.length - 1) + '],"success":true}'.length
     expect(bytes).toBe(expected)
     expect(bytes).toBeGreaterThan(2 ** 29)
     expect(head.startsWith(`{"results":[{"url":"${urls[0]}","success":true,"markdown":"xxx`)).toBe(true)

@@ -58,7 +58,9 @@ describe('closing the HTTP door', () => {
       let received = ''
       client.socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')))
       const body = JSON.stringify({ url: fx.url('/gate/http-close-in-flight') })
-      client.socket.write(`POST /md HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+      client.socket.write(
+        `POST /md HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      )
       await gate.reached
       const closing = door.close()
       gate.release()

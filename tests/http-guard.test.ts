@@ -36,20 +36,29 @@ interface Raw {
 function raw(svc: TestService, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Raw> {
   const u = new URL(svc.url)
   return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, method, path, headers: { ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers } }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8')
-        let parsed: unknown = text
-        try {
-          parsed = JSON.parse(text)
-        } catch {
-          // not JSON (dashboard HTML, metrics text)
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed, raw: text })
-      })
-    })
+    const req = request(
+      {
+        host: u.hostname,
+        port: u.port,
+        method,
+        path,
+        headers: { ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          let parsed: unknown = text
+          try {
+            parsed = JSON.parse(text)
+          } catch {
+            // not JSON (dashboard HTML, metrics text)
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed, raw: text })
+        })
+      },
+    )
     req.on('error', reject)
     if (body !== undefined) req.write(body)
     req.end()
@@ -66,7 +75,7 @@ describe('Host header (DNS rebinding)', () => {
     for (const bad of ['', 'a b', 'evil.com@127.0.0.1', '[::1', '[::1]x', 'host:port', 'a/b']) expect(hostName(bad), bad).toBeNull()
   })
 
-  it('allows loopback names and the bound address; a wildcard bind allows the machine\'s own names and nothing else unlisted', () => {
+  it("allows loopback names and the bound address; a wildcard bind allows the machine's own names and nothing else unlisted", () => {
     const loop = { bindHost: '127.0.0.1', allowedHosts: [], corsOrigins: [] }
     for (const ok of ['127.0.0.1:1', 'localhost', '[::1]:9', 'app.localhost', '127.0.0.2']) expect(hostAllowed(ok, loop), ok).toBe(true)
     for (const bad of ['evil.example', '127.0.0.1.evil.example', '10.0.0.5', undefined]) expect(hostAllowed(bad, loop), String(bad)).toBe(false)

@@ -63,7 +63,11 @@ describe('clients that never finish a request', () => {
         new Promise((resolve) => {
           const socket = net.connect({ host: '127.0.0.1', port: Number(port), localAddress: '127.0.0.2' })
           let answer = ''
-          socket.on('connect', () => socket.write(`POST /md HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${CRAWL}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"url":`))
+          socket.on('connect', () =>
+            socket.write(
+              `POST /md HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${CRAWL}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"url":`,
+            ),
+          )
           socket.on('data', (d) => void (answer += d.toString('latin1')))
           socket.on('error', () => undefined)
           socket.on('close', () => resolve({ ms: Date.now() - started, answer }))
@@ -100,7 +104,9 @@ describe('clients that never finish a request', () => {
     const answer = await new Promise<string>((resolve) => {
       const socket = net.connect({ host: '127.0.0.1', port: Number(port) })
       let text = ''
-      socket.on('connect', () => socket.write('POST /md HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"url":'))
+      socket.on('connect', () =>
+        socket.write('POST /md HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"url":'),
+      )
       socket.on('data', (d) => void (text += d.toString('latin1')))
       socket.on('close', () => resolve(text))
     })
@@ -117,7 +123,11 @@ describe('sessions, token lists and lockout', () => {
   afterAll(async () => s?.close())
 
   const saveTokens = async (tokens: Record<string, string[]>) => {
-    const r = await fetch(`${s.url}/settings`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` }, body: JSON.stringify({ tokens }) })
+    const r = await fetch(`${s.url}/settings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+      body: JSON.stringify({ tokens }),
+    })
     return { status: r.status, body: (await r.json()) as { error?: string } }
   }
 
@@ -141,7 +151,7 @@ describe('sessions, token lists and lockout', () => {
     expect((await get(s.url, '/monitor/browsers', { cookie: read.cookie })).status).toBe(401)
   })
 
-  it('signing in again and again with one token ends only that token\'s oldest sessions, never an admin\'s', async () => {
+  it("signing in again and again with one token ends only that token's oldest sessions, never an admin's", async () => {
     const admin = await signIn(s.url, ADMIN)
     const first = await signIn(s.url, READ)
     for (let i = 0; i < 80; i++) expect((await signIn(s.url, READ)).status).toBe(200)
@@ -164,7 +174,14 @@ describe('a service others can reach (bind beyond loopback, listening here on 12
   let url: string
   beforeAll(async () => {
     // The engine believes it is bound to 0.0.0.0; the app below is built for that bind.
-    s = await startService({ host: '0.0.0.0', block_private_targets: false, launch_permanent: false, prewarm_pages: 0, admin_tokens: [ADMIN], trust_proxy: true })
+    s = await startService({
+      host: '0.0.0.0',
+      block_private_targets: false,
+      launch_permanent: false,
+      prewarm_pages: 0,
+      admin_tokens: [ADMIN],
+      trust_proxy: true,
+    })
     const auth = new Authenticator(() => tokensOf(s.runtime.config), { requireTokens: true })
     server = createServer(createApp(s.runtime, silentLogger(), { bindHost: '0.0.0.0', auth }).callback())
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -177,7 +194,11 @@ describe('a service others can reach (bind beyond loopback, listening here on 12
   })
 
   it('Settings refuse to empty every token list, saying why', async () => {
-    const r = await fetch(`${url}/settings`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` }, body: JSON.stringify({ tokens: { admin: [], crawl: [], read: [] } }) })
+    const r = await fetch(`${url}/settings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+      body: JSON.stringify({ tokens: { admin: [], crawl: [], read: [] } }),
+    })
     expect(r.status).toBe(400)
     expect(((await r.json()) as { error: string }).error).toMatch(/0\.0\.0\.0.*other machines can reach.*admin token/)
     expect(s.runtime.config.admin_tokens).toEqual([ADMIN])
@@ -189,13 +210,13 @@ describe('a service others can reach (bind beyond loopback, listening here on 12
     try {
       expect((await get(url, '/monitor/health')).status).toBe(401)
       expect((await get(url, '/settings')).status).toBe(401)
-      expect(((await (await fetch(`${url}/auth/session`)).json()) as object)).toMatchObject({ auth_required: true, signed_in: false })
+      expect((await (await fetch(`${url}/auth/session`)).json()) as object).toMatchObject({ auth_required: true, signed_in: false })
     } finally {
       s.runtime.settings.live.set({ admin_tokens: [ADMIN] })
     }
   })
 
-  it('answers only its own names: the machine\'s host name and addresses, never an unlisted name, and never lists the names that would work', async () => {
+  it("answers only its own names: the machine's host name and addresses, never an unlisted name, and never lists the names that would work", async () => {
     // /health answers 503 here (no browser in this test); anything but the Host refusal will do.
     expect((await getAs(url, '/health', hostname())).status).not.toBe(403)
     expect((await getAs(url, '/health', `${hostname()}:11235`)).status).not.toBe(403)
@@ -211,10 +232,13 @@ describe('a service others can reach (bind beyond loopback, listening here on 12
     expect(https.setCookie.toLowerCase()).toContain('; secure')
     const plain = await signIn(url, ADMIN)
     expect(plain.setCookie.toLowerCase()).not.toContain('secure')
-    for (let i = 0; i < 10; i++) expect((await get(url, '/monitor/health', { authorization: `Bearer guess1-${i}-xxxxxxxxxxxx`, 'x-forwarded-for': '203.0.113.5' })).status).toBe(401)
+    for (let i = 0; i < 10; i++)
+      expect((await get(url, '/monitor/health', { authorization: `Bearer guess1-${i}-xxxxxxxxxxxx`, 'x-forwarded-for': '203.0.113.5' })).status).toBe(401)
     expect((await get(url, '/monitor/health', { authorization: 'Bearer guess1-x-xxxxxxxxxxxx', 'x-forwarded-for': '203.0.113.5' })).status).toBe(429)
     // Only the last hop counts: a client cannot prepend an address to escape its lockout.
-    expect((await get(url, '/monitor/health', { authorization: 'Bearer guess1-x-xxxxxxxxxxxx', 'x-forwarded-for': '198.51.100.1, 203.0.113.5' })).status).toBe(429)
+    expect((await get(url, '/monitor/health', { authorization: 'Bearer guess1-x-xxxxxxxxxxxx', 'x-forwarded-for': '198.51.100.1, 203.0.113.5' })).status).toBe(
+      429,
+    )
     expect((await get(url, '/monitor/health', { authorization: 'Bearer guess1-x-xxxxxxxxxxxx', 'x-forwarded-for': '203.0.113.6' })).status).toBe(401)
   }, 60_000)
 })
@@ -224,10 +248,17 @@ describe('tokens added to a service started open', () => {
     const s = await startService({ launch_permanent: false, prewarm_pages: 0 })
     try {
       expect(s.runtime.egress).toBeNull()
-      const saved = await fetch(`${s.url}/settings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tokens: { admin: [ADMIN] } }) })
+      const saved = await fetch(`${s.url}/settings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ tokens: { admin: [ADMIN] } }),
+      })
       expect(saved.status).toBe(200)
       expect((await get(s.url, '/monitor/health')).status).toBe(401)
-      const health = (await (await fetch(`${s.url}/health`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { status: string; problems: string[] }
+      const health = (await (await fetch(`${s.url}/health`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as {
+        status: string
+        problems: string[]
+      }
       expect(health.status).not.toBe('ok')
       expect(health.problems.join('\n')).toMatch(/private targets are not refused yet: tokens are configured.*restart crawldeck/)
     } finally {
@@ -245,7 +276,15 @@ describe('answers no cache keeps, and no Secure cookie on the word of an untrust
 
   it('every API answer says Cache-Control: no-store, refusals and errors included; the dashboard keeps its own', async () => {
     const auth = { authorization: `Bearer ${ADMIN}` }
-    for (const [path, headers] of [['/health', {}], ['/monitor/health', auth], ['/settings', auth], ['/metrics', auth], ['/monitor/health', {}], ['/no/such/route', {}], ['/auth/session', {}]] as const) {
+    for (const [path, headers] of [
+      ['/health', {}],
+      ['/monitor/health', auth],
+      ['/settings', auth],
+      ['/metrics', auth],
+      ['/monitor/health', {}],
+      ['/no/such/route', {}],
+      ['/auth/session', {}],
+    ] as const) {
       const r = await get(s.url, path, headers)
       expect(r.headers.get('cache-control'), path).toBe('no-store')
     }

@@ -21,7 +21,11 @@ const cookies: Record<'read' | 'crawl' | 'admin', string> = { read: '', crawl: '
 beforeAll(async () => {
   // No browser: a crawl that passes its scope stops at input validation (the body below is empty).
   s = await startService({ launch_permanent: false, prewarm_pages: 0, admin_tokens: [ADMIN], crawl_tokens: [CRAWL], read_tokens: [READ] })
-  for (const [scope, token] of [['read', READ], ['crawl', CRAWL], ['admin', ADMIN]] as const) {
+  for (const [scope, token] of [
+    ['read', READ],
+    ['crawl', CRAWL],
+    ['admin', ADMIN],
+  ] as const) {
     const r = await fetch(`${s.url}/auth/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) })
     expect(r.status).toBe(200)
     cookies[scope] = (r.headers.get('set-cookie') ?? '').split(';')[0] as string
@@ -36,11 +40,20 @@ afterAll(async () => {
 function raw(method: string, path: string, headers: Record<string, string>, body?: string): Promise<number> {
   const url = new URL(s.url)
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, method, path, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}) } }, (res) => {
-      resolve(res.statusCode ?? 0)
-      // The live stream never ends by itself: the status is all this test needs.
-      res.destroy()
-    })
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path,
+        headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}) },
+      },
+      (res) => {
+        resolve(res.statusCode ?? 0)
+        // The live stream never ends by itself: the status is all this test needs.
+        res.destroy()
+      },
+    )
     req.on('error', reject)
     req.end(body)
   })
@@ -91,7 +104,7 @@ const reaches = (have: Credential['scope'], need: OperationScope) => need === 'o
 const STOPPED = new Set([401, 403, 404, 405, 429])
 
 describe('route × spelling × credential', () => {
-  it('only the route\'s own spelling with enough scope reaches a handler; every other spelling is 404 for everyone', async () => {
+  it("only the route's own spelling with enough scope reaches a handler; every other spelling is 404 for everyone", async () => {
     const surprises: string[] = []
     let requests = 0
     for (const [name, op] of Object.entries(contract) as Array<[string, Operation]>) {
@@ -134,11 +147,20 @@ describe('route × spelling × credential', () => {
   it('a caller without the scope never has its body read: the refusal comes while the body is still unsent', async () => {
     const url = new URL(s.url)
     const status = await new Promise<number>((resolve, reject) => {
-      const req = http.request({ host: url.hostname, port: url.port, method: 'POST', path: '/md', headers: { 'content-type': 'application/json', 'content-length': '100000', authorization: `Bearer ${READ}` } }, (res) => {
-        resolve(res.statusCode ?? 0)
-        res.destroy()
-        req.destroy()
-      })
+      const req = http.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: 'POST',
+          path: '/md',
+          headers: { 'content-type': 'application/json', 'content-length': '100000', authorization: `Bearer ${READ}` },
+        },
+        (res) => {
+          resolve(res.statusCode ?? 0)
+          res.destroy()
+          req.destroy()
+        },
+      )
       req.on('error', reject)
       // A tenth of the announced body, and nothing more.
       req.write('{"url":"' + 'a'.repeat(10_000))

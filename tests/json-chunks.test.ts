@@ -48,7 +48,13 @@ describe('jsonChunks: JSON text in pieces', () => {
     expect(pieces(listing, 50)).toEqual([JSON.stringify(listing)])
     // Small pieces between the large strings go out together.
     expect(pieces([big, 1], 50)).toEqual(['[', JSON.stringify(big), ',1]'])
-    expect(out).toEqual(['{"url":"http://x/","html":', JSON.stringify(big), `,"small":"${'x'.repeat(10)}","markdown":`, JSON.stringify(big), ',"media":{"images":[{"src":"s","alt":"a"}]}}'])
+    expect(out).toEqual([
+      '{"url":"http://x/","html":',
+      JSON.stringify(big),
+      `,"small":"${'x'.repeat(10)}","markdown":`,
+      JSON.stringify(big),
+      ',"media":{"images":[{"src":"s","alt":"a"}]}}',
+    ])
   })
 
   it('framed: before joins the first piece and after the last, so an ordinary value is one write', () => {

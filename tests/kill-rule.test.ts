@@ -37,13 +37,25 @@ const CASES: Case[] = [
   { name: 'idle hot', tier: 'hot', expect: { plain: 'killed', forced: 'killed' } },
   { name: 'busy cold', tier: 'cold', leases: 2, expect: { plain: 'conflict', forced: 'killed' } },
   { name: 'busy hot', tier: 'hot', leases: 1, expect: { plain: 'conflict', forced: 'killed' } },
-  { name: 'cold whose crawl has answered and only closes its context', tier: 'cold', leases: 1, closingLeases: 1, expect: { plain: 'killed', forced: 'killed' } },
+  {
+    name: 'cold whose crawl has answered and only closes its context',
+    tier: 'cold',
+    leases: 1,
+    closingLeases: 1,
+    expect: { plain: 'killed', forced: 'killed' },
+  },
   { name: 'cold with one crawl running and one closing', tier: 'cold', leases: 2, closingLeases: 1, expect: { plain: 'conflict', forced: 'killed' } },
   { name: 'idle permanent', tier: 'permanent', expect: { plain: 'forbidden', forced: 'forbidden' } },
   { name: 'busy permanent', tier: 'permanent', leases: 1, expect: { plain: 'forbidden', forced: 'forbidden' } },
   { name: 'retiring hot, draining a crawl', tier: 'hot', state: 'retired', leases: 1, expect: { plain: 'conflict', forced: 'killed' } },
   { name: 'retiring hot, drained', tier: 'hot', state: 'retired', expect: { plain: 'killed', forced: 'killed' } },
-  { name: 'retiring permanent (its replacement launching)', tier: 'permanent', state: 'retired', leases: 1, expect: { plain: 'forbidden', forced: 'forbidden' } },
+  {
+    name: 'retiring permanent (its replacement launching)',
+    tier: 'permanent',
+    state: 'retired',
+    leases: 1,
+    expect: { plain: 'forbidden', forced: 'forbidden' },
+  },
 ]
 
 const fakeBrowser = { close: async () => {}, contexts: () => [], isConnected: () => true } as unknown as Browser

@@ -15,7 +15,8 @@ import { AbortedError, CaptureTooLargeError, MarkdownFailedError, MarkdownTimeou
  * worker (tests/helpers/markdown-test-worker.ts) spin for ever or exit.
  */
 
-const para = (i: number) => `<h2>Section ${i}</h2><p>Paragraph ${i} with <a href="https://example.com/${i}">a link</a> and <strong>bold</strong> text.</p><ul><li>one ${i}</li><li>two ${i}</li></ul>`
+const para = (i: number) =>
+  `<h2>Section ${i}</h2><p>Paragraph ${i} with <a href="https://example.com/${i}">a link</a> and <strong>bold</strong> text.</p><ul><li>one ${i}</li><li>two ${i}</li></ul>`
 const page = (sections: number, tag = '') => `<article>${tag}${Array.from({ length: sections }, (_, i) => para(i)).join('\n')}</article>`
 const FIXTURE = { name: 'markdown-test-worker', from: pathToFileURL(join(import.meta.dirname, 'helpers', 'any.ts')).href }
 /** A deadline of `ms` from now; LONG is never reached in these tests. */

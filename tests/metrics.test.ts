@@ -60,7 +60,7 @@ function parseLabels(line: string, pos: number, where: string): { labels: Record
     if (line[eq + 1] !== '"') throw new Error(`${where}: label value of ${name} is not quoted`)
     let value = ''
     let j = eq + 2
-    for (;; j++) {
+    for (; ; j++) {
       const c = line[j]
       if (c === undefined) throw new Error(`${where}: unterminated label value of ${name}`)
       if (c === '"') break
@@ -179,7 +179,10 @@ describe('GET /metrics', () => {
     expect(() => parseExposition('a one\n')).toThrow(/not a number/)
     expect(() => parseExposition('# TYPE a counter\na 1\n# TYPE b gauge\nb 1\na 2\n')).toThrow(/grouped|outside/)
     expect(() => parseExposition('a 1')).toThrow(/newline/)
-    expect(parseExposition('# HELP a x \\\\ y\n# TYPE a gauge\na{l="q\\"\\n\\\\"} -Inf\n').get('a')!.samples[0]).toMatchObject({ labels: { l: 'q"\n\\' }, value: -Infinity })
+    expect(parseExposition('# HELP a x \\\\ y\n# TYPE a gauge\na{l="q\\"\\n\\\\"} -Inf\n').get('a')!.samples[0]).toMatchObject({
+      labels: { l: 'q"\n\\' },
+      value: -Infinity,
+    })
   })
 
   it('counts crawls per endpoint and outcome, with a page-load duration histogram, pool, browser and system gauges; every line parses', async () => {
@@ -267,7 +270,10 @@ describe('GET /metrics', () => {
     expect(duration.type).toBe('histogram')
     for (const endpoint of Object.keys(made)) {
       const buckets = duration.samples.filter((smp) => smp.name.endsWith('_bucket') && smp.labels.endpoint === endpoint)
-      expect(buckets.map((b) => b.labels.le), endpoint).toEqual(BUCKETS)
+      expect(
+        buckets.map((b) => b.labels.le),
+        endpoint,
+      ).toEqual(BUCKETS)
       const counts = buckets.map((b) => b.value)
       for (let i = 1; i < counts.length; i++) expect(counts[i]!, `${endpoint} le=${BUCKETS[i]}`).toBeGreaterThanOrEqual(counts[i - 1]!)
       const total = Object.values(made[endpoint]!).reduce((a, b) => a + b, 0)
@@ -339,7 +345,9 @@ describe('GET /metrics', () => {
         expect(later!).toBeGreaterThanOrEqual(smp.value)
       }
     }
-    expect(value(second.families, 'crawldeck_requests_total', { endpoint: '/md', status: 'success' })).toBe(value(first.families, 'crawldeck_requests_total', { endpoint: '/md', status: 'success' })! + 1)
+    expect(value(second.families, 'crawldeck_requests_total', { endpoint: '/md', status: 'success' })).toBe(
+      value(first.families, 'crawldeck_requests_total', { endpoint: '/md', status: 'success' })! + 1,
+    )
   })
 })
 

@@ -93,7 +93,10 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 /** Parses `value` with a zod schema; on mismatch fails with every issue and its path. */
 function expectShape<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value)
-  if (!r.success) throw new Error(`${what} does not have the documented shape:\n${r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}\n${JSON.stringify(value).slice(0, 2000)}`)
+  if (!r.success)
+    throw new Error(
+      `${what} does not have the documented shape:\n${r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}\n${JSON.stringify(value).slice(0, 2000)}`,
+    )
   return r.data
 }
 
@@ -117,7 +120,11 @@ const byId = (list: any[], id: string) => list.find((b: any) => b.id === id)
 
 /** The completed record of the request made since log index `mark` for this endpoint and URL. */
 async function completedFor(mark: number, endpoint: string, url: string): Promise<any> {
-  await waitFor(() => s.log.slice(mark).some((e) => e.name === 'request:finished' && (e.payload as any).endpoint === endpoint && (e.payload as any).url === url), 20_000, `request:finished for ${endpoint} ${url}`)
+  await waitFor(
+    () => s.log.slice(mark).some((e) => e.name === 'request:finished' && (e.payload as any).endpoint === endpoint && (e.payload as any).url === url),
+    20_000,
+    `request:finished for ${endpoint} ${url}`,
+  )
   const finished = s.log.slice(mark).filter((e) => e.name === 'request:finished' && (e.payload as any).endpoint === endpoint && (e.payload as any).url === url)
   expect(finished).toHaveLength(1)
   const id = (finished[0]!.payload as any).id as string
@@ -261,7 +268,13 @@ const HealthShape = z.object({
     cold_ttl_seconds: nonNeg,
     hot_ttl_seconds: nonNeg,
   }),
-  persistence: z.object({ backend: z.enum(['file', 'redis', 'memory']), ok: z.boolean(), error: z.string().nullable(), pending: z.boolean(), last_flush: num.nullable() }),
+  persistence: z.object({
+    backend: z.enum(['file', 'redis', 'memory']),
+    ok: z.boolean(),
+    error: z.string().nullable(),
+    pending: z.boolean(),
+    last_flush: num.nullable(),
+  }),
 })
 
 const GET_ROUTES = [
@@ -276,7 +289,14 @@ const GET_ROUTES = [
 const CRAWL_ENDPOINTS = ['/crawl', '/crawl/stream', '/md', '/html', '/screenshot', '/pdf']
 
 // Ids and signatures the tests below hand to each other, in file order.
-const shared: { aSig?: string; bSig?: string; c1?: { cfg: BrowserConfigInput; sig: string }; c2?: { cfg: BrowserConfigInput; sig: string }; prefix?: string; restart?: { old_id: string; new_id: string } } = {}
+const shared: {
+  aSig?: string
+  bSig?: string
+  c1?: { cfg: BrowserConfigInput; sig: string }
+  c2?: { cfg: BrowserConfigInput; sig: string }
+  prefix?: string
+  restart?: { old_id: string; new_id: string }
+} = {}
 
 describe('monitor API (one real service)', () => {
   it('refuses bad queries with 400 and a message that names the problem', async () => {
@@ -330,7 +350,16 @@ describe('monitor API (one real service)', () => {
     let view = expectShape(BrowsersShape, await browsers(), '/monitor/browsers')
     let a = view.browsers.find((b) => b.full_sig === first.config_sig)!
     expect(a, 'the browser whose full_sig is the request config_sig').toBeDefined()
-    expect(a).toMatchObject({ type: 'cold', sig: sigA.slice(0, 12), hits: 1, pages_served: 1, leases: 0, killable: true, not_killable_reason: null, state: 'active' })
+    expect(a).toMatchObject({
+      type: 'cold',
+      sig: sigA.slice(0, 12),
+      hits: 1,
+      pages_served: 1,
+      leases: 0,
+      killable: true,
+      not_killable_reason: null,
+      state: 'active',
+    })
     expect(a.config).toMatchObject({ viewport_width: 1111 })
     expect(a.id).not.toBe(permanent.id)
     // Age is the browser's own, not the server's uptime.
@@ -353,7 +382,10 @@ describe('monitor API (one real service)', () => {
     // shared pages among every process mapping them, so Chromium processes of other tests coming
     // and going move the permanent browser's own figure (CI read 94.8 MB before A, 92 with it).
     expect(totalWithA).toBeGreaterThan(view.browsers.find((b) => b.type === 'permanent')!.memory_mb)
-    expect(totalWithA).toBeCloseTo(view.browsers.reduce((sum, b) => sum + b.memory_mb, 0), 0)
+    expect(totalWithA).toBeCloseTo(
+      view.browsers.reduce((sum, b) => sum + b.memory_mb, 0),
+      0,
+    )
     // Not a constant: it comes to agree with an independent PSS read of the same process tree in
     // /proc. The monitor's figure is its last PSS scan (every 5 s; a young browser's first figure
     // is an RSS sum), so it is compared once a scan has seen the settled tree, not at once: the
@@ -406,7 +438,10 @@ describe('monitor API (one real service)', () => {
     const totalBeforeKill = view.summary.total_memory_mb
     const kill = await s.postJson('/monitor/actions/kill_browser', { sig: sigA })
     expect(kill.status, JSON.stringify(kill.body)).toBe(200)
-    expect(kill.body).toMatchObject({ success: true, killed: { id: a.id, full_sig: sigA, sig: sigA.slice(0, 12), type: 'hot', forced: false, failed_crawls: 0 } })
+    expect(kill.body).toMatchObject({
+      success: true,
+      killed: { id: a.id, full_sig: sigA, sig: sigA.slice(0, 12), type: 'hot', forced: false, failed_crawls: 0 },
+    })
     view = await browsers()
     expect(byId(view.browsers, a.id)).toBeUndefined()
     expect(view.summary.total_memory_mb).toBeLessThan(totalBeforeKill)
@@ -437,7 +472,10 @@ describe('monitor API (one real service)', () => {
     tally('/crawl', true)
     const stream = await s.post('/crawl/stream', { urls: [fx.url('/'), fx.url('/about')] })
     expect(stream.status).toBe(200)
-    const lines = (await stream.text()).trim().split('\n').map((l) => JSON.parse(l))
+    const lines = (await stream.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(lines.at(-1)).toEqual({ status: 'completed' })
     tally('/crawl/stream', true)
 
@@ -456,7 +494,16 @@ describe('monitor API (one real service)', () => {
 
     // --- /monitor/requests: success is true only when the crawl really succeeded
     const mdOk = await completedFor(mark, '/md', fx.url('/'))
-    expect(mdOk).toMatchObject({ success: true, status: 'success', status_code: 200, error: null, aborted: false, pool_hit: true, config_sig: sigOf({}), browser_sig: sigOf({}) })
+    expect(mdOk).toMatchObject({
+      success: true,
+      status: 'success',
+      status_code: 200,
+      error: null,
+      aborted: false,
+      pool_hit: true,
+      config_sig: sigOf({}),
+      browser_sig: sigOf({}),
+    })
     const mdFail = await completedFor(mark, '/md', fx.url('/status/404'))
     expect(mdFail).toMatchObject({ success: false, status: 'error', status_code: 502, aborted: false })
     expect(mdFail.error).toContain('404')
@@ -509,7 +556,10 @@ describe('monitor API (one real service)', () => {
       expect(st!.pool_hit_rate_percent, endpoint).toBeCloseTo(known.length === 0 ? 0 : (100 * hits) / known.length, 1)
       expect(st!.avg_latency_ms, endpoint).toBeCloseTo(ms.reduce((x, y) => x + y, 0) / count, 0)
       // Percentiles come from ~4 %-wide buckets: never below the true value, at most a bucket above.
-      for (const [p, reported] of [[0.5, st!.p50_latency_ms], [0.95, st!.p95_latency_ms]] as const) {
+      for (const [p, reported] of [
+        [0.5, st!.p50_latency_ms],
+        [0.95, st!.p95_latency_ms],
+      ] as const) {
         expect(reported, `${endpoint} p${p * 100}`).toBeGreaterThanOrEqual(exact(p) - 0.01)
         expect(reported, `${endpoint} p${p * 100}`).toBeLessThanOrEqual(exact(p) * 1.04 + 0.01)
       }
@@ -541,7 +591,7 @@ describe('monitor API (one real service)', () => {
     expect((await getOk('/monitor/logs/errors?limit=1')).errors).toHaveLength(1)
   })
 
-  it('mem_delta: the serving browser\'s private-memory change for a request alone on it; null when another request shared the browser', async () => {
+  it("mem_delta: the serving browser's private-memory change for a request alone on it; null when another request shared the browser", async () => {
     const scansFrom = async (n: number) => {
       const start = s.runtime.monitor.memoryScans
       await waitFor(() => s.runtime.monitor.memoryScans >= start + n, 20_000, `${n} memory scans`)
@@ -644,7 +694,10 @@ describe('monitor API (one real service)', () => {
     expect(bad.status).toBe(400)
     const tooLong = await md('/', undefined, { page_timeout: 600_000 })
     expect(tooLong.status).toBe(400)
-    const started = s.log.slice(mark).filter((e) => e.name === 'request:started').map((e) => (e.payload as any).url)
+    const started = s.log
+      .slice(mark)
+      .filter((e) => e.name === 'request:started')
+      .map((e) => (e.payload as any).url)
     expect(started).not.toContain('file:///etc/passwd')
     expect(started).not.toContain(fx.url('/'))
     expect(await activeSet()).toEqual([])
@@ -819,7 +872,11 @@ describe('monitor API (one real service)', () => {
     g.release()
     expect((await held).status).toBe(200)
     await waitFor(async () => byId((await browsers()).browsers, old.id) === undefined, 30_000, 'the old permanent browser to leave the pool')
-    await waitFor(async () => (await getOk('/monitor/logs/janitor?limit=50')).events.some((e: any) => e.details.id === old.id && e.details.reason === 'restarted'), 30_000, 'the old permanent browser close to be logged')
+    await waitFor(
+      async () => (await getOk('/monitor/logs/janitor?limit=50')).events.some((e: any) => e.details.id === old.id && e.details.reason === 'restarted'),
+      30_000,
+      'the old permanent browser close to be logged',
+    )
     view = await browsers()
     expect(view.browsers.filter((b: any) => b.type === 'permanent')).toHaveLength(1)
     expect((await getOk('/monitor/health')).pool.permanent.active).toBe(true)
@@ -834,9 +891,16 @@ describe('monitor API (one real service)', () => {
     expect(ok.length).toBeGreaterThanOrEqual(1)
     for (const a of ok) expect(a.body.restarted.old_id).toBe(old.id)
     await waitFor(async () => byId((await browsers()).browsers, old.id) === undefined, 30_000, 'the old permanent browser to leave the pool')
-    await waitFor(async () => (await getOk('/monitor/logs/janitor?limit=50')).events.some((e: any) => e.details.id === old.id && e.details.reason === 'restarted'), 30_000, 'the old permanent browser close to be logged')
+    await waitFor(
+      async () => (await getOk('/monitor/logs/janitor?limit=50')).events.some((e: any) => e.details.id === old.id && e.details.reason === 'restarted'),
+      30_000,
+      'the old permanent browser close to be logged',
+    )
     const permanents = (await browsers()).browsers.filter((b: any) => b.type === 'permanent')
-    expect(permanents.map((b: any) => b.id), 'permanent browsers after two concurrent restarts').toHaveLength(1)
+    expect(
+      permanents.map((b: any) => b.id),
+      'permanent browsers after two concurrent restarts',
+    ).toHaveLength(1)
     expect(ok.map((a) => a.body.restarted.new_id)).toContain(permanents[0].id)
     expect(s.runtime.pool.list().filter((b) => b.tier === 'permanent')).toHaveLength(1)
   })
@@ -860,7 +924,11 @@ describe('monitor API (one real service)', () => {
     expect(restarted).toHaveLength(2)
     expect(restarted.find((e) => e.details.old_id === restart!.old_id)?.details).toMatchObject({ new_id: restart!.new_id, tier: 'permanent' })
     // Each replaced permanent browser closed once its last lease ended, and that is logged too.
-    expect(of('close', sigOf({})).filter((e) => e.details.reason === 'restarted').map((e) => e.details.id)).toContain(restart!.old_id)
+    expect(
+      of('close', sigOf({}))
+        .filter((e) => e.details.reason === 'restarted')
+        .map((e) => e.details.id),
+    ).toContain(restart!.old_id)
     expect(of('close', sigOf({})).filter((e) => e.details.reason === 'restarted')).toHaveLength(2)
     const cleanup = of('force_cleanup')
     expect(cleanup).toHaveLength(1)
@@ -872,7 +940,8 @@ describe('monitor API (one real service)', () => {
 
   it('every GET route answers 200 with every documented field', async () => {
     expectShape(HealthShape, await getOk('/monitor/health'), '/monitor/health')
-    for (const status of ['all', 'active', 'completed', 'success', 'error']) expectShape(RequestsShape, await getOk(`/monitor/requests?status=${status}&limit=1000`), `/monitor/requests?status=${status}`)
+    for (const status of ['all', 'active', 'completed', 'success', 'error'])
+      expectShape(RequestsShape, await getOk(`/monitor/requests?status=${status}&limit=1000`), `/monitor/requests?status=${status}`)
     const view = expectShape(BrowsersShape, await browsers(), '/monitor/browsers')
     expect(view.browsers.length).toBeGreaterThanOrEqual(1)
     const stats = expectShape(EndpointStatsShape, await getOk('/monitor/endpoints/stats'), '/monitor/endpoints/stats')
@@ -948,14 +1017,25 @@ describe('monitor API (one real service)', () => {
 
     const active = await activeSet()
     expect(active).toHaveLength(4)
-    expect(active.filter((r) => r.phase === 'navigating').map((r) => r.url).sort()).toEqual([fx.url('/gate/sat-a'), fx.url('/gate/sat-b')].sort())
+    expect(
+      active
+        .filter((r) => r.phase === 'navigating')
+        .map((r) => r.url)
+        .sort(),
+    ).toEqual([fx.url('/gate/sat-a'), fx.url('/gate/sat-b')].sort())
     expect(active.filter((r) => r.phase === 'queued')).toHaveLength(2)
 
     // The 5th is refused at once; a 429 is a finished request too.
     const fifth = await md('/about')
     expect(fifth.status).toBe(429)
     expect(fifth.body.code).toBe('queue_full')
-    expect(await completedFor(mark, '/md', fx.url('/about'))).toMatchObject({ success: false, status: 'error', status_code: 429, pool_hit: null, browser_sig: null })
+    expect(await completedFor(mark, '/md', fx.url('/about'))).toMatchObject({
+      success: false,
+      status: 'error',
+      status_code: 429,
+      pool_hit: null,
+      browser_sig: null,
+    })
     expect(await activeSet()).toHaveLength(4)
 
     ga.release()

@@ -295,7 +295,9 @@ describe('GET /monitor/stream', () => {
       try {
         expect((await s.post('/md', { url })).status).toBe(200)
         await Promise.all(sts.map((st) => st.next((e) => e.event === 'request_finished' && json(e).url === url)))
-        return spy.mock.calls.filter(([value]) => (value as { url?: unknown; status?: unknown } | null)?.url === url && (value as { status?: unknown }).status === 'success').length
+        return spy.mock.calls.filter(
+          ([value]) => (value as { url?: unknown; status?: unknown } | null)?.url === url && (value as { status?: unknown }).status === 'success',
+        ).length
       } finally {
         spy.mockRestore()
         await Promise.all(sts.map((st) => st.close()))
@@ -307,7 +309,7 @@ describe('GET /monitor/stream', () => {
     expect(three).toBe(one)
   })
 
-  it('messages that arrive together go out in one socket write, and a client\'s writes are at least SSE_WRITE_INTERVAL_MS apart', async () => {
+  it("messages that arrive together go out in one socket write, and a client's writes are at least SSE_WRITE_INTERVAL_MS apart", async () => {
     // The server's socket writes that carry a fake promotion's janitor_event, with their times.
     const writes: Array<{ at: number; events: number }> = []
     const write = Socket.prototype.write
@@ -341,7 +343,9 @@ describe('GET /monitor/stream', () => {
       // loaded machine), and timers may fire up to a millisecond early against performance.now().
       // Unbatched, these writes would be ~4 ms apart, one per change.
       for (let i = 1; i < writes.length; i++) expect(writes[i]!.at - writes[i - 1]!.at).toBeGreaterThanOrEqual(SSE_WRITE_INTERVAL_MS - 5)
-      const order = st.parser.events.filter((e) => e.event === 'janitor_event' && String(json(e).details?.id).startsWith('burst-b')).map((e) => json(e).details.id)
+      const order = st.parser.events
+        .filter((e) => e.event === 'janitor_event' && String(json(e).details?.id).startsWith('burst-b'))
+        .map((e) => json(e).details.id)
       expect(order).toEqual(Array.from({ length: 40 }, (_, i) => `burst-b${i}`))
     } finally {
       spy.mockRestore()
@@ -433,7 +437,8 @@ describe('slow clients are dropped, fast ones are not', () => {
   async function flood(n: number, until?: () => boolean): Promise<number> {
     let sent = 0
     while (sent < n && !until?.()) {
-      for (let i = 0; i < 50 && sent < n; i++, sent++) s.runtime.events.emit('browser:promoted', { id: `fake-${sent}`, sig: 'f'.repeat(64), from: 'cold', to: 'hot', uses: 3 })
+      for (let i = 0; i < 50 && sent < n; i++, sent++)
+        s.runtime.events.emit('browser:promoted', { id: `fake-${sent}`, sig: 'f'.repeat(64), from: 'cold', to: 'hot', uses: 3 })
       // Let readers run between bursts, as they would between real events.
       await new Promise((r) => setImmediate(r))
     }

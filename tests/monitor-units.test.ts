@@ -10,7 +10,6 @@ import { rng } from './helpers/rng.js'
  * in, the latency histogram behind p50/p95, the per-endpoint counters, and error grouping.
  */
 
-
 /** The nearest-rank percentile of the raw data: what the histogram approximates. */
 function truePercentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b)
@@ -201,7 +200,15 @@ describe('LatencyHistogram', () => {
 describe('EndpointCounter', () => {
   it('counts requests, successes and errors, and derives rates from them', () => {
     const c = new EndpointCounter()
-    expect(c.view()).toEqual({ count: 0, avg_latency_ms: 0, p50_latency_ms: 0, p95_latency_ms: 0, success_rate_percent: 0, pool_hit_rate_percent: 0, errors: 0 })
+    expect(c.view()).toEqual({
+      count: 0,
+      avg_latency_ms: 0,
+      p50_latency_ms: 0,
+      p95_latency_ms: 0,
+      success_rate_percent: 0,
+      pool_hit_rate_percent: 0,
+      errors: 0,
+    })
     c.record({ success: true, elapsed_ms: 100, pool_hit: false })
     c.record({ success: true, elapsed_ms: 200, pool_hit: true })
     c.record({ success: false, elapsed_ms: 300, pool_hit: true })
@@ -264,10 +271,7 @@ describe('EndpointCounter', () => {
 describe('errorShape and ErrorGroups', () => {
   it('the same message with different URLs, numbers, UUIDs, hex ids or quoted values has one shape', () => {
     const families: string[][] = [
-      [
-        'net::ERR_CONNECTION_REFUSED at http://127.0.0.1:41234/page?x=1',
-        'net::ERR_CONNECTION_REFUSED at https://example.com/other/path#frag',
-      ],
+      ['net::ERR_CONNECTION_REFUSED at http://127.0.0.1:41234/page?x=1', 'net::ERR_CONNECTION_REFUSED at https://example.com/other/path#frag'],
       ['page.goto: Timeout 30000ms exceeded.', 'page.goto: Timeout 1500ms exceeded.'],
       ['request 3f2504e0-4f89-11d3-9a0c-0305e82c3301 failed after 3 tries', 'request 123e4567-e89b-12d3-a456-426614174000 failed after 12 tries'],
       ['browser a1b2c3d4e5f6a7b8c9d0 crashed', 'browser 00ff00ff00ff00ff crashed'],
@@ -325,10 +329,21 @@ describe('errorShape and ErrorGroups', () => {
     g.add('error C', '/md', 3)
     g.add('error A', '/md', 4) // A is now the most recently seen; B the least
     g.add('error D', '/md', 5)
-    expect(g.list().map((x) => x.example).sort()).toEqual(['error A', 'error C', 'error D'])
+    expect(
+      g
+        .list()
+        .map((x) => x.example)
+        .sort(),
+    ).toEqual(['error A', 'error C', 'error D'])
     g.add('error E', '/md', 6) // C goes next
-    expect(g.list().map((x) => x.example).sort()).toEqual(['error A', 'error D', 'error E'])
-    for (let i = 0; i < 1000; i++) g.add(`distinct failure kind ${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26) % 26)}`, '/md', 10 + i)
+    expect(
+      g
+        .list()
+        .map((x) => x.example)
+        .sort(),
+    ).toEqual(['error A', 'error D', 'error E'])
+    for (let i = 0; i < 1000; i++)
+      g.add(`distinct failure kind ${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + (Math.floor(i / 26) % 26))}`, '/md', 10 + i)
     expect(g.list()).toHaveLength(3)
   })
 
@@ -346,11 +361,21 @@ describe('errorShape and ErrorGroups', () => {
     const small = new ErrorGroups(3)
     small.load(saved)
     small.add('error D', '/md', 50)
-    expect(small.list().map((x) => x.example).sort()).toEqual(['error A 2', 'error C', 'error D'])
+    expect(
+      small
+        .list()
+        .map((x) => x.example)
+        .sort(),
+    ).toEqual(['error A 2', 'error C', 'error D'])
     // More stored groups than fit: the most recently seen are kept.
     const tiny = new ErrorGroups(2)
     tiny.load(saved)
-    expect(tiny.list().map((x) => x.example).sort()).toEqual(['error A 2', 'error C'])
+    expect(
+      tiny
+        .list()
+        .map((x) => x.example)
+        .sort(),
+    ).toEqual(['error A 2', 'error C'])
     // A loaded group keeps counting.
     back.add('error B', '/md', 60)
     expect(back.list().find((x) => x.example === 'error B')).toMatchObject({ count: 2, first_seen: 20, last_seen: 60, endpoints: ['/crawl', '/md'] })

@@ -85,7 +85,9 @@ describe('Markdown off the event loop, ended at the deadline', () => {
 
   it('the 60 KB page of newlines in a list item converts at once and whole, and /health answers within 1 s throughout', async () => {
     // 10 s is far more than the page needs now, and far less than the quadratic trims took (15-30 s).
-    const { result, slowestHealthMs, polls } = await healthWhile(s, () => s.postJson('/md', { url: pages.url('/newlines'), crawler_config: { page_timeout: 10_000 } }))
+    const { result, slowestHealthMs, polls } = await healthWhile(s, () =>
+      s.postJson('/md', { url: pages.url('/newlines'), crawler_config: { page_timeout: 10_000 } }),
+    )
     expect(result.status, JSON.stringify(result.body).slice(0, 300)).toBe(200)
     const md: string = result.body.markdown
     // "- a", the fence's blank line and the fence, one indented blank line per newline, "b", the fence.
@@ -113,7 +115,11 @@ describe('Markdown off the event loop, ended at the deadline', () => {
     expect(next.body.markdown).toBe('# Plain\n\ntext')
     // And the request's own failure is the one the monitor keeps.
     const errors = await s.get('/monitor/logs/errors')
-    expect(errors.body.errors.some((e: { url: string; error: string }) => e.url === pages.url('/blank-nest') && e.error.startsWith('converting the page to Markdown did not finish'))).toBe(true)
+    expect(
+      errors.body.errors.some(
+        (e: { url: string; error: string }) => e.url === pages.url('/blank-nest') && e.error.startsWith('converting the page to Markdown did not finish'),
+      ),
+    ).toBe(true)
   })
 })
 
@@ -147,7 +153,10 @@ describe('error text a page controls is cut to MAX_ERROR_CHARS', () => {
 
     const res = await fetch(s.url + '/monitor/logs/errors')
     const text = await res.text()
-    const logged = JSON.parse(text) as { errors: Array<{ url: string; error: string; stack: string | null }>; groups: Array<{ signature: string; example: string }> }
+    const logged = JSON.parse(text) as {
+      errors: Array<{ url: string; error: string; stack: string | null }>
+      groups: Array<{ signature: string; example: string }>
+    }
     const mine = logged.errors.filter((e) => e.url === pages.url('/throws'))
     expect(mine.length).toBeGreaterThanOrEqual(2)
     for (const e of mine) {
@@ -202,7 +211,10 @@ describe('max_capture_bytes bounds every field of a result', () => {
       expect(r.success).toBe(false)
       expect(r.cleaned_html).toBe('')
       expect(r.links).toEqual({ internal: [], external: [] })
-      const m = /^what the page's extraction sends \(HTML, cleaned HTML, links, images and metadata\) is at least (\d+) characters, above this server's max_capture_bytes of 33554432 bytes$/.exec(String(r.error_message))
+      const m =
+        /^what the page's extraction sends \(HTML, cleaned HTML, links, images and metadata\) is at least (\d+) characters, above this server's max_capture_bytes of 33554432 bytes$/.exec(
+          String(r.error_message),
+        )
       expect(m, String(r.error_message)).not.toBeNull()
       expect(Number(m?.[1])).toBeGreaterThan(32 * 1024 * 1024)
       for (const single of [result.md, result.html]) {
@@ -286,7 +298,9 @@ describe('extractFromPage: what the page sends is measured before it is read', (
     const err = await extractFromPage(NO_PAGE, opts, fake).catch((e: unknown) => e)
     expect(asked()).toBe(2)
     expect(err).toBeInstanceOf(CaptureTooLargeError)
-    expect((err as Error).message).toMatch(/^what the page's extraction sends .* is at least \d+ characters, above this server's max_capture_bytes of 1000 bytes$/)
+    expect((err as Error).message).toMatch(
+      /^what the page's extraction sends .* is at least \d+ characters, above this server's max_capture_bytes of 1000 bytes$/,
+    )
   })
 
   it('a plain wire whose fields fit in its length but add up past the cap is refused from its header', async () => {

@@ -64,10 +64,7 @@ async function newDataDir(name: string): Promise<string> {
   return dir
 }
 
-
-
 /** Our own redis-server (no persistence: a restart starts empty), answering PING when this resolves. */
-
 
 /** A short-lived client of our own redis for direct reads. */
 async function withRedis<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
@@ -101,7 +98,15 @@ async function history(s: TestService) {
     s.get('/monitor/requests?status=active'),
   ])
   for (const r of [stats, janitor, errors, memory, browsers, active]) expect(r.status).toBe(200)
-  return { stats: stats.body, janitor: janitor.body.events as unknown[], errors: errors.body.errors as unknown[], groups: errors.body.groups as any[], memory: memory.body, browsers: browsers.body, active: active.body.active as unknown[] }
+  return {
+    stats: stats.body,
+    janitor: janitor.body.events as unknown[],
+    errors: errors.body.errors as unknown[],
+    groups: errors.body.groups as any[],
+    memory: memory.body,
+    browsers: browsers.body,
+    active: active.body.active as unknown[],
+  }
 }
 
 /** `older` appears in `newer` in the same relative order (other items may be interleaved). */
@@ -251,7 +256,15 @@ describe('file store (data dir)', () => {
     // The log says why: a warning naming the file and what the system answered. (Until history can
     // be read no write is tried — it would overwrite it — so the read failure is the reason.)
     const said = () =>
-      lines.map((l) => JSON.parse(l)).filter((e) => e.level === 40 && e.msg.includes('cannot read monitor history') && e.msg.includes(join(dir, 'monitor.json')) && /ENOTDIR|not a directory/.test(e.msg))
+      lines
+        .map((l) => JSON.parse(l))
+        .filter(
+          (e) =>
+            e.level === 40 &&
+            e.msg.includes('cannot read monitor history') &&
+            e.msg.includes(join(dir, 'monitor.json')) &&
+            /ENOTDIR|not a directory/.test(e.msg),
+        )
     expect(said(), lines.join('\n')).toHaveLength(1)
     // Flushes keep failing quietly — once in the log, not once per retry; the service keeps counting and serving.
     await flushNow(s)
@@ -450,7 +463,10 @@ describe('Redis store', () => {
     }
 
     // Every crawl answered with a success: none lost, none stuck.
-    expect(answers.filter((st) => st !== 200), `non-200 answers: ${answers.join(',')}`).toEqual([])
+    expect(
+      answers.filter((st) => st !== 200),
+      `non-200 answers: ${answers.join(',')}`,
+    ).toEqual([])
     // The monitor's totals are exactly what was sent, and so is what Redis holds after recovery.
     const live = await history(s)
     expect(live.active).toEqual([])

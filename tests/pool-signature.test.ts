@@ -24,7 +24,9 @@ describe('browser config signature', () => {
     expect(sig({})).toMatch(/^[0-9a-f]{64}$/)
     expect(sig({ viewport_width: 801 })).toBe(sig({ viewport_width: 801 }))
     // Normalising twice changes nothing.
-    expect(configSignature(normaliseBrowserConfig(normaliseBrowserConfig({ extra_args: ['--hide-scrollbars', '--disable-lcd-text'] })))).toBe(sig({ extra_args: ['--disable-lcd-text', '--hide-scrollbars'] }))
+    expect(configSignature(normaliseBrowserConfig(normaliseBrowserConfig({ extra_args: ['--hide-scrollbars', '--disable-lcd-text'] })))).toBe(
+      sig({ extra_args: ['--disable-lcd-text', '--hide-scrollbars'] }),
+    )
   })
 
   it('ignores key order', () => {
@@ -49,7 +51,9 @@ describe('browser config signature', () => {
   it('ignores extra_args order and duplicates', () => {
     const base = sig({ extra_args: ['--disable-remote-fonts', '--font-render-hinting=none', '--hide-scrollbars'] })
     expect(sig({ extra_args: ['--hide-scrollbars', '--font-render-hinting=none', '--disable-remote-fonts'] })).toBe(base)
-    expect(sig({ extra_args: ['--font-render-hinting=none', '--hide-scrollbars', '--font-render-hinting=none', '--disable-remote-fonts', '--hide-scrollbars'] })).toBe(base)
+    expect(
+      sig({ extra_args: ['--font-render-hinting=none', '--hide-scrollbars', '--font-render-hinting=none', '--disable-remote-fonts', '--hide-scrollbars'] }),
+    ).toBe(base)
     // ...but the flags themselves matter.
     expect(sig({ extra_args: ['--font-render-hinting=full', '--hide-scrollbars', '--disable-remote-fonts'] })).not.toBe(base)
     expect(sig({ extra_args: ['--hide-scrollbars'] })).not.toBe(base)
@@ -82,9 +86,12 @@ describe('browser config signature', () => {
   it("accepts Crawl4AI's {type: 'BrowserConfig', params} form with the same signature as the plain object", () => {
     const params = { viewport_width: 801, user_agent: 'UA/2', extra_args: ['--hide-scrollbars', '--disable-lcd-text'] }
     expect(sig({ type: 'BrowserConfig', params } as unknown as BrowserConfigInput)).toBe(sig(params))
-    expect(sig({ type: 'BrowserConfig', params: { extra_args: ['--disable-lcd-text', '--hide-scrollbars'], user_agent: 'UA/2', viewport_width: 801 } } as unknown as BrowserConfigInput)).toBe(
-      sig(params),
-    )
+    expect(
+      sig({
+        type: 'BrowserConfig',
+        params: { extra_args: ['--disable-lcd-text', '--hide-scrollbars'], user_agent: 'UA/2', viewport_width: 801 },
+      } as unknown as BrowserConfigInput),
+    ).toBe(sig(params))
     expect(sig({ type: 'BrowserConfig', params: {} } as unknown as BrowserConfigInput)).toBe(sig({}))
   })
 })

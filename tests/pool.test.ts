@@ -243,7 +243,11 @@ describe('pool (default tiers, one shared service)', () => {
     expect(s.runtime.pool.isLaunching(sig)).toBe(true)
     await waitFor(
       () => {
-        const ids = new Set(since(s, mark, 'request:started').filter((e) => e.config_sig === sig).map((e) => e.id))
+        const ids = new Set(
+          since(s, mark, 'request:started')
+            .filter((e) => e.config_sig === sig)
+            .map((e) => e.id),
+        )
         return since(s, mark, 'request:phase').filter((p) => p.phase === 'acquiring' && ids.has(p.id)).length === 10
       },
       30_000,
@@ -345,7 +349,9 @@ describe('pool (default tiers, one shared service)', () => {
     expect(pool.list()).toContain(hot)
     hot.lastUsedAt = Date.now() - 121_000
     await janitor.runOnce()
-    expect(since(s, mark2, 'browser:closed').filter((e) => e.id === hot.id)).toEqual([expect.objectContaining({ tier: 'hot', reason: 'idle', ttl_seconds: 120 })])
+    expect(since(s, mark2, 'browser:closed').filter((e) => e.id === hot.id)).toEqual([
+      expect.objectContaining({ tier: 'hot', reason: 'idle', ttl_seconds: 120 }),
+    ])
     expect(since(s, mark2, 'janitor:run').at(-1)).toMatchObject({ memory_percent: 85, pressure: 'HIGH', interval_seconds: 10 })
     expect(pool.list()).toContain(permanent)
 

@@ -273,66 +273,79 @@ describe('pre-warmed pages', () => {
 
   it('a request that finds the reserve empty while its next pair is being made waits for that pair; one more makes its own page', async () => {
     // The pair made after the first request takes the ready one is held until the test lets it go.
-    await withHeldPair((n) => n === 1, async ({ svc, reached, release }) => {
-      await reached
-      const before = svc.runtime.reserve.stats()
+    await withHeldPair(
+      (n) => n === 1,
+      async ({ svc, reached, release }) => {
+        await reached
+        const before = svc.runtime.reserve.stats()
 
-      // The second request finds no pair ready, one being made: it waits for that one.
-      const leased = svc.nextEvent('lease:acquired')
-      const second = svc.postJson('/md', { url: fx.url('/about') })
-      const secondId = (await leased).request_id
-      // Only one request waits per pair being made: the third makes its own page and is served meanwhile.
-      const third = await svc.postJson('/md', { url: fx.url('/') })
-      expect(third.status).toBe(200)
-      expect(third.body.markdown).toContain(FIXTURE_TEXT.homeUnique)
-      const navigated = (id: string | null) => svc.eventsOf('request:phase').some((e) => e.id === id && e.phase === 'navigating')
-      expect(navigated(secondId)).toBe(false)
-      expect(svc.runtime.reserve.stats()).toMatchObject({ served: before.served, missed: before.missed + 1 })
+        // The second request finds no pair ready, one being made: it waits for that one.
+        const leased = svc.nextEvent('lease:acquired')
+        const second = svc.postJson('/md', { url: fx.url('/about') })
+        const secondId = (await leased).request_id
+        // Only one request waits per pair being made: the third makes its own page and is served meanwhile.
+        const third = await svc.postJson('/md', { url: fx.url('/') })
+        expect(third.status).toBe(200)
+        expect(third.body.markdown).toContain(FIXTURE_TEXT.homeUnique)
+        const navigated = (id: string | null) => svc.eventsOf('request:phase').some((e) => e.id === id && e.phase === 'navigating')
+        expect(navigated(secondId)).toBe(false)
+        expect(svc.runtime.reserve.stats()).toMatchObject({ served: before.served, missed: before.missed + 1 })
 
-      release()
-      expect((await second).status).toBe(200)
-      expect(navigated(secondId)).toBe(true)
-      expect(svc.runtime.reserve.stats()).toMatchObject({ served: before.served + 1, missed: before.missed + 1 })
-    })
+        release()
+        expect((await second).status).toBe(200)
+        expect(navigated(secondId)).toBe(true)
+        expect(svc.runtime.reserve.stats()).toMatchObject({ served: before.served + 1, missed: before.missed + 1 })
+      },
+    )
   }, 120_000)
 
   it('a request waiting for the pair being made gives up at its page_timeout and when its caller goes away; the pair is not lost', async () => {
     // Every pair after the first is held until the test lets it go.
-    await withHeldPair((n) => n > 0, async ({ svc, b, release }) => {
-      // The deadline: the wait for the held pair is part of the URL's budget.
-      const timedOut = await bounded(svc.postJson('/crawl', { urls: [fx.url('/about')], crawler_config: { page_timeout: 1500 } }), 30_000, 'the crawl waiting for a held pair')
-      expect(timedOut.body.results[0].success).toBe(false)
-      expect(timedOut.body.results[0].error_message).toContain('waiting for a pre-warmed page')
+    await withHeldPair(
+      (n) => n > 0,
+      async ({ svc, b, release }) => {
+        // The deadline: the wait for the held pair is part of the URL's budget.
+        const timedOut = await bounded(
+          svc.postJson('/crawl', { urls: [fx.url('/about')], crawler_config: { page_timeout: 1500 } }),
+          30_000,
+          'the crawl waiting for a held pair',
+        )
+        expect(timedOut.body.results[0].success).toBe(false)
+        expect(timedOut.body.results[0].error_message).toContain('waiting for a pre-warmed page')
 
-      // The caller going away ends the wait at once, and gives back its slot and lease.
-      const leased = svc.nextEvent('lease:acquired')
-      const controller = new AbortController()
-      const abandoned = svc.postNow('/md', { url: fx.url('/about') }, { signal: controller.signal }).catch((err: unknown) => err)
-      await leased
-      controller.abort()
-      await abandoned
-      await waitFor(() => svc.runtime.admission.activeCount === 0 && b.leases === 0, 10_000, 'the abandoned request to give back its slot and lease')
-      expect(svc.runtime.reserve.readyOn(b.id)).toBe(0)
+        // The caller going away ends the wait at once, and gives back its slot and lease.
+        const leased = svc.nextEvent('lease:acquired')
+        const controller = new AbortController()
+        const abandoned = svc.postNow('/md', { url: fx.url('/about') }, { signal: controller.signal }).catch((err: unknown) => err)
+        await leased
+        controller.abort()
+        await abandoned
+        await waitFor(() => svc.runtime.admission.activeCount === 0 && b.leases === 0, 10_000, 'the abandoned request to give back its slot and lease')
+        expect(svc.runtime.reserve.readyOn(b.id)).toBe(0)
 
-      // The held pair, made after both gave up, is ready for the next request, which is served from it.
-      const before = svc.runtime.reserve.stats()
-      release()
-      await waitFor(() => svc.runtime.reserve.readyOn(b.id) === 1, 30_000, 'the held pair to join the reserve')
-      expect((await svc.postJson('/md', { url: fx.url('/about') })).status).toBe(200)
-      expect(svc.runtime.reserve.stats()).toMatchObject({ served: before.served + 1, missed: before.missed })
-    })
+        // The held pair, made after both gave up, is ready for the next request, which is served from it.
+        const before = svc.runtime.reserve.stats()
+        release()
+        await waitFor(() => svc.runtime.reserve.readyOn(b.id) === 1, 30_000, 'the held pair to join the reserve')
+        expect((await svc.postJson('/md', { url: fx.url('/about') })).status).toBe(200)
+        expect(svc.runtime.reserve.stats()).toMatchObject({ served: before.served + 1, missed: before.missed })
+      },
+    )
   }, 120_000)
 
   it('a pair handed over in the same moment its request gives up is not leaked', async () => {
-    await withHeldPair((n) => n === 1, async ({ svc, b, release, made }) => {
-      // The bound gives up only once the held pair has been handed to it: the worst moment.
-      const lateGiveUp = svc.runtime.reserve.take(b, (claimed) => claimed.then(() => Promise.reject(new Error('gave up'))))
-      release()
-      await expect(lateGiveUp).rejects.toThrow('gave up')
-      // The refill made one more pair meanwhile; the handed-over one is closed, not left open.
-      await waitFor(() => svc.runtime.reserve.readyOn(b.id) === 1 && made() === 3, 30_000, 'the refill')
-      await waitFor(() => b.browser.contexts().length === 1, 10_000, 'the handed-over pair to close')
-    })
+    await withHeldPair(
+      (n) => n === 1,
+      async ({ svc, b, release, made }) => {
+        // The bound gives up only once the held pair has been handed to it: the worst moment.
+        const lateGiveUp = svc.runtime.reserve.take(b, (claimed) => claimed.then(() => Promise.reject(new Error('gave up'))))
+        release()
+        await expect(lateGiveUp).rejects.toThrow('gave up')
+        // The refill made one more pair meanwhile; the handed-over one is closed, not left open.
+        await waitFor(() => svc.runtime.reserve.readyOn(b.id) === 1 && made() === 3, 30_000, 'the refill')
+        await waitFor(() => b.browser.contexts().length === 1, 10_000, 'the handed-over pair to close')
+      },
+    )
   }, 120_000)
 
   it("a request served from the reserve extracts through the pair's own CDP session: no new session, no page.evaluate on its clock", async () => {

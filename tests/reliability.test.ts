@@ -58,7 +58,12 @@ describe('Chromium killed with SIGKILL again and again under load', () => {
     const killedIds: string[] = []
     for (let k = 0; k < KILLS; k++) {
       const wantSig = sigs[k % sigs.length]
-      await waitFor(() => s.runtime.pool.list().some((b) => b.sig === wantSig && b.leases > 0 && b.state === 'active' && !killedIds.includes(b.id)) || answers.length >= TOTAL, 60_000, `a busy browser to kill (round ${k + 1})`)
+      await waitFor(
+        () =>
+          s.runtime.pool.list().some((b) => b.sig === wantSig && b.leases > 0 && b.state === 'active' && !killedIds.includes(b.id)) || answers.length >= TOTAL,
+        60_000,
+        `a busy browser to kill (round ${k + 1})`,
+      )
       const victim = s.runtime.pool.list().find((b) => b.sig === wantSig && b.leases > 0 && b.state === 'active' && !killedIds.includes(b.id))
       if (!victim || victim.pid === null) break
       killedIds.push(victim.id)
@@ -77,7 +82,11 @@ describe('Chromium killed with SIGKILL again and again under load', () => {
           const active = s.runtime.monitor.requests('active', 100).active
           const pool = s.runtime.pool.list().map((b) => ({ tier: b.tier, sig: b.shortSig, state: b.state, leases: b.leases }))
           const recent = s.log.slice(-40).map((e) => `${e.name} ${JSON.stringify(e.payload).slice(0, 140)}`)
-          reject(new Error(`crawls not answered: ${TOTAL - answers.length}; active ${JSON.stringify(active)}; pool ${JSON.stringify(pool)}; last events:\n${recent.join('\n')}`))
+          reject(
+            new Error(
+              `crawls not answered: ${TOTAL - answers.length}; active ${JSON.stringify(active)}; pool ${JSON.stringify(pool)}; last events:\n${recent.join('\n')}`,
+            ),
+          )
         }, 90_000).unref(),
       ),
     ])

@@ -102,7 +102,11 @@ describe('as an ordinary user (the service started as nobody)', () => {
 
     // A crawl held open at its page: its renderer is alive while we look.
     const gate = fx.gate('sandboxed')
-    const crawl = fetch(`${url}/md`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: fx.url('/gate/sandboxed') }) })
+    const crawl = fetch(`${url}/md`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: fx.url('/gate/sandboxed') }),
+    })
     await gate.reached
 
     const procs = chromiumDescendants(s.pid).map((pid) => ({ pid, cmd: cmdline(pid) }))
@@ -148,7 +152,11 @@ function serveWithoutUserNamespaces(dir: string): Served {
     `exec setpriv --reuid=65534 --regid=65534 --clear-groups ${process.execPath} --import tsx src/main/serve.ts --port 0 --data-dir ${path.join(dir, 'data')} --log-level warn`,
   ].join(' && ')
   // sh waits for the id maps, then execs again so that it holds its capabilities in the namespace as its root.
-  const child = spawn('unshare', ['-U', 'sh', '-c', `read go < ${fifo}; exec sh -c '${inner}'`], { cwd: ROOT, env: cleanEnv({ HOME: dir, TMPDIR: dir }), stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn('unshare', ['-U', 'sh', '-c', `read go < ${fifo}; exec sh -c '${inner}'`], {
+    cwd: ROOT,
+    env: cleanEnv({ HOME: dir, TMPDIR: dir }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   if (child.pid === undefined) throw new Error('could not spawn unshare')
   const s: Served = {
     child,

@@ -34,7 +34,9 @@ describe('secrets on the command line', () => {
 describe('debug logs of a real start', () => {
   it('hold no token and no password, mask them where the config is logged, and warn about the flags that carried them', async () => {
     // Port 1: nothing listens, so the store degrades and its URL is logged too.
-    const s = serveDefaults(['--log-level', 'debug', '--read-token', READ, '--redis-url', `redis://crawl:${PASSWORD}@127.0.0.1:1/0`], { CRAWLDECK_ADMIN_TOKEN: ADMIN })
+    const s = serveDefaults(['--log-level', 'debug', '--read-token', READ, '--redis-url', `redis://crawl:${PASSWORD}@127.0.0.1:1/0`], {
+      CRAWLDECK_ADMIN_TOKEN: ADMIN,
+    })
     const { url } = await waitReady(s)
     // A wrong and a right token, so the auth paths log whatever they log.
     await (await fetch(`${url}/monitor/health`, { headers: { authorization: 'Bearer wrong-token-xxxxxxxxxxxx' } })).arrayBuffer()

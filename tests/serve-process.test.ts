@@ -2,17 +2,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ROOT_UNSANDBOXED_WARNING } from '../src/main/core/chromium/sandbox.js'
-import {
-  chromiumDescendants,
-  cleanups,
-  READY_TIMEOUT_MS,
-  expectAllGone,
-  serve,
-  serveDefaults,
-  tempDir,
-  waitExit,
-  waitReady,
-} from './helpers/serve-process.js'
+import { chromiumDescendants, cleanups, READY_TIMEOUT_MS, expectAllGone, serve, serveDefaults, tempDir, waitExit, waitReady } from './helpers/serve-process.js'
 
 /*
  * The headless entry as an operator runs it: a real process (node --import tsx src/main/serve.ts), its one

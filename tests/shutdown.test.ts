@@ -80,7 +80,12 @@ describe('graceful shutdown', () => {
     // Every process of every browser is gone the moment close() resolves: no polling.
     expect(pids.filter(isAlive)).toEqual([])
     expect(s.runtime.pool.list()).toEqual([])
-    expect(s.eventsOf('browser:closed').map((e) => e.reason).sort()).toEqual(['shutdown', 'shutdown', 'shutdown'])
+    expect(
+      s
+        .eventsOf('browser:closed')
+        .map((e) => e.reason)
+        .sort(),
+    ).toEqual(['shutdown', 'shutdown', 'shutdown'])
 
     // The held crawl was answered: an error status or a closed connection, never a hang.
     const outcome = await bounded(held, 10_000, 'the held crawl')

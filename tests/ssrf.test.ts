@@ -230,7 +230,14 @@ describe('block_private_targets unset, on a loopback bind that others reach', ()
   })
 
   it('block_private_targets: false is the way out: the same set-up crawls the fixture', async () => {
-    const service = await startService({ admin_tokens: [ADMIN], crawl_tokens: [CRAWL], allowed_hosts: ['public.example'], host: '127.0.0.1', block_private_targets: false, max_pages: 1 })
+    const service = await startService({
+      admin_tokens: [ADMIN],
+      crawl_tokens: [CRAWL],
+      allowed_hosts: ['public.example'],
+      host: '127.0.0.1',
+      block_private_targets: false,
+      max_pages: 1,
+    })
     services.push(service)
     expect(service.runtime.egress).toBeNull()
     const { status, body } = await crawlAs(service, CRAWL, site.origin + '/page')

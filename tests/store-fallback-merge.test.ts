@@ -71,14 +71,9 @@ async function dataDir(name: string): Promise<string> {
   return dir
 }
 
-
 const PASSWORD = 'merge-test-s3cret'
 
-
-
 /** With `dir`, what a SAVE wrote there is loaded at start (a Redis that keeps its data across restarts). */
-
-
 
 async function withRedis<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
   const r = redisClient(port, PASSWORD)
@@ -249,7 +244,7 @@ describe('pending history merged exactly once', () => {
     await close(third.s)
   })
 
-  it('a file merged by a start that then lost the store too is carried by that start\'s own file, and counted once even when Redis comes back empty', async () => {
+  it("a file merged by a start that then lost the store too is carried by that start's own file, and counted once even when Redis comes back empty", async () => {
     const port = await freePort()
     const dir = await dataDir('includes-redis')
     const config = { redis_url: `redis://:${PASSWORD}@127.0.0.1:${port}`, redis_prefix: 'includes:', data_dir: dir }

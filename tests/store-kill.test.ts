@@ -57,7 +57,13 @@ describe('embedded store under SIGKILL', () => {
       // More crawls in flight, the store being rewritten every 50 ms, and then SIGKILL.
       const inFlight = Array.from({ length: 3 }, () => crawl(url))
       upperBound += 3
-      await waitFor(async () => ((await json(`${url}/monitor/requests?status=active`)).body.active?.length ?? 0) > 0 || (await json(`${url}/monitor/endpoints/stats`)).body['/md']?.count > confirmed, 20_000, 'crawls under way')
+      await waitFor(
+        async () =>
+          ((await json(`${url}/monitor/requests?status=active`)).body.active?.length ?? 0) > 0 ||
+          (await json(`${url}/monitor/endpoints/stats`)).body['/md']?.count > confirmed,
+        20_000,
+        'crawls under way',
+      )
       const browsers = chromiumDescendants(s.pid)
       process.kill(s.pid, 'SIGKILL')
       expect((await waitExit(s)).signal).toBe('SIGKILL')

@@ -45,14 +45,9 @@ function mutable(p: string): void {
   immutable.delete(p)
 }
 
-
 const PASSWORD = 'outage-test-s3cret'
 
-
-
 /** Our own redis-server with a password and no persistence (a restart starts empty). */
-
-
 
 async function json<T = any>(url: string): Promise<{ status: number; body: T }> {
   const r = await fetch(url)
@@ -66,13 +61,20 @@ async function crawl(base: string, n: number): Promise<void> {
   const worker = async () => {
     while (next < n) {
       next++
-      const r = await fetch(`${base}/html`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: fx.url('/about') }) })
+      const r = await fetch(`${base}/html`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ url: fx.url('/about') }),
+      })
       await r.arrayBuffer()
       statuses.push(r.status)
     }
   }
   await Promise.all(Array.from({ length: 4 }, worker))
-  expect(statuses.filter((s) => s !== 200), `non-200 answers: ${statuses.join(',')}`).toEqual([])
+  expect(
+    statuses.filter((s) => s !== 200),
+    `non-200 answers: ${statuses.join(',')}`,
+  ).toEqual([])
   expect(statuses).toHaveLength(n)
 }
 

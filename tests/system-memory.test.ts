@@ -27,7 +27,9 @@ afterEach(async () => {
 
 async function writeMeminfo(total: number, available: number): Promise<void> {
   const kb = (n: number) => `${Math.round(n / 1024)} kB`
-  const text = [`MemTotal:       ${kb(total)}`, `MemFree:        ${kb(available / 2)}`, `MemAvailable:   ${kb(available)}`, 'Buffers:        1024 kB', ''].join('\n')
+  const text = [`MemTotal:       ${kb(total)}`, `MemFree:        ${kb(available / 2)}`, `MemAvailable:   ${kb(available)}`, 'Buffers:        1024 kB', ''].join(
+    '\n',
+  )
   await writeFile(path.join(procRoot, 'meminfo'), text)
 }
 

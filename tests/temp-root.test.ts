@@ -19,7 +19,11 @@ describe('the temp root', () => {
     const root = path.join(base, `crawldeck-${uid}`)
     const first = serveDefaults([], { TMPDIR: base })
     const { url } = await waitReady(first)
-    const crawl = await fetch(`${url}/md`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `${url}/dashboard/` }) })
+    const crawl = await fetch(`${url}/md`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${url}/dashboard/` }),
+    })
     await crawl.arrayBuffer()
     // Everything temporary went into the run folder: nothing of Playwright's or Chromium's beside it.
     // (tsx, the test's loader, keeps its cache there before crawldeck starts: not ours.)
@@ -53,7 +57,7 @@ describe('the temp root', () => {
     expect(runsIn(root)).toEqual([])
   }, 120_000)
 
-  it('keeps the runs of live processes and fresh folders without an owner; removes a dead PID\'s and stale unowned ones', () => {
+  it("keeps the runs of live processes and fresh folders without an owner; removes a dead PID's and stale unowned ones", () => {
     const base = tempDir()
     const saved = process.env.TMPDIR
     const mine = claimTempRun(base)
@@ -68,7 +72,9 @@ describe('the temp root', () => {
       mkdirSync(path.join(root, 'run-stale'))
       const old = new Date(Date.now() - 3600_000)
       utimesSync(path.join(root, 'run-stale'), old, old)
-      const removed = sweepDeadRuns(root).map((d) => path.basename(d)).sort()
+      const removed = sweepDeadRuns(root)
+        .map((d) => path.basename(d))
+        .sort()
       expect(removed).toEqual(process.platform === 'linux' ? ['run-dead', 'run-reused', 'run-stale'] : ['run-dead', 'run-stale'])
       expect(runsIn(root)).toContain(path.basename(mine.dir))
       expect(runsIn(root)).toContain('run-starting')

@@ -8,7 +8,7 @@ import type { Contender } from './contender.js'
  */
 export const ENGINE_BATCH_CONCURRENCY = 4
 
-const ISOLATION = 'new browser context per URL (no cookies, storage or cache shared), pool\'s warm permanent browser'
+const ISOLATION = "new browser context per URL (no cookies, storage or cache shared), pool's warm permanent browser"
 
 /** POST /crawl {urls} with Node's fetch (keep-alive), JSON parsed; throws unless every URL succeeded. */
 async function postCrawl(baseUrl: string, urls: string[]): Promise<CrawlResponse> {
@@ -28,7 +28,9 @@ async function postCrawl(baseUrl: string, urls: string[]): Promise<CrawlResponse
 
 function describe(body: CrawlResponse): string {
   const r = body.results[0]
-  return r ? `cleaned HTML ${r.cleaned_html.length} chars, Markdown ${r.markdown.length} chars, ${r.links.internal.length + r.links.external.length} links` : 'no result'
+  return r
+    ? `cleaned HTML ${r.cleaned_html.length} chars, Markdown ${r.markdown.length} chars, ${r.links.internal.length + r.links.external.length} links`
+    : 'no result'
 }
 
 /** (a): one URL per POST /crawl, `concurrency` clients in a closed loop; latency seen by the client. */
@@ -40,10 +42,15 @@ export function crawldeckSingle(baseUrl: string): Contender {
     isolation: ISOLATION,
     supports: () => true,
     run: (url, pages, concurrency) =>
-      closedLoop(async () => {
-        await postCrawl(baseUrl, [url])
-        return null
-      }, pages, concurrency, true),
+      closedLoop(
+        async () => {
+          await postCrawl(baseUrl, [url])
+          return null
+        },
+        pages,
+        concurrency,
+        true,
+      ),
     probe: async (url) => describe(await postCrawl(baseUrl, [url])),
     dispose: async () => undefined,
   }

@@ -165,7 +165,14 @@ export async function crawleeContender(incognito: boolean): Promise<Contender & 
     try {
       await crawler.addRequests(Array.from({ length: pages }, () => ({ url, uniqueKey: `${url}#${++seq}` })))
       await finished
-      return { pages: cell.latencies.length, wallMs: performance.now() - started, latencies: cell.latencies, failed: cell.failed, errors: cell.errors, results: cell.results }
+      return {
+        pages: cell.latencies.length,
+        wallMs: performance.now() - started,
+        latencies: cell.latencies,
+        failed: cell.failed,
+        errors: cell.errors,
+        results: cell.results,
+      }
     } finally {
       current = null
       await hush()

@@ -104,7 +104,7 @@ export function renderSuiteMarkdown(data: SuiteData, chartPath: string): string 
 
   out.push(`![Pages per second by contender and concurrency](${chartPath})`, '')
 
-  out.push('Results: pages/s (median over rounds), p50 and p95 latency in ms (every page of every round); in brackets, the same figure divided by (b)\'s.', '')
+  out.push("Results: pages/s (median over rounds), p50 and p95 latency in ms (every page of every round); in brackets, the same figure divided by (b)'s.", '')
   for (const page of data.pages) {
     out.push(`**\`${page.path}\`** (${page.what})`, '')
     out.push(`| contender | ${data.concurrencies.map((c) => `c=${c} pages/s | c=${c} p50 | c=${c} p95`).join(' | ')} |`)
@@ -120,7 +120,10 @@ export function renderSuiteMarkdown(data: SuiteData, chartPath: string): string 
     out.push('')
   }
 
-  out.push('Machine CPU per page in ms (all cores, everything the contender runs: Node, browsers, renderers; rounds pooled); in brackets, divided by (b)\'s:', '')
+  out.push(
+    "Machine CPU per page in ms (all cores, everything the contender runs: Node, browsers, renderers; rounds pooled); in brackets, divided by (b)'s:",
+    '',
+  )
   out.push(`| page | contender | ${data.concurrencies.map((c) => `c=${c}`).join(' | ')} |`)
   out.push(`|---|---|${data.concurrencies.map(() => '---:').join('|')}|`)
   for (const page of data.pages) {
@@ -146,11 +149,16 @@ export function renderSuiteMarkdown(data: SuiteData, chartPath: string): string 
   out.push('')
   const failed = verdicts.filter((v) => v.pass === false)
   const passed = verdicts.filter((v) => v.pass === true)
-  out.push(failed.length === 0 ? `**Suite: all ${passed.length} checks PASS.**` : `**Suite: ${failed.length} of ${passed.length + failed.length} checks FAIL** (${passed.length} PASS).`, '')
+  out.push(
+    failed.length === 0
+      ? `**Suite: all ${passed.length} checks PASS.**`
+      : `**Suite: ${failed.length} of ${passed.length + failed.length} checks FAIL** (${passed.length} PASS).`,
+    '',
+  )
   const bounds = [...cpuFloorLines(data), ...pageWorkAloneLines(data)]
   if (bounds.length > 0) {
     out.push(
-      'What bounds (a)\'s latency at c=1 from below: the CPU it spends per page (requests back to back, so each page\'s CPU, the pool\'s ' +
+      "What bounds (a)'s latency at c=1 from below: the CPU it spends per page (requests back to back, so each page's CPU, the pool's " +
         'per-request work in the background included, must fit before the next answer), and the page work itself:',
       '',
     )

@@ -41,7 +41,8 @@ export async function runSuitePart(opts: SuitePartOptions): Promise<string> {
     )
     markdown = renderSuiteMarkdown(data, relative(dirname(opts.docsFile), opts.chartFile))
     svg = renderThroughputChart(data)
-    for (const v of suiteVerdicts(data)) log(`suite: ${v.target}, ${v.page} c=${v.concurrency}: ${v.measured} -> ${v.pass === null ? 'not run' : v.pass ? 'PASS' : 'FAIL'}`)
+    for (const v of suiteVerdicts(data))
+      log(`suite: ${v.target}, ${v.page} c=${v.concurrency}: ${v.measured} -> ${v.pass === null ? 'not run' : v.pass ? 'PASS' : 'FAIL'}`)
   } finally {
     if (service) await service.close().catch((err) => log(`closing crawldeck failed: ${String(err)}`))
     if (fixture) await fixture.close().catch((err) => log(`closing the fixture server failed: ${String(err)}`))

@@ -34,10 +34,15 @@ export async function bareLoop(): Promise<Contender & { browser: Browser }> {
     browser,
     supports: () => true,
     run: (url, pages, concurrency) =>
-      closedLoop(async () => {
-        await bareCrawl(browser, url, undefined, crawlWork)
-        return null
-      }, pages, concurrency, true),
+      closedLoop(
+        async () => {
+          await bareCrawl(browser, url, undefined, crawlWork)
+          return null
+        },
+        pages,
+        concurrency,
+        true,
+      ),
     probe: (url) => probeWith(browser, url),
     async dispose() {
       await browser.close()
@@ -97,10 +102,15 @@ export function browserPerRequest(): Contender {
     isolation: 'a whole browser process per request (nothing shared)',
     supports: () => true,
     run: (url, pages, concurrency) =>
-      closedLoop(async () => {
-        await once((browser) => bareCrawl(browser, url, undefined, crawlWork))
-        return null
-      }, pages, concurrency, true),
+      closedLoop(
+        async () => {
+          await once((browser) => bareCrawl(browser, url, undefined, crawlWork))
+          return null
+        },
+        pages,
+        concurrency,
+        true,
+      ),
     probe: (url) => once((browser) => probeWith(browser, url)),
     dispose: async () => launch.dispose(),
   }

@@ -40,7 +40,11 @@ export interface SuiteOptions {
   log(msg: string): void
 }
 
-const loadAvg = () => os.loadavg().map((l) => l.toFixed(2)).join(' / ')
+const loadAvg = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ')
 
 function version(pkg: string): string {
   return (createRequire(import.meta.url)(`${pkg}/package.json`) as { version: string }).version
@@ -59,7 +63,12 @@ export function cellPages(requests: number, concurrency: number): number {
  * contender: a page whose measurement fails (a page timeout on an overloaded machine) is left out
  * with a note saying so, and the suite goes on.
  */
-export async function measureAlone(paths: readonly string[], measure: (path: string) => Promise<number[]>, notes: string[], log: (msg: string) => void): Promise<Record<string, number[]>> {
+export async function measureAlone(
+  paths: readonly string[],
+  measure: (path: string) => Promise<number[]>,
+  notes: string[],
+  log: (msg: string) => void,
+): Promise<Record<string, number[]>> {
   const alone: Record<string, number[]> = {}
   log(`suite: the page work alone on ${paths.join(', ')}`)
   for (const path of paths) {
@@ -112,7 +121,15 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteData> {
     }
 
     const notes: string[] = []
-    const alone = opts.aloneSamples > 0 ? await measureAlone(SUITE_PAGES.map((p) => p.path), (path) => pageWorkAlone(b.browser, fixture.url(path), opts.aloneSamples), notes, log) : {}
+    const alone =
+      opts.aloneSamples > 0
+        ? await measureAlone(
+            SUITE_PAGES.map((p) => p.path),
+            (path) => pageWorkAlone(b.browser, fixture.url(path), opts.aloneSamples),
+            notes,
+            log,
+          )
+        : {}
 
     const cells: Record<string, CellRun[]> = {}
     let roundsDone = 0
@@ -121,7 +138,9 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteData> {
       const elapsedS = (performance.now() - began) / 1000
       const perRoundS = r > 0 ? (performance.now() - roundsStarted) / 1000 / r : 0
       if (r >= 2 && elapsedS + perRoundS > opts.maxSeconds) {
-        notes.push(`Time budget: stopped after ${r} of ${opts.rounds} rounds (BENCH_SUITE_MAX_SECONDS=${opts.maxSeconds}; a round took ${perRoundS.toFixed(0)} s).`)
+        notes.push(
+          `Time budget: stopped after ${r} of ${opts.rounds} rounds (BENCH_SUITE_MAX_SECONDS=${opts.maxSeconds}; a round took ${perRoundS.toFixed(0)} s).`,
+        )
         log(`suite time budget reached: stopping after ${r} of ${opts.rounds} rounds`)
         break
       }
@@ -137,7 +156,9 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteData> {
             run.machineCpuMs = (await machineCpuMs()) - cpu0
             const key = cellKey(c.id, p.path, conc)
             ;(cells[key] ??= []).push(run)
-            log(`suite round ${r + 1}: ${p.path} c=${conc} ${c.label}: ${((run.pages * 1000) / run.wallMs).toFixed(2)} pages/s${run.failed > 0 ? `, ${run.failed} failed` : ''}`)
+            log(
+              `suite round ${r + 1}: ${p.path} c=${conc} ${c.label}: ${((run.pages * 1000) / run.wallMs).toFixed(2)} pages/s${run.failed > 0 ? `, ${run.failed} failed` : ''}`,
+            )
           }
         }
       }
@@ -146,7 +167,13 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteData> {
     }
     const cpus = os.cpus()
     return {
-      contenders: active.map((c) => ({ id: c.id as ContenderId, label: c.label, method: c.method, isolation: c.isolation, concurrencies: SUITE_CONCURRENCIES.filter((k) => c.supports(k)) })),
+      contenders: active.map((c) => ({
+        id: c.id as ContenderId,
+        label: c.label,
+        method: c.method,
+        isolation: c.isolation,
+        concurrencies: SUITE_CONCURRENCIES.filter((k) => c.supports(k)),
+      })),
       pages,
       concurrencies: [...SUITE_CONCURRENCIES],
       cells,

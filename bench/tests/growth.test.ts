@@ -32,7 +32,7 @@ describe('growth bench mix', () => {
       if (r.kind !== 'refused') continue
       refused++
       const body = r.body as { url?: string; urls?: string[]; browser_config: unknown }
-      urls.add(body.url ?? (body.urls as string[])[0] as string)
+      urls.add(body.url ?? ((body.urls as string[])[0] as string))
       sigs.add(configSignature(normaliseBrowserConfig(body.browser_config as never)))
     }
     expect(urls.size).toBe(refused)

@@ -17,12 +17,14 @@ afterAll(async () => {
   await Promise.all([browser?.close(), fx?.close()])
 })
 
-describe('the benchmark suite\'s fixture pages', () => {
-  it('serves the article\'s figures as real pictures that Chromium decodes (480x300), each different', async () => {
+describe("the benchmark suite's fixture pages", () => {
+  it("serves the article's figures as real pictures that Chromium decodes (480x300), each different", async () => {
     const page = await browser.newPage()
     try {
       await page.goto(fx.url('/article'), { waitUntil: 'load' })
-      const images = await page.$$eval('img', (imgs) => imgs.map((i) => ({ src: i.getAttribute('src'), complete: i.complete, w: i.naturalWidth, h: i.naturalHeight })))
+      const images = await page.$$eval('img', (imgs) =>
+        imgs.map((i) => ({ src: i.getAttribute('src'), complete: i.complete, w: i.naturalWidth, h: i.naturalHeight })),
+      )
       expect(images).toHaveLength(5)
       for (const img of images) expect(img).toMatchObject({ complete: true, w: 480, h: 300 })
     } finally {

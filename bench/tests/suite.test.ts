@@ -37,14 +37,29 @@ function suite(spec: Partial<Record<ContenderId, { rates: number[]; latencies: n
     }
   }
   return {
-    contenders: (Object.keys(spec) as ContenderId[]).map((id) => ({ id, label: LABELS[id], method: `does ${id}`, isolation: `isolation of ${id}`, concurrencies: id === 'a-batch' ? [4, 8] : [1, 4, 8] })),
+    contenders: (Object.keys(spec) as ContenderId[]).map((id) => ({
+      id,
+      label: LABELS[id],
+      method: `does ${id}`,
+      isolation: `isolation of ${id}`,
+      concurrencies: id === 'a-batch' ? [4, 8] : [1, 4, 8],
+    })),
     pages: pages.map((path) => ({ path, what: `page ${path}`, htmlBytes: 2048, images: 0, imageBytes: 0 })),
     concurrencies: [1, 4, 8],
     cells,
     pageWorkAlone: {},
     sanity: ['`/` via (a): same sizes'],
     notes: [],
-    info: { date: '2026-11-28T07:00:00Z', cores: 2, machine: '2 × Test CPU, 4.0 GiB RAM', load: '1.00 / 1.00 / 1.00 at start, 2.00 / 1.00 / 1.00 at end', versions: 'Node v20', method: 'rounds', rounds: 3, durationS: 60 },
+    info: {
+      date: '2026-11-28T07:00:00Z',
+      cores: 2,
+      machine: '2 × Test CPU, 4.0 GiB RAM',
+      load: '1.00 / 1.00 / 1.00 at start, 2.00 / 1.00 / 1.00 at end',
+      versions: 'Node v20',
+      method: 'rounds',
+      rounds: 3,
+      durationS: 60,
+    },
   }
 }
 
@@ -58,7 +73,10 @@ describe('suite figures', () => {
   })
 
   it('gives the machine CPU per page over every round, or NaN when a run did not measure it', () => {
-    const f = cellFigures([{ ...run(2, [100]), machineCpuMs: 3000 }, { ...run(4, [100]), machineCpuMs: 5000 }])
+    const f = cellFigures([
+      { ...run(2, [100]), machineCpuMs: 3000 },
+      { ...run(4, [100]), machineCpuMs: 5000 },
+    ])
     expect(f.cpuPerPage).toBeCloseTo(400, 9)
     expect(Number.isNaN(cellFigures([{ ...run(2, [100]), machineCpuMs: 3000 }, run(4, [100])]).cpuPerPage)).toBe(true)
   })
@@ -98,7 +116,9 @@ describe('suite verdicts', () => {
       c: { rates: [1], latencies: [380] },
       d: { rates: [4.5], latencies: [90] },
     })
-    const failed = suiteVerdicts(data).filter((x) => x.pass === false).map((x) => x.target)
+    const failed = suiteVerdicts(data)
+      .filter((x) => x.pass === false)
+      .map((x) => x.target)
     // 0.88x (b) at 3 concurrencies x 2 pages, below (d) likewise, +30 ms and 380/130 = 2.9x per page.
     expect(failed.filter((t) => t.includes('0.9× (b)'))).toHaveLength(6)
     expect(failed.filter((t) => t.includes('Crawlee, defaults'))).toHaveLength(6)
@@ -136,7 +156,7 @@ describe('suite CPU per page', () => {
     return data
   }
 
-  it('tables each contender\'s CPU per page with its ratio to (b)', () => {
+  it("tables each contender's CPU per page with its ratio to (b)", () => {
     const data = withCpu(withCpu(suite({ a: { rates: [4.5], latencies: [110] }, b: { rates: [5], latencies: [100] } }), 'a', 330), 'b', 300)
     const md = renderSuiteMarkdown(data, 'x.svg')
     expect(md).toContain('| `/article` | (a) crawldeck | 330 (1.10×) | 330 (1.10×) | 330 (1.10×) |')
@@ -147,20 +167,35 @@ describe('suite CPU per page', () => {
     // (a): 700 ms CPU per page on 2 cores -> no less than 350 ms per page; (c) p50 990 ms -> 330 ms needed.
     const data = withCpu(withCpu(suite({ a: { rates: [2.5], latencies: [400] }, c: { rates: [1], latencies: [990] } }), 'a', 700), 'c', 1800)
     const md = renderSuiteMarkdown(data, 'x.svg')
-    expect(md).toContain("`/article`: (a) used 700 ms of machine CPU per page at c=1, so one page after another on 2 cores cannot average under 350 ms per page; 3× lower than (c) (p50 990 ms, 1800 ms of CPU per page) needs 330 ms, below that floor; (a)'s p50 was 400 ms.")
+    expect(md).toContain(
+      "`/article`: (a) used 700 ms of machine CPU per page at c=1, so one page after another on 2 cores cannot average under 350 ms per page; 3× lower than (c) (p50 990 ms, 1800 ms of CPU per page) needs 330 ms, below that floor; (a)'s p50 was 400 ms.",
+    )
     // Without CPU figures there is no floor to state.
-    expect(renderSuiteMarkdown(suite({ a: { rates: [2.5], latencies: [400] }, c: { rates: [1], latencies: [990] } }), 'x.svg')).not.toContain('cannot average under')
+    expect(renderSuiteMarkdown(suite({ a: { rates: [2.5], latencies: [400] }, c: { rates: [1], latencies: [990] } }), 'x.svg')).not.toContain(
+      'cannot average under',
+    )
   })
 
   it('says how far below (c) the page work alone leaves room for (a)', () => {
     // (c) p50 990 ms; the page work alone 300 ms on /article (3.30x: room for 3x), 400 ms on / (2.48x: out of reach).
-    const data = { ...suite({ a: { rates: [2.5], latencies: [400] }, c: { rates: [1], latencies: [990] } }), pageWorkAlone: { '/': [390, 400, 420], '/article': [280, 300, 900] } }
+    const data = {
+      ...suite({ a: { rates: [2.5], latencies: [400] }, c: { rates: [1], latencies: [990] } }),
+      pageWorkAlone: { '/': [390, 400, 420], '/article': [280, 300, 900] },
+    }
     const md = renderSuiteMarkdown(data, 'x.svg')
-    expect(md).toContain("- `/`: the page work alone (goto + extraction + Markdown on a page made beforehand, nothing else running, 3 times) took p50 400 ms, which (a) does and more; (c)'s p50 at c=1 (990 ms) is 2.48× that, so 3× lower than (c) is out of reach here for any pool that makes a fresh context per request.")
-    expect(md).toContain("- `/article`: the page work alone (goto + extraction + Markdown on a page made beforehand, nothing else running, 3 times) took p50 300 ms, which (a) does and more; (c)'s p50 at c=1 (990 ms) is 3.30× that, which leaves room for 3× lower than (c) only while the pool's own work stays off the page's path.")
+    expect(md).toContain(
+      "- `/`: the page work alone (goto + extraction + Markdown on a page made beforehand, nothing else running, 3 times) took p50 400 ms, which (a) does and more; (c)'s p50 at c=1 (990 ms) is 2.48× that, so 3× lower than (c) is out of reach here for any pool that makes a fresh context per request.",
+    )
+    expect(md).toContain(
+      "- `/article`: the page work alone (goto + extraction + Markdown on a page made beforehand, nothing else running, 3 times) took p50 300 ms, which (a) does and more; (c)'s p50 at c=1 (990 ms) is 3.30× that, which leaves room for 3× lower than (c) only while the pool's own work stays off the page's path.",
+    )
     // Not measured (BENCH_SUITE_ALONE=0), or no (c) to compare with: no line.
-    expect(renderSuiteMarkdown(suite({ a: { rates: [2.5], latencies: [400] }, c: { rates: [1], latencies: [990] } }), 'x.svg')).not.toContain('the page work alone')
-    expect(renderSuiteMarkdown({ ...suite({ a: { rates: [2.5], latencies: [400] } }), pageWorkAlone: { '/': [400] } }, 'x.svg')).not.toContain('the page work alone')
+    expect(renderSuiteMarkdown(suite({ a: { rates: [2.5], latencies: [400] }, c: { rates: [1], latencies: [990] } }), 'x.svg')).not.toContain(
+      'the page work alone',
+    )
+    expect(renderSuiteMarkdown({ ...suite({ a: { rates: [2.5], latencies: [400] } }), pageWorkAlone: { '/': [400] } }, 'x.svg')).not.toContain(
+      'the page work alone',
+    )
   })
 
   it('measures the page work alone page by page, leaving a failed page out with a note', async () => {
@@ -182,7 +217,12 @@ describe('suite CPU per page', () => {
 describe('throughput chart', () => {
   it('renders an SVG with a background, every contender in the legend and one bar per measured cell', () => {
     const data = suite(
-      { a: { rates: [4.5], latencies: [110] }, 'a-batch': { rates: [6], latencies: [200] }, b: { rates: [5], latencies: [100] }, d: { rates: [7.25], latencies: [90] } },
+      {
+        a: { rates: [4.5], latencies: [110] },
+        'a-batch': { rates: [6], latencies: [200] },
+        b: { rates: [5], latencies: [100] },
+        d: { rates: [7.25], latencies: [90] },
+      },
       ['/', '/article', '/js'],
     )
     const svg = renderThroughputChart(data)
@@ -206,7 +246,7 @@ describe('throughput chart', () => {
 })
 
 describe('closed loop', () => {
-  it('runs every task once with at most `concurrency` in flight, counting a batch task\'s own latencies', async () => {
+  it("runs every task once with at most `concurrency` in flight, counting a batch task's own latencies", async () => {
     let inFlight = 0
     let peak = 0
     const seen: number[] = []
@@ -248,7 +288,7 @@ describe('closed loop', () => {
 })
 
 describe('docs section', () => {
-  it('replaces only the suite\'s section, keeping the issue 2/3 section and the hand-written text', async () => {
+  it("replaces only the suite's section, keeping the issue 2/3 section and the hand-written text", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bench-suite-docs-'))
     try {
       const file = join(dir, 'benchmarks.md')

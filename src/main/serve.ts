@@ -52,7 +52,11 @@ startup.catch((err: unknown) => {
 async function start(): Promise<void> {
   logger.debug({ config, config_file: configFile }, 'starting')
   tempRun = claimTempRun()
-  if (tempRun.swept.length > 0) logger.warn({ removed: tempRun.swept }, `removed ${tempRun.swept.length} temp folder(s) left by crawldeck processes that ended without cleaning up (killed?)`)
+  if (tempRun.swept.length > 0)
+    logger.warn(
+      { removed: tempRun.swept },
+      `removed ${tempRun.swept.length} temp folder(s) left by crawldeck processes that ended without cleaning up (killed?)`,
+    )
   if (exposedSecrets.length > 0) {
     logger.warn(
       { flags: exposedSecrets },

@@ -1,4 +1,13 @@
-import { IPC_CHANNELS, type AppCommand, type AppInfo, type CrawldeckBridge, type IpcResult, type IpcStreamLine, type IpcStreamOutcome, type LiveEnded } from '../shared/ipc'
+import {
+  IPC_CHANNELS,
+  type AppCommand,
+  type AppInfo,
+  type CrawldeckBridge,
+  type IpcResult,
+  type IpcStreamLine,
+  type IpcStreamOutcome,
+  type LiveEnded,
+} from '../shared/ipc'
 import type { OperationName } from '../shared/contract'
 import type { LiveMessage } from '../shared/monitor-types'
 

@@ -79,7 +79,11 @@ export const BrowserConfigSchema = z.preprocess(
         .max(64)
         .superRefine((args, ctx) => {
           for (const { first, second, name } of conflictingSwitches(args)) {
-            ctx.addIssue({ code: 'custom', path: [second], message: `${name} is given twice with different values (extra_args.${first} and extra_args.${second}): give it once` })
+            ctx.addIssue({
+              code: 'custom',
+              path: [second],
+              message: `${name} is given twice with different values (extra_args.${first} and extra_args.${second}): give it once`,
+            })
           }
         })
         .default([]),
@@ -115,7 +119,10 @@ export const CrawlerConfigSchema = z.preprocess(
         .nullable()
         .default(null)
         .transform((c) => (c === null ? [] : Array.isArray(c) ? c : [c])),
-      excluded_tags: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/i)).max(64).default([]),
+      excluded_tags: z
+        .array(z.string().regex(/^[a-z][a-z0-9-]*$/i))
+        .max(64)
+        .default([]),
     })
     .strict(),
 )

@@ -60,9 +60,7 @@ export interface AppInfo {
 
 /** Commands main sends the window: the tray, the app menu and notifications drive the UI with these. */
 export type AppCommand =
-  | { type: 'navigate'; view: 'monitor' | 'playground' | 'settings' }
-  | { type: 'set-live-paused'; paused: boolean }
-  | { type: 'toggle-live-paused' }
+  { type: 'navigate'; view: 'monitor' | 'playground' | 'settings' } | { type: 'set-live-paused'; paused: boolean } | { type: 'toggle-live-paused' }
 
 /**
  * The one object the preload exposes as `window.crawldeck`: functions only. Listeners get the

@@ -119,16 +119,7 @@ export interface TimelineResponse {
 }
 
 export type JanitorEventType =
-  | 'close_cold'
-  | 'close_hot'
-  | 'promote'
-  | 'launch'
-  | 'retire'
-  | 'crash'
-  | 'kill_browser'
-  | 'restart_browser'
-  | 'force_cleanup'
-  | 'close'
+  'close_cold' | 'close_hot' | 'promote' | 'launch' | 'retire' | 'crash' | 'kill_browser' | 'restart_browser' | 'force_cleanup' | 'close'
 
 export interface JanitorEvent {
   timestamp: number

@@ -93,10 +93,7 @@ export const SettingsPatchSchema = z
       })
       .strict()
       .optional(),
-    notifications: z
-      .object({ crash: z.boolean().optional(), memory_high: z.boolean().optional(), error_burst: z.boolean().optional() })
-      .strict()
-      .optional(),
+    notifications: z.object({ crash: z.boolean().optional(), memory_high: z.boolean().optional(), error_burst: z.boolean().optional() }).strict().optional(),
   })
   .strict()
 

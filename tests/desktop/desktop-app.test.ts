@@ -57,7 +57,14 @@ describe('desktop app (electron faked, engine real)', () => {
     resetFake()
     userData = mkdtempSync(join(tmpdir(), 'crawldeck-desktop-'))
     fake.app.userData = userData
-    desktop = await startDesktop({ logger: silentLogger(), preload: '/app/out/preload/index.cjs', rendererFile: RENDERER, trayIcon: '/none.png', identity: USER, config: { port: 0 } })
+    desktop = await startDesktop({
+      logger: silentLogger(),
+      preload: '/app/out/preload/index.cjs',
+      rendererFile: RENDERER,
+      trayIcon: '/none.png',
+      identity: USER,
+      config: { port: 0 },
+    })
     if (!desktop) throw new Error('startDesktop returned null with the lock granted')
     const { runtime } = desktop
     // Temp folders (browser profiles) in a run folder of the app's own, gone after the quit.
@@ -129,7 +136,9 @@ describe('desktop app (electron faked, engine real)', () => {
     const history = JSON.parse(readFileSync(stored, 'utf8'))
     expect(history.endpoints['/md'].count).toBe(1)
     // Written after the pool closed: the shutdown closes themselves are in the stored history.
-    expect(history.janitor.filter((e: { type: string; details: { reason?: string } }) => e.type === 'close' && e.details.reason === 'shutdown').length).toBeGreaterThan(0)
+    expect(
+      history.janitor.filter((e: { type: string; details: { reason?: string } }) => e.type === 'close' && e.details.reason === 'shutdown').length,
+    ).toBeGreaterThan(0)
     expect(tray.destroyed).toBe(true)
     expect(fake.ipcMain.handlers.has(IPC_CHANNELS.call)).toBe(false)
     desktop = null
@@ -149,7 +158,15 @@ describe('desktop app (electron faked, engine real)', () => {
         }
         return readMemoryUsage()
       }
-      const starting = startDesktop({ logger: silentLogger(), preload: '/p.cjs', rendererFile: RENDERER, trayIcon: '/none.png', identity: USER, config: { port: 0 }, runtimeDeps: { readMemory } })
+      const starting = startDesktop({
+        logger: silentLogger(),
+        preload: '/p.cjs',
+        rendererFile: RENDERER,
+        trayIcon: '/none.png',
+        identity: USER,
+        config: { port: 0 },
+        runtimeDeps: { readMemory },
+      })
       expect(await starting).toBeNull()
       expect(await fake.app.exited).toBe(0)
       expect(fake.windows).toHaveLength(0)

@@ -26,7 +26,10 @@ export class FakeWebContents extends EventEmitter {
   }
 }
 
-type HeadersListener = (details: { url: string; responseHeaders?: Record<string, string[]> }, callback: (r: { responseHeaders?: Record<string, string[]> }) => void) => void
+type HeadersListener = (
+  details: { url: string; responseHeaders?: Record<string, string[]> },
+  callback: (r: { responseHeaders?: Record<string, string[]> }) => void,
+) => void
 
 export class FakeSession {
   permissionRequestHandler: ((wc: unknown, permission: string, callback: (granted: boolean) => void, details: unknown) => void) | null = null
@@ -206,7 +209,10 @@ export class FakeIpcMain {
     return this
   }
   removeListener(channel: string, fn: (...args: any[]) => void): this {
-    this.listeners.set(channel, (this.listeners.get(channel) ?? []).filter((l) => l !== fn))
+    this.listeners.set(
+      channel,
+      (this.listeners.get(channel) ?? []).filter((l) => l !== fn),
+    )
     return this
   }
 }

@@ -84,7 +84,8 @@ describe('electronegativity scan (the real tool)', () => {
   it('catches an insecure window', async () => {
     const result = await script.scan(join(root, 'tests/desktop/fixtures/insecure-app'))
     const ids = result.findings.map((f) => f.id)
-    for (const id of ['CONTEXT_ISOLATION_JS_CHECK', 'SANDBOX_JS_CHECK', 'WEB_SECURITY_JS_CHECK', 'HTTP_RESOURCES_JS_CHECK', 'LIMIT_NAVIGATION_GLOBAL_CHECK']) expect(ids).toContain(id)
+    for (const id of ['CONTEXT_ISOLATION_JS_CHECK', 'SANDBOX_JS_CHECK', 'WEB_SECURITY_JS_CHECK', 'HTTP_RESOURCES_JS_CHECK', 'LIMIT_NAVIGATION_GLOBAL_CHECK'])
+      expect(ids).toContain(id)
     expect(result.findings.find((f) => f.id === 'CONTEXT_ISOLATION_JS_CHECK')?.file).toBe('tests/desktop/fixtures/insecure-app/main.js')
     expect(script.evaluateFindings(result.findings, []).ok).toBe(false)
   }, 120_000)

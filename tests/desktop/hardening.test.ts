@@ -30,7 +30,17 @@ describe('every webContents is hardened when created', () => {
     const open = (url: string) => wc.windowOpenHandler?.({ url })
     for (const url of ['https://example.com/a?b=1', 'http://127.0.0.1:11235/dashboard/']) expect(open(url)).toEqual({ action: 'deny' })
     expect(fake.openedExternal).toEqual(['https://example.com/a?b=1', 'http://127.0.0.1:11235/dashboard/'])
-    for (const url of ['file:///etc/passwd', 'javascript:alert(1)', 'data:text/html,<script>1</script>', 'crawldeck://x', 'mailto:a@b.c', 'smb://host/share', 'about:blank', 'not a url', APP_URL]) {
+    for (const url of [
+      'file:///etc/passwd',
+      'javascript:alert(1)',
+      'data:text/html,<script>1</script>',
+      'crawldeck://x',
+      'mailto:a@b.c',
+      'smb://host/share',
+      'about:blank',
+      'not a url',
+      APP_URL,
+    ]) {
       expect(open(url)).toEqual({ action: 'deny' })
     }
     expect(fake.openedExternal).toHaveLength(2)
@@ -39,7 +49,14 @@ describe('every webContents is hardened when created', () => {
   it('prevents navigation and redirects away from the app, and lets the app move within itself', () => {
     const wc = hardenedContents()
     for (const event of ['will-navigate', 'will-frame-navigate', 'will-redirect']) {
-      for (const url of ['https://example.com/', 'file:///etc/passwd', 'file:///app/out/renderer/other.html', 'file:///app/out/renderer/index.html.evil', 'about:blank', 'javascript:alert(1)']) {
+      for (const url of [
+        'https://example.com/',
+        'file:///etc/passwd',
+        'file:///app/out/renderer/other.html',
+        'file:///app/out/renderer/index.html.evil',
+        'about:blank',
+        'javascript:alert(1)',
+      ]) {
         const e = navigationEvent(url)
         wc.emit(event, e)
         expect(e.preventDefault, `${event} ${url}`).toHaveBeenCalled()
@@ -114,7 +131,7 @@ describe('Content-Security-Policy', () => {
     expect(metaPolicy).toMatch(/default-src 'self'/)
     expect(metaPolicy).toMatch(/script-src 'self'/)
     hardenedContents(allowedSenderFor({ rendererUrl: DEV }))
-    const result = headersFor(`${DEV}/src/main.ts`, { 'content-type': ['text/javascript'], 'content-security-policy': ["default-src *"] })
+    const result = headersFor(`${DEV}/src/main.ts`, { 'content-type': ['text/javascript'], 'content-security-policy': ['default-src *'] })
     expect(result?.responseHeaders).toEqual({ 'content-type': ['text/javascript'], 'Content-Security-Policy': [metaPolicy] })
   })
 

@@ -111,8 +111,21 @@ describe('native notifications wired to the engine', () => {
   })
 
   const finished = (success: boolean, aborted = false): EngineEvents['request:finished'] => ({
-    id: 'r', endpoint: '/md', url: 'http://x/', config_sig: 's', start_time: 0, end_time: 1, elapsed_ms: 1, success, status_code: success ? 200 : 500,
-    error: success ? null : 'boom', stack: null, aborted, pool_hit: true, queue_wait_ms: 0, browser_sig: 's',
+    id: 'r',
+    endpoint: '/md',
+    url: 'http://x/',
+    config_sig: 's',
+    start_time: 0,
+    end_time: 1,
+    elapsed_ms: 1,
+    success,
+    status_code: success ? 200 : 500,
+    error: success ? null : 'boom',
+    stack: null,
+    aborted,
+    pool_hit: true,
+    queue_wait_ms: 0,
+    browser_sig: 's',
   })
 
   it('a browser:crashed event shows a native notification; a click reports its kind', () => {

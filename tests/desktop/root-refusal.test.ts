@@ -17,7 +17,14 @@ const ROOT_LINUX = { uid: 0, platform: 'linux' } as const
 function start(identity?: { uid: number | undefined; platform: NodeJS.Platform }) {
   const lines: string[] = []
   const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) })
-  const started = startDesktop({ logger, preload: '/p.cjs', rendererFile: '/app/out/renderer/index.html', trayIcon: '/none.png', ...(identity ? { identity } : {}), config: { launch_permanent: false } })
+  const started = startDesktop({
+    logger,
+    preload: '/p.cjs',
+    rendererFile: '/app/out/renderer/index.html',
+    trayIcon: '/none.png',
+    ...(identity ? { identity } : {}),
+    config: { launch_permanent: false },
+  })
   return { started, lines }
 }
 

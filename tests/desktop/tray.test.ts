@@ -18,8 +18,24 @@ afterEach(() => vi.useRealTimers())
 
 function health(over: { permanent: boolean; hot: number; cold: number; active: number; memory: number }): MonitorHealth {
   return {
-    container: { cpu_percent: 3, memory_percent: over.memory, memory_source: 'host', memory_used_mb: 1, memory_limit_mb: 2, network_sent_mb: 0, network_recv_mb: 0, network_sent_mb_per_sec: 0, network_recv_mb_per_sec: 0, uptime_seconds: 1 },
-    pool: { permanent: { active: over.permanent, memory_mb: 100 }, hot: { count: over.hot, memory_mb: 0 }, cold: { count: over.cold, memory_mb: 0 }, total_memory_mb: 100 },
+    container: {
+      cpu_percent: 3,
+      memory_percent: over.memory,
+      memory_source: 'host',
+      memory_used_mb: 1,
+      memory_limit_mb: 2,
+      network_sent_mb: 0,
+      network_recv_mb: 0,
+      network_sent_mb_per_sec: 0,
+      network_recv_mb_per_sec: 0,
+      uptime_seconds: 1,
+    },
+    pool: {
+      permanent: { active: over.permanent, memory_mb: 100 },
+      hot: { count: over.hot, memory_mb: 0 },
+      cold: { count: over.cold, memory_mb: 0 },
+      total_memory_mb: 100,
+    },
     queue: { active: over.active, queued: 0, max_pages: 8, queue_size: 64 },
     janitor: { memory_pressure: 'LOW', next_cleanup_in_seconds: 60, interval_seconds: 60, cold_ttl_seconds: 300, hot_ttl_seconds: 600 },
     persistence: { backend: 'file', ok: true, error: null, pending: false, last_flush: null },
@@ -103,7 +119,9 @@ describe('tray', () => {
   })
 
   it('the summary format', () => {
-    expect(formatPoolSummary({ permanent: 1, hot: 0, cold: 2, active: 3, memory_percent: 40.6 })).toBe('crawldeck — 1 permanent · 0 hot · 2 cold · 3 active · mem 41 %')
+    expect(formatPoolSummary({ permanent: 1, hot: 0, cold: 2, active: 3, memory_percent: 40.6 })).toBe(
+      'crawldeck — 1 permanent · 0 hot · 2 cold · 3 active · mem 41 %',
+    )
   })
 })
 

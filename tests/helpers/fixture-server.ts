@@ -198,10 +198,7 @@ function articlePage(): string {
 </table>
 <pre><code class="language-js">${escapeHtml(FIXTURE_TEXT.articleCode)}</code></pre>
 `)
-  const words =
-    'crawler browser chromium page extraction markdown fixture network request response selector element paragraph heading content'.split(
-      ' ',
-    )
+  const words = 'crawler browser chromium page extraction markdown fixture network request response selector element paragraph heading content'.split(' ')
   let section = 0
   let size = parts.join('').length
   while (size < 100_000) {
@@ -289,9 +286,7 @@ function cspPage(): string {
 }
 
 function manyLinksPage(): string {
-  const parts: string[] = [
-    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Many Links</title></head><body><h1>Many links</h1><ul>',
-  ]
+  const parts: string[] = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Many Links</title></head><body><h1>Many links</h1><ul>']
   for (let i = 0; i < 6000; i++) parts.push(`<li><a href="/item/${i}">Item ${i}</a></li>`)
   parts.push('</ul></body></html>')
   return parts.join('\n')
@@ -304,7 +299,10 @@ function bigPage(article: string, copies: number): string {
 
 function spinPage(): string {
   // setTimeout: DOMContentLoaded (and so page.goto) completes first, then nothing else ever runs.
-  return simplePage('Spin', `<h1>Spin</h1><script>document.addEventListener('DOMContentLoaded', function () { setTimeout(function () { for (;;) {} }, 0) })</script>`)
+  return simplePage(
+    'Spin',
+    `<h1>Spin</h1><script>document.addEventListener('DOMContentLoaded', function () { setTimeout(function () { for (;;) {} }, 0) })</script>`,
+  )
 }
 
 function gamutPage(): string {
@@ -413,7 +411,13 @@ export async function startFixtureServer(): Promise<FixtureServer> {
     return state
   }
 
-  function send(res: ServerResponse, status: number, body: string | Buffer, contentType = 'text/html; charset=utf-8', headers: Record<string, string> = {}): void {
+  function send(
+    res: ServerResponse,
+    status: number,
+    body: string | Buffer,
+    contentType = 'text/html; charset=utf-8',
+    headers: Record<string, string> = {},
+  ): void {
     if (res.destroyed || res.writableEnded) return
     res.writeHead(status, {
       'Content-Type': contentType,

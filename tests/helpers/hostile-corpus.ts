@@ -27,7 +27,10 @@ export interface HostileCorpus {
   close(): Promise<void>
 }
 
-type Entry = { kind: 'html'; body: (origin: string) => string } | { kind: 'raw'; bytes: string } | { kind: 'handler'; handle: (res: import('node:http').ServerResponse, origin: string) => void }
+type Entry =
+  | { kind: 'html'; body: (origin: string) => string }
+  | { kind: 'raw'; bytes: string }
+  | { kind: 'handler'; handle: (res: import('node:http').ServerResponse, origin: string) => void }
 
 const html = (title: string, body: string, head = '') => `<!DOCTYPE html><html><head><title>${title}</title>${head}</head><body>${body}</body></html>`
 
@@ -51,11 +54,20 @@ const ENTRIES: Record<string, Entry> = {
   // Turndown's blank test reads every subtree: empty inline elements under deep nesting.
   'bomb-blank': { kind: 'html', body: () => html('blank', `<p>x</p>${'<div>'.repeat(480)}${'<i></i>'.repeat(34_000)}${'</div>'.repeat(480)}`) },
   // A Markdown that indents every line 300 spaces: output far larger than input.
-  'bomb-deep-list': { kind: 'html', body: () => html('deep list', `${'<ul><li>'.repeat(150)}<ul>${'<li>x</li>'.repeat(6000)}</ul>${'</li></ul>'.repeat(150)}`) },
+  'bomb-deep-list': {
+    kind: 'html',
+    body: () => html('deep list', `${'<ul><li>'.repeat(150)}<ul>${'<li>x</li>'.repeat(6000)}</ul>${'</li></ul>'.repeat(150)}`),
+  },
   // Escaping runs of Markdown-special characters; backtracking patterns on long runs.
-  'bomb-specials': { kind: 'html', body: () => html('specials', `<p>${'*_`[]\\#+-!'.repeat(30_000)}</p><p>${'\\'.repeat(200_000)}</p><p>${' \t'.repeat(200_000)}x</p>`) },
+  'bomb-specials': {
+    kind: 'html',
+    body: () => html('specials', `<p>${'*_`[]\\#+-!'.repeat(30_000)}</p><p>${'\\'.repeat(200_000)}</p><p>${' \t'.repeat(200_000)}x</p>`),
+  },
   // One attribute of 5 MB, quotes and entities in it.
-  'bomb-attribute': { kind: 'html', body: () => html('attribute', `<a href="/x" title="${'&quot;&amp;<'.repeat(400_000)}">link</a><img alt="${'a '.repeat(1_000_000)}" src="/none.png">`) },
+  'bomb-attribute': {
+    kind: 'html',
+    body: () => html('attribute', `<a href="/x" title="${'&quot;&amp;<'.repeat(400_000)}">link</a><img alt="${'a '.repeat(1_000_000)}" src="/none.png">`),
+  },
 
   'status-099': { kind: 'raw', bytes: 'HTTP/1.1 099 X\r\ncontent-type: text/html\r\ncontent-length: 2\r\n\r\nhi' },
   'status-1000': { kind: 'raw', bytes: 'HTTP/1.1 1000 X\r\ncontent-type: text/html\r\ncontent-length: 2\r\n\r\nhi' },
@@ -94,7 +106,12 @@ const ENTRIES: Record<string, Entry> = {
   },
   'link-farm': {
     kind: 'html',
-    body: (origin) => html('link farm', `<ul>${Array.from({ length: 1000 }, (_, i) => `<li><a href="p${i}">link ${i}</a></li>`).join('')}</ul>`, `<base href="${origin}/${'a'.repeat(100 * 1024)}/">`),
+    body: (origin) =>
+      html(
+        'link farm',
+        `<ul>${Array.from({ length: 1000 }, (_, i) => `<li><a href="p${i}">link ${i}</a></li>`).join('')}</ul>`,
+        `<base href="${origin}/${'a'.repeat(100 * 1024)}/">`,
+      ),
   },
 
   'sabotage-clone': {
@@ -115,12 +132,29 @@ for (const [proto, names] of [[Element.prototype, ['querySelectorAll', 'querySel
 </script>`,
       ),
   },
-  'popup-loop': { kind: 'html', body: () => html('popups', '<p>popups</p>', `<script>setInterval(() => { for (let i = 0; i < 20; i++) window.open('/popup-loop?' + Math.random()) }, 10)</script>`) },
-  'dialog-loop': { kind: 'html', body: () => html('dialogs', '<p>dialogs</p>', `<script>setInterval(() => { alert('a'.repeat(100000)); confirm('b'); prompt('c') }, 1); window.onbeforeunload = () => 'stay'</script>`) },
+  'popup-loop': {
+    kind: 'html',
+    body: () =>
+      html('popups', '<p>popups</p>', `<script>setInterval(() => { for (let i = 0; i < 20; i++) window.open('/popup-loop?' + Math.random()) }, 10)</script>`),
+  },
+  'dialog-loop': {
+    kind: 'html',
+    body: () =>
+      html(
+        'dialogs',
+        '<p>dialogs</p>',
+        `<script>setInterval(() => { alert('a'.repeat(100000)); confirm('b'); prompt('c') }, 1); window.onbeforeunload = () => 'stay'</script>`,
+      ),
+  },
   download: {
     kind: 'handler',
     handle: (res) => {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment; filename="big.bin"', 'content-length': String(100 * 1024 * 1024), 'cache-control': 'no-store' })
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-disposition': 'attachment; filename="big.bin"',
+        'content-length': String(100 * 1024 * 1024),
+        'cache-control': 'no-store',
+      })
       streamOf('Z', 100 * 1024 * 1024).pipe(res)
     },
   },

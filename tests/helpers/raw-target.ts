@@ -59,7 +59,7 @@ export async function startRawTarget(answers: (path: string) => RawAnswer | unde
       if (!head.includes('\r\n\r\n')) return
       socket.off('data', onData)
       const requestTarget = head.split(' ')[1] ?? '/'
-      const path = requestTarget.startsWith('http') ? new URL(requestTarget).pathname : requestTarget.split('?')[0] ?? '/'
+      const path = requestTarget.startsWith('http') ? new URL(requestTarget).pathname : (requestTarget.split('?')[0] ?? '/')
       target.hits.set(path, (target.hits.get(path) ?? 0) + 1)
       const answer = answers(path) ?? 'HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n'
       if (typeof answer === 'string') {

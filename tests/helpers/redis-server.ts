@@ -25,7 +25,16 @@ export function freePort(): Promise<number> {
 
 /** A client that fails at once instead of retrying: tests ask yes/no questions of it. */
 export function redisClient(port: number, password?: string): Redis {
-  const r = new Redis({ host: '127.0.0.1', port, password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000, enableOfflineQueue: false })
+  const r = new Redis({
+    host: '127.0.0.1',
+    port,
+    password,
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1000,
+    enableOfflineQueue: false,
+  })
   r.on('error', () => undefined)
   return r
 }

@@ -27,4 +27,3 @@ export function ensureRendererBuild(): void {
   const sources = Math.max(newestMtime(join(repo, 'src/renderer')), newestMtime(join(repo, 'src/shared')))
   if (built < sources) execFileSync('npx', ['vite', 'build', '--config', 'vite.renderer.config.ts'], { cwd: repo, stdio: 'ignore' })
 }
-

@@ -95,7 +95,10 @@ export function serveDefaults(extraArgs: string[] = [], extraEnv: Record<string,
 /** Resolves once stdout holds the ready line; fails at once if the process exits first. */
 export function waitReady(s: Served): Promise<{ url: string; port: number }> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error(`no ready line within ${READY_TIMEOUT_MS} ms; stdout=${JSON.stringify(s.stdout)} stderr=${JSON.stringify(s.stderr)}`)), READY_TIMEOUT_MS)
+    const timer = setTimeout(
+      () => done(new Error(`no ready line within ${READY_TIMEOUT_MS} ms; stdout=${JSON.stringify(s.stdout)} stderr=${JSON.stringify(s.stderr)}`)),
+      READY_TIMEOUT_MS,
+    )
     const check = () => {
       const m = READY.exec(s.stdout)
       if (m) done(null, { url: m[1] as string, port: Number(m[2]) })
@@ -204,4 +207,3 @@ export async function expectAllGone(pids: number[], ms = 10_000): Promise<void> 
   }
   expect(alive, 'Chromium processes still running').toEqual([])
 }
-

@@ -34,10 +34,23 @@ export interface TestService {
 // Every engine event, checked by the compiler: an event added to EngineEvents and missing here
 // (or one named here that does not exist) fails the typecheck instead of never being logged.
 const ALL_EVENTS = Object.keys({
-  'browser:launching': true, 'browser:launched': true, 'browser:launch_failed': true, 'browser:promoted': true, 'browser:retired': true,
-  'browser:closed': true, 'browser:crashed': true, 'browser:restarted': true, 'browser:cleanup': true,
-  'lease:acquired': true, 'lease:released': true, 'janitor:run': true, 'admission:changed': true, 'admission:rejected': true,
-  'request:started': true, 'request:phase': true, 'request:finished': true,
+  'browser:launching': true,
+  'browser:launched': true,
+  'browser:launch_failed': true,
+  'browser:promoted': true,
+  'browser:retired': true,
+  'browser:closed': true,
+  'browser:crashed': true,
+  'browser:restarted': true,
+  'browser:cleanup': true,
+  'lease:acquired': true,
+  'lease:released': true,
+  'janitor:run': true,
+  'admission:changed': true,
+  'admission:rejected': true,
+  'request:started': true,
+  'request:phase': true,
+  'request:finished': true,
 } satisfies Record<EngineEventName, true>) as EngineEventName[]
 
 /**
@@ -92,7 +105,12 @@ export async function startService(config: ConfigInput = {}, deps: Partial<Runti
         })
       }),
     postNow: (path, body, init = {}) =>
-      fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...adminAuth() }, body: typeof body === 'string' ? body : JSON.stringify(body), ...init }),
+      fetch(url + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...adminAuth() },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+        ...init,
+      }),
     async post(path, body, init = {}) {
       const res = await service.postNow(path, body, init)
       // A crawl answers before its context has closed, and keeps its slot and lease until then.
@@ -132,7 +150,10 @@ export async function startService(config: ConfigInput = {}, deps: Partial<Runti
 export async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)))])
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms))),
+    ])
   } finally {
     clearTimeout(timer)
   }

@@ -28,7 +28,9 @@ export function installUnitLaneGuard(): () => void {
     const words = [options.file, ...(options.args ?? [])].map(String)
     for (const [pattern, what] of FORBIDDEN) {
       if (words.some((w) => pattern.test(w) || pattern.test(basename(w)))) {
-        throw new Error(`the unit lane starts no ${what} (${words.join(' ')}): take this test out of tests/unit-lane.ts, it belongs to the full \`npm test\` only`)
+        throw new Error(
+          `the unit lane starts no ${what} (${words.join(' ')}): take this test out of tests/unit-lane.ts, it belongs to the full \`npm test\` only`,
+        )
       }
     }
     return original.call(this, options)

@@ -68,7 +68,13 @@ function sse(url: string) {
       }
     }
   })().catch(() => {})
-  return { events, close: async () => { abort.abort(); await done } }
+  return {
+    events,
+    close: async () => {
+      abort.abort()
+      await done
+    },
+  }
 }
 
 beforeAll(async () => {
@@ -89,7 +95,11 @@ describe('live feed over IPC', () => {
     ipc.send(win.event(), IPC_CHANNELS.liveStart)
     await waitFor(() => live(win).some((m) => m.type === 'snapshot') && stream.events.some((e) => e.event === 'snapshot'), 20_000, 'both snapshots')
     await oneChange()
-    await waitFor(() => ['endpoints', 'tick'].every((t) => live(win).some((m) => m.type === t) && stream.events.some((e) => e.event === t)), 20_000, 'endpoints and tick on both')
+    await waitFor(
+      () => ['endpoints', 'tick'].every((t) => live(win).some((m) => m.type === t) && stream.events.some((e) => e.event === t)),
+      20_000,
+      'endpoints and tick on both',
+    )
     // Messages written together may arrive in separate reads: wait for SSE to catch up.
     await waitFor(() => live(win).every((m) => stream.events.some((e) => e.event === m.type)), 20_000, 'SSE to carry every type IPC carried')
     await stream.close()

@@ -17,7 +17,14 @@ const APP_URL = `file://${RENDERER_FILE}`
 describe('allowedSenderFor', () => {
   it('allows only the built renderer file (any hash) in production', () => {
     const allowed = allowedSenderFor({ rendererFile: RENDERER_FILE })
-    for (const url of [APP_URL, `${APP_URL}#/monitor`, `${APP_URL}#/playground?x=1`, 'file:///opt/crawldeck/out/renderer/./index.html', 'file:///opt/crawldeck/out/other/../renderer/index.html', 'file:///opt/crawldeck/out/renderer/index%2Ehtml']) {
+    for (const url of [
+      APP_URL,
+      `${APP_URL}#/monitor`,
+      `${APP_URL}#/playground?x=1`,
+      'file:///opt/crawldeck/out/renderer/./index.html',
+      'file:///opt/crawldeck/out/other/../renderer/index.html',
+      'file:///opt/crawldeck/out/renderer/index%2Ehtml',
+    ]) {
       expect(allowed(url), url).toBe(true)
     }
     for (const url of [
@@ -45,7 +52,8 @@ describe('allowedSenderFor', () => {
 
   it('allows only the dev server origin in development', () => {
     const allowed = allowedSenderFor({ rendererUrl: 'http://localhost:5173/' })
-    for (const url of ['http://localhost:5173/', 'http://localhost:5173/#/monitor', 'http://localhost:5173/index.html?v=1']) expect(allowed(url), url).toBe(true)
+    for (const url of ['http://localhost:5173/', 'http://localhost:5173/#/monitor', 'http://localhost:5173/index.html?v=1'])
+      expect(allowed(url), url).toBe(true)
     for (const url of [
       'http://localhost:5174/',
       'http://localhost:51730/',
@@ -107,7 +115,8 @@ describe('the door refuses bad messages with an IpcError', () => {
     await service?.close()
   })
 
-  const invoke = (win: FakeWindow, channel: string, payload: unknown, frameUrl?: string | null) => ipc.invoke(win.event(frameUrl === undefined ? win.url : frameUrl), channel, payload)
+  const invoke = (win: FakeWindow, channel: string, payload: unknown, frameUrl?: string | null) =>
+    ipc.invoke(win.event(frameUrl === undefined ? win.url : frameUrl), channel, payload)
 
   it('refuses senders whose frame is missing or not the app, before anything runs', async () => {
     const win = new FakeWindow(APP_URL)
@@ -117,14 +126,21 @@ describe('the door refuses bad messages with an IpcError', () => {
       expect(result, String(url)).toMatchObject({ ok: false, error: { status: 403, code: 'forbidden_sender' } })
     }
     // A sender whose senderFrame getter throws (a disposed frame) is refused too.
-    const throwing = { sender: win, get senderFrame(): { url: string } { throw new Error('frame disposed') } }
+    const throwing = {
+      sender: win,
+      get senderFrame(): { url: string } {
+        throw new Error('frame disposed')
+      },
+    }
     expect(await ipc.handlers.get(IPC_CHANNELS.call)!(throwing, { op: 'monitorHealth', input: {} })).toMatchObject({ ok: false, error: { status: 403 } })
     // A subframe is refused even at the app's URL: the app never embeds frames.
     const fromSubframe = { sender: win, senderFrame: { url: APP_URL, parent: { url: APP_URL } } }
     expect(await ipc.handlers.get(IPC_CHANNELS.call)!(fromSubframe, { op: 'monitorHealth', input: {} })).toMatchObject({ ok: false, error: { status: 403 } })
     expect(reached.length).toBe(before)
     // ...and the same window, from the app's own main frame, is served.
-    expect(await ipc.handlers.get(IPC_CHANNELS.call)!({ sender: win, senderFrame: { url: APP_URL, parent: null } }, { op: 'monitorHealth', input: {} })).toMatchObject({ ok: true })
+    expect(
+      await ipc.handlers.get(IPC_CHANNELS.call)!({ sender: win, senderFrame: { url: APP_URL, parent: null } }, { op: 'monitorHealth', input: {} }),
+    ).toMatchObject({ ok: true })
     expect(await invoke(win, IPC_CHANNELS.call, { op: 'monitorHealth', input: {} })).toMatchObject({ ok: true })
   })
 
@@ -132,7 +148,14 @@ describe('the door refuses bad messages with an IpcError', () => {
     const warnings: unknown[] = []
     const logger = Object.assign(silentLogger(), { warn: (...args: unknown[]) => void warnings.push(args) })
     const own = new FakeIpcMain()
-    const d = registerIpcDoor({ ipcMain: own, service: service.runtime.service, live: service.runtime.live, isAllowedSender: allowedSenderFor({ rendererFile: RENDERER_FILE }), appInfo: () => ({ version: '1', http_url: null, platform: 'linux' }), logger })
+    const d = registerIpcDoor({
+      ipcMain: own,
+      service: service.runtime.service,
+      live: service.runtime.live,
+      isAllowedSender: allowedSenderFor({ rendererFile: RENDERER_FILE }),
+      appInfo: () => ({ version: '1', http_url: null, platform: 'linux' }),
+      logger,
+    })
     const hostile = new FakeWindow('http://evil/')
     for (let i = 0; i < 20; i++) {
       own.send(hostile.event(), IPC_CHANNELS.liveAck)
@@ -161,7 +184,10 @@ describe('the door refuses bad messages with an IpcError', () => {
     for (const payload of [undefined, null, 'monitorHealth', 42, true, ['monitorHealth', {}], new Map([['op', 'monitorHealth']]), new Date()]) {
       expect(await invoke(win, IPC_CHANNELS.call, payload), String(payload)).toMatchObject({ ok: false, error: { status: 400, code: 'invalid_message' } })
     }
-    expect(await invoke(win, IPC_CHANNELS.call, { op: 'monitorHealth', input: {}, extra: 1 })).toMatchObject({ ok: false, error: { status: 400, code: 'invalid_message', message: expect.stringContaining('extra') } })
+    expect(await invoke(win, IPC_CHANNELS.call, { op: 'monitorHealth', input: {}, extra: 1 })).toMatchObject({
+      ok: false,
+      error: { status: 400, code: 'invalid_message', message: expect.stringContaining('extra') },
+    })
   })
 
   it('refuses unknown operation names, including inherited property names', async () => {
@@ -174,9 +200,16 @@ describe('the door refuses bad messages with an IpcError', () => {
 
   it('refuses an operation on the wrong channel', async () => {
     const win = new FakeWindow(APP_URL)
-    expect(await invoke(win, IPC_CHANNELS.call, { op: 'crawlStream', input: { urls: ['http://a/'] } })).toMatchObject({ ok: false, error: { status: 400, code: 'wrong_channel' } })
+    expect(await invoke(win, IPC_CHANNELS.call, { op: 'crawlStream', input: { urls: ['http://a/'] } })).toMatchObject({
+      ok: false,
+      error: { status: 400, code: 'wrong_channel' },
+    })
     expect(await invoke(win, IPC_CHANNELS.call, { op: 'monitorStream', input: {} })).toMatchObject({ ok: false, error: { status: 400, code: 'wrong_channel' } })
-    expect(await invoke(win, IPC_CHANNELS.stream, { id: 's', op: 'crawl', input: { urls: ['http://a/'] } })).toMatchObject({ ok: false, error: { status: 400, code: 'wrong_channel' }, lines: 0 })
+    expect(await invoke(win, IPC_CHANNELS.stream, { id: 's', op: 'crawl', input: { urls: ['http://a/'] } })).toMatchObject({
+      ok: false,
+      error: { status: 400, code: 'wrong_channel' },
+      lines: 0,
+    })
   })
 
   it('refuses __proto__, constructor and prototype keys anywhere in the input', async () => {
@@ -189,9 +222,15 @@ describe('the door refuses bad messages with an IpcError', () => {
     ]
     for (const input of polluted) {
       expect(Object.keys(input).length).toBeGreaterThan(0)
-      expect(await invoke(win, IPC_CHANNELS.call, { op: 'crawl', input }), JSON.stringify(input)).toMatchObject({ ok: false, error: { status: 400, code: 'invalid_message', message: expect.stringContaining('forbidden key') } })
+      expect(await invoke(win, IPC_CHANNELS.call, { op: 'crawl', input }), JSON.stringify(input)).toMatchObject({
+        ok: false,
+        error: { status: 400, code: 'invalid_message', message: expect.stringContaining('forbidden key') },
+      })
     }
-    expect(await invoke(win, IPC_CHANNELS.call, JSON.parse('{"op":"monitorHealth","input":{},"__proto__":{}}'))).toMatchObject({ ok: false, error: { status: 400, code: 'invalid_message' } })
+    expect(await invoke(win, IPC_CHANNELS.call, JSON.parse('{"op":"monitorHealth","input":{},"__proto__":{}}'))).toMatchObject({
+      ok: false,
+      error: { status: 400, code: 'invalid_message' },
+    })
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   })
 
@@ -199,8 +238,18 @@ describe('the door refuses bad messages with an IpcError', () => {
     const win = new FakeWindow(APP_URL)
     const cyclic: Record<string, unknown> = { urls: ['http://127.0.0.1/'] }
     cyclic.self = cyclic
-    for (const input of [cyclic, { urls: new Set(['http://127.0.0.1/']) }, { urls: ['http://127.0.0.1/'], when: new Date() }, { limit: Number.NaN }, { limit: 10n }, { data: new Uint8Array(4) }]) {
-      expect(await invoke(win, IPC_CHANNELS.call, { op: 'crawl', input }), Object.keys(input).join()).toMatchObject({ ok: false, error: { status: 400, code: 'invalid_message' } })
+    for (const input of [
+      cyclic,
+      { urls: new Set(['http://127.0.0.1/']) },
+      { urls: ['http://127.0.0.1/'], when: new Date() },
+      { limit: Number.NaN },
+      { limit: 10n },
+      { data: new Uint8Array(4) },
+    ]) {
+      expect(await invoke(win, IPC_CHANNELS.call, { op: 'crawl', input }), Object.keys(input).join()).toMatchObject({
+        ok: false,
+        error: { status: 400, code: 'invalid_message' },
+      })
     }
   })
 
@@ -215,17 +264,32 @@ describe('the door refuses bad messages with an IpcError', () => {
   it('refuses bad ids', async () => {
     const win = new FakeWindow(APP_URL)
     for (const id of ['', 'a b', 'x'.repeat(200), ':anonymous:1', 7, null]) {
-      expect(await invoke(win, IPC_CHANNELS.call, { op: 'monitorHealth', input: {}, id }), String(id)).toMatchObject({ ok: false, error: { status: 400, code: 'invalid_message' } })
+      expect(await invoke(win, IPC_CHANNELS.call, { op: 'monitorHealth', input: {}, id }), String(id)).toMatchObject({
+        ok: false,
+        error: { status: 400, code: 'invalid_message' },
+      })
     }
-    expect(await invoke(win, IPC_CHANNELS.stream, { op: 'crawlStream', input: { urls: ['http://127.0.0.1/'] } })).toMatchObject({ ok: false, error: { status: 400, code: 'invalid_message' } })
+    expect(await invoke(win, IPC_CHANNELS.stream, { op: 'crawlStream', input: { urls: ['http://127.0.0.1/'] } })).toMatchObject({
+      ok: false,
+      error: { status: 400, code: 'invalid_message' },
+    })
   })
 
   it('validates input with the operation schema and never reaches the service with a bad one', async () => {
     const win = new FakeWindow(APP_URL)
     const before = reached.length
-    expect(await invoke(win, IPC_CHANNELS.call, { op: 'monitorTimeline', input: { metric: 'disk' } })).toMatchObject({ ok: false, error: { status: 400, code: 'invalid_input' } })
-    expect(await invoke(win, IPC_CHANNELS.call, { op: 'monitorKillBrowser', input: { sig: 'zz' } })).toMatchObject({ ok: false, error: { status: 400, code: 'invalid_input', details: expect.any(Array) } })
-    expect(await invoke(win, IPC_CHANNELS.call, { op: 'health', input: { extra: 1 } })).toMatchObject({ ok: false, error: { status: 400, code: 'invalid_input' } })
+    expect(await invoke(win, IPC_CHANNELS.call, { op: 'monitorTimeline', input: { metric: 'disk' } })).toMatchObject({
+      ok: false,
+      error: { status: 400, code: 'invalid_input' },
+    })
+    expect(await invoke(win, IPC_CHANNELS.call, { op: 'monitorKillBrowser', input: { sig: 'zz' } })).toMatchObject({
+      ok: false,
+      error: { status: 400, code: 'invalid_input', details: expect.any(Array) },
+    })
+    expect(await invoke(win, IPC_CHANNELS.call, { op: 'health', input: { extra: 1 } })).toMatchObject({
+      ok: false,
+      error: { status: 400, code: 'invalid_input' },
+    })
     expect(reached.length).toBe(before)
     // An input left out is `{}`, as an empty HTTP body is.
     expect(await invoke(win, IPC_CHANNELS.call, { op: 'monitorRequests' })).toMatchObject({ ok: true })
@@ -233,11 +297,28 @@ describe('the door refuses bad messages with an IpcError', () => {
 
   it('turns an unexpected engine failure into a 500 IpcError with a correlation id, not a rejection', async () => {
     const own = new FakeIpcMain()
-    const broken = { ...service.runtime.service, monitorHealth: async () => { throw new TypeError('boom at /secret/path') } } as ServiceImpl
-    const d = registerIpcDoor({ ipcMain: own, service: broken, live: service.runtime.live, isAllowedSender: () => true, appInfo: () => { throw new Error('no info') }, logger: silentLogger() })
+    const broken = {
+      ...service.runtime.service,
+      monitorHealth: async () => {
+        throw new TypeError('boom at /secret/path')
+      },
+    } as ServiceImpl
+    const d = registerIpcDoor({
+      ipcMain: own,
+      service: broken,
+      live: service.runtime.live,
+      isAllowedSender: () => true,
+      appInfo: () => {
+        throw new Error('no info')
+      },
+      logger: silentLogger(),
+    })
     const win = new FakeWindow(APP_URL)
     const result = await own.invoke(win.event(), IPC_CHANNELS.call, { op: 'monitorHealth', input: {} })
-    expect(result).toMatchObject({ ok: false, error: { status: 500, code: 'internal', message: expect.stringMatching(/^internal error; quote [0-9a-f-]{36} when reporting it$/) } })
+    expect(result).toMatchObject({
+      ok: false,
+      error: { status: 500, code: 'internal', message: expect.stringMatching(/^internal error; quote [0-9a-f-]{36} when reporting it$/) },
+    })
     expect(JSON.stringify(result)).not.toContain('secret')
     expect(await own.invoke(win.event(), IPC_CHANNELS.appInfo)).toMatchObject({ ok: false, error: { status: 500 } })
     d.dispose()

@@ -116,14 +116,18 @@ function sampleInputs(): Record<OperationName, unknown> {
 
 describe('every contract operation has both doors', () => {
   it('has a Koa route for its method and path, and the IPC door dispatches it to the real service', async () => {
-    const router = contractRouter(service.runtime.service, silentLogger(), { auth: new Authenticator({ admin: [], crawl: [], read: [] }), bodyLimitBytes: 1024 })
+    const router = contractRouter(service.runtime.service, silentLogger(), {
+      auth: new Authenticator({ admin: [], crawl: [], read: [] }),
+      bodyLimitBytes: 1024,
+    })
     const samples = sampleInputs()
     const routes = ipcRoutes()
     const win = new FakeWindow(APP_URL)
     const missing: string[] = []
     for (const name of Object.keys(contract) as OperationName[]) {
       const op = contract[name]
-      if (!router.stack.some((layer) => layer.path === op.path && layer.methods.includes(op.method))) missing.push(`${name}: no Koa route ${op.method} ${op.path}`)
+      if (!router.stack.some((layer) => layer.path === op.path && layer.methods.includes(op.method)))
+        missing.push(`${name}: no Koa route ${op.method} ${op.path}`)
       if (!(name in samples)) {
         missing.push(`${name}: add a sample input to this test`)
         continue
@@ -159,7 +163,12 @@ describe('every contract operation has both doors', () => {
     expect(outcome).toEqual({ ok: true, value: null, lines: 3 })
     const lines = win.pushed(IPC_CHANNELS.streamLine)
     expect(lines.map((l) => l.id)).toEqual(['s1', 's1', 's1'])
-    expect(lines.slice(0, 2).map((l) => l.line.url).sort()).toEqual([...urls].sort())
+    expect(
+      lines
+        .slice(0, 2)
+        .map((l) => l.line.url)
+        .sort(),
+    ).toEqual([...urls].sort())
     expect(lines[2].line).toEqual({ status: 'completed' })
   })
 
@@ -180,8 +189,14 @@ describe('every contract operation has both doors', () => {
 
   it('answers appInfo to the app window only', async () => {
     const win = new FakeWindow(APP_URL)
-    expect(await ipc.invoke(win.event(), IPC_CHANNELS.appInfo)).toEqual({ ok: true, value: { version: service.runtime.version, http_url: service.url, platform: process.platform } })
-    expect(await ipc.invoke(win.event('https://evil.example/'), IPC_CHANNELS.appInfo)).toMatchObject({ ok: false, error: { status: 403, code: 'forbidden_sender' } })
+    expect(await ipc.invoke(win.event(), IPC_CHANNELS.appInfo)).toEqual({
+      ok: true,
+      value: { version: service.runtime.version, http_url: service.url, platform: process.platform },
+    })
+    expect(await ipc.invoke(win.event('https://evil.example/'), IPC_CHANNELS.appInfo)).toMatchObject({
+      ok: false,
+      error: { status: 403, code: 'forbidden_sender' },
+    })
   })
 })
 
@@ -215,7 +230,9 @@ describe('failures read the same through both doors', () => {
 
   it('404 and 403 from the monitor actions read the same', async () => {
     expect(await both('monitorKillBrowser', { sig: 'deadbeef' })).toMatchObject({ status: 404, code: 'not_found' })
-    const permanent = (await service.runtime.service.monitorBrowsers({}, { signal: new AbortController().signal, transport: 'ipc' })).browsers.find((b) => b.type === 'permanent')
+    const permanent = (await service.runtime.service.monitorBrowsers({}, { signal: new AbortController().signal, transport: 'ipc' })).browsers.find(
+      (b) => b.type === 'permanent',
+    )
     expect(permanent).toBeTruthy()
     expect(await both('monitorKillBrowser', { sig: permanent!.sig })).toMatchObject({ status: 403, code: 'forbidden' })
   })
@@ -270,7 +287,11 @@ describe('a call through IPC is cancelled with its window', () => {
   it('cancel aborts a stream too', async () => {
     const gate = scope.gate('stream-cancel')
     const win = new FakeWindow(APP_URL)
-    const pending: Promise<IpcStreamOutcome> = ipc.invoke(win.event(), IPC_CHANNELS.stream, { id: 'st-1', op: 'crawlStream', input: { urls: [fixture.url('/gate/stream-cancel')] } })
+    const pending: Promise<IpcStreamOutcome> = ipc.invoke(win.event(), IPC_CHANNELS.stream, {
+      id: 'st-1',
+      op: 'crawlStream',
+      input: { urls: [fixture.url('/gate/stream-cancel')] },
+    })
     await gate.reached
     const ctx = lastReached('crawlStream')
     ipc.send(win.event(), IPC_CHANNELS.cancel, { id: 'st-1' })

@@ -16,7 +16,9 @@ const root = join(import.meta.dirname, '../..')
 
 // Electron's own objects fit the structural types the door and bridge are written against
 // (checked by tsc; `import type` leaves nothing to load at run time).
-export const electronFits: Array<[IpcMainLike, IpcEventLike, IpcEventLike, WebContentsLike, IpcRendererLike]> = [] as unknown as Array<[IpcMain, IpcMainEvent, IpcMainInvokeEvent, WebContents, IpcRenderer]>
+export const electronFits: Array<[IpcMainLike, IpcEventLike, IpcEventLike, WebContentsLike, IpcRendererLike]> = [] as unknown as Array<
+  [IpcMain, IpcMainEvent, IpcMainInvokeEvent, WebContents, IpcRenderer]
+>
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = []
@@ -30,11 +32,17 @@ function sourceFiles(dir: string): string[] {
 
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8')
-  return [...text.matchAll(/(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm)].map((m) => m[1] ?? m[2] ?? m[3] ?? '')
+  return [...text.matchAll(/(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm)].map(
+    (m) => m[1] ?? m[2] ?? m[3] ?? '',
+  )
 }
 
 function offenders(dir: string, bad: (spec: string) => boolean): string[] {
-  return sourceFiles(join(root, dir)).flatMap((file) => importsOf(file).filter(bad).map((spec) => `${relative(root, file)} imports ${spec}`))
+  return sourceFiles(join(root, dir)).flatMap((file) =>
+    importsOf(file)
+      .filter(bad)
+      .map((spec) => `${relative(root, file)} imports ${spec}`),
+  )
 }
 
 describe('IPC architecture', () => {

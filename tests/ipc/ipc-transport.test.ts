@@ -63,7 +63,10 @@ describe('IpcTransport.call', () => {
   it('turns an IpcError into the TransportError HttpTransport gives for the same HTTP answer', async () => {
     const bridge = new FakeBridge()
     const details = [{ path: 'sig', message: 'sig needs at least 4 characters' }]
-    bridge.answer = async () => ({ ok: false, error: { status: 400, code: 'invalid_input', message: 'invalid input: sig: sig needs at least 4 characters', details } })
+    bridge.answer = async () => ({
+      ok: false,
+      error: { status: 400, code: 'invalid_input', message: 'invalid input: sig: sig needs at least 4 characters', details },
+    })
     const viaIpc = await new IpcTransport(bridge).call('monitorKillBrowser', { sig: 'a' }).catch((e: unknown) => e)
     const body = { error: 'invalid input: sig: sig needs at least 4 characters', code: 'invalid_input', details }
     const http = new HttpTransport({ fetch: (async () => new Response(JSON.stringify(body), { status: 400 })) as typeof fetch, EventSource: undefined })
@@ -83,7 +86,12 @@ describe('IpcTransport.call', () => {
     bridge.answer = async () => {
       throw new Error('An object could not be cloned.')
     }
-    await expect(new IpcTransport(bridge).call('monitorHealth', {})).rejects.toMatchObject({ name: 'TransportError', status: 0, code: 'ipc', message: 'IPC error: An object could not be cloned.' })
+    await expect(new IpcTransport(bridge).call('monitorHealth', {})).rejects.toMatchObject({
+      name: 'TransportError',
+      status: 0,
+      code: 'ipc',
+      message: 'IPC error: An object could not be cloned.',
+    })
     await expect(new IpcTransport(bridge).call('crawlStream', { urls: ['http://a/'] })).rejects.toMatchObject({ code: 'not_callable' })
     await expect(new IpcTransport(bridge).call('monitorStream', {})).rejects.toMatchObject({ code: 'not_callable' })
   })
@@ -96,7 +104,10 @@ describe('IpcTransport.subscribe', () => {
     const states: LiveState[] = []
     const messages: string[] = []
     const t = new IpcTransport(bridge, { backoffMs: 100, maxBackoffMs: 300 })
-    const stop = t.subscribe((m) => messages.push(m.type), (s) => states.push(s))
+    const stop = t.subscribe(
+      (m) => messages.push(m.type),
+      (s) => states.push(s),
+    )
     expect(bridge.subscriptions).toHaveLength(1)
     expect(states).toEqual([])
     bridge.push({ type: 'snapshot', data: snapshot() })
@@ -138,7 +149,10 @@ describe('IpcTransport.subscribe', () => {
   it('does not resubscribe after unsubscribe, even with a retry pending', () => {
     vi.useFakeTimers()
     const bridge = new FakeBridge()
-    const stop = new IpcTransport(bridge, { backoffMs: 50 }).subscribe(() => {}, () => {})
+    const stop = new IpcTransport(bridge, { backoffMs: 50 }).subscribe(
+      () => {},
+      () => {},
+    )
     bridge.push({ type: 'ended', reason: 'closed' })
     stop()
     vi.advanceTimersByTime(10_000)

@@ -87,7 +87,12 @@ function pageWindow(page: Page, id: number): WebContentsLike & { pushed: Array<{
     send(channel: string, payload: unknown) {
       pushed.push({ channel, payload })
       chain = chain
-        .then(() => page.evaluate(([c, p]) => (window as unknown as { __crawldeckIpcDeliver(c: string, p: unknown): void }).__crawldeckIpcDeliver(c, p), [channel, payload] as const))
+        .then(() =>
+          page.evaluate(([c, p]) => (window as unknown as { __crawldeckIpcDeliver(c: string, p: unknown): void }).__crawldeckIpcDeliver(c, p), [
+            channel,
+            payload,
+          ] as const),
+        )
         .catch(() => undefined)
     },
     isDestroyed: () => page.isClosed(),
@@ -169,7 +174,16 @@ beforeAll(async () => {
   service = await startService()
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
   })
   context = await browser.newContext()
 }, 240_000)
@@ -188,10 +202,12 @@ describe('the control center over IPC in Chromium', () => {
     await page.goto(`${service.url}/dashboard/`)
 
     // The bridge the page sees is the preload's: frozen, functions only.
-    expect(await page.evaluate(() => {
-      const b = (window as unknown as { crawldeck: Record<string, unknown> }).crawldeck
-      return { frozen: Object.isFrozen(b), kinds: [...new Set(Object.values(b).map((v) => typeof v))] }
-    })).toEqual({ frozen: true, kinds: ['function'] })
+    expect(
+      await page.evaluate(() => {
+        const b = (window as unknown as { crawldeck: Record<string, unknown> }).crawldeck
+        return { frozen: Object.isFrozen(b), kinds: [...new Set(Object.values(b).map((v) => typeof v))] }
+      }),
+    ).toEqual({ frozen: true, kinds: ['function'] })
 
     await page.locator(testid('connection-state'), { hasText: 'live' }).waitFor()
     await page.locator(testid('pool-permanent'), { hasText: '1' }).waitFor()
@@ -209,7 +225,14 @@ describe('the control center over IPC in Chromium', () => {
     await page.locator(testid('completed-row'), { hasText: url }).first().waitFor({ timeout: 60_000 })
 
     // The crawl's own live messages reached the page over the one live channel.
-    await waitFor(async () => (await page.evaluate(() => (window as unknown as { __crawldeckIpcCounts: { liveTypes: string[] } }).__crawldeckIpcCounts.liveTypes)).includes('request_finished'), 30_000, 'request_finished delivered to the page')
+    await waitFor(
+      async () =>
+        (await page.evaluate(() => (window as unknown as { __crawldeckIpcCounts: { liveTypes: string[] } }).__crawldeckIpcCounts.liveTypes)).includes(
+          'request_finished',
+        ),
+      30_000,
+      'request_finished delivered to the page',
+    )
     const finished = c.window.pushed.filter((p) => p.channel === IPC_CHANNELS.live && p.payload.type === 'request_finished')
     expect(finished.some((p) => p.payload.data.url === url)).toBe(true)
     await page.screenshot({ path: join(artifacts, 'ipc-window.png') })
@@ -270,7 +293,9 @@ describe('the control center over IPC in Chromium', () => {
     const { page } = c
     const clients = service.runtime.live.clientCount
     await page.goto(`${service.url}/dashboard/`)
-    const result = await page.evaluate(() => (window as unknown as { crawldeck: { call(op: string, input: unknown): Promise<IpcResult> } }).crawldeck.call('monitorHealth', {}))
+    const result = await page.evaluate(() =>
+      (window as unknown as { crawldeck: { call(op: string, input: unknown): Promise<IpcResult> } }).crawldeck.call('monitorHealth', {}),
+    )
     expect(result).toEqual({ ok: false, error: { status: 403, code: 'forbidden_sender', message: 'this frame may not talk to crawldeck' } })
     await page.locator(testid('connection-state')).waitFor()
     expect(await page.locator(testid('connection-state')).textContent()).not.toContain('live')

@@ -107,7 +107,9 @@ describe('preload', () => {
       expect(value).not.toBe(ipc.invoke)
       expect(value).not.toBe(ipc.send)
     }
-    const strings = reachable(bridge).flatMap((v) => Reflect.ownKeys(v as object).map((k) => (typeof k === 'string' ? (Object.getOwnPropertyDescriptor(v, k) as PropertyDescriptor).value : undefined)))
+    const strings = reachable(bridge).flatMap((v) =>
+      Reflect.ownKeys(v as object).map((k) => (typeof k === 'string' ? (Object.getOwnPropertyDescriptor(v, k) as PropertyDescriptor).value : undefined)),
+    )
     for (const s of strings) if (typeof s === 'string') expect(channels.has(s), s).toBe(false)
     // Nothing on the object takes a channel: there is no generic send/invoke/on.
     expect(Object.keys(bridge).some((k) => /^(send|invoke|on|ipc)/i.test(k) && k !== 'onAppCommand')).toBe(false)

@@ -50,14 +50,24 @@ afterAll(async () => {
 const md = (viewport_width: number) => s.postJson('/md', { url: fx.url('/'), browser_config: { viewport_width } })
 const save = (patch: unknown) => s.postJson<SettingsAnswer & { code?: string; details?: Array<{ path: string; message: string }> }>('/settings', patch)
 const savedFile = async () => JSON.parse(await readFile(join(settingsDir, 'settings.json'), 'utf8')) as { version: number; settings: Record<string, unknown> }
-const launchesOf = (width: number) => s.eventsOf('browser:launching').filter((e) => e.sig === configSignature(normaliseBrowserConfig({ viewport_width: width })))
+const launchesOf = (width: number) =>
+  s.eventsOf('browser:launching').filter((e) => e.sig === configSignature(normaliseBrowserConfig({ viewport_width: width })))
 
 describe('settings on a running engine', () => {
   it('GET /settings answers the engine defaults with nothing pending', async () => {
     const res = await s.get<SettingsAnswer>('/settings')
     expect(res.status).toBe(200)
     expect(res.body).toEqual({
-      settings: { http_enabled: true, host: '127.0.0.1', port: 0, redis_url: null, memory_threshold_percent: 95, idle_ttl_seconds: 300, tokens: { admin: [], crawl: [], read: [] }, notifications: { crash: true, memory_high: true, error_burst: true } },
+      settings: {
+        http_enabled: true,
+        host: '127.0.0.1',
+        port: 0,
+        redis_url: null,
+        memory_threshold_percent: 95,
+        idle_ttl_seconds: 300,
+        tokens: { admin: [], crawl: [], read: [] },
+        notifications: { crash: true, memory_high: true, error_burst: true },
+      },
       applied: [],
       restart_required: [],
     })
@@ -272,7 +282,11 @@ describe('npm run serve', () => {
     await writeFile(join(dataDir, 'settings.json'), JSON.stringify({ version: 1, settings: { port } }))
     await writeFile(join(dataDir, 'config.json'), JSON.stringify({ launch_permanent: false }))
     const root = fileURLToPath(new URL('../..', import.meta.url))
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/serve.ts', '--data-dir', dataDir, '--config', join(dataDir, 'config.json'), '--port', '0', '--log-level', 'silent'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/main/serve.ts', '--data-dir', dataDir, '--config', join(dataDir, 'config.json'), '--port', '0', '--log-level', 'silent'],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
     let stdout = ''
     let stderr = ''

@@ -52,7 +52,8 @@ afterAll(async () => {
 
 const save = (patch: unknown, svc = s) => svc.postJson<SettingsAnswer>('/settings', patch)
 const md = (viewport_width?: number, svc = s) => svc.postJson('/md', { url: fx.url('/'), ...(viewport_width ? { browser_config: { viewport_width } } : {}) })
-const launchesOf = (width: number) => s.eventsOf('browser:launching').filter((e) => e.sig === configSignature(normaliseBrowserConfig({ viewport_width: width })))
+const launchesOf = (width: number) =>
+  s.eventsOf('browser:launching').filter((e) => e.sig === configSignature(normaliseBrowserConfig({ viewport_width: width })))
 const permanent = () => s.runtime.pool.permanent() as ManagedBrowser
 const statusWith = async (path: string, token?: string) => (await fetch(t.url + path, { headers: token ? { authorization: `Bearer ${token}` } : {} })).status
 
@@ -110,7 +111,7 @@ describe('live settings: every reader acts on the new value at once', () => {
     expect(await closed).toMatchObject({ reason: 'idle', ttl_seconds: 0 })
   })
 
-  it('the runtime\'s config is frozen, and its live keys read what Settings hold now', async () => {
+  it("the runtime's config is frozen, and its live keys read what Settings hold now", async () => {
     const { config } = t.runtime
     expect(Object.isFrozen(config)).toBe(true)
     expect(Object.isFrozen(config.chromium_args)).toBe(true)

@@ -32,7 +32,9 @@ describe('electron-builder.yml', () => {
   it('is valid for electron-builder (its loader and its schema)', async () => {
     await expect(validateConfiguration(config, new DebugLogger(false))).resolves.toBeUndefined()
     // The schema check bites: a misspelt key is refused.
-    await expect(validateConfiguration({ ...config, linux: { ...config.linux, targets: ['AppImage'] } } as Configuration, new DebugLogger(false))).rejects.toThrow(/Invalid configuration/)
+    await expect(
+      validateConfiguration({ ...config, linux: { ...config.linux, targets: ['AppImage'] } } as Configuration, new DebugLogger(false)),
+    ).rejects.toThrow(/Invalid configuration/)
   })
 
   it('names the app, packs out/ and builds AppImage + deb, dmg and nsis', () => {
@@ -97,7 +99,7 @@ describe('icon set in resources/', () => {
     expect(icns.toString('ascii', 0, 4)).toBe('icns')
     expect(icns.readUInt32BE(4)).toBe(icns.length)
     const entries = new Map<string, number>()
-    for (let at = 8; at < icns.length; ) {
+    for (let at = 8; at < icns.length;) {
       const type = icns.toString('ascii', at, at + 4)
       const length = icns.readUInt32BE(at + 4)
       entries.set(type, pngHeader(icns.subarray(at + 8, at + length)).width)

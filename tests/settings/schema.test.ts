@@ -24,7 +24,16 @@ describe('SettingsSchema', () => {
   })
 
   it('lists every issue-5 setting', () => {
-    expect(Object.keys(SettingsSchema.shape).sort()).toEqual(['host', 'http_enabled', 'idle_ttl_seconds', 'memory_threshold_percent', 'notifications', 'port', 'redis_url', 'tokens'])
+    expect(Object.keys(SettingsSchema.shape).sort()).toEqual([
+      'host',
+      'http_enabled',
+      'idle_ttl_seconds',
+      'memory_threshold_percent',
+      'notifications',
+      'port',
+      'redis_url',
+      'tokens',
+    ])
     expect(Object.keys(SettingsSchema.shape.tokens.shape)).toEqual(['admin', 'crawl', 'read'])
     expect(Object.keys(SettingsSchema.shape.notifications.shape)).toEqual(['crash', 'memory_high', 'error_burst'])
   })
@@ -46,14 +55,34 @@ describe('SettingsSchema', () => {
   it('takes defaults from the engine config, not from a copy', () => {
     const engineDefaults = ConfigSchema.parse({})
     const d = defaultSettings(resolveConfig({}))
-    expect(d).toMatchObject({ host: engineDefaults.host, port: engineDefaults.port, redis_url: engineDefaults.redis_url, memory_threshold_percent: engineDefaults.memory_threshold_percent, idle_ttl_seconds: engineDefaults.idle_ttl_seconds })
+    expect(d).toMatchObject({
+      host: engineDefaults.host,
+      port: engineDefaults.port,
+      redis_url: engineDefaults.redis_url,
+      memory_threshold_percent: engineDefaults.memory_threshold_percent,
+      idle_ttl_seconds: engineDefaults.idle_ttl_seconds,
+    })
     // Flags / config file flow through: the defaults follow the running config.
-    expect(defaultSettings(resolveConfig({ memory_threshold_percent: 70, idle_ttl_seconds: 12, port: 9999 }))).toMatchObject({ memory_threshold_percent: 70, idle_ttl_seconds: 12, port: 9999 })
-    expect(d).toMatchObject({ http_enabled: true, tokens: { admin: [], crawl: [], read: [] }, notifications: { crash: true, memory_high: true, error_burst: true } })
+    expect(defaultSettings(resolveConfig({ memory_threshold_percent: 70, idle_ttl_seconds: 12, port: 9999 }))).toMatchObject({
+      memory_threshold_percent: 70,
+      idle_ttl_seconds: 12,
+      port: 9999,
+    })
+    expect(d).toMatchObject({
+      http_enabled: true,
+      tokens: { admin: [], crawl: [], read: [] },
+      notifications: { crash: true, memory_high: true, error_burst: true },
+    })
   })
 
   it('refuses bad values with a message on the right path', () => {
-    const r = SettingsPatchSchema.safeParse({ memory_threshold_percent: 101, port: 70000, idle_ttl_seconds: -1, tokens: { admin: ['short'] }, redis_url: 'mysql://x' })
+    const r = SettingsPatchSchema.safeParse({
+      memory_threshold_percent: 101,
+      port: 70000,
+      idle_ttl_seconds: -1,
+      tokens: { admin: ['short'] },
+      redis_url: 'mysql://x',
+    })
     expect(r.success).toBe(false)
     const paths = r.error!.issues.map((i) => i.path.join('.')).sort()
     expect(paths).toEqual(['idle_ttl_seconds', 'memory_threshold_percent', 'port', 'redis_url', 'tokens.admin.0'])

@@ -30,7 +30,14 @@ function nodeFetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Re
     const req = request(String(input), { method: init.method ?? 'GET', headers: init.headers as Record<string, string> }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve(new Response(Buffer.concat(chunks).toString('utf8'), { status: res.statusCode ?? 0, headers: { 'content-type': String(res.headers['content-type'] ?? '') } })))
+      res.on('end', () =>
+        resolve(
+          new Response(Buffer.concat(chunks).toString('utf8'), {
+            status: res.statusCode ?? 0,
+            headers: { 'content-type': String(res.headers['content-type'] ?? '') },
+          }),
+        ),
+      )
     })
     req.on('error', reject)
     if (typeof init.body === 'string') req.write(init.body)
@@ -79,19 +86,27 @@ afterEach(() => {
 
 async function mountView(): Promise<VueWrapper> {
   wrapper = mount(SettingsView, { global: { plugins: [pinia] }, attachTo: document.body })
-  await waitFor(async () => {
-    await flushPromises()
-    return wrapper!.find(tid('settings-save')).exists()
-  }, 20_000, 'the settings form')
+  await waitFor(
+    async () => {
+      await flushPromises()
+      return wrapper!.find(tid('settings-save')).exists()
+    },
+    20_000,
+    'the settings form',
+  )
   return wrapper
 }
 
 async function saveAndSettle(w: VueWrapper): Promise<void> {
   await w.get('form').trigger('submit')
-  await waitFor(async () => {
-    await flushPromises()
-    return w.find(tid('settings-outcome')).exists() || w.find(tid('settings-error')).exists()
-  }, 20_000, 'the save outcome')
+  await waitFor(
+    async () => {
+      await flushPromises()
+      return w.find(tid('settings-outcome')).exists() || w.find(tid('settings-error')).exists()
+    },
+    20_000,
+    'the save outcome',
+  )
 }
 
 describe('SettingsView', () => {
@@ -106,7 +121,17 @@ describe('SettingsView', () => {
     expect((w.get(tid('set-memory-threshold')).element as HTMLInputElement).value).toBe('95')
     expect((w.get(tid('set-idle-ttl')).element as HTMLInputElement).value).toBe('300')
     expect((w.get(tid('set-host')).element as HTMLInputElement).value).toBe('127.0.0.1')
-    for (const id of ['set-port', 'set-redis-url', 'set-http-enabled', 'set-notify-crash', 'set-notify-memory_high', 'set-notify-error_burst', 'token-add-admin', 'token-add-crawl', 'token-add-read']) {
+    for (const id of [
+      'set-port',
+      'set-redis-url',
+      'set-http-enabled',
+      'set-notify-crash',
+      'set-notify-memory_high',
+      'set-notify-error_burst',
+      'token-add-admin',
+      'token-add-crawl',
+      'token-add-read',
+    ]) {
       expect(w.find(tid(id)).exists(), id).toBe(true)
     }
     expect(w.get(tid('tokens-note')).text()).toMatch(/every HTTP request .* must carry one/)

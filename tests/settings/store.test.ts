@@ -49,7 +49,7 @@ describe('SettingsStore', () => {
     expect((await stat(store.location)).mode & 0o777).toBe(0o600)
   })
 
-  it('temp files: a random name each write, created exclusively and never through a link; a crash\'s old leftovers are swept', async () => {
+  it("temp files: a random name each write, created exclusively and never through a link; a crash's old leftovers are swept", async () => {
     const file = join(dir, 'state.json')
     expect(tempNameFor(file)).not.toBe(tempNameFor(file))
     expect(tempNameFor(file)).toMatch(/state\.json\.[0-9a-f]{16}\.tmp$/)

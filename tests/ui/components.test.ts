@@ -37,7 +37,9 @@ function storeWith(s = snapshot()) {
 
 describe('renderer components', () => {
   it('renders a hostile error message and stack as text, creating no element', async () => {
-    storeWith(snapshot({ errors: { errors: [errorEntry(1, { error: HOSTILE, stack: `${HOSTILE}\n  at <script>x()</script>`, url: HOSTILE_URL })], groups: [] } }))
+    storeWith(
+      snapshot({ errors: { errors: [errorEntry(1, { error: HOSTILE, stack: `${HOSTILE}\n  at <script>x()</script>`, url: HOSTILE_URL })], groups: [] } }),
+    )
     const w = mount(ErrorsTab, { global: { plugins: [pinia] }, attachTo: document.body })
     expect(w.get('[data-testid="error-message"]').text()).toBe(HOSTILE)
     await w.get('.head').trigger('click')
@@ -110,7 +112,15 @@ describe('renderer components', () => {
     storeWith(
       snapshot({
         endpoints: {
-          '/crawl': { count: 3, avg_latency_ms: 800, p50_latency_ms: 700, p95_latency_ms: 1500, success_rate_percent: 66.7, pool_hit_rate_percent: 100, errors: 1 },
+          '/crawl': {
+            count: 3,
+            avg_latency_ms: 800,
+            p50_latency_ms: 700,
+            p95_latency_ms: 1500,
+            success_rate_percent: 66.7,
+            pool_hit_rate_percent: 100,
+            errors: 1,
+          },
           '/md': { count: 9, avg_latency_ms: 200, p50_latency_ms: 150, p95_latency_ms: 400, success_rate_percent: 100, pool_hit_rate_percent: 90, errors: 0 },
         },
       }),
@@ -143,7 +153,9 @@ describe('renderer components under live updates', () => {
 
   it('renders one row for a new completed request; the other rows and the 1 Hz clock leave theirs alone', async () => {
     vi.useFakeTimers()
-    const store = storeWith(snapshot({ requests: { active: [active('a1', { start_time: Date.now() })], completed: Array.from({ length: 100 }, (_, i) => completed(`c${i}`)) } }))
+    const store = storeWith(
+      snapshot({ requests: { active: [active('a1', { start_time: Date.now() })], completed: Array.from({ length: 100 }, (_, i) => completed(`c${i}`)) } }),
+    )
     const w = mount(RequestsTab, { global: { plugins: [pinia] } })
     // A component re-render replaces its subTree: identical subTrees mean the row was skipped.
     const trees = () => new Map(w.findAllComponents(CompletedRow).map((c) => [(c.vm.$.props as { r: { id: string } }).r.id, c.vm.$.subTree]))

@@ -120,9 +120,17 @@ function grownMost(a: HeapCensus, b: HeapCensus): string {
 function storeLengths(p: Page) {
   return p.evaluate(() => {
     type Store = Record<'active' | 'completed' | 'janitor' | 'errors' | 'timeline', unknown[]> & { browsers: { browsers: unknown[] } }
-    const app = (document.querySelector('#app') as unknown as { __vue_app__: { config: { globalProperties: { $pinia: { _s: Map<string, Store> } } } } }).__vue_app__
+    const app = (document.querySelector('#app') as unknown as { __vue_app__: { config: { globalProperties: { $pinia: { _s: Map<string, Store> } } } } })
+      .__vue_app__
     const s = app.config.globalProperties.$pinia._s.get('monitor')!
-    return { active: s.active.length, completed: s.completed.length, janitor: s.janitor.length, errors: s.errors.length, timeline: s.timeline.length, browsers: s.browsers.browsers.length }
+    return {
+      active: s.active.length,
+      completed: s.completed.length,
+      janitor: s.janitor.length,
+      errors: s.errors.length,
+      timeline: s.timeline.length,
+      browsers: s.browsers.browsers.length,
+    }
   })
 }
 
@@ -136,11 +144,14 @@ async function deliver(n: number): Promise<void> {
   for (let i = 0; i < n; i++) last = (feed.step().find((m) => m.type === 'request_finished')!.data as { id: string }).id
   await page.locator(`${testid('completed-row')}[data-id="${last}"]`).waitFor({ timeout: 60_000 })
   // Let the chart redraws queued for the last point run (one per frame).
-  await page.evaluate(() => new Promise<void>((r) => {
-    let frames = 8
-    const next = () => (--frames > 0 ? requestAnimationFrame(next) : r())
-    requestAnimationFrame(next)
-  }))
+  await page.evaluate(
+    () =>
+      new Promise<void>((r) => {
+        let frames = 8
+        const next = () => (--frames > 0 ? requestAnimationFrame(next) : r())
+        requestAnimationFrame(next)
+      }),
+  )
 }
 
 /** Collects the app's measures and the time of every animation frame, from before the app starts. */
@@ -172,7 +183,13 @@ describe('dashboard chart updates', () => {
     // The snapshot's redraw runs in a frame after 'live': let it happen (and frames pass) before counting.
     await expect.poll(chartsSeen, { timeout: 30_000 }).toBeGreaterThanOrEqual(1)
     // Both timeline canvases are vue-echarts charts (its <x-vue-echarts> element around ECharts' canvas).
-    expect(await p.evaluate(() => [...document.querySelectorAll('[data-testid="timeline"] .echart')].map((e) => e.querySelectorAll(':scope > x-vue-echarts > .echarts-host canvas').length))).toEqual([1, 1])
+    expect(
+      await p.evaluate(() =>
+        [...document.querySelectorAll('[data-testid="timeline"] .echart')].map(
+          (e) => e.querySelectorAll(':scope > x-vue-echarts > .echarts-host canvas').length,
+        ),
+      ),
+    ).toEqual([1, 1])
     expect(await p.evaluate(() => customElements.get('x-vue-echarts') !== undefined)).toBe(true)
     await framesPass(8)
     // Step up to a point, and let its redraw run; the ticks of the next four steps carry none.
@@ -249,7 +266,11 @@ describe('dashboard chart updates', () => {
     // Each chart shows one HH:MM label per whole minute of the window, centred where that minute
     // falls in the plot (the slot less the 40 px y-label and 18 px right margins).
     const timeline = await p.evaluate(() => {
-      const app = (document.querySelector('#app') as unknown as { __vue_app__: { config: { globalProperties: { $pinia: { _s: Map<string, { timeline: Array<{ timestamp: number }> }> } } } } }).__vue_app__
+      const app = (
+        document.querySelector('#app') as unknown as {
+          __vue_app__: { config: { globalProperties: { $pinia: { _s: Map<string, { timeline: Array<{ timestamp: number }> }> } } } }
+        }
+      ).__vue_app__
       return app.config.globalProperties.$pinia._s.get('monitor')!.timeline.map((t) => t.timestamp)
     })
     const min = timeline[0]!
@@ -273,7 +294,7 @@ describe('dashboard chart updates', () => {
     expect(problems).toEqual([])
   })
 
-  it('shows each chart\'s own tooltip (its series, its unit) and lights the hovered chart\'s border', async () => {
+  it("shows each chart's own tooltip (its series, its unit) and lights the hovered chart's border", async () => {
     const p = await browser.newPage({ viewport: { width: 1440, height: 900 } })
     p.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
     p.on('dialog', (d) => {
@@ -282,7 +303,10 @@ describe('dashboard chart updates', () => {
     })
     await p.goto(`${feed.url}/dashboard/`)
     await p.locator(testid('connection-state'), { hasText: 'live' }).waitFor({ timeout: 60_000 })
-    await p.locator(`${testid('timeline')} canvas`).first().waitFor()
+    await p
+      .locator(`${testid('timeline')} canvas`)
+      .first()
+      .waitFor()
     const tooltip = p.locator(testid('timeline-tooltip'))
     const expected: Record<string, RegExp> = {
       'chart-memory': /memory: \S+ %/,
@@ -338,7 +362,14 @@ describe('dashboard memory over 10 minutes of updates', () => {
       dom_nodes: late.dom.nodes - early.dom.nodes,
       listeners: late.dom.listeners - early.dom.listeners,
     }
-    const summary = { updates: UPDATES, heap_after_gc: samples, early: { ...early, byName: undefined }, late: { ...late, byName: undefined }, growth, grown_most: grownMost(early, late) }
+    const summary = {
+      updates: UPDATES,
+      heap_after_gc: samples,
+      early: { ...early, byName: undefined },
+      late: { ...late, byName: undefined },
+      growth,
+      grown_most: grownMost(early, late),
+    }
     writeFileSync(join(artifacts, 'ui-memory.json'), `${JSON.stringify(summary, null, 2)}\n`)
     console.log(
       'dashboard heap after GC (MB) by updates applied:',

@@ -98,7 +98,16 @@ beforeAll(async () => {
   service = await startService()
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
   })
   context = await browser.newContext()
   // Any script that runs alert() (an XSS) is recorded, not just shown.
@@ -208,7 +217,11 @@ describe('dashboard end to end', () => {
     // The service pushes the message as the request finishes, often before the HTTP answer is
     // written: then the row is already there when the answer lands (0 ms).
     const fromResponse = Math.max(0, probe.row! - answer.at)
-    console.log('crawl → Requests row', { from_sse_message_ms: Number(fromMessage.toFixed(1)), from_http_response_ms: Number(fromResponse.toFixed(1)), row_minus_response_ms: Number((probe.row! - answer.at).toFixed(1)) })
+    console.log('crawl → Requests row', {
+      from_sse_message_ms: Number(fromMessage.toFixed(1)),
+      from_http_response_ms: Number(fromResponse.toFixed(1)),
+      row_minus_response_ms: Number((probe.row! - answer.at).toFixed(1)),
+    })
     expect(fromMessage).toBeGreaterThanOrEqual(0)
     expect(fromMessage).toBeLessThan(1000)
     expect(fromResponse).toBeLessThan(1000)
@@ -297,15 +310,29 @@ describe('dashboard end to end', () => {
     const series = (f: (i: number) => number) => ts.map((_, i) => f(i))
     const big = {
       ...base,
-      requests: { active: [], completed: Array.from({ length: 100 }, (_, i) => completed(`p${i}`, { success: i % 7 !== 0, url: `http://perf.test/page/${i}` })) },
-      browsers: { browsers: Array.from({ length: 50 }, (_, i) => browserView(`b${String(i).padStart(3, '0')}`, { type: i === 0 ? 'permanent' : i < 10 ? 'hot' : 'cold' })), summary: { total_count: 50, total_memory_mb: 5000, reuse_rate_percent: 88 } },
+      requests: {
+        active: [],
+        completed: Array.from({ length: 100 }, (_, i) => completed(`p${i}`, { success: i % 7 !== 0, url: `http://perf.test/page/${i}` })),
+      },
+      browsers: {
+        browsers: Array.from({ length: 50 }, (_, i) =>
+          browserView(`b${String(i).padStart(3, '0')}`, { type: i === 0 ? 'permanent' : i < 10 ? 'hot' : 'cold' }),
+        ),
+        summary: { total_count: 50, total_memory_mb: 5000, reuse_rate_percent: 88 },
+      },
       janitor: Array.from({ length: 200 }, (_, i) => janitorEvent(i)),
       errors: { errors: Array.from({ length: 100 }, (_, i) => errorEntry(i)), groups: base.errors.groups },
       timeline: {
         memory: { metric: 'memory' as const, window: '300s', resolution_seconds: 5, timestamps: ts, values: series((i) => 40 + (i % 10)) },
         cpu: { metric: 'cpu' as const, window: '300s', resolution_seconds: 5, timestamps: ts, values: series((i) => 20 + (i % 30)) },
         requests: { metric: 'requests' as const, window: '300s', resolution_seconds: 5, timestamps: ts, values: series((i) => i % 5) },
-        browsers: { metric: 'browsers' as const, window: '300s', resolution_seconds: 5, timestamps: ts, values: ts.map(() => ({ permanent: 1, hot: 9, cold: 40 })) },
+        browsers: {
+          metric: 'browsers' as const,
+          window: '300s',
+          resolution_seconds: 5,
+          timestamps: ts,
+          values: ts.map(() => ({ permanent: 1, hot: 9, cold: 40 })),
+        },
       },
     }
     page = await context.newPage()
@@ -316,7 +343,13 @@ describe('dashboard end to end', () => {
       const now = Date.now()
       const msgs: LiveMessage[] = [
         { type: 'snapshot', data: big },
-        { type: 'tick', data: { health: health({ cpu_percent: n % 100 }), timeline: { timestamp: now, memory: 50, cpu: n % 100, requests: 3, browsers: { permanent: 1, hot: 9, cold: 40 } } } },
+        {
+          type: 'tick',
+          data: {
+            health: health({ cpu_percent: n % 100 }),
+            timeline: { timestamp: now, memory: 50, cpu: n % 100, requests: 3, browsers: { permanent: 1, hot: 9, cold: 40 } },
+          },
+        },
         { type: 'request_finished', data: completed(`live${n}`) },
         { type: 'browsers', data: big.browsers },
       ]
@@ -353,15 +386,21 @@ describe('dashboard end to end', () => {
       page = await openDashboard(width)
       await page.locator(testid('connection-state'), { hasText: 'live' }).waitFor()
       await page.locator(testid('completed-row')).first().waitFor()
-      await page.locator(`${testid('timeline')} canvas`).first().waitFor()
+      await page
+        .locator(`${testid('timeline')} canvas`)
+        .first()
+        .waitFor()
       await page.screenshot({ path: join(artifacts, `dashboard-${width}.png`), fullPage: true })
       // On a phone the completed requests' table (time, url, status, elapsed) and endpoint
       // analytics (endpoint, count, p95, success, errors) fit without scrolling sideways.
       for (const row of ['completed-row', 'endpoint-row']) {
-        const sideways = await page.locator(testid(row)).first().evaluate((el) => {
-          const wrap = el.closest('.table-wrap') as HTMLElement
-          return wrap.scrollWidth - wrap.clientWidth
-        })
+        const sideways = await page
+          .locator(testid(row))
+          .first()
+          .evaluate((el) => {
+            const wrap = el.closest('.table-wrap') as HTMLElement
+            return wrap.scrollWidth - wrap.clientWidth
+          })
         expect(sideways, `${row}'s table scrolls sideways by ${sideways} px at ${width} px`).toBeLessThanOrEqual(0)
       }
       await page.click(testid('nav-playground'))

@@ -94,12 +94,28 @@ export async function startFeedServer(opts: FeedOptions = {}): Promise<FeedServe
     return { timestamp, memory: 40 + (i % 10), cpu: 20 + ((i * 7) % 30), requests: i % 5, browsers: { permanent: 1, hot: 9, cold: nBrowsers - 10 } }
   }
   function endpointTable(n: number): EndpointStatsResponse {
-    const row = (count: number) => ({ count, avg_latency_ms: 800, p50_latency_ms: 700, p95_latency_ms: 1500, success_rate_percent: 90, pool_hit_rate_percent: 95, errors: Math.floor(count / 10) })
+    const row = (count: number) => ({
+      count,
+      avg_latency_ms: 800,
+      p50_latency_ms: 700,
+      p95_latency_ms: 1500,
+      success_rate_percent: 90,
+      pool_hit_rate_percent: 95,
+      errors: Math.floor(count / 10),
+    })
     return { '/crawl': row(100 + n), '/md': row(40), '/html': row(30), '/screenshot': row(12), '/pdf': row(3) }
   }
   const currentHealth = () => health({ cpu_percent: 20 + (seq % 50), uptime_seconds: 3600 + seq })
-  const browsersView = () => ({ browsers, summary: { total_count: browsers.length, total_memory_mb: browsers.reduce((s, b) => s + b.memory_mb, 0), reuse_rate_percent: 88 } })
-  const series = (f: (p: TimelineTick) => unknown) => ({ window: '300s', resolution_seconds: 5, timestamps: timeline.map((p) => p.timestamp), values: timeline.map(f) })
+  const browsersView = () => ({
+    browsers,
+    summary: { total_count: browsers.length, total_memory_mb: browsers.reduce((s, b) => s + b.memory_mb, 0), reuse_rate_percent: 88 },
+  })
+  const series = (f: (p: TimelineTick) => unknown) => ({
+    window: '300s',
+    resolution_seconds: 5,
+    timestamps: timeline.map((p) => p.timestamp),
+    values: timeline.map(f),
+  })
   function snapshot(): MonitorSnapshotView {
     return {
       health: currentHealth(),

@@ -37,7 +37,18 @@ export function health(overrides: Partial<MonitorHealth['container']> = {}): Mon
 }
 
 export function active(id: string, over: Partial<ActiveRequest> = {}): ActiveRequest {
-  return { id, endpoint: '/crawl', url: `http://example.test/${id}`, urls: 1, config_sig: 'abc', start_time: Date.now(), elapsed: 0, status: 'running', phase: 'queued', ...over }
+  return {
+    id,
+    endpoint: '/crawl',
+    url: `http://example.test/${id}`,
+    urls: 1,
+    config_sig: 'abc',
+    start_time: Date.now(),
+    elapsed: 0,
+    status: 'running',
+    phase: 'queued',
+    ...over,
+  }
 }
 
 export function completed(id: string, over: Partial<CompletedRequest> = {}): CompletedRequest {
@@ -90,7 +101,16 @@ export function browser(id: string, over: Partial<BrowserView> = {}): BrowserVie
 }
 
 export function errorEntry(i: number, over: Partial<ErrorEntry> = {}): ErrorEntry {
-  return { timestamp: 1_700_000_000_000 + i, endpoint: '/crawl', url: `http://example.test/e${i}`, error: `boom ${i}`, stack: `Error: boom ${i}\n    at here`, request_id: `r${i}`, status_code: 500, ...over }
+  return {
+    timestamp: 1_700_000_000_000 + i,
+    endpoint: '/crawl',
+    url: `http://example.test/e${i}`,
+    error: `boom ${i}`,
+    stack: `Error: boom ${i}\n    at here`,
+    request_id: `r${i}`,
+    status_code: 500,
+    ...over,
+  }
 }
 
 export function janitorEvent(i: number): JanitorEvent {
@@ -112,11 +132,22 @@ export function snapshot(over: Partial<MonitorSnapshotView> = {}): MonitorSnapsh
   return {
     health: health(),
     requests: { active: [active('a1')], completed: [completed('c1'), completed('c2', { success: false })] },
-    browsers: { browsers: [browser('b1', { type: 'permanent', killable: false, not_killable_reason: 'the permanent browser cannot be killed; restart it instead' }), browser('b2')], summary: { total_count: 2, total_memory_mb: 250, reuse_rate_percent: 75 } },
-    endpoints: { '/crawl': { count: 3, avg_latency_ms: 800, p50_latency_ms: 700, p95_latency_ms: 1500, success_rate_percent: 66.7, pool_hit_rate_percent: 100, errors: 1 } },
+    browsers: {
+      browsers: [
+        browser('b1', { type: 'permanent', killable: false, not_killable_reason: 'the permanent browser cannot be killed; restart it instead' }),
+        browser('b2'),
+      ],
+      summary: { total_count: 2, total_memory_mb: 250, reuse_rate_percent: 75 },
+    },
+    endpoints: {
+      '/crawl': { count: 3, avg_latency_ms: 800, p50_latency_ms: 700, p95_latency_ms: 1500, success_rate_percent: 66.7, pool_hit_rate_percent: 100, errors: 1 },
+    },
     timeline: { memory: timeline('memory', 10), cpu: timeline('cpu', 10), requests: timeline('requests', 10), browsers: timeline('browsers', 10) },
     janitor: [janitorEvent(1), janitorEvent(2)],
-    errors: { errors: [errorEntry(1)], groups: [{ signature: 'boom N', example: 'boom 1', endpoints: ['/crawl'], count: 1, first_seen: 1_700_000_000_000, last_seen: 1_700_000_000_000 }] },
+    errors: {
+      errors: [errorEntry(1)],
+      groups: [{ signature: 'boom N', example: 'boom 1', endpoints: ['/crawl'], count: 1, first_seen: 1_700_000_000_000, last_seen: 1_700_000_000_000 }],
+    },
     ...over,
   }
 }

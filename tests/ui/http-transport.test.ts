@@ -63,7 +63,11 @@ describe('HttpTransport', () => {
     const t = new HttpTransport({ fetch: fakeFetch(log), EventSource: FakeEventSource as never })
     const r = await t.call('monitorTimeline', { metric: 'cpu', window: '5m' })
     expect(r.metric).toBe('cpu')
-    await expect(t.call('monitorKillBrowser', { sig: 'abcd' })).rejects.toMatchObject({ status: 403, code: 'forbidden', message: 'the permanent browser cannot be killed' })
+    await expect(t.call('monitorKillBrowser', { sig: 'abcd' })).rejects.toMatchObject({
+      status: 403,
+      code: 'forbidden',
+      message: 'the permanent browser cannot be killed',
+    })
     expect(log).toEqual(['GET /monitor/timeline?metric=cpu&window=5m', 'POST /monitor/actions/kill_browser'])
   })
 
@@ -95,7 +99,10 @@ describe('HttpTransport', () => {
     const states: LiveState[] = []
     const messages: LiveMessage[] = []
     const t = new HttpTransport({ fetch: fakeFetch(log), EventSource: FakeEventSource as never, maxFailures: 3, pollIntervalMs: 20, retryStreamMs: 60_000 })
-    const stop = t.subscribe((m) => messages.push(m), (s) => states.push(s))
+    const stop = t.subscribe(
+      (m) => messages.push(m),
+      (s) => states.push(s),
+    )
     const es = FakeEventSource.instances[0]!
     expect(es.url).toBe('/monitor/stream')
     es.emit('snapshot', snapshot())
@@ -104,7 +111,8 @@ describe('HttpTransport', () => {
     expect(messages.map((m) => m.type)).toEqual(['snapshot', 'tick'])
 
     // Pushed monitor errors arrive as SSE events named "error" too: messages, not failures.
-    for (let i = 0; i < 5; i++) es.emit('error', { timestamp: i, endpoint: '/md', url: 'http://x', error: 'boom', stack: null, request_id: `r${i}`, status_code: 502 })
+    for (let i = 0; i < 5; i++)
+      es.emit('error', { timestamp: i, endpoint: '/md', url: 'http://x', error: 'boom', stack: null, request_id: `r${i}`, status_code: 502 })
     expect(states).toEqual(['live'])
     expect(messages.filter((m) => m.type === 'error')).toHaveLength(5)
 
@@ -128,7 +136,10 @@ describe('HttpTransport', () => {
     FakeEventSource.instances = []
     const states: LiveState[] = []
     const t = new HttpTransport({ fetch: fakeFetch([]), EventSource: FakeEventSource as never, maxFailures: 1, pollIntervalMs: 10_000, retryStreamMs: 10 })
-    const stop = t.subscribe(() => undefined, (s) => states.push(s))
+    const stop = t.subscribe(
+      () => undefined,
+      (s) => states.push(s),
+    )
     FakeEventSource.instances[0]!.emit('error')
     expect(states).toEqual(['polling'])
     await expect.poll(() => FakeEventSource.instances.length, { timeout: 10_000 }).toBe(2)

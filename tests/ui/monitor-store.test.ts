@@ -66,7 +66,10 @@ describe('monitor store', () => {
     transport.push({ type: 'tick', data: { health: health({ cpu_percent: 77 }), timeline: null } })
     expect(store.health?.container.cpu_percent).toBe(77)
     expect(store.timeline).toHaveLength(10)
-    transport.push({ type: 'tick', data: { health: health(), timeline: { timestamp: 1_800_000_000_000, memory: 50, cpu: 5, requests: 2, browsers: { permanent: 1, hot: 0, cold: 0 } } } })
+    transport.push({
+      type: 'tick',
+      data: { health: health(), timeline: { timestamp: 1_800_000_000_000, memory: 50, cpu: 5, requests: 2, browsers: { permanent: 1, hot: 0, cold: 0 } } },
+    })
     expect(store.timeline).toHaveLength(11)
     expect(store.timeline.at(-1)?.memory).toBe(50)
   })
@@ -77,7 +80,13 @@ describe('monitor store', () => {
       transport.push({ type: 'request_finished', data: completed(`f${i}`) })
       transport.push({ type: 'janitor_event', data: janitorEvent(i) })
       transport.push({ type: 'error', data: errorEntry(i) })
-      transport.push({ type: 'tick', data: { health: health(), timeline: { timestamp: 1_900_000_000_000 + i * 5000, memory: i, cpu: 1, requests: 1, browsers: { permanent: 1, hot: 0, cold: 0 } } } })
+      transport.push({
+        type: 'tick',
+        data: {
+          health: health(),
+          timeline: { timestamp: 1_900_000_000_000 + i * 5000, memory: i, cpu: 1, requests: 1, browsers: { permanent: 1, hot: 0, cold: 0 } },
+        },
+      })
     }
     expect(store.completed).toHaveLength(LIMITS.completed)
     expect(store.completed[0]?.id).toBe('f249')
@@ -128,7 +137,10 @@ describe('monitor store', () => {
 
   it('refreshes error groups after a pushed error', async () => {
     const store = connected()
-    transport.handlers.monitorErrors = () => ({ errors: [], groups: [{ signature: 'g2', example: 'new', endpoints: ['/md'], count: 4, first_seen: 1, last_seen: 2 }] })
+    transport.handlers.monitorErrors = () => ({
+      errors: [],
+      groups: [{ signature: 'g2', example: 'new', endpoints: ['/md'], count: 4, first_seen: 1, last_seen: 2 }],
+    })
     transport.push({ type: 'error', data: errorEntry(7) })
     await expect.poll(() => store.errorGroups.map((g) => g.signature), { timeout: 5000 }).toEqual(['g2'])
   })

@@ -88,7 +88,9 @@ describe('dashboard sign-in', () => {
     expect(await page.locator(testid('nav-settings')).count()).toBe(0)
 
     // The server refuses anyway, from this very page and its cookie.
-    const status = await page.evaluate(async () => (await fetch('/monitor/actions/cleanup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status)
+    const status = await page.evaluate(
+      async () => (await fetch('/monitor/actions/cleanup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status,
+    )
     expect(status).toBe(403)
 
     // The Playground cannot crawl with a read session.
@@ -115,7 +117,10 @@ describe('dashboard sign-in', () => {
     await page.locator(testid('action-cleanup')).waitFor()
     expect(await page.locator(testid('action-cleanup')).isDisabled()).toBe(false)
     expect(await page.locator(testid('nav-settings')).count()).toBe(1)
-    const status = await page.evaluate(async (u) => (await fetch('/md', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: u }) })).status, fx.url('/'))
+    const status = await page.evaluate(
+      async (u) => (await fetch('/md', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: u }) })).status,
+      fx.url('/'),
+    )
     expect(status).toBe(200)
     expect(problems).toEqual([])
     await page.context().close()

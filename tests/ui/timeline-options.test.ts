@@ -22,9 +22,11 @@ const points: TimelineTick[] = [
 ]
 
 describe('timeline chart options', () => {
-  it('draws every series as a line in its chart\'s plot: time across the range, value up from the axis', () => {
+  it("draws every series as a line in its chart's plot: time across the range, value up from the axis", () => {
     const slots = [0, 1, 2, 3].map((i) => ({ left: i * 310, top: 20, width: 300, height: 150 }))
-    const { graphic } = timelinePaths(points, slots) as { graphic: Array<{ id: string; type: string; shape: { points: number[][] }; style: Record<string, unknown> }> }
+    const { graphic } = timelinePaths(points, slots) as {
+      graphic: Array<{ id: string; type: string; shape: { points: number[][] }; style: Record<string, unknown> }>
+    }
     const line = (k: number) => graphic.find((g) => g.id === `line-${k}`)!
     const area = (k: number) => graphic.find((g) => g.id === `area-${k}`)!
     // Six tracks (memory, cpu, requests, three tiers), an area and a line each; areas first (drawn under).
@@ -52,12 +54,19 @@ describe('timeline chart options', () => {
     const top = yMax(timelineScales(points))[3]!
     expect(top).toBe(countScale(7).max)
     const b = plotOf(slots[3]!)
-    const tier = (v0: number, v1: number) => [[b.left, y(3, v0, top)], [b.left + b.width, y(3, v0, top)], [b.left + b.width, y(3, v1, top)]]
+    const tier = (v0: number, v1: number) => [
+      [b.left, y(3, v0, top)],
+      [b.left + b.width, y(3, v0, top)],
+      [b.left + b.width, y(3, v1, top)],
+    ]
     expect(line(3).shape.points).toEqual(tier(1, 1))
     expect(line(4).shape.points).toEqual(tier(3, 3))
     expect(line(5).shape.points).toEqual(tier(6, 7))
     expect(area(4).shape.points).toEqual([...line(4).shape.points, ...line(3).shape.points.slice().reverse()])
-    expect(area(3).shape.points.slice(-2)).toEqual([[b.left + b.width, b.top + b.height], [b.left, b.top + b.height]])
+    expect(area(3).shape.points.slice(-2)).toEqual([
+      [b.left + b.width, b.top + b.height],
+      [b.left, b.top + b.height],
+    ])
     // Every area is faint, the stacked tiers' less so.
     expect(area(1).style.opacity).toBeLessThan(area(4).style.opacity as number)
   })
@@ -81,7 +90,7 @@ describe('timeline chart options', () => {
     expect(empty(timelinePaths(points, []))).toBe(true)
   })
 
-  it('gives the axes canvas the count charts\' scales, the same the lines are drawn on', () => {
+  it("gives the axes canvas the count charts' scales, the same the lines are drawn on", () => {
     const data = timelineScales(points)
     // memory and cpu: fixed in the look; requests: largest 3; browsers: largest stack 1 + 2 + 4.
     expect(data.yAxis).toEqual([{}, {}, countScale(3), countScale(7)])
@@ -102,7 +111,7 @@ describe('timeline chart options', () => {
     expect(fmtMinute(min + 10_000)).toMatch(/^\d\d:\d\d$/)
   })
 
-  it('places the HTML minute labels at their minute\'s fraction of the time range', () => {
+  it("places the HTML minute labels at their minute's fraction of the time range", () => {
     const min = 1_700_000_030_000 // 22:13:50 UTC: the whole minutes of the range are 10 s, 70 s and 130 s in
     const at = (t: number) => ({ ...points[0]!, timestamp: t })
     expect(timeLabels([at(min), at(min + 180_000)])).toEqual([
@@ -135,7 +144,7 @@ describe('timeline chart options', () => {
     }
   })
 
-  it('draws the y labels and grid lines, and the time axes\' line, on the canvas underneath', () => {
+  it("draws the y labels and grid lines, and the time axes' line, on the canvas underneath", () => {
     type Axis = { gridIndex: number; show: boolean; min?: number; max?: number; interval?: number; axisLabel: { show: boolean }; splitLine: { show: boolean } }
     const under = timelineAxesLook() as { yAxis: Axis[]; xAxis: Array<{ show?: boolean; axisLabel: { show: boolean } }>; series?: unknown; grid: unknown[] }
     expect(under.grid).toHaveLength(CHARTS.length)
@@ -147,7 +156,7 @@ describe('timeline chart options', () => {
     expect(under.yAxis.map(scale)).toEqual(CHARTS.map((c, i) => [i, 0, c.max, c.max === undefined ? undefined : c.max / 5]))
   })
 
-  it('puts each chart\'s plot inside its slot, label margins left, never at a negative size', () => {
+  it("puts each chart's plot inside its slot, label margins left, never at a negative size", () => {
     const layout = timelineLayout([
       { left: 0, top: 20, width: 300, height: 150 },
       { left: 310, top: 20, width: 300, height: 150 },
@@ -166,12 +175,21 @@ describe('timeline chart options', () => {
 
   it('puts each plot where timeline-paths draws it: the slot less the label margins', () => {
     const slot = { left: 310, top: 20, width: 300, height: 150 }
-    expect(plotOf(slot)).toEqual({ left: 310 + MARGIN.left, top: 20 + MARGIN.top, width: 300 - MARGIN.left - MARGIN.right, height: 150 - MARGIN.top - MARGIN.bottom })
+    expect(plotOf(slot)).toEqual({
+      left: 310 + MARGIN.left,
+      top: 20 + MARGIN.top,
+      width: 300 - MARGIN.left - MARGIN.right,
+      height: 150 - MARGIN.top - MARGIN.bottom,
+    })
     expect((timelineLayout([slot]) as { grid: unknown[] }).grid).toEqual([plotOf(slot)])
   })
 
-  it('tooltip: the nearest point\'s time and the chart\'s own series, each with the chart\'s unit', () => {
-    expect(tooltipAt(points, 1, 0.2)).toEqual({ time: fmtTime(points[0]!.timestamp), at: 0, lines: [{ name: 'cpu', color: CHARTS[1]!.series[0]!.color, text: '12 %' }] })
+  it("tooltip: the nearest point's time and the chart's own series, each with the chart's unit", () => {
+    expect(tooltipAt(points, 1, 0.2)).toEqual({
+      time: fmtTime(points[0]!.timestamp),
+      at: 0,
+      lines: [{ name: 'cpu', color: CHARTS[1]!.series[0]!.color, text: '12 %' }],
+    })
     expect(tooltipAt(points, 2, 0.8)).toMatchObject({ time: fmtTime(points[1]!.timestamp), at: 1, lines: [{ name: 'requests', text: '0' }] })
     // A tier's own count, not the stacked sum.
     expect(tooltipAt(points, 3, 1)!.lines.map((l) => `${l.name}: ${l.text}`)).toEqual(['permanent: 1', 'hot: 2', 'cold: 4'])

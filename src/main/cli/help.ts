@@ -14,15 +14,13 @@ export function helpText(): string {
   const accepts = (spec: OptionSpec): string => `${spec.help} Accepts ${acceptedValues(spec.key)}.`
   const rows: Array<[string, string, string, string, string]> = [
     [flagUsage(CONFIG_FILE_OPTION.flag, CONFIG_FILE_OPTION.arg), CONFIG_FILE_OPTION.env.join(', '), '-', 'none', CONFIG_FILE_OPTION.help],
-    ...OPTIONS.filter((s) => s.flag !== null).map(
-      (spec): [string, string, string, string, string] => [
-        flagUsage(spec.flag as string, spec.arg),
-        spec.env.join(', '),
-        spec.key,
-        `default ${defaultLabel(spec)}`,
-        accepts(spec),
-      ],
-    ),
+    ...OPTIONS.filter((s) => s.flag !== null).map((spec): [string, string, string, string, string] => [
+      flagUsage(spec.flag as string, spec.arg),
+      spec.env.join(', '),
+      spec.key,
+      `default ${defaultLabel(spec)}`,
+      accepts(spec),
+    ]),
   ]
   const width = (i: number): number => Math.max(...rows.map((r) => r[i]?.length ?? 0)) + 2
   const [w0, w1, w2] = [width(0), width(1), width(2)]
@@ -70,7 +68,9 @@ export function optionsMarkdownTable(): string {
     const flag = spec.flag === null ? 'config file only' : code(flagUsage(spec.flag, spec.arg))
     const env = spec.env.length === 0 ? '-' : spec.env.map(code).join(', ')
     const def = DEFAULTS[spec.key] === null ? defaultLabel(spec) : code(defaultLabel(spec))
-    lines.push(`| ${flag} | ${env} | ${code(spec.key)} | ${def} | ${spec.help.replaceAll('|', '\\|')} Accepts ${acceptedValues(spec.key, { fromFile: spec.flag === null })}. |`)
+    lines.push(
+      `| ${flag} | ${env} | ${code(spec.key)} | ${def} | ${spec.help.replaceAll('|', '\\|')} Accepts ${acceptedValues(spec.key, { fromFile: spec.flag === null })}. |`,
+    )
   }
   return lines.join('\n') + '\n'
 }

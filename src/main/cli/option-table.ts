@@ -48,7 +48,13 @@ const ROWS: Record<Key, Row> = {
     help: 'Keep monitor history in this Redis (e.g. redis://127.0.0.1:6379) instead of the data dir. If Redis goes away the service keeps serving and writes the pending history when it returns.',
     noneLabel: 'none',
   },
-  redis_prefix: { flag: 'redis-prefix', env: ['CRAWLDECK_REDIS_PREFIX'], type: 'string', arg: 'PREFIX', help: 'Prefix of the Redis keys crawldeck writes (use one per instance sharing a Redis).' },
+  redis_prefix: {
+    flag: 'redis-prefix',
+    env: ['CRAWLDECK_REDIS_PREFIX'],
+    type: 'string',
+    arg: 'PREFIX',
+    help: 'Prefix of the Redis keys crawldeck writes (use one per instance sharing a Redis).',
+  },
   log_level: {
     flag: 'log-level',
     env: ['CRAWLDECK_LOG_LEVEL'],
@@ -155,7 +161,7 @@ const ROWS: Record<Key, Row> = {
     env: ['CRAWLDECK_ALLOWED_HOSTS'],
     type: 'string-list',
     arg: 'NAMES',
-    help: 'Extra Host names the server answers to (comma-separated), e.g. a reverse proxy\'s name; loopback names and the bound address always work.',
+    help: "Extra Host names the server answers to (comma-separated), e.g. a reverse proxy's name; loopback names and the bound address always work.",
   },
   cors_origins: {
     flag: 'cors-origins',

@@ -195,7 +195,9 @@ function readConfigFile(file: string): Record<string, unknown> {
       throw new OptionsError(`config file ${file}: unknown key ${JSON.stringify(key)}${guess ? ` (did you mean "${guess}"?)` : ''}; keys are listed in --help`)
     }
     if (!fieldSchema(spec.key).safeParse(value).success) {
-      throw new OptionsError(`config file ${file}: ${key} must be ${acceptedValues(spec.key, { fromFile: true })}, got ${oneLine(JSON.stringify(value) ?? String(value))}`)
+      throw new OptionsError(
+        `config file ${file}: ${key} must be ${acceptedValues(spec.key, { fromFile: true })}, got ${oneLine(JSON.stringify(value) ?? String(value))}`,
+      )
     }
     out[key] = value
   }

@@ -36,7 +36,12 @@ export const ConfigSchema = z
     /** Upper bound on crawler_config.page_timeout, in ms. */
     max_page_timeout_ms: z.number().int().min(1000).max(600_000).default(120_000),
     /** Largest JSON body accepted, in bytes. */
-    body_limit_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    body_limit_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
     /** Launch the permanent browser at start-up (turned off only by tests that start many runtimes). */
     launch_permanent: z.boolean().default(true),
     /** Completed requests the monitor keeps for /monitor/requests. */
@@ -84,7 +89,12 @@ export const ConfigSchema = z
     /** Screenshots are clipped to this height (and width) in CSS px; the result says so (screenshot_clipped). */
     max_screenshot_height: z.number().int().min(100).max(1_000_000).default(16_384),
     /** A screenshot, PDF or page HTML (in characters) larger than this fails its URL (422 capture_too_large). */
-    max_capture_bytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
+    max_capture_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024 * 1024)
+      .default(32 * 1024 * 1024),
     /**
      * Fresh context + page pairs kept ready per permanent or hot browser, so a request does not
      * wait for page creation; never reused across requests. 0 turns the reserve off. 1 by default:
@@ -103,7 +113,15 @@ export type ConfigInput = z.input<typeof ConfigSchema>
  * its HTTP server). Their start values come from here; their current values live in
  * LiveSettings (settings/live.ts), which is where engine components read them.
  */
-export const LIVE_CONFIG_KEYS = ['host', 'port', 'memory_threshold_percent', 'idle_ttl_seconds', 'admin_tokens', 'crawl_tokens', 'read_tokens'] as const satisfies readonly (keyof Config)[]
+export const LIVE_CONFIG_KEYS = [
+  'host',
+  'port',
+  'memory_threshold_percent',
+  'idle_ttl_seconds',
+  'admin_tokens',
+  'crawl_tokens',
+  'read_tokens',
+] as const satisfies readonly (keyof Config)[]
 export type LiveConfigKey = (typeof LIVE_CONFIG_KEYS)[number]
 
 /**

@@ -90,7 +90,10 @@ export class InvalidSelectorError extends ValidationError {
 
 /** The admission queue is full: the client should come back after `retryAfterSeconds`. */
 export class QueueFullError extends CrawldeckError {
-  constructor(readonly retryAfterSeconds: number, queued: number) {
+  constructor(
+    readonly retryAfterSeconds: number,
+    queued: number,
+  ) {
     super(429, 'queue_full', `crawl queue is full (${queued} waiting); retry after ${retryAfterSeconds} s`, {
       headers: { 'Retry-After': String(retryAfterSeconds) },
     })
@@ -117,7 +120,10 @@ export class BrowserLaunchError extends CrawldeckError {
 
 /** The browser serving a crawl went away underneath it. */
 export class BrowserGoneError extends CrawldeckError {
-  constructor(readonly reason: 'killed' | 'crashed' | 'shutdown', sig: string) {
+  constructor(
+    readonly reason: 'killed' | 'crashed' | 'shutdown',
+    sig: string,
+  ) {
     const why =
       reason === 'killed'
         ? `browser ${sig} was killed by an operator while this crawl ran`
@@ -154,7 +160,10 @@ export class ConflictError extends CrawldeckError {
 
 /** The crawl itself failed (navigation error, timeout, HTTP error from the target). */
 export class CrawlFailedError extends CrawldeckError {
-  constructor(message: string, readonly timedOut = false) {
+  constructor(
+    message: string,
+    readonly timedOut = false,
+  ) {
     super(timedOut ? 504 : 502, timedOut ? 'crawl_timeout' : 'crawl_failed', message)
   }
 }
@@ -222,7 +231,10 @@ export class MarkdownTimeoutError extends CrawldeckError {
  * can run on this install (503 markdown_unavailable).
  */
 export class MarkdownFailedError extends CrawldeckError {
-  constructor(message: string, readonly unavailable = false) {
+  constructor(
+    message: string,
+    readonly unavailable = false,
+  ) {
     super(unavailable ? 503 : 502, unavailable ? 'markdown_unavailable' : 'markdown_failed', message)
   }
 }
@@ -235,7 +247,7 @@ export class MarkdownFailedError extends CrawldeckError {
  */
 export function firstLine(err: unknown, max = MAX_ERROR_CHARS): string {
   const text = err instanceof Error ? err.message : String(err)
-  for (let start = 0; start < text.length; ) {
+  for (let start = 0; start < text.length;) {
     const newline = text.indexOf('\n', start)
     const end = newline < 0 ? text.length : newline
     const line = text.slice(start, end).trim()

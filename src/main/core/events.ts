@@ -22,7 +22,14 @@ export interface EngineEvents {
   'browser:cleanup': { closed: string[]; spared_busy: string[] }
   'lease:acquired': { id: string; sig: string; request_id: string | null; pool_hit: boolean; wait_ms: number; leases: number }
   'lease:released': { id: string; sig: string; request_id: string | null; leases: number }
-  'janitor:run': { memory_percent: number; pressure: 'LOW' | 'MEDIUM' | 'HIGH'; interval_seconds: number; cold_ttl_seconds: number; hot_ttl_seconds: number; closed: number }
+  'janitor:run': {
+    memory_percent: number
+    pressure: 'LOW' | 'MEDIUM' | 'HIGH'
+    interval_seconds: number
+    cold_ttl_seconds: number
+    hot_ttl_seconds: number
+    closed: number
+  }
   'admission:changed': { active: number; queued: number; limit: number; queue_limit: number }
   'admission:rejected': { queued: number; retry_after_seconds: number }
   'request:started': { id: string; endpoint: string; url: string; urls: number; config_sig: string; start_time: number }

@@ -109,8 +109,21 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   // After the settings: tokens saved there count towards the default like configured ones.
   const guardReason = privateTargetsReason(config)
   const egress = guardReason !== null ? await EgressGuard.start(config.private_targets_allowed, deps.egressLookup) : null
-  if (egress) logger.info({ proxy: egress.proxy.serverUrl, allowed: config.private_targets_allowed, reason: guardReason }, 'private targets refused: browsers go through the egress guard')
-  const pool = new BrowserPool({ config, live: liveSettings, chromium: executable, events, logger, readMemory, egressProxy: egress?.proxyServer ?? null, sandbox: sandbox.sandbox })
+  if (egress)
+    logger.info(
+      { proxy: egress.proxy.serverUrl, allowed: config.private_targets_allowed, reason: guardReason },
+      'private targets refused: browsers go through the egress guard',
+    )
+  const pool = new BrowserPool({
+    config,
+    live: liveSettings,
+    chromium: executable,
+    events,
+    logger,
+    readMemory,
+    egressProxy: egress?.proxyServer ?? null,
+    sandbox: sandbox.sandbox,
+  })
   const admission = new Admission(config.max_pages, config.queue_size, events)
   const reserve = new PageReserve({
     size: config.prewarm_pages,
@@ -126,7 +139,9 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   reserve.start()
   const limits = { egress, maxScreenshotHeight: config.max_screenshot_height, maxCaptureBytes: config.max_capture_bytes }
   const markdown = new MarkdownOffload({ logger })
-  const crawler = new Crawler(pool, admission, limits, config.prewarm_pages > 0 ? reserve : null, deps.closeContext, (html, bounds) => markdown.convert(html, bounds))
+  const crawler = new Crawler(pool, admission, limits, config.prewarm_pages > 0 ? reserve : null, deps.closeContext, (html, bounds) =>
+    markdown.convert(html, bounds),
+  )
   const janitor = new Janitor(pool, liveSettings, events, logger, readMemory, reserve)
   const startedAt = Date.now()
 
@@ -160,16 +175,36 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   }
   janitor.start()
 
-
   const service: ServiceImpl = {
     ...createCrawlService({ config, events, crawler, egress }),
     ...createMonitorService({ monitor, live, pool, events, registry: metrics.registry }),
     ...settings.operations,
-    health: async () => readHealth({ config, live: liveSettings, pool, admission, readMemory, startedAt, version: VERSION, sandboxWarning: sandbox.warning, persistence: monitor.persistence, guardPending: settings.guardPending }),
+    health: async () =>
+      readHealth({
+        config,
+        live: liveSettings,
+        pool,
+        admission,
+        readMemory,
+        startedAt,
+        version: VERSION,
+        sandboxWarning: sandbox.warning,
+        persistence: monitor.persistence,
+        guardPending: settings.guardPending,
+      }),
   }
 
   let closing: Promise<void> | null = null
-  logger.info({ chromium: executable.headless.path, chromium_headed: executable.headed?.path ?? null, chromium_nice: executable.nice, chromium_sandbox: sandbox.sandbox, max_pages: config.max_pages }, 'engine started')
+  logger.info(
+    {
+      chromium: executable.headless.path,
+      chromium_headed: executable.headed?.path ?? null,
+      chromium_nice: executable.nice,
+      chromium_sandbox: sandbox.sandbox,
+      max_pages: config.max_pages,
+    },
+    'engine started',
+  )
   return {
     config,
     events,

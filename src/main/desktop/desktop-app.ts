@@ -120,13 +120,18 @@ export async function startDesktop(opts: DesktopOptions): Promise<DesktopApp | n
     // Browser profiles and the like in a folder of this run's, which the next start sweeps
     // should this one be killed.
     tempRun = claimTempRun()
-    if (tempRun.swept.length > 0) logger.warn({ removed: tempRun.swept }, `removed ${tempRun.swept.length} temp folder(s) left by crawldeck processes that ended without cleaning up`)
+    if (tempRun.swept.length > 0)
+      logger.warn({ removed: tempRun.swept }, `removed ${tempRun.swept.length} temp folder(s) left by crawldeck processes that ended without cleaning up`)
     runtime = await createRuntime({ data_dir: join(userData, 'data'), ...opts.config }, { logger, settingsDir: userData, ...opts.runtimeDeps })
     const engine = runtime
     if (stopping) return null
     const settings: DesktopSettingsSource = engine.settings
 
-    const httpSettings = (s: { http_enabled: boolean; host: string; port: number }): HttpDoorSettings => ({ enabled: s.http_enabled, host: s.host, port: s.port })
+    const httpSettings = (s: { http_enabled: boolean; host: string; port: number }): HttpDoorSettings => ({
+      enabled: s.http_enabled,
+      host: s.host,
+      port: s.port,
+    })
     await httpDoor.apply(httpSettings(settings.current()))
     if (stopping) return null
     offSettings = settings.onChange(async (change) => {
@@ -136,7 +141,15 @@ export async function startDesktop(opts: DesktopOptions): Promise<DesktopApp | n
     })
 
     const appInfo = (): AppInfo => ({ version: engine.version, http_url: httpDoor.url(), platform: process.platform })
-    ipcDoor = registerIpcDoor({ ipcMain, service: engine.service, live: engine.live, isAllowedSender: isAppUrl, appInfo, logger, maxInputBytes: engine.config.body_limit_bytes })
+    ipcDoor = registerIpcDoor({
+      ipcMain,
+      service: engine.service,
+      live: engine.live,
+      isAllowedSender: isAppUrl,
+      appInfo,
+      logger,
+      maxInputBytes: engine.config.body_limit_bytes,
+    })
 
     const openWindow = () => {
       if (win && !win.isDestroyed()) focusWindow(win)

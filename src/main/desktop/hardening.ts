@@ -69,7 +69,9 @@ export function hardenSession(ses: Session, deps: HardeningDeps): void {
     callback({
       responseHeaders: {
         ...withoutCsp(details.responseHeaders),
-        'Content-Security-Policy': ["default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'"],
+        'Content-Security-Policy': [
+          "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'",
+        ],
       },
     })
   })

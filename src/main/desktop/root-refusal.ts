@@ -13,8 +13,8 @@ import type { ProcessIdentity } from '../core/chromium/sandbox.js'
 export function rootRefusal(id: ProcessIdentity): string | null {
   if (id.uid !== 0 || id.platform === 'win32') return null
   return (
-    'crawldeck does not run as root: its browsers would run without Chromium\'s sandbox, so a hostile page ' +
-    'that exploits one would get root\'s rights. Start crawldeck from your ordinary user account ' +
+    "crawldeck does not run as root: its browsers would run without Chromium's sandbox, so a hostile page " +
+    "that exploits one would get root's rights. Start crawldeck from your ordinary user account " +
     '(not with sudo). To run crawldeck as root on a server, use the headless service (npm run serve) instead.'
   )
 }

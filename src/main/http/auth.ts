@@ -75,7 +75,8 @@ const FAILURE_PREFIX = 6
 export class Authenticator {
   private readonly source: () => TokenSet
   /** Digests of the token lists last read from the source, recomputed only when a list is replaced. */
-  private cached: { lists: [readonly string[], readonly string[], readonly string[]]; tokens: Array<{ scope: Scope; digest: Buffer; hex: string }> } | null = null
+  private cached: { lists: [readonly string[], readonly string[], readonly string[]]; tokens: Array<{ scope: Scope; digest: Buffer; hex: string }> } | null =
+    null
   private readonly sessions = new Map<string, Session>()
   private readonly failures = new Map<string, Failures>()
   private readonly now: () => number
@@ -295,7 +296,8 @@ export function requireScope(auth: Authenticator, need: OperationScope): Middlew
       ctx.set('WWW-Authenticate', 'Bearer realm="crawldeck"')
       refuse(ctx, unauthorized(`sign in: send "Authorization: Bearer <token>" (a ${need} token or better), or sign in to the dashboard`))
     }
-    if (RANK[scope] < RANK[need]) refuse(ctx, new CrawldeckError(403, 'forbidden', `${ctx.method} ${ctx.path} needs the ${need} scope; this token has ${scope}`))
+    if (RANK[scope] < RANK[need])
+      refuse(ctx, new CrawldeckError(403, 'forbidden', `${ctx.method} ${ctx.path} needs the ${need} scope; this token has ${scope}`))
     ctx.state.scope = scope
     return next()
   }
@@ -329,7 +331,14 @@ export function authRoutes(auth: Authenticator): Middleware {
         const session = auth.createSession(sent.token)
         // Revoked between the check and now (a Settings save in between): as if never valid.
         if (session === null) throw unauthorized('that token is not valid here')
-        ctx.cookies.set(SESSION_COOKIE, session.id, { httpOnly: true, sameSite: 'strict', path: '/', maxAge: session.maxAgeMs, secure: ctx.secure, overwrite: true })
+        ctx.cookies.set(SESSION_COOKIE, session.id, {
+          httpOnly: true,
+          sameSite: 'strict',
+          path: '/',
+          maxAge: session.maxAgeMs,
+          secure: ctx.secure,
+          overwrite: true,
+        })
         ctx.body = { auth_required: true, signed_in: true, scope: session.scope } satisfies AuthSession
       })
     }

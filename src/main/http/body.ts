@@ -27,7 +27,11 @@ export function jsonBody(limitBytes: number): Middleware {
       }
       const hasBody = Boolean(ctx.request.length) || ctx.get('transfer-encoding') !== ''
       if (hasBody && !ctx.is('application/json')) {
-        throw new CrawldeckError(415, 'unsupported_media_type', `send the body as JSON with Content-Type: application/json (got ${ctx.get('content-type') || 'no content type'})`)
+        throw new CrawldeckError(
+          415,
+          'unsupported_media_type',
+          `send the body as JSON with Content-Type: application/json (got ${ctx.get('content-type') || 'no content type'})`,
+        )
       }
     }
     return parse(ctx, next)

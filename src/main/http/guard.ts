@@ -117,7 +117,11 @@ export function guard(opts: GuardOptions): Middleware {
     const host = ctx.get('host') || undefined
     if (!hostAllowed(host, opts, names)) {
       // The names that would work are not listed: they are the operator's, not the caller's.
-      throw new CrawldeckError(403, 'host_not_allowed', `Host ${JSON.stringify((host ?? '').slice(0, 256))} is not a name of this service; its operator can add it with --allowed-hosts`)
+      throw new CrawldeckError(
+        403,
+        'host_not_allowed',
+        `Host ${JSON.stringify((host ?? '').slice(0, 256))} is not a name of this service; its operator can add it with --allowed-hosts`,
+      )
     }
 
     const origin = ctx.get('origin')
@@ -134,7 +138,11 @@ export function guard(opts: GuardOptions): Middleware {
       }
     }
     if (UNSAFE_METHODS.has(ctx.method) && origin !== '' && !corsAllowed && !sameOrigin(origin, host)) {
-      throw new CrawldeckError(403, 'origin_not_allowed', `requests from ${origin === 'null' ? 'an opaque origin' : origin} may not change anything here; allow the origin with --cors-origins if it is yours`)
+      throw new CrawldeckError(
+        403,
+        'origin_not_allowed',
+        `requests from ${origin === 'null' ? 'an opaque origin' : origin} may not change anything here; allow the origin with --cors-origins if it is yours`,
+      )
     }
     await next()
   }

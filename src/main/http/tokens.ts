@@ -46,7 +46,10 @@ export function ensureTokens(live: Pick<LiveSettings, 'tokens' | 'useGeneratedAd
   }
   // Whatever the umask or an earlier copy said: owner only.
   chmodSync(file, 0o600)
-  logger.warn({ bind: bindHost, token_file: file }, `bound to ${bindHost} with no token configured: every request needs the admin token in ${file} (Authorization: Bearer …); configure tokens to choose your own`)
+  logger.warn(
+    { bind: bindHost, token_file: file },
+    `bound to ${bindHost} with no token configured: every request needs the admin token in ${file} (Authorization: Bearer …); configure tokens to choose your own`,
+  )
   live.useGeneratedAdminToken(token)
   return file
 }

@@ -116,6 +116,7 @@ export function parseInput(name: OperationName, raw: unknown): unknown {
 /** A call or stream id chosen by the renderer; only its own window's ids can be cancelled with it. */
 export function readId(value: unknown, required: boolean): string | null {
   if (value === undefined && !required) return null
-  if (typeof value !== 'string' || !ID_PATTERN.test(value)) throw new InvalidMessageError('id must be 1 to 128 characters of A-Z a-z 0-9 _ . : - (not starting with :)')
+  if (typeof value !== 'string' || !ID_PATTERN.test(value))
+    throw new InvalidMessageError('id must be 1 to 128 characters of A-Z a-z 0-9 _ . : - (not starting with :)')
   return value
 }

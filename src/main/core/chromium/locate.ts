@@ -35,13 +35,7 @@ export interface LocateOptions {
  */
 const SYSTEM_HEADLESS_SHELL_PATHS = ['/usr/lib/chromium/chromium-headless-shell', '/usr/bin/chromium-headless-shell']
 
-const SYSTEM_PATHS = [
-  '/usr/bin/chromium',
-  '/usr/bin/chromium-browser',
-  '/usr/bin/google-chrome',
-  '/usr/bin/google-chrome-stable',
-  '/snap/bin/chromium',
-]
+const SYSTEM_PATHS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/snap/bin/chromium']
 
 // Executable paths inside a Playwright revision directory, across the layouts Playwright has shipped.
 const FULL_CHROMIUM_BINARIES = ['chrome-linux64/chrome', 'chrome-linux-arm64/chrome', 'chrome-linux/chrome']

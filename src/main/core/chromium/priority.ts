@@ -62,7 +62,8 @@ export function chromiumExecutable(chromiumPath: string, nice: number): Chromium
   let warning: string | null = null
   if (process.getuid?.() === 0) {
     const setpriv = findExecutable(SETPRIV_BINARIES)
-    if (setpriv === null) warning = `running as root without util-linux 'setpriv': Chromium will put most of its threads back to normal priority (chromium_nice ${nice} applies only partly)`
+    if (setpriv === null)
+      warning = `running as root without util-linux 'setpriv': Chromium will put most of its threads back to normal priority (chromium_nice ${nice} applies only partly)`
     else prefix = `${shQuote(setpriv)} --bounding-set -sys_nice --inh-caps -sys_nice `
   }
   let dir: string

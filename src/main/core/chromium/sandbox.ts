@@ -30,19 +30,19 @@ export interface SandboxPolicy {
 }
 
 export const ROOT_UNSANDBOXED_WARNING =
-  'browsers run without Chromium\'s sandbox because crawldeck runs as root (Chromium does not start sandboxed as root): ' +
-  'a page that exploits the renderer then runs with root\'s rights. Run crawldeck as an ordinary user ' +
+  "browsers run without Chromium's sandbox because crawldeck runs as root (Chromium does not start sandboxed as root): " +
+  "a page that exploits the renderer then runs with root's rights. Run crawldeck as an ordinary user " +
   '(in a container, a non-root USER) and browsers are sandboxed.'
 
 export const OPERATOR_UNSANDBOXED_WARNING =
-  'browsers run without Chromium\'s sandbox because the config\'s chromium_args has --no-sandbox: ' +
-  'a page that exploits the renderer then runs with crawldeck\'s rights. Remove it from chromium_args once the sandbox can start here.'
+  "browsers run without Chromium's sandbox because the config's chromium_args has --no-sandbox: " +
+  "a page that exploits the renderer then runs with crawldeck's rights. Remove it from chromium_args once the sandbox can start here."
 
 /** Added to a launch error that says Chromium's sandbox could not start (see pool.ts). */
 export const SANDBOX_UNAVAILABLE_HINT =
-  'Chromium\'s sandbox cannot start on this machine: it needs unprivileged user namespaces ' +
+  "Chromium's sandbox cannot start on this machine: it needs unprivileged user namespaces " +
   '(sysctl user.max_user_namespaces above 0, and kernel.unprivileged_userns_clone=1 where it exists; in a container, a seccomp profile that allows them) ' +
-  'or Chromium\'s setuid sandbox helper (Debian: apt-get install chromium-sandbox). Enable one, or knowingly run browsers unsandboxed with --no-sandbox in the config file\'s chromium_args.'
+  "or Chromium's setuid sandbox helper (Debian: apt-get install chromium-sandbox). Enable one, or knowingly run browsers unsandboxed with --no-sandbox in the config file's chromium_args."
 
 export function currentIdentity(): ProcessIdentity {
   return { uid: process.getuid?.(), platform: process.platform }

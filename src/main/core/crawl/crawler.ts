@@ -175,7 +175,16 @@ export class Crawler {
    * Steps Playwright bounds itself get what is left of page_timeout as their timeout; the others
    * (evaluate, pdf) race the deadline, which a page's own script can otherwise hold off forever.
    */
-  private async work(page: Page, session: CDPSession | undefined, url: string, cfg: CrawlerConfig, wants: CrawlWants, ctx: CrawlContext, started: number, deadline: Deadline): Promise<CrawlOutcome> {
+  private async work(
+    page: Page,
+    session: CDPSession | undefined,
+    url: string,
+    cfg: CrawlerConfig,
+    wants: CrawlWants,
+    ctx: CrawlContext,
+    started: number,
+    deadline: Deadline,
+  ): Promise<CrawlOutcome> {
     ctx.onPhase?.('navigating')
     const response = await this.navigate(page, url, cfg, deadline.remaining())
     const status = response?.status() ?? null
@@ -191,7 +200,14 @@ export class Crawler {
     result.redirected_url = page.url()
     result.js_results = jsResults
     if (wants.extract) {
-      const extracted = await deadline.race(extractFromPage(page, { cssSelector: cfg.css_selector, excludedTags: cfg.excluded_tags, maxChars: this.limits.maxCaptureBytes, cleanedOnly: wants.cleanedOnly }, session), 'extraction')
+      const extracted = await deadline.race(
+        extractFromPage(
+          page,
+          { cssSelector: cfg.css_selector, excludedTags: cfg.excluded_tags, maxChars: this.limits.maxCaptureBytes, cleanedOnly: wants.cleanedOnly },
+          session,
+        ),
+        'extraction',
+      )
       Object.assign(result, extracted)
       // Not raced here: the converter settles by the deadline itself, and stops its work then.
       if (wants.markdown) result.markdown = await this.markdown(extracted.cleaned_html, { deadline, signal: ctx.signal, maxChars: this.limits.maxCaptureBytes })
@@ -221,7 +237,9 @@ export class Crawler {
       return await this.goto(page, url, cfg, timeout)
     } catch (err) {
       if (isDownloadStart(err)) {
-        throw new CrawlFailedError(`${url} is a download, not a page: its server sends a file (Content-Disposition: attachment or a type the browser does not display), and this service does not download files`)
+        throw new CrawlFailedError(
+          `${url} is a download, not a page: its server sends a file (Content-Disposition: attachment or a type the browser does not display), and this service does not download files`,
+        )
       }
       throw err
     }
@@ -288,7 +306,10 @@ async function opened<T extends { close(): Promise<unknown> }>(making: Promise<T
   try {
     return await deadline.race(making, 'opening a page', signal)
   } catch (err) {
-    making.then((late) => void late.close().catch(() => undefined), () => undefined)
+    making.then(
+      (late) => void late.close().catch(() => undefined),
+      () => undefined,
+    )
     throw err
   }
 }

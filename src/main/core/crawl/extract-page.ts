@@ -169,7 +169,8 @@ export function pageExtract(args: PageArgs): string {
       const rel = ' ' + (link.getAttribute('rel') || '').toLowerCase().replace(/\s+/g, ' ') + ' '
       if (rel.indexOf(' canonical ') >= 0 && link.getAttribute('href') && typeof link.href === 'string') canonicalField = '=' + link.href
     }
-    sent += titleField.length + languageField.length + descriptionField.length + keywordsField.length + authorField.length + canonicalField.length + social.length
+    sent +=
+      titleField.length + languageField.length + descriptionField.length + keywordsField.length + authorField.length + canonicalField.length + social.length
     if (sent > args.maxChars) return 'T' + sent
   }
 
@@ -366,19 +367,7 @@ export function pageExtract(args: PageArgs): string {
   if (!full && cleaned.length > args.maxChars) return 'L' + cleaned.length
 
   // Same order as WIRE_FIELDS (extract-wire.ts).
-  const fields = [
-    html,
-    cleaned,
-    links,
-    images,
-    titleField,
-    descriptionField,
-    keywordsField,
-    authorField,
-    languageField,
-    canonicalField,
-    social,
-  ]
+  const fields = [html, cleaned, links, images, titleField, descriptionField, keywordsField, authorField, languageField, canonicalField, social]
   let header = ''
   let body = ''
   for (let i = 0; i < fields.length; i++) {

@@ -99,7 +99,8 @@ export function pageError(err: unknown, max: number): string {
   let text = 'an error that could not be read'
   try {
     const e = err as { name?: unknown; message?: unknown } | null
-    const described = e !== null && typeof e === 'object' && typeof e.message === 'string' ? (typeof e.name === 'string' ? e.name : 'Error') + ': ' + e.message : '' + err
+    const described =
+      e !== null && typeof e === 'object' && typeof e.message === 'string' ? (typeof e.name === 'string' ? e.name : 'Error') + ': ' + e.message : '' + err
     if (typeof described === 'string') text = described
   } catch {
     // keep the placeholder

@@ -128,5 +128,7 @@ async function evaluateString(page: Page, expression: string, session?: CDPSessi
  * only in its error's text (Chromium's wording, relayed by Playwright): it is recognised here alone.
  */
 function isMissingContext(err: unknown): boolean {
-  return err instanceof Error && /Cannot find default execution context|Execution context was destroyed|Cannot find context with specified id/i.test(err.message)
+  return (
+    err instanceof Error && /Cannot find default execution context|Execution context was destroyed|Cannot find context with specified id/i.test(err.message)
+  )
 }

@@ -12,10 +12,7 @@ export interface MarkdownJob {
 
 export type MarkdownReply =
   /** Sent once, when the worker has loaded (and warmed) the converter. */
-  | { ready: true }
-  | { id: number; markdown: string }
-  | { id: number; tooLarge: number }
-  | { id: number; error: string }
+  { ready: true } | { id: number; markdown: string } | { id: number; tooLarge: number } | { id: number; error: string }
 
 /** What bounds one conversion. */
 export interface MarkdownLimits {

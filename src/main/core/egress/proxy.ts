@@ -184,7 +184,11 @@ export class EgressProxy {
             // Node's parser takes some bytes (controls in the reason phrase, for one) that Node
             // refuses to send on: the target's answer cannot be relayed as it is.
             upstream.destroy()
-            return fail({ authority, kind: 'invalid_answer', message: `${authority} answered with a status line or header that cannot be passed on (${errorCode(err)})` })
+            return fail({
+              authority,
+              kind: 'invalid_answer',
+              message: `${authority} answered with a status line or header that cannot be passed on (${errorCode(err)})`,
+            })
           }
           up.pipe(res)
           // The target cut its answer short: cut the browser's too, rather than leave it waiting.
@@ -292,5 +296,7 @@ const REASONS: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 
 function rawAnswer(socket: net.Socket, status: number, refusal: Refusal | null, text = refusal?.message ?? '', extraHeaders = ''): void {
   if (socket.destroyed) return
   const extra = (refusal ? `${EGRESS_HEADER}: ${refusal.kind}\r\n` : '') + extraHeaders
-  socket.end(`HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\ncontent-type: text/plain; charset=utf-8\r\n${extra}content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`)
+  socket.end(
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\ncontent-type: text/plain; charset=utf-8\r\n${extra}content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+  )
 }

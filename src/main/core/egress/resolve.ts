@@ -89,9 +89,7 @@ export const systemLookup: Lookup = dnsLookup()
 
 export type Resolution =
   /** Connect to exactly this address: the one that was checked (no second lookup, no rebinding). */
-  | { kind: 'ok'; address: string }
-  | { kind: 'blocked'; blocked: BlockedRange }
-  | { kind: 'unresolved'; error: string }
+  { kind: 'ok'; address: string } | { kind: 'blocked'; blocked: BlockedRange } | { kind: 'unresolved'; error: string }
 
 /**
  * Resolves a host (name or IP literal, IPv6 with or without brackets) and checks every address:
@@ -145,7 +143,12 @@ export async function resolveTargets(
       const host = distinct[next++] as string
       const left = deadline - Date.now()
       const literal = isIP(host.replace(/^\[|\]$/g, '')) !== 0
-      out.set(host, left > 0 || literal ? await resolveTarget(host, policy, lookup, Math.max(left, 1)) : { kind: 'unresolved', error: `ETIMEOUT (no answer within the request's ${budget} ms)` })
+      out.set(
+        host,
+        left > 0 || literal
+          ? await resolveTarget(host, policy, lookup, Math.max(left, 1))
+          : { kind: 'unresolved', error: `ETIMEOUT (no answer within the request's ${budget} ms)` },
+      )
     }
   }
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? LOOKUPS_PER_REQUEST, distinct.length) }, worker))

@@ -44,7 +44,14 @@ export class EndpointCounter {
   }
 
   toJSON(): EndpointCounterState {
-    return { count: this.count, success: this.success, errors: this.errors, pool_hits: this.poolHits, pool_known: this.poolKnown, latency: this.latency.toJSON() }
+    return {
+      count: this.count,
+      success: this.success,
+      errors: this.errors,
+      pool_hits: this.poolHits,
+      pool_known: this.poolKnown,
+      latency: this.latency.toJSON(),
+    }
   }
 
   static fromJSON(s: EndpointCounterState): EndpointCounter {

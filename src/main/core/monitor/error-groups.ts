@@ -65,7 +65,8 @@ export class ErrorGroups {
   load(groups: ErrorGroup[]): void {
     this.groups.clear()
     // Stored examples may predate the cap.
-    for (const g of [...groups].sort((a, b) => a.last_seen - b.last_seen).slice(-this.maxGroups)) this.groups.set(g.signature, { ...g, example: typeof g.example === 'string' ? capText(g.example) : g.example, endpoints: [...g.endpoints] })
+    for (const g of [...groups].sort((a, b) => a.last_seen - b.last_seen).slice(-this.maxGroups))
+      this.groups.set(g.signature, { ...g, example: typeof g.example === 'string' ? capText(g.example) : g.example, endpoints: [...g.endpoints] })
   }
 
   clear(): void {

@@ -2,7 +2,15 @@
  * The part of the monitor's state that survives a restart (endpoint stats, timeline, janitor log,
  * errors), with the dirty sections the persister writes and the merge of stored history.
  */
-import type { EndpointStatsResponse, ErrorEntry, ErrorsResponse, JanitorEvent, TimelineMetric, TimelineResponse, TimelineTick } from '../../../shared/monitor-types.js'
+import type {
+  EndpointStatsResponse,
+  ErrorEntry,
+  ErrorsResponse,
+  JanitorEvent,
+  TimelineMetric,
+  TimelineResponse,
+  TimelineTick,
+} from '../../../shared/monitor-types.js'
 import { capText } from '../errors.js'
 import { EndpointCounter, mergeCounters, type EndpointCounterState } from './endpoint-stats.js'
 import { ErrorGroups } from './error-groups.js'
@@ -144,7 +152,16 @@ export class MonitorHistory {
     if (snapshot.timeline) refill(this.timelinePoints, snapshot.timeline, (p) => p.timestamp)
     if (snapshot.janitor) refill(this.janitorLog, snapshot.janitor, (e) => e.timestamp)
     // Stored entries may predate the cap.
-    if (snapshot.errors) refill(this.errorLog, snapshot.errors.map((e) => ({ ...e, error: typeof e.error === 'string' ? capText(e.error) : e.error, stack: typeof e.stack === 'string' ? capText(e.stack) : e.stack })), (e) => e.timestamp)
+    if (snapshot.errors)
+      refill(
+        this.errorLog,
+        snapshot.errors.map((e) => ({
+          ...e,
+          error: typeof e.error === 'string' ? capText(e.error) : e.error,
+          stack: typeof e.stack === 'string' ? capText(e.stack) : e.stack,
+        })),
+        (e) => e.timestamp,
+      )
     if (snapshot.error_groups) {
       const byShape = new Map(snapshot.error_groups.map((g) => [g.signature, { ...g }]))
       for (const g of this.errorGroups.list()) {
@@ -152,7 +169,12 @@ export class MonitorHistory {
         byShape.set(
           g.signature,
           stored
-            ? { ...g, count: g.count + stored.count, first_seen: Math.min(g.first_seen, stored.first_seen), endpoints: [...new Set([...stored.endpoints, ...g.endpoints])] }
+            ? {
+                ...g,
+                count: g.count + stored.count,
+                first_seen: Math.min(g.first_seen, stored.first_seen),
+                endpoints: [...new Set([...stored.endpoints, ...g.endpoints])],
+              }
             : g,
         )
       }

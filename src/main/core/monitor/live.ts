@@ -72,7 +72,12 @@ export class LiveFeed {
       requests: m.requests('all', m.completedLimit),
       browsers: m.browsers(),
       endpoints: m.endpointStats(),
-      timeline: { memory: m.timeline('memory', window), cpu: m.timeline('cpu', window), requests: m.timeline('requests', window), browsers: m.timeline('browsers', window) },
+      timeline: {
+        memory: m.timeline('memory', window),
+        cpu: m.timeline('cpu', window),
+        requests: m.timeline('requests', window),
+        browsers: m.timeline('browsers', window),
+      },
       janitor: m.janitorEvents(100).events,
       errors: m.errors(100),
     }

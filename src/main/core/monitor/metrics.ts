@@ -20,7 +20,12 @@ export function createMetrics(deps: {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'crawldeck_process_' })
 
-  const requests = new Counter({ name: 'crawldeck_requests_total', help: 'API requests by endpoint and outcome (success, error, aborted)', labelNames: ['endpoint', 'status'] as const, registers: [registry] })
+  const requests = new Counter({
+    name: 'crawldeck_requests_total',
+    help: 'API requests by endpoint and outcome (success, error, aborted)',
+    labelNames: ['endpoint', 'status'] as const,
+    registers: [registry],
+  })
   const duration = new Histogram({
     name: 'crawldeck_request_duration_seconds',
     help: 'API request duration, from arrival to answer',
@@ -28,13 +33,37 @@ export function createMetrics(deps: {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120],
     registers: [registry],
   })
-  const acquisitions = new Counter({ name: 'crawldeck_pool_acquisitions_total', help: 'Browser leases by result: hit (a running browser served it) or miss (a launch was awaited)', labelNames: ['result'] as const, registers: [registry] })
+  const acquisitions = new Counter({
+    name: 'crawldeck_pool_acquisitions_total',
+    help: 'Browser leases by result: hit (a running browser served it) or miss (a launch was awaited)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  })
   // Both results exist from the first scrape, so a hit/miss ratio has data before the first miss.
   for (const result of ['hit', 'miss'] as const) acquisitions.inc({ result }, 0)
-  const launches = new Counter({ name: 'crawldeck_browser_launches_total', help: 'Browsers launched, by tier', labelNames: ['tier'] as const, registers: [registry] })
-  const launchFailures = new Counter({ name: 'crawldeck_browser_launch_failures_total', help: 'Browser launches that failed', labelNames: ['tier'] as const, registers: [registry] })
-  const closes = new Counter({ name: 'crawldeck_browser_closes_total', help: 'Browsers closed, by reason', labelNames: ['reason'] as const, registers: [registry] })
-  const rejected = new Counter({ name: 'crawldeck_admission_rejected_total', help: 'Requests refused with 429 because the queue was full', registers: [registry] })
+  const launches = new Counter({
+    name: 'crawldeck_browser_launches_total',
+    help: 'Browsers launched, by tier',
+    labelNames: ['tier'] as const,
+    registers: [registry],
+  })
+  const launchFailures = new Counter({
+    name: 'crawldeck_browser_launch_failures_total',
+    help: 'Browser launches that failed',
+    labelNames: ['tier'] as const,
+    registers: [registry],
+  })
+  const closes = new Counter({
+    name: 'crawldeck_browser_closes_total',
+    help: 'Browsers closed, by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  })
+  const rejected = new Counter({
+    name: 'crawldeck_admission_rejected_total',
+    help: 'Requests refused with 429 because the queue was full',
+    registers: [registry],
+  })
 
   new Gauge({
     name: 'crawldeck_browsers',
@@ -57,11 +86,46 @@ export function createMetrics(deps: {
       this.set({ tier: 'cold' }, h.cold.memory_mb * 1024 * 1024)
     },
   })
-  new Gauge({ name: 'crawldeck_queue_depth', help: 'Requests waiting for a page slot', registers: [registry], collect() { this.set(admission.queuedCount) } })
-  new Gauge({ name: 'crawldeck_pages_active', help: 'Pages open now', registers: [registry], collect() { this.set(admission.activeCount) } })
-  new Gauge({ name: 'crawldeck_requests_active', help: 'API requests in progress', registers: [registry], collect() { this.set(monitor.activeCount()) } })
-  new Gauge({ name: 'crawldeck_memory_ratio', help: 'Memory use of the container (cgroup) or host, 0..1', registers: [registry], collect() { this.set(monitor.memory().percent / 100) } })
-  new Gauge({ name: 'crawldeck_cpu_ratio', help: 'CPU use of the container (cgroup) or host over the last second, 0..1', registers: [registry], collect() { this.set(monitor.health().container.cpu_percent / 100) } })
+  new Gauge({
+    name: 'crawldeck_queue_depth',
+    help: 'Requests waiting for a page slot',
+    registers: [registry],
+    collect() {
+      this.set(admission.queuedCount)
+    },
+  })
+  new Gauge({
+    name: 'crawldeck_pages_active',
+    help: 'Pages open now',
+    registers: [registry],
+    collect() {
+      this.set(admission.activeCount)
+    },
+  })
+  new Gauge({
+    name: 'crawldeck_requests_active',
+    help: 'API requests in progress',
+    registers: [registry],
+    collect() {
+      this.set(monitor.activeCount())
+    },
+  })
+  new Gauge({
+    name: 'crawldeck_memory_ratio',
+    help: 'Memory use of the container (cgroup) or host, 0..1',
+    registers: [registry],
+    collect() {
+      this.set(monitor.memory().percent / 100)
+    },
+  })
+  new Gauge({
+    name: 'crawldeck_cpu_ratio',
+    help: 'CPU use of the container (cgroup) or host over the last second, 0..1',
+    registers: [registry],
+    collect() {
+      this.set(monitor.health().container.cpu_percent / 100)
+    },
+  })
 
   // Read from the converter's own counts at scrape time. Every conversion runs on a worker thread
   // now, so 'loop' stays at 0: it is kept so that queries written for it still find a series.

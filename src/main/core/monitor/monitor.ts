@@ -142,7 +142,17 @@ export class Monitor {
   // ---- event handlers: O(1), synchronous -------------------------------------------------
 
   private onRequestStarted(e: EngineEvents['request:started']): void {
-    const view: ActiveRequest = { id: e.id, endpoint: e.endpoint, url: e.url, urls: e.urls, config_sig: e.config_sig, start_time: e.start_time, elapsed: 0, status: 'running', phase: 'queued' }
+    const view: ActiveRequest = {
+      id: e.id,
+      endpoint: e.endpoint,
+      url: e.url,
+      urls: e.urls,
+      config_sig: e.config_sig,
+      start_time: e.start_time,
+      elapsed: 0,
+      status: 'running',
+      phase: 'queued',
+    }
     this.active.set(e.id, { view, browserId: null })
     this.emitChange('request_started', view)
   }
@@ -192,7 +202,15 @@ export class Monitor {
     this.completedSinceTick++
     this.history.recordRequest(e.endpoint, { success: e.success, elapsed_ms: e.elapsed_ms, pool_hit: e.pool_hit })
     if (!e.success && e.error) {
-      const err: ErrorEntry = { timestamp: e.end_time, endpoint: e.endpoint, url: e.url, error: e.error, stack: e.stack, request_id: e.id, status_code: e.status_code }
+      const err: ErrorEntry = {
+        timestamp: e.end_time,
+        endpoint: e.endpoint,
+        url: e.url,
+        error: e.error,
+        stack: e.stack,
+        request_id: e.id,
+        status_code: e.status_code,
+      }
       this.history.recordError(err)
       this.emitChange('error', err)
     }

@@ -80,7 +80,12 @@ export function browsersView(pool: BrowserPool, sampler: ResourceSampler, leases
   const views: BrowserView[] = pool.list().map((b) => {
     // What the pool's kill without force would say (pool/kill-rule.ts), in the dashboard's words.
     const blocker = killBlocker(b)
-    const reason = blocker?.kind === 'permanent' ? PERMANENT_NOT_KILLABLE : blocker?.kind === 'busy' ? `busy: serving ${blocker.serving} crawl(s); kill with force to fail them` : null
+    const reason =
+      blocker?.kind === 'permanent'
+        ? PERMANENT_NOT_KILLABLE
+        : blocker?.kind === 'busy'
+          ? `busy: serving ${blocker.serving} crawl(s); kill with force to fail them`
+          : null
     return {
       id: b.id,
       type: b.tier,
@@ -106,7 +111,10 @@ export function browsersView(pool: BrowserPool, sampler: ResourceSampler, leases
     browsers: views,
     summary: {
       total_count: views.length,
-      total_memory_mb: round(views.reduce((s, v) => s + v.memory_mb, 0), 1),
+      total_memory_mb: round(
+        views.reduce((s, v) => s + v.memory_mb, 0),
+        1,
+      ),
       reuse_rate_percent: leases.total === 0 ? 0 : round((100 * leases.hits) / leases.total),
     },
   }

@@ -92,7 +92,14 @@ export class Janitor {
     const reservesClosed = this.reserve ? this.reserve.closeIdle(policy.cold_ttl_seconds, now) : Promise.resolve(0)
     const [, reservedPages] = await Promise.all([Promise.all(closing), reservesClosed])
     if (reservedPages > 0) this.logger.debug({ closed: reservedPages, pressure: policy.pressure }, 'janitor closed idle reserved pages')
-    this.events.emit('janitor:run', { memory_percent: memory.percent, pressure: policy.pressure, interval_seconds: policy.interval_seconds, cold_ttl_seconds: policy.cold_ttl_seconds, hot_ttl_seconds: policy.hot_ttl_seconds, closed: closing.length })
+    this.events.emit('janitor:run', {
+      memory_percent: memory.percent,
+      pressure: policy.pressure,
+      interval_seconds: policy.interval_seconds,
+      cold_ttl_seconds: policy.cold_ttl_seconds,
+      hot_ttl_seconds: policy.hot_ttl_seconds,
+      closed: closing.length,
+    })
     if (closing.length > 0) this.logger.info({ closed: closing.length, pressure: policy.pressure }, 'janitor closed idle browsers')
     return closing.length
   }

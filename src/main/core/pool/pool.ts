@@ -284,7 +284,15 @@ export class BrowserPool {
     events.emit('browser:crashed', { id: entry.id, sig: entry.sig, tier: entry.tier, leases: entry.leases })
     logger.warn({ id: entry.id, sig: entry.shortSig, tier: entry.tier, leases: entry.leases }, 'browser crashed')
     entry.markGone('crashed')
-    events.emit('browser:closed', { id: entry.id, sig: entry.sig, tier: entry.tier, reason: 'crashed', idle_seconds: entry.idleSeconds(), ttl_seconds: null, leases: entry.leases })
+    events.emit('browser:closed', {
+      id: entry.id,
+      sig: entry.sig,
+      tier: entry.tier,
+      reason: 'crashed',
+      idle_seconds: entry.idleSeconds(),
+      ttl_seconds: null,
+      leases: entry.leases,
+    })
     // Renderer processes can outlive their browser process; reap the whole tree.
     if (entry.pid !== null) void killProcessTree(entry.pid).catch(() => undefined)
     if (entry.tier === 'permanent') this.ensurePermanent()
@@ -339,7 +347,9 @@ export class BrowserPool {
     const blocker = killBlocker(entry, opts)
     if (blocker?.kind === 'permanent') throw new ForbiddenError(PERMANENT_NOT_KILLABLE)
     if (blocker?.kind === 'busy') {
-      throw new ConflictError(`browser ${entry.shortSig} is serving ${blocker.serving} crawl(s); pass force: true to kill it anyway (those crawls fail)`, { leases: blocker.serving })
+      throw new ConflictError(`browser ${entry.shortSig} is serving ${blocker.serving} crawl(s); pass force: true to kill it anyway (those crawls fail)`, {
+        leases: blocker.serving,
+      })
     }
     await this.close(entry, 'killed')
     return entry
@@ -386,7 +396,6 @@ async function findBrowserPid(marker: string): Promise<number | null> {
     return null
   }
 }
-
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref())

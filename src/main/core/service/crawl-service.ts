@@ -64,7 +64,11 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
     }
     if (cfg.page_timeout > config.max_page_timeout_ms) {
       if (cfg.page_timeout === DEFAULT_PAGE_TIMEOUT_MS) effective = { ...cfg, page_timeout: config.max_page_timeout_ms }
-      else issues.push({ path: 'crawler_config.page_timeout', message: `page_timeout ${cfg.page_timeout} ms is above this server's limit of ${config.max_page_timeout_ms} ms` })
+      else
+        issues.push({
+          path: 'crawler_config.page_timeout',
+          message: `page_timeout ${cfg.page_timeout} ms is above this server's limit of ${config.max_page_timeout_ms} ms`,
+        })
     }
     if (issues.length > 0) throw invalidInput(issues)
     return effective
@@ -79,7 +83,14 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
    * rejects if the batch was refused: only that first URL can meet a full queue, so a 429 comes
    * before any result. `done` tells how it went without holding on to any result.
    */
-  function crawlBatch(req: TrackedRequest, urls: string[], b: BrowserConfig, c: CrawlerConfig, ctx: CallContext, out: BatchResults<CrawlResult>): { admitted: Promise<void>; done: Promise<BatchOutcome> } {
+  function crawlBatch(
+    req: TrackedRequest,
+    urls: string[],
+    b: BrowserConfig,
+    c: CrawlerConfig,
+    ctx: CallContext,
+    out: BatchResults<CrawlResult>,
+  ): { admitted: Promise<void>; done: Promise<BatchOutcome> } {
     const outcome: BatchOutcome = { failed: 0, firstFailure: null }
     let next = 0
     let isAdmitted = false
@@ -113,7 +124,8 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
         if (!result.success) {
           outcome.failed++
           // The summary names the first URL of the batch that failed, whatever order they finished in.
-          if (outcome.firstFailure === null || i < outcome.firstFailure.index) outcome.firstFailure = { index: i, url: result.url, message: result.error_message }
+          if (outcome.firstFailure === null || i < outcome.firstFailure.index)
+            outcome.firstFailure = { index: i, url: result.url, message: result.error_message }
         }
         out.push(i, result)
       }

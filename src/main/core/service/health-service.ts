@@ -66,7 +66,9 @@ export function readHealth(deps: HealthDeps): HealthResponse {
   // written either, would lose the counts. Degraded until a write succeeds again.
   if (deps.persistence && !deps.persistence.ok) {
     if (status === 'ok') status = 'degraded'
-    problems.push(`monitor history is not being saved (kept in memory, written once the store answers): ${deps.persistence.error ?? 'the store did not answer'}`)
+    problems.push(
+      `monitor history is not being saved (kept in memory, written once the store answers): ${deps.persistence.error ?? 'the store did not answer'}`,
+    )
   }
   return {
     status,

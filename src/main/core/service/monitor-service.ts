@@ -94,7 +94,10 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorOps {
       // without force. Crawls that have answered and only close their context do not fail with it.
       const leases = target.servingLeases
       await pool.kill(target.id, { force: input.force })
-      return { success: true, killed: { sig: target.shortSig, full_sig: target.sig, id: target.id, type: target.tier, forced: input.force, failed_crawls: leases } }
+      return {
+        success: true,
+        killed: { sig: target.shortSig, full_sig: target.sig, id: target.id, type: target.tier, forced: input.force, failed_crawls: leases },
+      }
     },
 
     async monitorRestartBrowser(input) {
@@ -106,7 +109,10 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorOps {
       const run = (async (): Promise<RestartResponse> => {
         const { old, fresh } = await pool.restart(target.id)
         events.emit('browser:restarted', { old_id: old.id, new_id: fresh.id, sig: fresh.sig, tier })
-        return { success: true, restarted: { sig: fresh.shortSig, full_sig: fresh.sig, type: tier, old_id: old.id, new_id: fresh.id, old_leases_draining: old.leases } }
+        return {
+          success: true,
+          restarted: { sig: fresh.shortSig, full_sig: fresh.sig, type: tier, old_id: old.id, new_id: fresh.id, old_leases_draining: old.leases },
+        }
       })().finally(() => restarting.delete(target.id))
       restarting.set(target.id, run)
       return run

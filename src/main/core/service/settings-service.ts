@@ -4,7 +4,19 @@ import type { Config } from '../config.js'
 import type { Logger } from '../logger.js'
 import { blocksPrivateTargets, isLoopbackBind, privateTargetsReason, type ExposureConfig } from '../egress/address-policy.js'
 import { configView, LiveSettings, type LiveValues } from '../settings/live.js'
-import { changedKeys, defaultSettings, digestTokens, holdsWholeTokens, keysOf, maskSettings, mergeSettings, pick, RESTART_KEYS, valueOf, type RestartKey } from '../settings/model.js'
+import {
+  changedKeys,
+  defaultSettings,
+  digestTokens,
+  holdsWholeTokens,
+  keysOf,
+  maskSettings,
+  mergeSettings,
+  pick,
+  RESTART_KEYS,
+  valueOf,
+  type RestartKey,
+} from '../settings/model.js'
 import type { SettingsStore } from '../settings/store.js'
 import { invalidInput } from '../errors.js'
 
@@ -150,7 +162,9 @@ export async function createSettingsService(deps: { config: Config; store: Setti
     // The HTTP door reads the token lists from `live` on every check: new tokens work at once,
     // and removed ones (with every session signed in with them) stop at once. Only when the lists
     // were sent: a save of other settings keeps a token the HTTP door generated for itself.
-    live.set(patch.tokens !== undefined ? liveOf(current) : { memory_threshold_percent: current.memory_threshold_percent, idle_ttl_seconds: current.idle_ttl_seconds })
+    live.set(
+      patch.tokens !== undefined ? liveOf(current) : { memory_threshold_percent: current.memory_threshold_percent, idle_ttl_seconds: current.idle_ttl_seconds },
+    )
     if (patch.tokens !== undefined) {
       const pendingGuard = guardPending()
       if (pendingGuard) logger.warn(pendingGuard)
@@ -161,7 +175,10 @@ export async function createSettingsService(deps: { config: Config; store: Setti
     if (changed.includes('host') && needsGuard(current.host)) {
       offered = changed.filter((k) => k !== 'host')
       offeredSettings = { ...current, host: String(running.host) }
-      logger.warn({ host: current.host }, `host ${current.host} is reachable from other machines: it takes effect at the next start, which also starts refusing private targets (block_private_targets)`)
+      logger.warn(
+        { host: current.host },
+        `host ${current.host} is reachable from other machines: it takes effect at the next start, which also starts refusing private targets (block_private_targets)`,
+      )
     }
     if (offered.length > 0) {
       for (const claimed of await notify({ settings: offeredSettings, previous, changed: offered })) {

@@ -1,5 +1,16 @@
 import { createHash } from 'node:crypto'
-import { isMaskedToken, isTokenDigest, maskToken, NOTIFICATION_KINDS, SETTING_KEYS, TOKEN_ROLES, type SettingKey, type Settings, type SettingsPatch, type TokenRole } from '../../../shared/settings.js'
+import {
+  isMaskedToken,
+  isTokenDigest,
+  maskToken,
+  NOTIFICATION_KINDS,
+  SETTING_KEYS,
+  TOKEN_ROLES,
+  type SettingKey,
+  type Settings,
+  type SettingsPatch,
+  type TokenRole,
+} from '../../../shared/settings.js'
 import type { Config } from '../config.js'
 import { invalidInput } from '../errors.js'
 

@@ -31,7 +31,10 @@ export class SettingsStore {
       text = await readFile(this.location, 'utf8')
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { overrides: {}, problem: null }
-      return { overrides: {}, problem: `${this.location} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): using the defaults` }
+      return {
+        overrides: {},
+        problem: `${this.location} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): using the defaults`,
+      }
     }
     let reason: string
     try {

@@ -163,7 +163,10 @@ export class Persister {
       if (f.kind === 'full' && f.lineage !== lineage) {
         // A whole history of another store (the backend or prefix changed since): replacing this
         // one with it would be wrong, adding it would count its stored part twice. Left for the operator.
-        this.logger.warn({ file: f.path, lineage: f.lineage, store: this.store.location }, `pending monitor history ${f.path} belongs to another store (${f.lineage}, this one is ${lineage}); not merged, left in place`)
+        this.logger.warn(
+          { file: f.path, lineage: f.lineage, store: this.store.location },
+          `pending monitor history ${f.path} belongs to another store (${f.lineage}, this one is ${lineage}); not merged, left in place`,
+        )
       } else usable.push(f)
     }
     // A file another one includes is merged through that one (it was merged into the process that wrote it).
@@ -209,7 +212,8 @@ export class Persister {
     try {
       names = (await readdir(this.fallbackDir)).filter((n) => FALLBACK_NAME.test(n))
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn({ dir: this.fallbackDir }, `cannot look for pending monitor history in ${this.fallbackDir}: ${message(err)}`)
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.logger.warn({ dir: this.fallbackDir }, `cannot look for pending monitor history in ${this.fallbackDir}: ${message(err)}`)
       return []
     }
     const out: FoundFallback[] = []
@@ -217,7 +221,14 @@ export class Persister {
       const path = join(this.fallbackDir, name)
       try {
         const f = JSON.parse(await readFile(path, 'utf8')) as FallbackFile
-        if (f.format !== 'crawldeck-monitor-pending' || typeof f.id !== 'string' || (f.kind !== 'full' && f.kind !== 'delta') || typeof f.snapshot !== 'object' || f.snapshot === null) throw new Error('not a pending monitor history file')
+        if (
+          f.format !== 'crawldeck-monitor-pending' ||
+          typeof f.id !== 'string' ||
+          (f.kind !== 'full' && f.kind !== 'delta') ||
+          typeof f.snapshot !== 'object' ||
+          f.snapshot === null
+        )
+          throw new Error('not a pending monitor history file')
         out.push({ ...f, includes: Array.isArray(f.includes) ? f.includes : [], unsaved_requests: f.unsaved_requests ?? 0, path })
       } catch (err) {
         // Cannot happen through our own (atomic) writes; a damaged file is neither trusted nor
@@ -303,9 +314,7 @@ export class Persister {
     if (this.timer) clearInterval(this.timer)
     this.timer = null
     const written = await this.flushWithin(Date.now() + this.stopRetryMs)
-    const outcome: StopOutcome = written
-      ? { kept: 'store', file: null, unsaved_requests: 0, error: null }
-      : await this.writeFallback()
+    const outcome: StopOutcome = written ? { kept: 'store', file: null, unsaved_requests: 0, error: null } : await this.writeFallback()
     this.lastStop = outcome
     await this.store.close()
     return outcome
@@ -333,7 +342,12 @@ export class Persister {
     const unsaved = now >= this.safeRequests ? now - this.safeRequests : now
     const storeError = this.state.error ?? `the ${this.store.backend} store did not confirm a write within ${this.stopRetryMs} ms`
     const snapshot = this.monitor.snapshot()
-    const empty = !this.loaded && Object.keys(snapshot.endpoints).length === 0 && snapshot.timeline.length === 0 && snapshot.janitor.length === 0 && snapshot.errors.length === 0
+    const empty =
+      !this.loaded &&
+      Object.keys(snapshot.endpoints).length === 0 &&
+      snapshot.timeline.length === 0 &&
+      snapshot.janitor.length === 0 &&
+      snapshot.errors.length === 0
     if (empty) return { kept: 'store', file: null, unsaved_requests: 0, error: null }
     if (!this.fallbackDir) return this.lost(unsaved, storeError, null, 'no data dir to keep it in')
     const created = Date.now()

@@ -27,7 +27,10 @@ export class RedisStore implements MonitorStore {
   private connections = 0
   private syncedConnection = 0
 
-  constructor(url: string, private readonly prefix: string) {
+  constructor(
+    url: string,
+    private readonly prefix: string,
+  ) {
     this.location = redactUrl(url)
     this.lineage = `redis:${prefix}`
     this.secrets = urlSecrets(url)

@@ -107,7 +107,9 @@ export class CpuSampler {
   }
 
   private readProcStat(): Counter | null {
-    const line = readText(path.join(this.procRoot, 'stat'))?.split('\n').find((l) => l.startsWith('cpu '))
+    const line = readText(path.join(this.procRoot, 'stat'))
+      ?.split('\n')
+      .find((l) => l.startsWith('cpu '))
     if (line === undefined) return null
     // user nice system idle iowait irq softirq steal; guest time is already folded into user/nice.
     const fields = line.trim().split(/\s+/).slice(1, 9).map(Number)

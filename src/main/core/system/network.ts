@@ -25,7 +25,11 @@ export function readNetworkTotals(procRoot = '/proc'): NetworkTotals {
     if (colon < 0) continue
     const iface = line.slice(0, colon).trim()
     if (iface === 'lo') continue
-    const fields = line.slice(colon + 1).trim().split(/\s+/).map(Number)
+    const fields = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number)
     recv += fields[0] ?? 0
     sent += fields[8] ?? 0
   }

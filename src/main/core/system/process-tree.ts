@@ -79,9 +79,7 @@ export async function findProcessesWithArg(marker: string, opts: { parentPid?: n
   if (marker === '') throw new TypeError('findProcessesWithArg: marker must not be empty')
   const procRoot = opts.procRoot ?? '/proc'
   const candidates =
-    opts.parentPid === undefined
-      ? listPids(procRoot)
-      : (await listProcesses(procRoot)).filter((p) => p.ppid === opts.parentPid).map((p) => p.pid)
+    opts.parentPid === undefined ? listPids(procRoot) : (await listProcesses(procRoot)).filter((p) => p.ppid === opts.parentPid).map((p) => p.pid)
   const matches = await mapSliced(candidates, (pid) => {
     const cmdline = readProc(path.join(procRoot, String(pid), 'cmdline')) ?? ''
     return cmdline.split('\0').some((arg) => arg === marker || arg.startsWith(marker)) ? pid : null

@@ -8,8 +8,7 @@
 const pending = new Map<unknown, () => void>()
 let scheduled = false
 
-const nextFrame: (cb: () => void) => unknown =
-  typeof requestAnimationFrame === 'function' ? (cb) => requestAnimationFrame(cb) : (cb) => setTimeout(cb, 16)
+const nextFrame: (cb: () => void) => unknown = typeof requestAnimationFrame === 'function' ? (cb) => requestAnimationFrame(cb) : (cb) => setTimeout(cb, 16)
 
 function runOne(): void {
   scheduled = false

@@ -51,7 +51,13 @@ export function yMax(scales: ReturnType<typeof timelineScales>): number[] {
  */
 const AREA_LOOK = TRACKS.map((t, i) => ({ id: `area-${i}`, type: 'polygon', silent: true, z: 1, style: { fill: t.color, opacity: t.areaOpacity } }))
 // The neon glow: the line's own colour, blurred.
-const LINE_LOOK = TRACKS.map((t, i) => ({ id: `line-${i}`, type: 'polyline', silent: true, z: 2, style: { stroke: t.color, lineWidth: 2, lineJoin: 'round', fill: null, shadowColor: t.color, shadowBlur: 10 } }))
+const LINE_LOOK = TRACKS.map((t, i) => ({
+  id: `line-${i}`,
+  type: 'polyline',
+  silent: true,
+  z: 2,
+  style: { stroke: t.color, lineWidth: 2, lineJoin: 'round', fill: null, shadowColor: t.color, shadowBlur: 10 },
+}))
 
 /** The chart's own options: no animation (a new point replaces the shapes at once). */
 export function timelinePathsLook(): Record<string, unknown> {

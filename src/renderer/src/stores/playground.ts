@@ -121,10 +121,36 @@ export const usePlaygroundStore = defineStore('playground', () => {
         const base = { url, browser_config: browserConfig(), crawler_config: { ...crawlerConfig(), screenshot: false } }
         if (form.value.mode === 'markdown') {
           const r = await t.call('markdown', base)
-          results.value = [{ url: r.url, success: true, status_code: r.status_code, error: null, markdown: r.markdown, cleaned_html: null, links: null, metadata: null, screenshot: null, duration_ms: null }]
+          results.value = [
+            {
+              url: r.url,
+              success: true,
+              status_code: r.status_code,
+              error: null,
+              markdown: r.markdown,
+              cleaned_html: null,
+              links: null,
+              metadata: null,
+              screenshot: null,
+              duration_ms: null,
+            },
+          ]
         } else {
           const r = await t.call('screenshot', { ...base, full_page: form.value.full_page })
-          results.value = [{ url: r.url, success: true, status_code: null, error: null, markdown: null, cleaned_html: null, links: null, metadata: null, screenshot: r.screenshot, duration_ms: null }]
+          results.value = [
+            {
+              url: r.url,
+              success: true,
+              status_code: null,
+              error: null,
+              markdown: null,
+              cleaned_html: null,
+              links: null,
+              metadata: null,
+              screenshot: r.screenshot,
+              duration_ms: null,
+            },
+          ]
         }
       }
       selected.value = 0

@@ -1,6 +1,14 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import { NOTIFICATION_KINDS, TOKEN_ROLES, type SettingKey, type Settings, type SettingsAnswer, type SettingsPatch, type TokenRole } from '../../../shared/settings'
+import {
+  NOTIFICATION_KINDS,
+  TOKEN_ROLES,
+  type SettingKey,
+  type Settings,
+  type SettingsAnswer,
+  type SettingsPatch,
+  type TokenRole,
+} from '../../../shared/settings'
 import { TransportError } from '../transport/types'
 import { useTransport } from './transport'
 
