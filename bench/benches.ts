@@ -30,7 +30,7 @@ interface BenchEntry {
 export const BENCHES = {
   suite: {
     what:
-      "issue 7's suite (crawldeck's POST /crawl against a bare playwright-core loop, a browser per request and Crawlee's " +
+      "the throughput suite (crawldeck's POST /crawl against a bare playwright-core loop, a browser per request and Crawlee's " +
       "PlaywrightCrawler, three pages at c=1/4/8, with a chart), then POST /html against the bare loop and the monitor's cost (issues 2 and 3)",
     time: 'about 10 minutes alone on 2 cores, up to 20 on a slow machine',
     writes: 'docs/benchmarks.md (bench-suite and bench sections) and docs/bench/throughput.svg',
@@ -39,7 +39,7 @@ export const BENCHES = {
     load: async () => ({ run: (await import('./run.js')).runSuiteBench }),
   },
   soak: {
-    what: 'thousands of crawls at concurrency 8 across four browser configs against a separate `serve` process: failures, latency, RSS, and the pool back at baseline afterwards (issue 6)',
+    what: 'thousands of crawls at concurrency 8 across four browser configs against a separate `serve` process: failures, latency, RSS, and the pool back at baseline afterwards',
     time: 'about 20 minutes',
     writes: 'docs/reliability.md (soak section)',
     knobs: 'SOAK_CRAWLS (5000), SOAK_CONCURRENCY (8), SOAK_IDLE_TTL (10 s), SOAK_PAGE_TIMEOUT (120000 ms)',
@@ -47,7 +47,7 @@ export const BENCHES = {
     load: async () => ({ run: (await import('./soak.js')).runSoakBench }),
   },
   growth: {
-    what: '100,000 requests to a separate `serve` process: its memory along the way, GET /monitor/* latency with empty and full buffers, and the CPU 20 SSE clients cost (issue 7)',
+    what: '100,000 requests to a separate `serve` process: its memory along the way, GET /monitor/* latency with empty and full buffers, and the CPU 20 SSE clients cost',
     time: 'about 15 minutes',
     writes: 'docs/benchmarks.md (growth-bench section)',
     knobs:
@@ -56,7 +56,7 @@ export const BENCHES = {
     load: async () => ({ run: (await import('./growth.js')).runGrowthBench }),
   },
   dashboard: {
-    what: "the control center's work per live update in Chromium (100 completed requests, 50 browsers, 1 Hz), then SSE → DOM latency against the real service (issue 4); needs `npm run build:web` first",
+    what: "the control center's work per live update in Chromium (100 completed requests, 50 browsers, 1 Hz), then SSE → DOM latency against the real service; needs `npm run build:web` first",
     time: 'about 5 minutes',
     writes: 'docs/benchmarks.md (the table of the dashboard-bench section)',
     knobs:

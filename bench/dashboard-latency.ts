@@ -1,5 +1,5 @@
 /**
- * SSE → DOM latency of the control center against the real service (issue 7's target: a
+ * SSE → DOM latency of the control center against the real service (the target: a
  * finished request is visible in the dashboard's DOM within 250 ms at p95, in Chromium).
  *
  * The real service (engine + Koa, tests/helpers/service.ts) crawls a local fixture page; Debian

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- growth`: issue 7's growth targets against the real service in its own process.
+ * `npm run bench -- growth`: the growth targets (memory and latency that must not grow with the requests served) against the real service in its own process.
  *
  * 1. Server memory (heap used after a forced full GC, and RSS) after 10,000 and after 100,000
  *    requests of the mix in bench/growth-mix.ts: within 10 % of each other.

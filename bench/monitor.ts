@@ -1,5 +1,5 @@
 /**
- * The monitor's two speed targets (issue 3, "Speed"), on the service bench/run.ts already warmed up:
+ * The monitor's two speed targets, on the service bench/run.ts already warmed up:
  *
  * 1. Monitor on vs off. ONE service, toggled between rounds through the Runtime's public handles:
  *    off = `live.stop(); monitor.stop(); await persister.stop()` (event listeners, the 1 s sampling
@@ -26,7 +26,7 @@ import { runLoad, throughput, type LoadRun } from './load.js'
 import { postHtml, type BenchService } from './service-client.js'
 import { quantile, spread } from './stats.js'
 
-/** The issue's targets (issue 3, "Speed"). */
+/** The monitor's speed targets. */
 export const MONITOR_THROUGHPUT_FLOOR = 0.97
 export const MONITOR_P99_BUDGET_MS = 10
 
@@ -440,7 +440,7 @@ export function monitorVerdict(r: MonitorBenchResult): MonitorVerdict {
 export function renderMonitorMarkdown(r: MonitorBenchResult): string {
   const v = monitorVerdict(r)
   const out: string[] = []
-  out.push('### Monitor (issue 3)', '')
+  out.push('### Monitor', '')
   out.push(
     '**Only side-by-side ratios from this one run mean anything**: the machine is shared and heavily loaded, so absolute ' +
       'pages/s and milliseconds move with whatever else runs; on and off are interleaved round by round for that reason.',

@@ -3,7 +3,7 @@ import type { CpuTally } from './cpu.js'
 import { throughput, type LoadRun } from './load.js'
 import { median, p95, spread, type Spread } from './stats.js'
 
-/** The issue's targets (issue 2, "Speed"). */
+/** The speed targets: the monitor's cost and crawldeck against a bare loop. */
 export const LATENCY_BUDGET_MS = 25
 export const THROUGHPUT_FLOOR = 0.9
 

@@ -1,16 +1,16 @@
 /**
- * `npm run bench -- suite` (the default bench): first issue 7's suite (bench/suite/: crawldeck
+ * `npm run bench -- suite` (the default bench): first the throughput suite (bench/suite/: crawldeck
  * against a bare loop, a browser per request and Crawlee, on three pages at c=1/4/8, with a chart; env BENCH_SUITE_*, see
  * docs/benchmarks.md; BENCH_SUITE=0 skips it, BENCH_SUITE_ONLY=1 runs only it). Then
  * crawldeck's POST /html against a bare playwright-core loop doing the same page
- * work, side by side in one process and one run (issue 2, "Speed"). See docs/benchmarks.md.
+ * work, side by side in one process and one run. See docs/benchmarks.md.
  *
  * Env: BENCH_ROUNDS (default 5), BENCH_REQUESTS per side per round and concurrency (default 20),
  * BENCH_WARMUP requests per side and page (default 10), BENCH_MAX_SECONDS less the monitor share (170 s with the defaults): on a machine
  * so loaded that the planned rounds would not fit, requests per round (down to 8), then rounds (down
  * to 2) are cut to fit, and the report says so. Only with --write does it touch docs/.
  *
- * Then the monitor's targets (issue 3, bench/monitor.ts) on the same service: monitor on vs off,
+ * Then the monitor's targets (bench/monitor.ts) on the same service: monitor on vs off,
  * and GET /monitor/* latency with the pool saturated. BENCH_MAX_SECONDS (default 320) is the whole
  * budget; BENCH_MONITOR_SECONDS (default 150) of it is kept for the monitor part.
  * BENCH_MONITOR_REQUESTS (POST /html per side and round, default 40), BENCH_MONITOR_ROUNDS (at most,
@@ -66,7 +66,7 @@ interface PageState {
   cpuB: CpuTally
 }
 
-/** Issue 7's suite, first: its own fixture site and service, its own section of the docs and the chart. */
+/** The throughput suite, first: its own fixture site and service, its own section of the docs and the chart. */
 async function suitePart(write: boolean): Promise<void> {
   const markdown = await runSuitePart({
     rounds: envInt('BENCH_SUITE_ROUNDS', 3, 1),
@@ -266,7 +266,7 @@ export async function runSuiteBench({ write }: BenchRun): Promise<void> {
     }
     markdown = renderMarkdown(info, measured)
 
-    // Issue 3: the monitor's figures, on the same (warm) service, in what is left of the budget.
+    // The monitor's figures, on the same (warm) service, in what is left of the budget.
     const front = pages[0] as PageState
     const monitorDeadline = began + Math.max(totalSeconds * 1000 - 5_000, performance.now() - began + monitorSeconds * 1000 * 0.8)
     log(`monitor part: ${((monitorDeadline - performance.now()) / 1000).toFixed(0)} s share; load ${loadAvg()}`)

@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- soak`: thousands of crawls against the real service, run as an operator runs it (a
  * separate `node --import tsx src/main/serve.ts` process, so its RSS is the server's alone), from
- * a local fixture site, across four browser configs. Records what issue 6 asks: failures (zero
+ * a local fixture site, across four browser configs. Records failures (zero
  * unexplained), p50 / p95 latency and pages/s, server RSS at start / middle / end, and — after the
  * janitor's idle period — the Chromium process count and the pool back at baseline with no
  * context or page left open. With --write, puts the result into docs/reliability.md between soak markers.

@@ -139,7 +139,7 @@ export function renderSuiteMarkdown(data: SuiteData, chartPath: string): string 
 
   const verdicts = suiteVerdicts(data)
   out.push(
-    `Targets (issue 7): (a) pages/s ≥ ${SUITE_THROUGHPUT_FLOOR}× (b) and ≥ (d) at every concurrency; (a) p50 at c=1 ≤ (b) + ${SUITE_LATENCY_BUDGET_MS} ms ` +
+    `Targets: (a) pages/s ≥ ${SUITE_THROUGHPUT_FLOOR}× (b) and ≥ (d) at every concurrency; (a) p50 at c=1 ≤ (b) + ${SUITE_LATENCY_BUDGET_MS} ms ` +
       `and at least ${SUITE_PER_REQUEST_BROWSER_FACTOR}× lower than (c). Checked per page.`,
     '',
   )

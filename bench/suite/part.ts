@@ -19,8 +19,8 @@ export interface SuitePartOptions extends Omit<SuiteOptions, 'fixture' | 'servic
 }
 
 /**
- * `npm run bench`'s first part (issue 7's suite): its own fixture site and crawldeck service (so
- * the issue 2/3 parts after it start from a fresh pool), the rounds, then the markdown section and
+ * `npm run bench`'s first part (the throughput suite): its own fixture site and crawldeck service (so
+ * the parts after it start from a fresh pool), the rounds, then the markdown section and
  * the chart image. Returns the markdown (also printed by the caller).
  */
 export async function runSuitePart(opts: SuitePartOptions): Promise<string> {

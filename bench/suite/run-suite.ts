@@ -84,7 +84,7 @@ export async function measureAlone(
 }
 
 /**
- * Issue 7's suite: every contender on every fixture page at every concurrency, in rounds. Within a
+ * The throughput suite: every contender on every fixture page at every concurrency, in rounds. Within a
  * round each (page, concurrency) cell runs all contenders back to back, the order rotated by one
  * each round, so a slow phase of the machine hits every contender in turn.
  */

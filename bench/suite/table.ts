@@ -2,7 +2,7 @@ import { median, p95 } from '../stats.js'
 import type { CellRun } from '../load.js'
 import type { ContenderId } from './contender.js'
 
-/** The issue's targets (issue 7, "Targets") that the suite covers. */
+/** The throughput targets the suite covers. */
 export const SUITE_THROUGHPUT_FLOOR = 0.9
 export const SUITE_LATENCY_BUDGET_MS = 25
 export const SUITE_PER_REQUEST_BROWSER_FACTOR = 3
@@ -107,7 +107,7 @@ export interface SuiteVerdict {
 const x = (v: number) => `${v.toFixed(2)}×`
 
 /**
- * Issue 7's targets this suite covers, per page and concurrency:
+ * The targets this suite covers, per page and concurrency:
  * (a) throughput >= 0.9x (b) and >= each (d); (a) p50 at c=1 <= (b) + 25 ms and at least 3x lower than (c).
  */
 export function suiteVerdicts(data: SuiteData): SuiteVerdict[] {

@@ -288,7 +288,7 @@ describe('closed loop', () => {
 })
 
 describe('docs section', () => {
-  it("replaces only the suite's section, keeping the issue 2/3 section and the hand-written text", async () => {
+  it("replaces only the suite's section, keeping the other sections and the hand-written text", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bench-suite-docs-'))
     try {
       const file = join(dir, 'benchmarks.md')

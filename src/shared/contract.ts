@@ -20,8 +20,8 @@ import type {
 
 /**
  * Every operation crawldeck offers, once: its HTTP method and path, the zod schema of its
- * input and the type of its output. The Koa routes (and, in a later issue, the IPC handlers)
- * are generated from this table, so a new operation is one entry here plus one service method.
+ * input and the type of its output. The Koa routes and the IPC handlers are generated from
+ * this table, so a new operation is one entry here plus one service method.
  */
 export type HttpMethod = 'GET' | 'POST'
 

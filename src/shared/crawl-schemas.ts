@@ -2,9 +2,9 @@ import { z } from 'zod'
 import { conflictingSwitches, refuseRequestSwitch } from './browser-switches.js'
 
 /**
- * Input schemas of the crawl API. They live in src/shared because both doors (HTTP now,
- * IPC later) validate with exactly these, and the renderer's Playground builds the same
- * shapes. Field names follow Crawl4AI's Docker server so its users feel at home.
+ * Input schemas of the crawl API. They live in src/shared because both doors (HTTP and IPC)
+ * validate with exactly these, and the renderer's Playground builds the same shapes. Field
+ * names follow Crawl4AI's Docker server so its users feel at home.
  */
 
 /** Only web URLs are crawled: file:, chrome:, javascript:, data: and friends are refused. */

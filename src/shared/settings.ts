@@ -1,11 +1,12 @@
 import { z } from 'zod'
 
 /*
- * The Settings of crawldeck (the desktop app's Settings view, also GET/POST /settings): what
- * issue 5 lists, saved in settings.json. The keys shared with the engine's ConfigSchema (host,
- * port, redis_url, memory_threshold_percent, idle_ttl_seconds) keep its names and bounds
- * (tests/settings/schema.test.ts fails if they drift) and take their defaults from it in
- * src/main/core/settings/model.ts: this file holds no copy of a default.
+ * The Settings of crawldeck (the desktop app's Settings view, also GET/POST /settings): the bind
+ * address, Redis, the memory guard, the janitor, tokens and notifications, saved in settings.json.
+ * The keys shared with the engine's ConfigSchema (host, port, redis_url, memory_threshold_percent,
+ * idle_ttl_seconds) keep its names and bounds (tests/settings/schema.test.ts fails if they drift)
+ * and take their defaults from it in src/main/core/settings/model.ts: this file holds no copy of a
+ * default.
  */
 
 /**

@@ -19,7 +19,7 @@ import { FIXTURE_TEXT, startFixtureServer, type FixtureServer } from '../helpers
 import { TestScope, waitFor, type TestService } from '../helpers/service.js'
 
 /*
- * Requirement 3 through the real engine and real HTTP: GET/POST /settings, memory threshold and
+ * Settings applied through the real engine and real HTTP: GET/POST /settings, memory threshold and
  * idle TTL applied to the running pool and janitor, restart-only keys reported, tokens masked,
  * the onChange hook for the desktop shell, and saved values used by the next start.
  */

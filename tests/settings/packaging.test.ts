@@ -6,7 +6,7 @@ import type { Configuration } from 'electron-builder'
 import { beforeAll, describe, expect, it } from 'vitest'
 
 /*
- * Requirement 5 without building anything: electron-builder.yml loaded by electron-builder's own
+ * The desktop packaging, without building anything: electron-builder.yml loaded by electron-builder's own
  * loader and checked against its own schema, the targets, appId and files it must name, and an
  * icon set whose files really are images of the right size (read from their headers).
  */

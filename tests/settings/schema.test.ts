@@ -5,7 +5,7 @@ import { ValidationError } from '../../src/main/core/errors.js'
 import { changedKeys, defaultSettings, keysOf, maskSettings, mergeSettings, pick } from '../../src/main/core/settings/model.js'
 import { isMaskedToken, maskToken, SettingsPatchSchema, SettingsSchema, type Settings } from '../../src/shared/settings.js'
 
-/* Requirement 1: the Settings schema (strict, bounds shared with the engine's ConfigSchema) and its rules. */
+/* The Settings schema (strict, bounds shared with the engine's ConfigSchema) and its rules. */
 
 const ADMIN = 'admin-token-0001'
 const CRAWL = 'crawl-token-abcd'

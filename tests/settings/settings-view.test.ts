@@ -13,7 +13,7 @@ import SettingsView from '../../src/renderer/src/views/SettingsView.vue'
 import { startService, waitFor, type TestService } from '../helpers/service.js'
 
 /*
- * Requirement 4 (component): the Settings view against the real service through the real HTTP
+ * The Settings view as a component: against the real service through the real HTTP
  * transport. Requests go through node:http because happy-dom's own fetch applies browser CORS
  * rules to a page that has no origin.
  */

@@ -9,7 +9,7 @@ import type { SettingsAnswer } from '../../src/shared/settings.js'
 import { startService, type TestService } from '../helpers/service.js'
 
 /*
- * Requirement 4 end to end: Debian Chromium opens the control center served by the real
+ * The Settings view end to end: Debian Chromium opens the control center served by the real
  * service, goes to Settings through the nav link, changes the memory threshold, and GET
  * /settings (and the engine) report the new value.
  */

@@ -8,7 +8,7 @@ import { createSettingsService } from '../../src/main/core/service/settings-serv
 import { SettingsStore } from '../../src/main/core/settings/store.js'
 import { openNew, tempNameFor, writeFileAtomic } from '../../src/main/core/store/atomic-write.js'
 
-/* Requirement 2: settings.json written atomically, mode 0600, a corrupt file set aside and reported. */
+/* settings.json written atomically, mode 0600, a corrupt file set aside and reported. */
 
 let dir: string
 

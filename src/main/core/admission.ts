@@ -1,6 +1,11 @@
 import { AbortedError, QueueFullError, ShuttingDownError } from './errors.js'
 import type { EngineEventBus } from './events.js'
 
+/*
+ * Admission control: bounds the pages open at once and the callers waiting for one, so overload
+ * is answered at once with a 429 and a Retry-After rather than queued without end.
+ */
+
 export interface Slot {
   /** Time spent waiting in the queue for this slot. */
   readonly waitMs: number

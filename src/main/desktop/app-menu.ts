@@ -1,6 +1,11 @@
 import { Menu, type MenuItemConstructorOptions } from 'electron'
 import type { AppCommand } from '../../shared/ipc.js'
 
+/*
+ * The desktop app's application menu: switching views, pausing live updates and forcing a cleanup,
+ * each with a keyboard shortcut, beside the usual File (or macOS app), Edit and Window menus.
+ */
+
 type View = Extract<AppCommand, { type: 'navigate' }>['view']
 
 export interface AppMenuActions {

@@ -2,6 +2,11 @@ import { app, shell, type Session, type WebContents } from 'electron'
 import type { Logger } from '../core/logger.js'
 import { isExternalWebUrl } from './app-url.js'
 
+/*
+ * Electron hardening for every webContents and session of the app: what may open, navigate,
+ * embed or ask for permissions, and the CSP on the app's own responses.
+ */
+
 export interface HardeningDeps {
   /** True for the app's own renderer URL (see appUrlMatcher); everything else is foreign. */
   isAppUrl: (url: string) => boolean

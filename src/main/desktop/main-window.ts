@@ -3,6 +3,11 @@ import type { Logger } from '../core/logger.js'
 import type { RendererLocation } from './app-url.js'
 import { debouncedSaver, MIN_SIZE, readWindowState, restoreBounds, writeWindowState, type WindowState } from './window-state.js'
 
+/*
+ * The desktop app's window: created with locked-down webPreferences, its bounds and maximised state
+ * restored at start and saved (debounced) as they change.
+ */
+
 export interface MainWindowDeps {
   /** Absolute path of the built preload (out/preload/index.cjs). */
   preload: string

@@ -3,6 +3,11 @@ import type { EngineEventBus } from '../core/events.js'
 import type { Logger } from '../core/logger.js'
 import { NotificationPolicy, type DesktopNotification, type NotificationPolicyOptions, type NotificationPrefs, type Pressure } from './notification-policy.js'
 
+/*
+ * The desktop app's native notifications: engine events and memory pressure go through
+ * notification-policy.ts, which decides what is worth showing.
+ */
+
 export interface NotificationDeps {
   events: Pick<EngineEventBus, 'on'>
   /** The monitor's current reading (runtime.monitor.health().janitor / .container). */

@@ -2,6 +2,11 @@ import { Menu, Tray, type MenuItemConstructorOptions, type NativeImage } from 'e
 import type { Logger } from '../core/logger.js'
 import { formatPoolSummary, type PoolSummary } from './pool-summary.js'
 
+/*
+ * The desktop app's tray icon: a pool summary refreshed every second (as tooltip and first menu
+ * line) and a menu to open the window, pause live updates, force a cleanup or quit.
+ */
+
 export interface TrayActions {
   open(): void
   setLivePaused(paused: boolean): void

@@ -10,6 +10,11 @@ import { trackConnections } from './connections.js'
 import { bindName, isLoopbackHost } from './guard.js'
 import { ensureTokens } from './tokens.js'
 
+/*
+ * Starts the HTTP door: the Node server around the Koa app, with its tokens and authenticator,
+ * request timeouts, a per-client connection limit, and a close that lets requests in flight finish.
+ */
+
 export interface HttpServer {
   readonly url: string
   readonly server: Server

@@ -8,6 +8,11 @@ import { LiveWindow } from './live-window.js'
 import { checkJsonValue, operationFor, parseInput, readEnvelope, readId, routeOf, type IpcRoute } from './messages.js'
 import type { IpcDoorDeps, IpcEventLike, IpcListener, WebContentsLike } from './types.js'
 
+/*
+ * The IPC door: the ipcMain handlers that serve the contract to the Electron window, with the
+ * same service, input schemas and error shapes as the HTTP door.
+ */
+
 const DEFAULT_MAX_INPUT_BYTES = 1024 * 1024
 
 export interface IpcDoor {

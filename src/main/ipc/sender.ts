@@ -1,6 +1,11 @@
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+/*
+ * Which frames may use the IPC door: only the app's own renderer (the built index.html, or the
+ * dev server in an unpackaged run).
+ */
+
 export interface AllowedRenderer {
   /** Dev: the Vite dev server's URL (process.env.ELECTRON_RENDERER_URL); its origin is allowed. */
   rendererUrl?: string

@@ -3,6 +3,11 @@ import { AbortedError, CaptureTooLargeError, MarkdownFailedError, MarkdownTimeou
 import type { Logger } from '../logger.js'
 import { startWorker } from '../system/worker-entry.js'
 
+/*
+ * Runs every page's HTML-to-Markdown conversion on worker threads, so a slow page takes only its
+ * own time (stopped at its deadline) and never holds the event loop.
+ */
+
 export interface MarkdownJob {
   id: number
   html: string

@@ -1,6 +1,11 @@
 import type { EndpointStats } from '../../../shared/monitor-types.js'
 import { LatencyHistogram, mergeHistograms, type HistogramState } from './latency-histogram.js'
 
+/*
+ * Per-endpoint request counters behind /monitor/endpoints/stats: counts, success and pool-hit
+ * rates and a latency histogram, fixed in size and saved with the monitor's history.
+ */
+
 export interface EndpointCounterState {
   count: number
   success: number

@@ -22,8 +22,8 @@ export interface LiveSubscription extends AsyncIterable<LiveMessage> {
 }
 
 /**
- * Fans the monitor's changes out to live clients (SSE now, IPC later): a snapshot first, then
- * every change as it happens and a health + timeline tick each second.
+ * Fans the monitor's changes out to live clients (SSE over HTTP, messages over IPC): a snapshot
+ * first, then every change as it happens and a health + timeline tick each second.
  */
 export class LiveFeed {
   private readonly clients = new Set<Client>()

@@ -37,7 +37,7 @@ import { ResourceSampler } from './sampling.js'
 // The snapshot types travel with the Monitor that takes and gives them (store/persister.ts).
 export type { MonitorSnapshot, SnapshotSection } from './history.js'
 
-/** Pushed to live clients (SSE now, IPC later): the same names on both doors. */
+/** Pushed to live clients (SSE over HTTP, messages over IPC): the same names on both doors. */
 export interface MonitorChanges {
   request_started: ActiveRequest
   request_phase: { id: string; phase: RequestPhase }

@@ -5,6 +5,11 @@ import type { MemoryReading } from '../system/memory.js'
 import type { PageReserve } from './page-reserve.js'
 import type { BrowserPool } from './pool.js'
 
+/*
+ * The janitor: closes idle browsers (and idle reserved pages) on a schedule and with idle limits
+ * that tighten as memory fills, so browsers nobody uses give their memory back.
+ */
+
 export type MemoryPressure = 'LOW' | 'MEDIUM' | 'HIGH'
 
 export interface JanitorPolicy {

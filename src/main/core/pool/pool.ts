@@ -16,6 +16,11 @@ import { coldCleanup, killBlocker, PERMANENT_NOT_KILLABLE } from './kill-rule.js
 import { ManagedBrowser } from './managed-browser.js'
 import { configSignature, normaliseBrowserConfig } from './signature.js'
 
+/*
+ * The browser pool: every Chromium the service runs (permanent, hot and cold tiers), the leases
+ * crawls take on them, and how they are launched, retired, killed, restarted and replaced.
+ */
+
 export interface Lease {
   readonly browser: ManagedBrowser
   /** True only when an already-running browser served the request (no launch awaited). */

@@ -10,6 +10,11 @@ import { configSignature } from '../pool/signature.js'
 import { BatchResults } from './batch-results.js'
 import { TrackedRequest } from './request-tracker.js'
 
+/*
+ * The crawl operations (/crawl, /crawl/stream, /md, /html, /screenshot, /pdf): the server's own
+ * limits and egress checks, batches crawled side by side, and each call tracked as one request.
+ */
+
 export interface CrawlServiceDeps {
   config: Config
   events: EngineEventBus

@@ -6,6 +6,11 @@ import type { BrowserPool } from '../pool/pool.js'
 import type { LiveSettings } from '../settings/live.js'
 import type { MemoryReading } from '../system/memory.js'
 
+/*
+ * The health operation (GET /health): ok, degraded or error, with the problems behind it, read from
+ * the pool, admission, memory, the sandbox, the egress guard and the monitor's persistence.
+ */
+
 export interface HealthDeps {
   config: FixedConfig
   /** The memory threshold as Settings have it now (the one the pool refuses launches at). */

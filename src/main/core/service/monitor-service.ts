@@ -9,6 +9,11 @@ import type { ManagedBrowser } from '../pool/managed-browser.js'
 import type { BrowserPool } from '../pool/pool.js'
 import type { Registry } from 'prom-client'
 
+/*
+ * The /monitor/* operations and /metrics: reads and the live feed come from the monitor's memory;
+ * the cleanup, kill and restart actions go through the pool.
+ */
+
 type MonitorOps = Pick<
   ServiceImpl,
   | 'monitorHealth'

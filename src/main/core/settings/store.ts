@@ -4,6 +4,11 @@ import { SettingsPatchSchema, type SettingsPatch } from '../../../shared/setting
 import { describeIssues, summariseIssues } from '../../../shared/validation.js'
 import { writeFileAtomic } from '../store/atomic-write.js'
 
+/*
+ * Reading and writing settings.json: an unusable file is moved aside and the defaults apply;
+ * writes are atomic and one at a time.
+ */
+
 export interface LoadedSettings {
   /** What the user chose (the keys they set, nothing else); {} when there is no usable file. */
   overrides: SettingsPatch

@@ -7,6 +7,11 @@ import type { Monitor, MonitorSnapshot, SnapshotSection } from '../monitor/monit
 import { writeFileAtomic } from './atomic-write.js'
 import type { MonitorStore, StoredState } from './store.js'
 
+/*
+ * Keeps the monitor's history in its store (a file or Redis): background writes of what changed,
+ * and a pending-history file, merged at the next start, when a shutdown cannot reach the store.
+ */
+
 const ALL_SECTIONS: SnapshotSection[] = ['endpoints', 'timeline', 'janitor', 'errors']
 /** How long stop() keeps trying an unreachable store before it writes the pending-history file. */
 export const STOP_RETRY_MS = 5_000

@@ -3,6 +3,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { cgroupDirs } from './cgroup.js'
 
+/*
+ * CPU use for the monitor: our cgroup's usage against the CPUs it may use (its quota, if any),
+ * or the host's, from /proc/stat, where there is no cgroup to read.
+ */
+
 export interface CpuSamplerOptions {
   cgroupRoot?: string
   procRoot?: string

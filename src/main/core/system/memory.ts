@@ -3,6 +3,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { cgroupDirs } from './cgroup.js'
 
+/*
+ * How full memory is, for the container (cgroup v2 or v1) or the host: the reading behind the
+ * pool's launch threshold, the janitor's pressure, /health and the monitor.
+ */
+
 export interface MemoryReading {
   percent: number
   used_bytes: number

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
+/*
+ * Network traffic for the monitor: bytes sent and received through this network namespace
+ * (loopback left out), and their rates per second.
+ */
+
 export interface NetworkTotals {
   sent_bytes: number
   recv_bytes: number

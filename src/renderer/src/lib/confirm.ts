@@ -1,5 +1,10 @@
 import { ref } from 'vue'
 
+/*
+ * The confirmation step before a destructive action (kill or restart a browser, the control panel's
+ * actions): the state a ConfirmDialog shows, and the action it runs once confirmed.
+ */
+
 export interface PendingConfirm {
   title: string
   message: string

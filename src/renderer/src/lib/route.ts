@@ -1,5 +1,9 @@
 import { onScopeDispose, ref } from 'vue'
 
+/*
+ * The dashboard's routing between its three views, read from the URL's hash (no router library).
+ */
+
 export type RouteName = 'monitor' | 'playground' | 'settings'
 
 export function parseHash(hash: string): RouteName {

@@ -18,6 +18,11 @@ import { fetchSnapshot } from '../transport/snapshot'
 import type { LiveState } from '../transport/types'
 import { useTransport } from './transport'
 
+/*
+ * The Monitor view's store: health, requests, browsers, endpoints, janitor log, errors and timeline
+ * as the live feed keeps them, the control actions, and what applying each update costs.
+ */
+
 export const LIMITS = { completed: 100, janitor: 200, errors: 100, timeline: 60 } as const
 
 export type ConnectionState = LiveState | 'connecting' | 'offline'

@@ -3,6 +3,11 @@ import { ref, shallowRef } from 'vue'
 import type { CrawlResult } from '../../../shared/crawl-schemas'
 import { useTransport } from './transport'
 
+/*
+ * The Playground view's store: its form, the crawl, Markdown or screenshot call it makes, and the
+ * answer put into one result shape whichever call made it.
+ */
+
 export type PlaygroundMode = 'crawl' | 'markdown' | 'screenshot'
 
 export interface PlaygroundForm {

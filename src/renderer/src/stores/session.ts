@@ -4,6 +4,11 @@ import type { AuthScope } from '../../../shared/api-types'
 import { TransportError } from '../transport/types'
 import { useTransport } from './transport'
 
+/*
+ * The dashboard's sign-in: whether the HTTP service asks for a token, the session's scope, and the
+ * checks (can, deniedReason) the views use to hide or disable what that scope does not allow.
+ */
+
 const RANK: Record<AuthScope, number> = { read: 1, crawl: 2, admin: 3 }
 
 /**

@@ -4,6 +4,11 @@ import { fetchSnapshot } from './snapshot'
 import type { AuthSession } from '../../../shared/api-types'
 import { TransportError, type LiveState, type OperationCallInput, type SessionChannel, type Transport } from './types'
 
+/*
+ * HttpTransport, the Transport of the dashboard in a browser: calls over fetch, the live feed over
+ * Server-Sent Events with polling as fallback, and the dashboard's sign-in session.
+ */
+
 const LIVE_TYPES: LiveMessageType[] = [
   'snapshot',
   'request_started',

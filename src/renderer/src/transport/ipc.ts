@@ -3,6 +3,11 @@ import type { CrawldeckBridge, LiveEnded } from '../../../shared/ipc'
 import type { LiveMessage } from '../../../shared/monitor-types'
 import { TransportError, type DesktopChannel, type LiveState, type OperationCallInput, type Transport } from './types'
 
+/*
+ * IpcTransport, the Transport of the Electron window: calls and the live feed over the preload's
+ * bridge, resubscribed with backoff (and a fresh snapshot) whenever main ends the feed.
+ */
+
 export interface IpcTransportOptions {
   /** First wait before resubscribing after main ended the feed; doubles up to maxBackoffMs. */
   backoffMs?: number

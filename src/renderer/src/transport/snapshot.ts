@@ -1,6 +1,11 @@
 import type { MonitorSnapshotView, TimelineMetric } from '../../../shared/monitor-types'
 import type { Transport } from './types'
 
+/*
+ * The monitor snapshot rebuilt from the GET routes, for when the live stream's own is not at hand:
+ * the HTTP transport's polling and the Monitor store's refresh on resume.
+ */
+
 const METRICS: TimelineMetric[] = ['memory', 'cpu', 'requests', 'browsers']
 
 /** Builds the same snapshot the live stream opens with, from the GET routes. */
