@@ -10,8 +10,9 @@ import { serveDefaults, waitExit, waitReady, type Served } from './helpers/serve
  * - the process stays up, and /health answers every time, its p99 under 100 ms;
  * - every answer comes, within its page_timeout plus a margin, and is either within its caps or
  *   a clear 4xx/5xx with an error and a code; no error text is longer than a few KB;
- * - after the corpus the service's memory comes back to near its baseline, an ordinary page still
- *   crawls on every endpoint, and the monitor's error log holds only bounded text.
+ * - after the corpus the service's JavaScript heap comes back to its baseline and its RSS near it,
+ *   an ordinary page still crawls on every endpoint, and the monitor's error log holds only bounded
+ *   text.
  */
 
 const CAP = 8 * 1024 * 1024
@@ -25,6 +26,13 @@ const ENDPOINTS = ['/md', '/html', '/crawl', '/crawl/stream', '/screenshot', '/p
 let corpus: HostileCorpus
 let svc: Served
 let url = ''
+
+/** The service's own JavaScript heap in use, from its /metrics (prom-client's default gauges). */
+async function heapUsedBytes(): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const m = /^crawldeck_process_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)
+  return Number(m?.[1] ?? Number.NaN)
+}
 
 function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
@@ -118,6 +126,7 @@ describe('the hostile corpus, through every endpoint of the real service', () =>
     // Warm up: every endpoint once on the ordinary page, then the baseline.
     for (const e of ENDPOINTS) expect((await crawl(e, 'plain')).status, e).toBe(200)
     const baseline = rssBytes(svc.pid)
+    const heapBaseline = await heapUsedBytes()
 
     const health: number[] = []
     const healthFailures: string[] = []
@@ -173,14 +182,24 @@ describe('the hostile corpus, through every endpoint of the real service', () =>
     const errors = await errorLog.text()
     expect(errors.length).toBeLessThan(4 * 1024 * 1024)
 
-    // Memory: back near where it started once the corpus is done (V8 keeps some heap it grew).
-    const limit = baseline * 1.5 + 150 * 1024 * 1024
+    // Memory: the process's RSS back near where it started (the allocator and V8 keep some of the
+    // pages the largest answers made them grow), and its heap back to its baseline.
+    const limit = baseline + 128 * 1024 * 1024
     let rss = rssBytes(svc.pid)
     for (let i = 0; i < 60 && rss > limit; i++) {
       await new Promise((r) => setTimeout(r, 1000))
       rss = rssBytes(svc.pid)
     }
+    // The service's JavaScript heap comes back to its baseline once collected (V8 collects when it
+    // sees fit: the timers' garbage gets it there within seconds).
+    let heap = await heapUsedBytes()
+    for (let i = 0; i < 60 && heap > heapBaseline + 16 * 2 ** 20; i++) {
+      await new Promise((r) => setTimeout(r, 1000))
+      heap = await heapUsedBytes()
+    }
+    console.log(`service heap used: baseline ${(heapBaseline / 2 ** 20).toFixed(1)} MB, after the corpus ${(heap / 2 ** 20).toFixed(1)} MB`)
     console.log(`service RSS: baseline ${(baseline / 2 ** 20).toFixed(0)} MB, after the corpus ${(rss / 2 ** 20).toFixed(0)} MB`)
+    expect(heap).toBeLessThan(heapBaseline + 16 * 2 ** 20)
     expect(rss).toBeLessThan(limit)
   }, 900_000)
 })

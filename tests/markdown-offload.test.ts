@@ -49,7 +49,19 @@ describe('MarkdownOffload', () => {
     expect(await m.convert(large, within(LONG))).toBe(md)
     // Nothing to convert: no job.
     expect(await m.convert('', within(LONG))).toBe('')
-    expect(m.stats()).toEqual({ offloaded: 3, workerStarts: 1, workerFailures: 0, timedOut: 0, aborted: 0 })
+    expect(m.stats()).toEqual({ offloaded: 3, workerStarts: 1, workerFailures: 0, timedOut: 0, aborted: 0, recycled: 0 })
+  })
+
+  it('a worker that converted a page of 1 M characters or more is replaced once it answered, giving its grown heap back', async () => {
+    const m = offload()
+    const huge = page(8000)
+    expect(huge.length).toBeGreaterThanOrEqual(1024 * 1024)
+    expect(await m.convert(huge, within(LONG))).toBe(htmlToMarkdown(huge))
+    expect(m.stats()).toMatchObject({ offloaded: 1, recycled: 1, workerStarts: 2, workerFailures: 0 })
+    expect(m.workers).toBe(1)
+    // The replacement converts.
+    expect(await m.convert(page(2), within(LONG))).toBe(htmlToMarkdown(page(2)))
+    expect(m.stats()).toMatchObject({ offloaded: 2, recycled: 1, workerStarts: 2 })
   })
 
   it('many pages at once: each answer goes to its own page, on two worker threads', async () => {

@@ -40,6 +40,8 @@ export interface MarkdownOffloadStats {
   timedOut: number
   /** Conversions stopped because their caller went away (the same). */
   aborted: number
+  /** Workers replaced after a large page, to give back the heap it made them grow. */
+  recycled: number
 }
 
 export interface MarkdownOffloadOptions {
@@ -57,6 +59,12 @@ export interface MarkdownOffloadOptions {
  * conversions go on on the other. More would take CPU from Chromium on a 2-core machine.
  */
 export const DEFAULT_MARKDOWN_WORKERS = 2
+
+/**
+ * A worker that converted a page of at least this many characters is replaced once it answers:
+ * the heap it grew for the page would otherwise stay with the process for as long as it lives.
+ */
+const RECYCLE_AFTER_CHARS = 1024 * 1024
 
 /** After this many workers in a row that could not start, none is tried again (an install that cannot run one). */
 const MAX_FAILED_STARTS_IN_A_ROW = 3
@@ -102,7 +110,7 @@ export class MarkdownOffload {
   private nextId = 1
   private closed = false
   private failedStarts = 0
-  private readonly counts: MarkdownOffloadStats = { offloaded: 0, workerStarts: 0, workerFailures: 0, timedOut: 0, aborted: 0 }
+  private readonly counts: MarkdownOffloadStats = { offloaded: 0, workerStarts: 0, workerFailures: 0, timedOut: 0, aborted: 0, recycled: 0 }
   private readonly size: number
   private readonly entry: { name: string; from: string }
 
@@ -226,6 +234,8 @@ export class MarkdownOffload {
     slot.job = null
     job.slot = null
     this.counts.offloaded++
+    // V8 keeps the heap a large page made a worker grow; a fresh worker gives it back.
+    if (job.html.length >= RECYCLE_AFTER_CHARS) this.recycle(slot)
     if ('markdown' in reply) this.succeed(job, reply.markdown)
     else if ('tooLarge' in reply) this.fail(job, new CaptureTooLargeError('Markdown', reply.tooLarge, job.maxChars))
     else this.fail(job, new MarkdownFailedError(`converting the page to Markdown failed: ${reply.error}`))
@@ -276,6 +286,14 @@ export class MarkdownOffload {
     }
     this.fail(job, why === 'timeout' ? new MarkdownTimeoutError(job.pageTimeoutMs) : new AbortedError())
     this.pump()
+  }
+
+  /** Ends an idle worker and starts its replacement (it is not counted as a failure). */
+  private recycle(slot: Slot): void {
+    if (!this.slots.delete(slot)) return
+    void slot.worker.terminate().catch(() => undefined)
+    this.counts.recycled++
+    this.startSlot()
   }
 
   private succeed(job: Job, markdown: string): void {
