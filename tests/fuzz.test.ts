@@ -1,3 +1,4 @@
+import { parse as parseQuery } from 'node:querystring'
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { contract, type Operation } from '../src/shared/contract.js'
@@ -215,13 +216,21 @@ function postCases(name: string, op: Operation, r: () => number, n: number): Cas
   return cases
 }
 
+/**
+ * Whether the route's schema accepts a query string as Koa hands it over (node's querystring: a
+ * repeated key becomes an array). Parameters a route does not know are ignored, not refused.
+ */
+function queryAccepted(op: Operation, query: string): boolean {
+  return schemaAccepts(op, { ...parseQuery(query) })
+}
+
 function getCases(name: string, op: Operation, r: () => number, n: number): Case[] {
-  const cases: Case[] = [
-    { op: name, method: 'GET', path: `${op.path}?%`, valid: false },
-    { op: name, method: 'GET', path: `${op.path}?limit=1&limit=2`, valid: false },
-    { op: name, method: 'GET', path: `${op.path}?__proto__[x]=1`, valid: false },
-    { op: name, method: 'GET', path: `${op.path}?limit=%00`, valid: false },
-  ]
+  const cases: Case[] = ['%', 'limit=1&limit=2', '__proto__[x]=1', 'limit=%00'].map((q) => ({
+    op: name,
+    method: 'GET',
+    path: `${op.path}?${q}`,
+    valid: queryAccepted(op, q),
+  }))
   while (cases.length < n) {
     const query = new URLSearchParams()
     const keys = 1 + Math.floor(r() * 3)
@@ -229,9 +238,7 @@ function getCases(name: string, op: Operation, r: () => number, n: number): Case
       const v = value(r, 4)
       query.append(KEYS[Math.floor(r() * KEYS.length)] as string, String(v).slice(0, 2000))
     }
-    const obj = Object.fromEntries(query.entries())
-    const dupes = [...query.keys()].length !== Object.keys(obj).length
-    cases.push({ op: name, method: 'GET', path: `${op.path}?${query.toString()}`, valid: !dupes && schemaAccepts(op, obj) })
+    cases.push({ op: name, method: 'GET', path: `${op.path}?${query.toString()}`, valid: queryAccepted(op, query.toString()) })
   }
   return cases
 }

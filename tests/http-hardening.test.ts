@@ -293,7 +293,7 @@ describe('answers no cache keeps, and no Secure cookie on the word of an untrust
 
   it('the public /health says only its status; the details (version, PIDs, paths, error texts) need the read scope', async () => {
     const anyone = await fetch(`${s.url}/health`)
-    expect(Object.keys((await anyone.json()) as object)).toEqual(['status'])
+    expect(Object.keys((await anyone.json()) as object)).toEqual(['status', 'timestamp'])
     const signedIn = await fetch(`${s.url}/health`, { headers: { authorization: `Bearer ${ADMIN}` } })
     expect((await signedIn.json()) as object).toHaveProperty('version')
     expect(signedIn.status).toBe(anyone.status)

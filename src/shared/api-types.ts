@@ -36,6 +36,8 @@ export type StreamLine = CrawlResult | { status: 'completed' }
 
 export interface HealthResponse {
   status: 'ok' | 'degraded' | 'error'
+  /** When the answer was made, in epoch seconds (with a fraction), as Crawl4AI's /health says it. */
+  timestamp: number
   /** Why the status is not ok; empty when it is. */
   problems: string[]
   version: string

@@ -1,8 +1,8 @@
 import type { z } from 'zod'
-import { CrawlRequestSchema, EmptyInput, ScreenshotRequestSchema, SingleUrlRequestSchema, type CrawlResponse, type CrawlResult } from './crawl-schemas.js'
+import { CrawlRequestSchema, ScreenshotRequestSchema, SingleUrlRequestSchema, type CrawlResponse, type CrawlResult } from './crawl-schemas.js'
 import type { HealthResponse, HtmlResponse, MarkdownResponse, PdfResponse, ScreenshotResponse, StreamLine } from './api-types.js'
 import { SettingsPatchSchema, type SettingsAnswer } from './settings.js'
-import { EmptyBody, KillBrowserInput, LogQuery, RequestsQuery, RestartBrowserInput, TimelineQuery } from './monitor-schemas.js'
+import { EmptyBody, KillBrowserInput, LogQuery, NoQuery, RequestsQuery, RestartBrowserInput, TimelineQuery } from './monitor-schemas.js'
 import type {
   BrowsersResponse,
   CleanupResponse,
@@ -122,18 +122,18 @@ export const contract = {
   health: op<HealthResponse>()({
     method: 'GET',
     path: '/health',
-    input: EmptyInput,
+    input: NoQuery,
     response: 'json',
     crawl: false,
     scope: 'open',
-    publicView: (h) => ({ status: h.status }),
+    publicView: (h) => ({ status: h.status, timestamp: h.timestamp }),
     summary: 'Service health: 200 when the permanent browser is up, 503 otherwise; the details need the read scope',
   }),
 
   monitorHealth: op<MonitorHealth>()({
     method: 'GET',
     path: '/monitor/health',
-    input: EmptyInput,
+    input: NoQuery,
     response: 'json',
     crawl: false,
     scope: 'read',
@@ -151,7 +151,7 @@ export const contract = {
   monitorBrowsers: op<BrowsersResponse>()({
     method: 'GET',
     path: '/monitor/browsers',
-    input: EmptyInput,
+    input: NoQuery,
     response: 'json',
     crawl: false,
     scope: 'read',
@@ -160,7 +160,7 @@ export const contract = {
   monitorEndpointStats: op<EndpointStatsResponse>()({
     method: 'GET',
     path: '/monitor/endpoints/stats',
-    input: EmptyInput,
+    input: NoQuery,
     response: 'json',
     crawl: false,
     scope: 'read',
@@ -232,7 +232,7 @@ export const contract = {
   monitorStream: op<AsyncIterable<LiveMessage> & { close(): void }>()({
     method: 'GET',
     path: '/monitor/stream',
-    input: EmptyInput,
+    input: NoQuery,
     response: 'live',
     crawl: false,
     scope: 'read',
@@ -241,7 +241,7 @@ export const contract = {
   metrics: op<{ contentType: string; body: string }>()({
     method: 'GET',
     path: '/metrics',
-    input: EmptyInput,
+    input: NoQuery,
     response: 'text',
     crawl: false,
     scope: 'read',
@@ -250,7 +250,7 @@ export const contract = {
   settings: op<SettingsAnswer>()({
     method: 'GET',
     path: '/settings',
-    input: EmptyInput,
+    input: NoQuery,
     response: 'json',
     crawl: false,
     scope: 'admin',

@@ -1,6 +1,10 @@
 import { z } from 'zod'
 
-/** Inputs of the /monitor/* API. Query strings arrive as text, hence the coercions. */
+/**
+ * Inputs of the /monitor/* API. Query strings arrive as text, hence the coercions. A parameter no
+ * route knows is ignored, not refused: dashboards and scripts add cache-busters (`?_=<time>`),
+ * and Crawl4AI's clients expect them to work.
+ */
 
 const Limit = (max: number, dflt: number) =>
   z.coerce
@@ -15,7 +19,7 @@ export const RequestsQuery = z
     status: z.enum(['all', 'active', 'completed', 'success', 'error']).default('all'),
     limit: Limit(1000, 100),
   })
-  .strict()
+  .strip()
 
 export const TimelineQuery = z
   .object({
@@ -27,9 +31,12 @@ export const TimelineQuery = z
       .transform((w) => Number(w.slice(0, -1)) * (w.endsWith('m') ? 60 : 1))
       .refine((s) => s >= 5 && s <= 300, 'window must be between 5s and 5m'),
   })
-  .strict()
+  .strip()
 
-export const LogQuery = z.object({ limit: Limit(500, 100) }).strict()
+export const LogQuery = z.object({ limit: Limit(1000, 100) }).strip()
+
+/** A GET route that takes no parameters: whatever a caller adds is ignored. */
+export const NoQuery = z.object({}).strip()
 
 /** A browser named by its full signature, an unambiguous prefix of it, or its id. */
 const SigRef = z

@@ -286,7 +286,7 @@ describe('the door refuses bad messages with an IpcError', () => {
       ok: false,
       error: { status: 400, code: 'invalid_input', details: expect.any(Array) },
     })
-    expect(await invoke(win, IPC_CHANNELS.call, { op: 'health', input: { extra: 1 } })).toMatchObject({
+    expect(await invoke(win, IPC_CHANNELS.call, { op: 'monitorRequests', input: { status: 'bogus' } })).toMatchObject({
       ok: false,
       error: { status: 400, code: 'invalid_input' },
     })

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url'
 import type { Middleware } from 'koa'
 
 /**
- * Serves the built control center (out/renderer) at /dashboard/ and redirects / there.
+ * Serves the built control center (out/renderer) at /dashboard/ and redirects / there (and
+ * /playground, where Crawl4AI users look for it, to its Playground view).
  * Hashed assets are cached for a year, index.html never; every answer carries a strict CSP.
  * The build is looked up on every request, so `npm run build:web` while the service runs works.
  */
@@ -109,6 +110,14 @@ export function dashboard(opts: DashboardOptions = {}): Middleware {
       setSecurityHeaders((k, v) => ctx.set(k, v))
       ctx.status = 302
       ctx.redirect(`${prefix}/`)
+      return
+    }
+    // Crawl4AI serves its Playground here; ours is a view of the control center.
+    if ((path === '/playground' || path === '/playground/') && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      setSecurityHeaders((k, v) => ctx.set(k, v))
+      ctx.set('Cache-Control', 'no-cache')
+      ctx.status = 302
+      ctx.redirect(`${prefix}/#/playground`)
       return
     }
     if (path !== prefix && !path.startsWith(`${prefix}/`)) return next()

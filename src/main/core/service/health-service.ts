@@ -77,6 +77,7 @@ export function readHealth(deps: HealthDeps): HealthResponse {
   }
   return {
     status,
+    timestamp: now / 1000,
     problems,
     version: deps.version,
     uptime_seconds: (now - deps.startedAt) / 1000,
