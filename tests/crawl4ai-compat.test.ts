@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
 import { startService, type TestService } from './helpers/service.js'
 
 /*
  * What Crawl4AI's clients send and read, against the real service (../shared/reference/
  * crawl4ai-api.md is the contract). This part: the monitor's reads take what its dashboards and
- * scripts send (cache-busters, limits up to 1000), /health carries its timestamp, and /playground
- * reaches the Playground.
+ * scripts send (cache-busters, limits up to 1000), /health carries its timestamp, /playground
+ * reaches the Playground, and browser_config takes Crawl4AI's `viewport` and `browser_type`.
  */
 
 let s: TestService
@@ -68,5 +69,54 @@ describe('/health and /playground', () => {
     const followed = await fetch(`${s.url}/playground`)
     expect(followed.status).toBe(200)
     expect(followed.headers.get('content-type')).toMatch(/text\/html/)
+  })
+})
+
+describe("browser_config in Crawl4AI's words", () => {
+  let fx: FixtureServer
+  let svc: TestService
+  beforeAll(async () => {
+    ;[fx, svc] = await Promise.all([startFixtureServer(), startService({ prewarm_pages: 0 })])
+  })
+  afterAll(async () => {
+    await Promise.all([svc?.close(), fx?.close()])
+  })
+
+  /** The width and height a PNG says it has (its IHDR chunk). */
+  const pngSize = (base64: string) => {
+    const png = Buffer.from(base64, 'base64')
+    return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) }
+  }
+
+  it('viewport: {width, height} sizes the page, plain or as {"type": "dict", "value": ...} inside the typed form', async () => {
+    const plain = await svc.postJson('/screenshot', { url: fx.url('/'), browser_config: { viewport: { width: 1000, height: 700 } } })
+    expect(plain.status, JSON.stringify(plain.body).slice(0, 300)).toBe(200)
+    expect(pngSize(plain.body.screenshot)).toEqual({ width: 1000, height: 700 })
+    const typed = await svc.postJson('/screenshot', {
+      url: fx.url('/'),
+      browser_config: { type: 'BrowserConfig', params: { viewport: { type: 'dict', value: { width: 800, height: 600 } }, viewport_width: 1500 } },
+    })
+    expect(typed.status).toBe(200)
+    // viewport overrides viewport_width, as in Crawl4AI.
+    expect(pngSize(typed.body.screenshot)).toEqual({ width: 800, height: 600 })
+  })
+
+  it("the monitor demo's promotion phase: repeated crawls with one viewport share a browser, which turns hot", async () => {
+    for (let i = 0; i < 4; i++) {
+      const r = await svc.postJson('/md', { url: fx.url('/'), browser_config: { viewport: { width: 1920, height: 1080 } } })
+      expect(r.status).toBe(200)
+    }
+    const { browsers } = (await svc.get<{ browsers: Array<{ type: string }> }>('/monitor/browsers')).body
+    expect(browsers.map((b) => b.type)).toContain('hot')
+  })
+
+  it('browser_type: "chromium" is accepted; any other is a 400 saying only Chromium is here; a bad viewport is a 400 naming it', async () => {
+    expect((await svc.postJson('/md', { url: fx.url('/'), browser_config: { browser_type: 'chromium' } })).status).toBe(200)
+    const firefox = await svc.postJson('/md', { url: fx.url('/'), browser_config: { browser_type: 'firefox' } })
+    expect(firefox.status).toBe(400)
+    expect(firefox.body.error).toMatch(/browser_config\.browser_type.*only Chromium is available/)
+    const bad = await svc.postJson('/md', { url: fx.url('/'), browser_config: { viewport: { width: 10, height: 600 } } })
+    expect(bad.status).toBe(400)
+    expect(bad.body.error).toMatch(/browser_config\.viewport\.width/)
   })
 })

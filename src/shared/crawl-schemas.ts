@@ -37,6 +37,23 @@ function unwrapTyped(value: unknown): unknown {
   return value
 }
 
+/** Crawl4AI's `{"type": "dict", "value": {...}}`, a plain object once unwrapped. */
+function unwrapDict(value: unknown): unknown {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const rec = value as Record<string, unknown>
+    if (rec.type === 'dict' && rec.value && typeof rec.value === 'object' && Object.keys(rec).length === 2) return rec.value
+  }
+  return value
+}
+
+/** Crawl4AI's `viewport: {width, height}`, with the same bounds as viewport_width / viewport_height. */
+const Viewport = z
+  .object({
+    width: z.number().int().min(100).max(7680),
+    height: z.number().int().min(100).max(4320),
+  })
+  .strict()
+
 const ProxyObject = z
   .object({
     server: z.string().min(1).max(2048),
@@ -88,8 +105,14 @@ export const BrowserConfigSchema = z.preprocess(
         })
         .default([]),
       locale: z.string().min(2).max(35).nullable().default(null),
+      // Crawl4AI's names for the same things: `viewport` overrides the two sizes, as it does there.
+      viewport: z.preprocess(unwrapDict, Viewport.nullable()).optional(),
+      browser_type: z.literal('chromium', { error: 'only Chromium is available on this server: browser_type must be "chromium" (or left out)' }).optional(),
     })
-    .strict(),
+    .strict()
+    .transform(({ viewport, browser_type: _chromium, ...config }) =>
+      viewport ? { ...config, viewport_width: viewport.width, viewport_height: viewport.height } : config,
+    ),
 )
 export type BrowserConfigInput = z.input<typeof BrowserConfigSchema>
 export type BrowserConfig = z.output<typeof BrowserConfigSchema>
