@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http'
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CrawlResult } from '../src/shared/crawl-schemas.js'
-import { HOSTILE_ANSWERS, startRawTarget, watchEachTest, type RawTarget } from './helpers/raw-target.js'
+import { HOSTILE_ANSWER_REASONS, HOSTILE_ANSWERS, startRawTarget, watchEachTest, type RawTarget } from './helpers/raw-target.js'
 import { startService, waitFor, type TestService } from './helpers/service.js'
 
 /**
@@ -59,16 +59,7 @@ async function stillServes(): Promise<void> {
 }
 
 describe('a target answering nonsense fails its own exchange only', () => {
-  it.each([
-    ['status099', 'not a final HTTP status'],
-    ['status101', 'not a final HTTP status'],
-    ['upgrade101', 'switched protocols (101) on a request that asked for no upgrade'],
-    ['status1000', 'not valid HTTP'],
-    ['badreason', 'cannot be passed on'],
-    ['badheader', 'not valid HTTP'],
-    ['badname', 'not valid HTTP'],
-    ['nostatus', 'not valid HTTP'],
-  ])('%s as a subresource: the page is crawled; as the page itself: a failed result saying why', async (kind, why) => {
+  it.each(HOSTILE_ANSWER_REASONS)('%s as a subresource: the page is crawled; as the page itself: a failed result saying why', async (kind, why) => {
     const sub = await crawl(`${raw.origin}/page-${kind}`, { wait_until: 'load' })
     expect(sub.status).toBe(200)
     expect(sub.result.success).toBe(true)

@@ -13,7 +13,7 @@ import { ValidationError } from '../src/main/core/errors.js'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { HOSTILE_ANSWERS, startRawTarget, watchEachTest, type RawTarget } from './helpers/raw-target.js'
+import { HOSTILE_ANSWER_REASONS, HOSTILE_ANSWERS, startRawTarget, watchEachTest, type RawTarget } from './helpers/raw-target.js'
 import { waitFor } from './helpers/service.js'
 
 /**
@@ -578,16 +578,7 @@ describe('egress proxy', () => {
       await stillWorks()
     })
 
-    it.each([
-      ['status099', 'not a final HTTP status'],
-      ['status101', 'not a final HTTP status'],
-      ['upgrade101', 'switched protocols (101) on a request that asked for no upgrade'],
-      ['status1000', 'not valid HTTP'],
-      ['badreason', 'cannot be passed on'],
-      ['badheader', 'not valid HTTP'],
-      ['badname', 'not valid HTTP'],
-      ['nostatus', 'not valid HTTP'],
-    ])('a target answering %s is a 502 naming the problem', async (kind, message) => {
+    it.each(HOSTILE_ANSWER_REASONS)('a target answering %s is a 502 naming the problem', async (kind, message) => {
       const s = await socketToProxy()
       const reply = await Promise.race([
         exchange(s, `GET http://127.0.0.1:${raw.port}/${kind} HTTP/1.1\r\nHost: 127.0.0.1:${raw.port}\r\nConnection: close\r\n${authLine(proxy)}\r\n`),

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { silentLogger } from '../src/main/core/logger.js'
 import { createApp } from '../src/main/http/app.js'
 import { Authenticator } from '../src/main/http/auth.js'
-import { tokensOf } from '../src/main/http/tokens.js'
 import { startService, type TestService } from './helpers/service.js'
 
 /*
@@ -182,7 +181,7 @@ describe('a service others can reach (bind beyond loopback, listening here on 12
       admin_tokens: [ADMIN],
       trust_proxy: true,
     })
-    const auth = new Authenticator(() => tokensOf(s.runtime.config), { requireTokens: true })
+    const auth = new Authenticator(() => s.runtime.settings.live.tokens, { requireTokens: true })
     server = createServer(createApp(s.runtime, silentLogger(), { bindHost: '0.0.0.0', auth }).callback())
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`

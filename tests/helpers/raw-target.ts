@@ -29,6 +29,18 @@ export const HOSTILE_ANSWERS: Record<string, RawAnswer> = {
   endless: { endless: true },
 }
 
+/** What the egress proxy's 502 says of each answer above that ends at once (the endless one does not). */
+export const HOSTILE_ANSWER_REASONS: ReadonlyArray<[kind: string, reason: string]> = [
+  ['status099', 'not a final HTTP status'],
+  ['status101', 'not a final HTTP status'],
+  ['upgrade101', 'switched protocols (101) on a request that asked for no upgrade'],
+  ['status1000', 'not valid HTTP'],
+  ['badreason', 'cannot be passed on'],
+  ['badheader', 'not valid HTTP'],
+  ['badname', 'not valid HTTP'],
+  ['nostatus', 'not valid HTTP'],
+]
+
 export interface RawTarget {
   origin: string
   port: number

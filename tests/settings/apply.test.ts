@@ -10,7 +10,6 @@ import { configSignature, normaliseBrowserConfig } from '../../src/main/core/poo
 import { createRuntime } from '../../src/main/core/runtime.js'
 import { tokenDigest } from '../../src/main/core/settings/model.js'
 import { Authenticator } from '../../src/main/http/auth.js'
-import { tokensOf } from '../../src/main/http/tokens.js'
 import type { SettingsChange } from '../../src/main/core/service/settings-service.js'
 import type { MemoryReading } from '../../src/main/core/system/memory.js'
 import type { HealthResponse } from '../../src/shared/api-types.js'
@@ -242,7 +241,7 @@ describe('settings on a running engine', () => {
       const answer = await next.service.settings({}, { signal: new AbortController().signal, transport: 'ipc' })
       expect(answer.restart_required).toEqual([])
       expect(answer.settings.tokens.admin).toEqual(['********A1b2', '********oken'])
-      const auth = new Authenticator(() => tokensOf(next.config))
+      const auth = new Authenticator(() => next.settings.live.tokens)
       expect(auth.scopeOfToken(ADMIN)).toBe('admin')
       expect(auth.scopeOfToken(READ)).toBe('read')
       expect(auth.scopeOfToken(tokenDigest(ADMIN))).toBeNull()
@@ -264,7 +263,7 @@ describe('a settings.json from before digests', () => {
       expect(text).not.toContain(ADMIN)
       expect(text).not.toContain(READ)
       expect(JSON.parse(text).settings.tokens).toEqual({ admin: [tokenDigest(ADMIN)], read: [tokenDigest(READ)] })
-      const auth = new Authenticator(() => tokensOf(rt.config))
+      const auth = new Authenticator(() => rt.settings.live.tokens)
       expect(auth.scopeOfToken(ADMIN)).toBe('admin')
       expect(auth.scopeOfToken(READ)).toBe('read')
     } finally {

@@ -32,7 +32,6 @@ export const LOG_REDACT_PATHS: readonly string[] = [
   'config.admin_tokens',
   'config.crawl_tokens',
   'config.read_tokens',
-  'config.redis_url',
   '*.authorization',
   '*.cookie',
   '*.headers.authorization',

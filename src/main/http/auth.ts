@@ -168,12 +168,6 @@ export class Authenticator {
     if (id) this.sessions.delete(id)
   }
 
-  /** Sessions still alive. */
-  sessionCount(): number {
-    this.pruneSessions()
-    return this.sessions.size
-  }
-
   /** Seconds until this client may try this token prefix again, or 0 when it is not locked out. */
   lockedFor(client: string, token: string): number {
     const key = failureKey(client, token)
@@ -271,26 +265,20 @@ export function requireScope(auth: Authenticator, need: OperationScope): Middlew
       ctx.state.scope = 'admin'
       return next()
     }
-    if (need === 'open') {
-      // Anyone may ask; what they are shown depends on who they are. Credentials that are sent
-      // are checked as anywhere else (a wrong token is a 401 and counts as a failure), so an
-      // open route is no way around the lockout.
-      if (ctx.get('authorization') !== '' || ctx.cookies.get(SESSION_COOKIE) !== undefined) {
-        const scope = await callerScope(ctx, auth).catch((err: unknown) => {
-          if (err instanceof CrawldeckError && err.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="crawldeck"')
-          throw err
-        })
-        if (scope !== null) ctx.state.scope = scope
-      }
-      return next()
-    }
+    // Credentials that are sent are checked on every route, open ones included (a wrong token is
+    // a 401 and counts as a failure), so an open route is no way around the lockout.
     let scope: Scope | null
     try {
       scope = await callerScope(ctx, auth)
     } catch (err) {
       if (err instanceof CrawldeckError && err.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="crawldeck"')
-      if (err instanceof CrawldeckError) refuse(ctx, err)
+      if (err instanceof CrawldeckError && need !== 'open') refuse(ctx, err)
       throw err
+    }
+    if (need === 'open') {
+      // Anyone may ask; what they are shown depends on who they are.
+      if (scope !== null) ctx.state.scope = scope
+      return next()
     }
     if (scope === null) {
       ctx.set('WWW-Authenticate', 'Bearer realm="crawldeck"')

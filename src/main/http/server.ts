@@ -1,13 +1,13 @@
 import { setMaxListeners } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { isLoopbackBind } from '../core/egress/address-policy.js'
 import type { Logger } from '../core/logger.js'
 import type { Runtime } from '../core/runtime.js'
 import { createApp } from './app.js'
 import { Authenticator } from './auth.js'
 import { limitConnectionsPerAddress } from './connection-limit.js'
 import { trackConnections } from './connections.js'
-import { bindName, isLoopbackHost } from './guard.js'
 import { ensureTokens } from './tokens.js'
 
 /*
@@ -43,7 +43,7 @@ export async function startHttpServer(runtime: Runtime, opts: HttpServerOptions)
   const generatedFile = ensureTokens(live, runtime.config.data_dir, opts.host, opts.logger)
   // The token lists as Settings have them at each check. Bound where others can reach it, the
   // service never runs open, even if every token list is emptied later.
-  const auth = new Authenticator(() => live.tokens, { requireTokens: !isLoopbackHost(bindName(opts.host)) })
+  const auth = new Authenticator(() => live.tokens, { requireTokens: !isLoopbackBind(opts.host) })
   const closingDoor = new AbortController()
   liftListenerLimit(closingDoor.signal)
   const app = createApp(runtime, opts.logger, { bindHost: opts.host, auth, closing: closingDoor.signal })

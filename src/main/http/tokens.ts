@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import type { Config } from '../core/config.js'
+import { isLoopbackBind } from '../core/egress/address-policy.js'
 import type { LiveSettings } from '../core/settings/live.js'
 import type { Logger } from '../core/logger.js'
-import type { TokenSet } from './auth.js'
-import { bindName, isLoopbackHost } from './guard.js'
 
 /*
  * The tokens the HTTP door checks. Open for local use: with no token configured and a loopback
@@ -17,14 +15,6 @@ import { bindName, isLoopbackHost } from './guard.js'
 export const ADMIN_TOKEN_FILE = 'admin-token'
 
 /**
- * The token lists of a config. The runtime's `config` reads them from its live settings, so for it
- * this is what the HTTP door checks now; the door itself reads `runtime.settings.live.tokens`.
- */
-export function tokensOf(config: Readonly<Pick<Config, 'admin_tokens' | 'crawl_tokens' | 'read_tokens'>>): TokenSet {
-  return { admin: config.admin_tokens, crawl: config.crawl_tokens, read: config.read_tokens }
-}
-
-/**
  * Makes sure a non-loopback bind never runs open: with no token configured, generates (or reads
  * back) the admin token file in `dataDir` and puts that token into the live settings, where the
  * HTTP door reads its tokens. Returns the file, or null when nothing had to be done.
@@ -32,7 +22,8 @@ export function tokensOf(config: Readonly<Pick<Config, 'admin_tokens' | 'crawl_t
 export function ensureTokens(live: Pick<LiveSettings, 'tokens' | 'useGeneratedAdminToken'>, dataDir: string, bindHost: string, logger: Logger): string | null {
   const { tokens } = live
   const configured = tokens.admin.length + tokens.crawl.length + tokens.read.length > 0
-  if (configured || isLoopbackHost(bindName(bindHost))) return null
+  // The same test of "can others reach it" as the settings service's and the egress guard's.
+  if (configured || isLoopbackBind(bindHost)) return null
   const file = path.resolve(dataDir, ADMIN_TOKEN_FILE)
   let token: string
   try {

@@ -37,7 +37,8 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
   }
 }
 
-const TEMP_SUFFIX = /\.[0-9a-f]{16}\.tmp$/
+/** What tempNameFor puts after `<file>.`. */
+const TEMP_TAIL = /^[0-9a-f]{16}\.tmp$/
 
 /** A fresh temp name beside `file`: nobody can know it in advance. */
 export function tempNameFor(file: string): string {
@@ -67,7 +68,7 @@ async function sweepOnce(file: string): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[])
   const cutoff = Date.now() - 60_000
   for (const name of names) {
-    if (!name.startsWith(prefix) || !TEMP_SUFFIX.test(name) || name.length !== prefix.length + 16 + 4) continue
+    if (!name.startsWith(prefix) || !TEMP_TAIL.test(name.slice(prefix.length))) continue
     const path = join(dir, name)
     const info = await stat(path).catch(() => null)
     if (info && info.mtimeMs < cutoff) await unlink(path).catch(() => undefined)
