@@ -64,6 +64,14 @@ export const BENCHES = {
     takesArgs: true,
     load: async () => ({ run: (await import('./dashboard.js')).runDashboardBench }),
   },
+  'c4a-form': {
+    what: "the same POST /crawl sent in crawldeck's plain config form and in Crawl4AI's typed form ({type, params}), alternating rounds: throughput, p50 and the schema's own cost of each",
+    time: 'about 1 minute',
+    writes: 'nothing (prints only)',
+    knobs: 'C4A_FORM_ROUNDS (6), C4A_FORM_PAGES (80), C4A_FORM_CONCURRENCY (4), C4A_FORM_PATH ("/"), C4A_FORM_PARSES (20000) (bench/c4a-form.ts)',
+    takesArgs: false,
+    load: async () => ({ run: (await import('./c4a-form.js')).runC4aFormBench }),
+  },
 } satisfies Record<string, BenchEntry>
 
 export type BenchName = keyof typeof BENCHES

@@ -126,8 +126,8 @@ describe('POST /crawl', () => {
     expect(r.html).toContain('<script>')
     expect(r.cleaned_html).toContain(FIXTURE_TEXT.homeUnique)
     expect(r.cleaned_html).not.toMatch(/<script/i)
-    expect(r.markdown).toContain(FIXTURE_TEXT.homeUnique)
-    expect(r.markdown).toMatch(new RegExp(`^#{1,6} ${FIXTURE_TEXT.homeHeading}`, 'm'))
+    expect(r.markdown.raw_markdown).toContain(FIXTURE_TEXT.homeUnique)
+    expect(r.markdown.raw_markdown).toMatch(new RegExp(`^#{1,6} ${FIXTURE_TEXT.homeHeading}`, 'm'))
 
     const internal = r.links.internal.map((l) => l.href)
     const external = r.links.external.map((l) => l.href)
@@ -152,8 +152,8 @@ describe('POST /crawl', () => {
     const r = body.results[0] as CrawlResult
     expect(r.success, String(r.error_message)).toBe(true)
     expect(r.cleaned_html.length).toBeGreaterThan(256 * 1024)
-    expect(r.markdown).toBe(htmlToMarkdown(r.cleaned_html))
-    expect(r.markdown.split(FIXTURE_TEXT.articleTableCell)).toHaveLength(5)
+    expect(r.markdown.raw_markdown).toBe(htmlToMarkdown(r.cleaned_html))
+    expect(r.markdown.raw_markdown.split(FIXTURE_TEXT.articleTableCell)).toHaveLength(5)
     expect(service.runtime.markdown.stats().offloaded).toBe(before.offloaded + 1)
   })
 
@@ -184,7 +184,7 @@ describe('POST /crawl', () => {
     expect(about.success, String(about.error_message)).toBe(true)
     expect(about.status_code).toBe(200)
     expect(home.success, String(home.error_message)).toBe(true)
-    expect(home.markdown).toContain(FIXTURE_TEXT.homeUnique)
+    expect(home.markdown.raw_markdown).toContain(FIXTURE_TEXT.homeUnique)
     expect(notFound.success).toBe(false)
     expect(notFound.status_code).toBe(404)
     expect(notFound.error_message).toEqual(expect.any(String))
@@ -230,7 +230,7 @@ describe('POST /crawl', () => {
       const whole = JSON.parse(text) as { success: boolean; results: CrawlResult[] }
       expect(whole.success).toBe(true)
       expect(whole.results.map((r) => r.url)).toEqual([fx.url('/about'), gateUrl])
-      expect(whole.results[1]!.markdown).toContain('Gate crawl-progressive released')
+      expect(whole.results[1]!.markdown.raw_markdown).toContain('Gate crawl-progressive released')
     } finally {
       gate.release()
     }
@@ -298,8 +298,8 @@ describe('POST /crawl', () => {
     expect(r.cleaned_html).toContain('Example outside')
     expect(r.cleaned_html).not.toContain(FIXTURE_TEXT.homeUnique)
     expect(r.cleaned_html).not.toContain(FIXTURE_TEXT.homeHeading)
-    expect(r.markdown).toContain('Example outside')
-    expect(r.markdown).not.toContain(FIXTURE_TEXT.homeUnique)
+    expect(r.markdown.raw_markdown).toContain('Example outside')
+    expect(r.markdown.raw_markdown).not.toContain(FIXTURE_TEXT.homeUnique)
     // html is still the whole page.
     expect(r.html).toContain(FIXTURE_TEXT.homeUnique)
   })
@@ -309,8 +309,8 @@ describe('POST /crawl', () => {
     expect(status).toBe(200)
     const r = body.results[0] as CrawlResult
     expect(r.success, String(r.error_message)).toBe(true)
-    expect(r.markdown).toContain(FIXTURE_TEXT.jsLate)
-    expect(r.markdown).toContain(FIXTURE_TEXT.jsRendered)
+    expect(r.markdown.raw_markdown).toContain(FIXTURE_TEXT.jsLate)
+    expect(r.markdown.raw_markdown).toContain(FIXTURE_TEXT.jsRendered)
   })
 
   it('follows redirects and reports where the page ended', async () => {
@@ -321,7 +321,7 @@ describe('POST /crawl', () => {
     expect(r.success, String(r.error_message)).toBe(true)
     expect(r.redirected_url).toBe(fx.url('/'))
     expect(r.redirected_url?.endsWith('/')).toBe(true)
-    expect(r.markdown).toContain(FIXTURE_TEXT.homeUnique)
+    expect(r.markdown.raw_markdown).toContain(FIXTURE_TEXT.homeUnique)
   })
 })
 
@@ -344,7 +344,7 @@ describe('POST /crawl/stream', () => {
     expect(results.map((r) => r.url).sort()).toEqual([...urls].sort())
     const home = results.find((r) => r.url === fx.url('/'))!
     expect(home.success).toBe(true)
-    expect(home.markdown).toContain(FIXTURE_TEXT.homeUnique)
+    expect(home.markdown.raw_markdown).toContain(FIXTURE_TEXT.homeUnique)
     const notFound = results.find((r) => r.url === fx.url('/status/404'))!
     expect(notFound.success).toBe(false)
     expect(notFound.status_code).toBe(404)
@@ -371,7 +371,7 @@ describe('POST /crawl/stream', () => {
       const third = await within(lines.next(), 20_000, 'gated line')
       expect(third.url).toBe(gateUrl)
       expect(third.success).toBe(true)
-      expect(third.markdown).toContain('Gate stream-order released')
+      expect(third.markdown.raw_markdown).toContain('Gate stream-order released')
       expect(await within(lines.next(), 10_000, 'completed line')).toEqual({ status: 'completed' })
       expect(await within(lines.next(), 10_000, 'end of stream')).toBeNull()
     } finally {

@@ -284,8 +284,8 @@ describe('configs', () => {
     expect(reply.status, JSON.stringify(reply.body)).toBe(200)
     const body = reply.body as unknown as { success: boolean; results: CrawlResult[] }
     expect(body.success).toBe(true)
-    expect(body.results[0]!.markdown).toContain(FIXTURE_TEXT.homeUnique)
-    expect(body.results[0]!.markdown).not.toContain('Example outside')
+    expect(body.results[0]!.markdown.raw_markdown).toContain(FIXTURE_TEXT.homeUnique)
+    expect(body.results[0]!.markdown.raw_markdown).not.toContain('Example outside')
     // The typed form is validated like the plain one.
     const bad = expectSchemaError(await postJson('/md', { url: okUrl(), browser_config: { type: 'BrowserConfig', params: { viewport_width: 'big' } } }))
     expect(bad.map((d) => d.path)).toContain('browser_config.viewport_width')

@@ -62,9 +62,11 @@ async function call(
 }
 
 describe('scopes', () => {
-  it('every contract operation declares its scope: crawl endpoints crawl, /health open, settings admin, other GETs read, other POSTs admin', () => {
+  it('every contract operation declares its scope: crawl endpoints and /config/dump crawl, /health open, settings admin, other GETs read, other POSTs admin', () => {
     for (const [name, op] of Object.entries(contract) as Array<[string, Operation]>) {
-      const expected = op.path === '/health' ? 'open' : op.crawl ? 'crawl' : op.path === '/settings' ? 'admin' : op.method === 'GET' ? 'read' : 'admin'
+      // /config/dump changes nothing: it checks a config for whoever is about to crawl with it.
+      const crawlScoped = op.crawl || op.path === '/config/dump'
+      const expected = op.path === '/health' ? 'open' : crawlScoped ? 'crawl' : op.path === '/settings' ? 'admin' : op.method === 'GET' ? 'read' : 'admin'
       expect(op.scope, name).toBe(expected)
     }
   })

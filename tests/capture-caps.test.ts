@@ -133,7 +133,7 @@ describe('max_capture_bytes', () => {
     expect(long?.html).toBe('')
     expect(long?.error_message).toMatch(/^the page's HTML is \d+ characters, above this server's max_capture_bytes/)
     expect(short?.success).toBe(true)
-    expect(short?.markdown).toContain('short page')
+    expect(short?.markdown.raw_markdown).toContain('short page')
   })
 
   it('a /crawl asking for a PDF fails that URL with the same message', async () => {

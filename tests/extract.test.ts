@@ -4,10 +4,14 @@ import { deflateRawSync } from 'node:zlib'
 import { DEFLATE_WIRE_ABOVE, extractFromPage, inflateWire, MAX_LINKS_PER_LIST } from '../src/main/core/crawl/extract.js'
 import { htmlToMarkdown } from '../src/main/core/crawl/markdown.js'
 import { FIXTURE_TEXT, startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
+import { expectedImage, expectedLink } from './helpers/result-shapes.js'
 import { BASE_CHROMIUM_ARGS } from '../src/main/core/chromium/launch-args.js'
 import { locateChromium } from '../src/main/core/chromium/locate.js'
 
 const NO_OPTS = { cssSelector: null, excludedTags: [] as string[] }
+
+const link = expectedLink
+const image = expectedImage
 
 let browser: Browser
 let fx: FixtureServer
@@ -68,6 +72,10 @@ describe('extractFromPage', () => {
       language: 'en',
       canonical: fx.url('/'),
       social: { 'og:title': 'Fixture OG Title', 'og:type': 'website', 'twitter:card': 'summary' },
+      // Crawl4AI's flat keys, beside `social`.
+      'og:title': 'Fixture OG Title',
+      'og:type': 'website',
+      'twitter:card': 'summary',
     })
   })
 
@@ -83,17 +91,15 @@ describe('extractFromPage', () => {
     await page.goto(fx.url('/'))
     const { links, media } = await extractFromPage(page, NO_OPTS)
     expect(links.internal).toEqual([
-      { href: fx.url('/article'), text: 'the article' }, // first text wins, whitespace collapsed
-      { href: fx.url('/js'), text: 'JS page' },
-      { href: fx.url('/about#team'), text: 'our team' },
+      link(fx.url('/article'), 'the article'), // first text wins, whitespace collapsed
+      link(fx.url('/js'), 'JS page'),
+      link(fx.url('/about#team'), 'our team'),
     ])
-    expect(links.external).toEqual([
-      { href: 'https://example.com/outside', text: 'Example outside' },
-      { href: 'http://external.test/page', text: 'External test page' },
-    ])
+    expect(links.external).toEqual([link('https://example.com/outside', 'Example outside'), link('http://external.test/page', 'External test page')])
     const all = [...links.internal, ...links.external].map((l) => l.href)
     for (const href of all) expect(href).toMatch(/^https?:\/\//)
-    expect(media.images).toEqual([{ src: fx.url('/img/1.png'), alt: 'Fixture image one' }])
+    // alt text and inside <main>: 2.
+    expect(media.images).toEqual([image(fx.url('/img/1.png'), 'Fixture image one', { score: 2 })])
   })
 
   it('cleans the html: no scripts, styles, comments, event handlers or inline styles', async () => {
@@ -203,8 +209,8 @@ describe('extractFromPage', () => {
     const { links } = await extractFromPage(page, NO_OPTS)
     expect(links.internal).toHaveLength(MAX_LINKS_PER_LIST)
     expect(MAX_LINKS_PER_LIST).toBe(5000)
-    expect(links.internal[0]).toEqual({ href: fx.url('/item/0'), text: 'Item 0' })
-    expect(links.internal[4999]).toEqual({ href: fx.url('/item/4999'), text: 'Item 4999' })
+    expect(links.internal[0]).toEqual(link(fx.url('/item/0'), 'Item 0'))
+    expect(links.internal[4999]).toEqual(link(fx.url('/item/4999'), 'Item 4999'))
     expect(links.external).toEqual([])
   })
 
@@ -227,7 +233,7 @@ describe('extractFromPage', () => {
     expect(search.href).not.toMatch(/["<>]/)
     expect(search.text).toBe(`Search ${FIXTURE_TEXT.hostileHrefPayload}`)
     expect(links.external).toEqual([])
-    expect(media.images).toEqual([{ src: fx.url('/img/1.png'), alt: FIXTURE_TEXT.hostileTitle }])
+    expect(media.images).toEqual([image(fx.url('/img/1.png'), FIXTURE_TEXT.hostileTitle, { score: 1 })])
     expect(html).toContain('JSON hijacked')
     const md = htmlToMarkdown(cleaned_html)
     expect(md).toContain('Hostile page')
@@ -241,7 +247,7 @@ describe('extractFromPage', () => {
     const { metadata, links, cleaned_html } = await extractFromPage(page, NO_OPTS)
     expect(metadata.title).toBe('CSP Page')
     expect(cleaned_html).toContain('Locked down')
-    expect(links.internal).toEqual([{ href: fx.url('/'), text: 'home' }])
+    expect(links.internal).toEqual([link(fx.url('/'), 'home')])
   })
 
   it('extracts the long article: table, list, code and images', async () => {
@@ -258,7 +264,10 @@ describe('extractFromPage', () => {
     expect(md).toContain('```')
     expect(md).toContain(FIXTURE_TEXT.articleCode)
     expect(md).toContain(`![Figure 1](${fx.url('/img/1.png')})`)
-    expect(extracted.media.images).toEqual([1, 2, 3, 4, 5].map((n) => ({ src: fx.url(`/img/${n}.png`), alt: `Figure ${n}` })))
+    // alt text, a caption and inside <article>: 3 each.
+    expect(extracted.media.images).toEqual(
+      [1, 2, 3, 4, 5].map((n, i) => image(fx.url(`/img/${n}.png`), `Figure ${n}`, { desc: `Figure ${n}`, score: 3, group_id: i })),
+    )
     // In-page anchors to sections of the same page are links (not bare fragments), home is one too.
     expect(extracted.links.internal.some((l) => l.href === fx.url('/'))).toBe(true)
     expect(extracted.links.internal.some((l) => l.href === fx.url('/article#section-1'))).toBe(true)
@@ -280,10 +289,7 @@ describe('extractFromPage', () => {
     await page.goto('http://www.site.test/')
     const { links } = await extractFromPage(page, NO_OPTS)
     expect(links.internal.map((l) => l.text)).toEqual(['bare host', 'www host', 'with port and userinfo'])
-    expect(links.external).toEqual([
-      { href: 'http://shop.site.test/d', text: 'subdomain' },
-      { href: 'http://other.test/e', text: 'protocol relative' },
-    ])
+    expect(links.external).toEqual([link('http://shop.site.test/d', 'subdomain'), link('http://other.test/e', 'protocol relative')])
   })
 
   it('falls back to alt text or title for links without text, and caps link text', async () => {
@@ -301,10 +307,10 @@ describe('extractFromPage', () => {
     await page.goto('http://texts.test/')
     const { links } = await extractFromPage(page, NO_OPTS)
     expect(links.internal.map((l) => l.text.length <= 500)).toEqual([true, true, true, true])
-    expect(links.internal[0]).toEqual({ href: 'http://texts.test/img-link', text: 'Logo' })
-    expect(links.internal[1]).toEqual({ href: 'http://texts.test/titled', text: 'Titled link' })
+    expect(links.internal[0]).toEqual(link('http://texts.test/img-link', 'Logo'))
+    expect(links.internal[1]).toEqual(link('http://texts.test/titled', 'Titled link', 'Titled link'))
     expect(links.internal[2]!.text.startsWith('word word')).toBe(true)
-    expect(links.internal[3]).toEqual({ href: 'http://texts.test/script-inside', text: 'Visible' })
+    expect(links.internal[3]).toEqual(link('http://texts.test/script-inside', 'Visible'))
   })
 
   // Not covered: replacing window.Map breaks playwright's own in-page evaluate machinery,
@@ -332,8 +338,8 @@ describe('extractFromPage', () => {
     expect(extracted.metadata.title).toBe('Sabotage')
     expect(extracted.metadata.language).toBe('fr')
     expect(extracted.cleaned_html).toContain('Still here')
-    expect(extracted.links.internal).toEqual([{ href: 'http://sabotage.test/x', text: 'x' }])
-    expect(extracted.media.images).toEqual([{ src: 'http://sabotage.test/y.png', alt: 'y' }])
+    expect(extracted.links.internal).toEqual([link('http://sabotage.test/x', 'x')])
+    expect(extracted.media.images).toEqual([image('http://sabotage.test/y.png', 'y', { score: 1 })])
   })
 })
 

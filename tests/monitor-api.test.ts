@@ -149,6 +149,7 @@ const ActiveRequestShape = z.object({
   urls: int.min(1),
   config_sig: sha,
   start_time: num,
+  start_time_ms: num,
   elapsed: nonNeg,
   status: z.literal('running'),
   phase: z.enum(['queued', 'acquiring', 'navigating', 'extracting']),
@@ -160,7 +161,9 @@ const CompletedRequestShape = z.object({
   urls: int.min(1),
   config_sig: sha,
   start_time: num,
+  start_time_ms: num,
   end_time: num,
+  end_time_ms: num,
   elapsed: nonNeg,
   status: z.enum(['success', 'error']),
   success: z.boolean(),
@@ -215,16 +218,19 @@ const TimelineShape = z.object({
   window: z.string(),
   resolution_seconds: z.literal(5),
   timestamps: z.array(num).max(60),
+  timestamps_ms: z.array(num).max(60),
   values: z.union([z.array(num).max(60), z.array(tierCounts).max(60)]),
 })
 const JanitorEventShape = z.object({
   timestamp: num,
+  timestamp_ms: num,
   type: z.enum(['close_cold', 'close_hot', 'promote', 'launch', 'retire', 'crash', 'kill_browser', 'restart_browser', 'force_cleanup', 'close']),
   sig: z.string(),
   details: z.record(z.string(), z.unknown()),
 })
 const ErrorEntryShape = z.object({
   timestamp: num,
+  timestamp_ms: num,
   endpoint: z.string().startsWith('/'),
   url: z.string(),
   error: z.string().min(1),
@@ -263,6 +269,7 @@ const HealthShape = z.object({
   queue: z.object({ active: int, queued: int, max_pages: int, queue_size: int }),
   janitor: z.object({
     memory_pressure: z.enum(['LOW', 'MEDIUM', 'HIGH']),
+    next_cleanup_estimate: z.union([num, z.literal('adaptive')]),
     next_cleanup_in_seconds: nonNeg.nullable(),
     interval_seconds: nonNeg,
     cold_ttl_seconds: nonNeg,
@@ -445,6 +452,8 @@ describe('monitor API (one real service)', () => {
     expect(kill.status, JSON.stringify(kill.body)).toBe(200)
     expect(kill.body).toMatchObject({
       success: true,
+      killed_sig: sigA.slice(0, 8),
+      pool_type: 'hot',
       killed: { id: a.id, full_sig: sigA, sig: sigA.slice(0, 12), type: 'hot', forced: false, failed_crawls: 0 },
     })
     view = await browsers()
@@ -529,12 +538,12 @@ describe('monitor API (one real service)', () => {
     expect(errs.map((r) => r.id)).toEqual(expect.arrayContaining([mdFail.id, crawlFailRecord.id]))
     expect((await getOk('/monitor/requests?status=active')).completed).toEqual([])
     expect((await getOk('/monitor/requests?status=completed')).active).toEqual([])
-    // Newest first, and limit is honoured.
+    // Oldest first (Crawl4AI's order), and limit keeps the newest.
     const ends = (all.completed as any[]).map((r) => r.end_time)
-    expect([...ends].sort((a, b) => b - a)).toEqual(ends)
+    expect([...ends].sort((a, b) => a - b)).toEqual(ends)
     const one = await getOk('/monitor/requests?status=completed&limit=1')
     expect(one.completed).toHaveLength(1)
-    expect(one.completed[0].id).toBe(all.completed[0].id)
+    expect(one.completed[0].id).toBe(all.completed.at(-1).id)
     // Errors and 4xx/5xx answers never stay in the active set.
     expect(all.active).toEqual([])
 
@@ -852,8 +861,8 @@ describe('monitor API (one real service)', () => {
     // The gate stays closed: if restart waited for the held crawl, this would time out.
     const restart = await within(s.postJson('/monitor/actions/restart_browser', { sig: 'permanent' }), 45_000, 'restart_browser to answer')
     expect(restart.status, JSON.stringify(restart.body)).toBe(200)
-    const r = restart.body.restarted
-    expect(restart.body.success).toBe(true)
+    const r = restart.body.details
+    expect(restart.body).toMatchObject({ success: true, restarted: 'permanent' })
     expect(r).toMatchObject({ type: 'permanent', full_sig: sigOf({}), sig: sigOf({}).slice(0, 12), old_id: old.id, old_leases_draining: 1 })
     expect(r.new_id).not.toBe(old.id)
     shared.restart = { old_id: old.id, new_id: r.new_id }
@@ -894,7 +903,7 @@ describe('monitor API (one real service)', () => {
     for (const a of answers) expect([200, 409], JSON.stringify(a.body)).toContain(a.status)
     const ok = answers.filter((a) => a.status === 200)
     expect(ok.length).toBeGreaterThanOrEqual(1)
-    for (const a of ok) expect(a.body.restarted.old_id).toBe(old.id)
+    for (const a of ok) expect(a.body.details.old_id).toBe(old.id)
     await waitFor(async () => byId((await browsers()).browsers, old.id) === undefined, 30_000, 'the old permanent browser to leave the pool')
     await waitFor(
       async () => (await getOk('/monitor/logs/janitor?limit=50')).events.some((e: any) => e.details.id === old.id && e.details.reason === 'restarted'),
@@ -906,12 +915,12 @@ describe('monitor API (one real service)', () => {
       permanents.map((b: any) => b.id),
       'permanent browsers after two concurrent restarts',
     ).toHaveLength(1)
-    expect(ok.map((a) => a.body.restarted.new_id)).toContain(permanents[0].id)
+    expect(ok.map((a) => a.body.details.new_id)).toContain(permanents[0].id)
     expect(s.runtime.pool.list().filter((b) => b.tier === 'permanent')).toHaveLength(1)
   })
 
-  it('the janitor log records launch, promote, close_cold, kill_browser, restart_browser and force_cleanup, newest first', async () => {
-    const body = await getOk('/monitor/logs/janitor?limit=500')
+  it('the janitor log records launch, promote, close_cold, kill_browser, restart_browser and force_cleanup, newest first when asked', async () => {
+    const body = await getOk('/monitor/logs/janitor?limit=500&order=newest')
     const events = expectShape(z.object({ events: z.array(JanitorEventShape) }), body, '/monitor/logs/janitor').events
     const stamps = events.map((e) => e.timestamp)
     expect([...stamps].sort((a, b) => b - a)).toEqual(stamps)
@@ -938,9 +947,10 @@ describe('monitor API (one real service)', () => {
     const cleanup = of('force_cleanup')
     expect(cleanup).toHaveLength(1)
     expect(cleanup[0]!.details).toMatchObject({ closed: [c2!.sig], spared_busy: [c1!.sig] })
-    // ?limit= bounds it, newest first.
-    const two = (await getOk('/monitor/logs/janitor?limit=2')).events
+    // ?limit= bounds it to the newest, in either order.
+    const two = (await getOk('/monitor/logs/janitor?limit=2&order=newest')).events
     expect(two).toEqual(events.slice(0, 2))
+    expect((await getOk('/monitor/logs/janitor?limit=2')).events).toEqual(events.slice(0, 2).reverse())
   })
 
   it('every GET route answers 200 with every documented field', async () => {
@@ -985,7 +995,7 @@ describe('monitor API (one real service)', () => {
 
     const reset = await s.postJson('/monitor/stats/reset', {})
     expect(reset.status).toBe(200)
-    expect(reset.body).toEqual({ success: true, cleared: ['endpoint_stats'], endpoints: expect.any(Array), requests: total })
+    expect(reset.body).toEqual({ success: true, message: 'Endpoint stats reset', cleared: ['endpoint_stats'], endpoints: expect.any(Array), requests: total })
     expect([...reset.body.endpoints].sort()).toEqual([...endpoints].sort())
     expect(await getOk('/monitor/endpoints/stats')).toEqual({})
     expect(await getOk('/monitor/logs/janitor?limit=500')).toEqual(janitorBefore)

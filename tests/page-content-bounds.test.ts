@@ -86,7 +86,7 @@ describe('Markdown off the event loop, ended at the deadline', () => {
   it('the 60 KB page of newlines in a list item converts at once and whole, and /health answers within 1 s throughout', async () => {
     // 10 s is far more than the page needs now, and far less than the quadratic trims took (15-30 s).
     const { result, slowestHealthMs, polls } = await healthWhile(s, () =>
-      s.postJson('/md', { url: pages.url('/newlines'), crawler_config: { page_timeout: 10_000 } }),
+      s.postJson('/md', { url: pages.url('/newlines'), f: 'raw', crawler_config: { page_timeout: 10_000 } }),
     )
     expect(result.status, JSON.stringify(result.body).slice(0, 300)).toBe(200)
     const md: string = result.body.markdown

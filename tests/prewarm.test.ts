@@ -374,7 +374,7 @@ describe('pre-warmed pages', () => {
       const served = svc.runtime.reserve.stats().served
       const r = await svc.postJson('/crawl', { urls: [fx.url('/article')] })
       expect(r.status).toBe(200)
-      expect(r.body.results[0].markdown).toContain(FIXTURE_TEXT.articleTableCell)
+      expect(r.body.results[0].markdown.raw_markdown).toContain(FIXTURE_TEXT.articleTableCell)
       expect(svc.runtime.reserve.stats().served).toBe(served + 1)
       const used = pairs[0]!
       expect({ sessions: used.sessions, evaluates: used.evaluates }).toEqual({ sessions: 0, evaluates: 0 })

@@ -29,7 +29,7 @@ async function postCrawl(baseUrl: string, urls: string[]): Promise<CrawlResponse
 function describe(body: CrawlResponse): string {
   const r = body.results[0]
   return r
-    ? `cleaned HTML ${r.cleaned_html.length} chars, Markdown ${r.markdown.length} chars, ${r.links.internal.length + r.links.external.length} links`
+    ? `cleaned HTML ${r.cleaned_html.length} chars, Markdown ${r.markdown.raw_markdown.length} chars, ${r.links.internal.length + r.links.external.length} links`
     : 'no result'
 }
 

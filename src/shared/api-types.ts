@@ -2,11 +2,17 @@ import type { CrawlResult } from './crawl-schemas.js'
 
 /** Output shapes of the crawl API, shared by the engine, the doors and the renderer. */
 
+/** POST /md: Crawl4AI's answer, echoing the request's f, q and c, plus crawldeck's status_code and warnings. */
 export interface MarkdownResponse {
   url: string
+  filter: 'raw' | 'fit' | 'bm25' | 'llm'
+  query: string | null
+  cache: string | null
+  markdown: string
   success: true
   status_code: number | null
-  markdown: string
+  /** Request parameters accepted without effect, each named with why. */
+  warnings: string[]
 }
 
 export interface HtmlResponse {
@@ -23,6 +29,10 @@ export interface ScreenshotResponse {
   screenshot: string
   /** True when the shot was cut at the server's max_screenshot_height (the page is taller). */
   screenshot_clipped: boolean
+  mime: 'image/png'
+  /** Bytes of the PNG (before base64). */
+  size: number
+  warnings: string[]
 }
 
 export interface PdfResponse {
@@ -30,9 +40,30 @@ export interface PdfResponse {
   success: true
   /** Base64 PDF. */
   pdf: string
+  mime: 'application/pdf'
+  /** Bytes of the PDF (before base64). */
+  size: number
+  warnings: string[]
 }
 
-export type StreamLine = CrawlResult | { status: 'completed' }
+/** A /crawl/stream line: a result with the server's RSS when it was written (MiB), then the end marker. */
+export type StreamLine = (CrawlResult & { server_memory_mb: number }) | { status: 'completed' }
+
+/** What a /crawl answer says about the server beside its results, known once the last result is out. */
+export interface CrawlEnvelopeStats {
+  /** Wall time of the request, in seconds. */
+  server_processing_time_s: number
+  /** This process's RSS after the crawl minus before, in MiB. */
+  server_memory_delta_mb: number
+  /** The highest RSS of this process sampled while the crawl ran (at its start, at each result and at its end), in MiB. */
+  server_peak_memory_mb: number
+}
+
+/** A batch's results as the engine hands them to a door, with the envelope's figures once they are all read. */
+export interface CrawlBatch extends AsyncIterable<CrawlResult> {
+  /** Call after the last result was read. */
+  envelope(): CrawlEnvelopeStats
+}
 
 export interface HealthResponse {
   status: 'ok' | 'degraded' | 'error'

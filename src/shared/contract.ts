@@ -1,7 +1,9 @@
 import type { z } from 'zod'
-import { CrawlRequestSchema, ScreenshotRequestSchema, SingleUrlRequestSchema, type CrawlResponse, type CrawlResult } from './crawl-schemas.js'
-import type { HealthResponse, HtmlResponse, MarkdownResponse, PdfResponse, ScreenshotResponse, StreamLine } from './api-types.js'
+import { CrawlRequestSchema, SingleUrlRequestSchema, type CrawlResponse, type CrawlResult } from './crawl-schemas.js'
+import type { CrawlBatch, HealthResponse, HtmlResponse, MarkdownResponse, PdfResponse, ScreenshotResponse, StreamLine } from './api-types.js'
+import { ExecuteJsRequestSchema, MarkdownRequestSchema, PdfRequestSchema, ScreenshotRequestSchema } from './route-requests.js'
 import { SettingsPatchSchema, type SettingsAnswer } from './settings.js'
+import { ConfigDumpRequestSchema, type ConfigDumpResponse, type ConfigSchemaResponse } from './crawl4ai/dump.js'
 import { EmptyBody, KillBrowserInput, LogQuery, NoQuery, RequestsQuery, RestartBrowserInput, TimelineQuery } from './monitor-schemas.js'
 import type {
   BrowsersResponse,
@@ -53,6 +55,12 @@ export interface Operation<I extends z.ZodType = z.ZodType, O = unknown, S = O> 
    * callers only.
    */
   publicView?(output: O): unknown
+  /**
+   * When the parsed input asks for it, the call is served by another operation of the same input
+   * (its name) instead: /crawl with crawler_config.stream answers as /crawl/stream does. A door
+   * that cannot stream (IPC) may keep this operation's own answer.
+   */
+  streamsWhen?(input: z.output<I>): string | null
   summary: string
   /** Phantom field carrying the output type, what a caller receives; never set at run time. */
   readonly __output?: O
@@ -65,14 +73,16 @@ function op<O, S = O>() {
 }
 
 export const contract = {
-  crawl: op<CrawlResponse, AsyncIterable<CrawlResult>>()({
+  crawl: op<CrawlResponse, CrawlBatch>()({
     method: 'POST',
     path: '/crawl',
     input: CrawlRequestSchema,
     response: 'batch',
     crawl: true,
     scope: 'crawl',
-    summary: 'Crawl 1..100 URLs; one result per URL',
+    // Crawl4AI's clients ask for a stream this way too.
+    streamsWhen: (input) => ((input.crawler_config as { stream?: boolean }).stream === true ? 'crawlStream' : null),
+    summary: 'Crawl 1..100 URLs; one result per URL (NDJSON as /crawl/stream when crawler_config.stream is true)',
   }),
   crawlStream: op<AsyncIterable<StreamLine>>()({
     method: 'POST',
@@ -86,11 +96,11 @@ export const contract = {
   markdown: op<MarkdownResponse>()({
     method: 'POST',
     path: '/md',
-    input: SingleUrlRequestSchema,
+    input: MarkdownRequestSchema,
     response: 'json',
     crawl: true,
     scope: 'crawl',
-    summary: 'Markdown of one page',
+    summary: 'Markdown of one page: raw, or filtered by pruning (fit) or by a BM25 query (bm25)',
   }),
   html: op<HtmlResponse>()({
     method: 'POST',
@@ -113,11 +123,20 @@ export const contract = {
   pdf: op<PdfResponse>()({
     method: 'POST',
     path: '/pdf',
-    input: SingleUrlRequestSchema,
+    input: PdfRequestSchema,
     response: 'json',
     crawl: true,
     scope: 'crawl',
     summary: 'PDF of one page, base64',
+  }),
+  executeJs: op<CrawlResult>()({
+    method: 'POST',
+    path: '/execute_js',
+    input: ExecuteJsRequestSchema,
+    response: 'json',
+    crawl: true,
+    scope: 'crawl',
+    summary: 'Run scripts in one page (servers started with --allow-js-code only) and answer its full result',
   }),
   health: op<HealthResponse>()({
     method: 'GET',
@@ -146,7 +165,7 @@ export const contract = {
     response: 'json',
     crawl: false,
     scope: 'read',
-    summary: 'Active and recently completed requests',
+    summary: 'Active and recently completed requests, oldest first (order=newest reverses)',
   }),
   monitorBrowsers: op<BrowsersResponse>()({
     method: 'GET',
@@ -182,7 +201,7 @@ export const contract = {
     response: 'json',
     crawl: false,
     scope: 'read',
-    summary: 'Pool lifecycle and janitor events, newest first',
+    summary: 'Pool lifecycle and janitor events, oldest first (order=newest reverses)',
   }),
   monitorErrors: op<ErrorsResponse>()({
     method: 'GET',
@@ -191,7 +210,7 @@ export const contract = {
     response: 'json',
     crawl: false,
     scope: 'read',
-    summary: 'Recent errors with stacks, and errors grouped by shape',
+    summary: 'Recent errors with stacks, oldest first (order=newest reverses), and errors grouped by shape',
   }),
   monitorCleanup: op<CleanupResponse>()({
     method: 'POST',
@@ -264,6 +283,24 @@ export const contract = {
     crawl: false,
     scope: 'admin',
     summary: 'Save some settings; the answer says which apply now and which after a restart',
+  }),
+  configSchema: op<ConfigSchemaResponse>()({
+    method: 'GET',
+    path: '/schema',
+    input: NoQuery,
+    response: 'json',
+    crawl: false,
+    scope: 'read',
+    summary: "crawldeck's default BrowserConfig and CrawlerRunConfig, in Crawl4AI's dump form",
+  }),
+  configDump: op<ConfigDumpResponse>()({
+    method: 'POST',
+    path: '/config/dump',
+    input: ConfigDumpRequestSchema,
+    response: 'json',
+    crawl: false,
+    scope: 'crawl',
+    summary: "A BrowserConfig or CrawlerRunConfig checked as /crawl checks it, in Crawl4AI's dump form, with warnings",
   }),
 } as const
 

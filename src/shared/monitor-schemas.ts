@@ -14,10 +14,17 @@ const Limit = (max: number, dflt: number) =>
     .max(max, `limit must be at most ${max}`)
     .default(dflt)
 
+/**
+ * Which end of a list comes first. Crawl4AI's lists are oldest first, and so are ours by default;
+ * `newest` is for the dashboard. Either way `limit` keeps the most recent entries.
+ */
+const Order = z.enum(['oldest', 'newest']).default('oldest')
+
 export const RequestsQuery = z
   .object({
     status: z.enum(['all', 'active', 'completed', 'success', 'error']).default('all'),
     limit: Limit(1000, 100),
+    order: Order,
   })
   .strip()
 
@@ -33,7 +40,7 @@ export const TimelineQuery = z
   })
   .strip()
 
-export const LogQuery = z.object({ limit: Limit(1000, 100) }).strip()
+export const LogQuery = z.object({ limit: Limit(1000, 100), order: Order }).strip()
 
 /** A GET route that takes no parameters: whatever a caller adds is ignored. */
 export const NoQuery = z.object({}).strip()

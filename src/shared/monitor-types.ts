@@ -1,6 +1,12 @@
 /**
  * Shapes of the /monitor/* API. Field names follow Crawl4AI's Docker-server monitor so its
  * users feel at home; extra fields are additions, never renames. Every number is measured.
+ *
+ * Units: a field under one of Crawl4AI's names has Crawl4AI's unit. Its times (`start_time`,
+ * `end_time`, `timestamp`, `timestamps`) are epoch SECONDS, as Python's time.time() gives them; the
+ * same instant in epoch milliseconds (what Date takes) sits beside each under `<name>_ms`.
+ * crawldeck's own times (`launched_at`, `first_seen`, `last_seen`, `last_flush`, the SSE tick's
+ * `timeline.timestamp`) are epoch milliseconds.
  */
 
 export type BrowserTier = 'permanent' | 'hot' | 'cold'
@@ -13,7 +19,10 @@ export interface ActiveRequest {
   url: string
   urls: number
   config_sig: string
+  /** Epoch seconds (float). */
   start_time: number
+  /** start_time in epoch milliseconds. */
+  start_time_ms: number
   /** Seconds since start_time, at the moment of the answer. */
   elapsed: number
   status: 'running'
@@ -26,8 +35,12 @@ export interface CompletedRequest {
   url: string
   urls: number
   config_sig: string
+  /** Epoch seconds (float). */
   start_time: number
+  start_time_ms: number
+  /** Epoch seconds (float). */
   end_time: number
+  end_time_ms: number
   /** Seconds from start to end. */
   elapsed: number
   status: 'success' | 'error'
@@ -114,7 +127,10 @@ export interface TimelineResponse {
   metric: TimelineMetric
   window: string
   resolution_seconds: number
+  /** Epoch seconds (float) of each point; Crawl4AI sends whole seconds. */
   timestamps: number[]
+  /** The same points in epoch milliseconds, exact. */
+  timestamps_ms: number[]
   values: number[] | TierCounts[]
 }
 
@@ -122,14 +138,18 @@ export type JanitorEventType =
   'close_cold' | 'close_hot' | 'promote' | 'launch' | 'retire' | 'crash' | 'kill_browser' | 'restart_browser' | 'force_cleanup' | 'close'
 
 export interface JanitorEvent {
+  /** Epoch seconds (float). */
   timestamp: number
+  timestamp_ms: number
   type: JanitorEventType
   sig: string
   details: Record<string, unknown>
 }
 
 export interface ErrorEntry {
+  /** Epoch seconds (float). */
   timestamp: number
+  timestamp_ms: number
   endpoint: string
   url: string
   error: string
@@ -176,6 +196,12 @@ export interface MonitorHealth {
   queue: { active: number; queued: number; max_pages: number; queue_size: number }
   janitor: {
     memory_pressure: MemoryPressure
+    /**
+     * Crawl4AI's key. Crawl4AI always sends the string "adaptive"; crawldeck knows when its janitor
+     * runs next and sends that instant in epoch seconds, or "adaptive" while no run is scheduled
+     * (the janitor stopped, or between a pass and the next schedule).
+     */
+    next_cleanup_estimate: number | 'adaptive'
     next_cleanup_in_seconds: number | null
     interval_seconds: number
     cold_ttl_seconds: number
@@ -195,7 +221,9 @@ export interface MonitorSnapshotView {
   errors: ErrorsResponse
 }
 
+/** One timeline point as the live stream's tick carries it (crawldeck's own message). */
 export interface TimelineTick {
+  /** Epoch milliseconds. */
   timestamp: number
   memory: number
   cpu: number
@@ -222,23 +250,63 @@ export type LiveMessageType = LiveMessage['type']
 
 export interface CleanupResponse {
   success: true
+  /** Crawl4AI's count of closed browsers (the length of `closed`). */
+  killed_browsers: number
   closed: Array<{ sig: string; id: string; idle_seconds: number }>
   spared_busy: Array<{ sig: string; id: string; leases: number }>
 }
 
 export interface KillResponse {
   success: true
+  /** Crawl4AI's names: the short signature (8 hex) of the killed browser and its tier. */
+  killed_sig: string
+  pool_type: BrowserTier
   killed: { sig: string; full_sig: string; id: string; type: BrowserTier; forced: boolean; failed_crawls: number }
 }
 
+export interface RestartDetails {
+  sig: string
+  full_sig: string
+  type: BrowserTier
+  old_id: string
+  new_id: string
+  old_leases_draining: number
+}
+
+/**
+ * Crawl4AI answers `{success, restarted: "permanent"}` for the permanent browser and
+ * `{success, restarted_sig, note}` for a hot or cold one; crawldeck sends those keys (and
+ * `restarted_sig` always) with what it did under `details`.
+ */
 export interface RestartResponse {
   success: true
-  restarted: { sig: string; full_sig: string; type: BrowserTier; old_id: string; new_id: string; old_leases_draining: number }
+  restarted?: 'permanent'
+  /** Short signature (8 hex) of the browser relaunched. */
+  restarted_sig: string
+  note?: string
+  details: RestartDetails
 }
 
 export interface ResetResponse {
   success: true
+  /** Crawl4AI's answer text. */
+  message: 'Endpoint stats reset'
   cleared: string[]
   endpoints: string[]
   requests: number
+}
+
+/**
+ * What /monitor/ws sends, right after the socket opens and then every 2 s: Crawl4AI's message.
+ * `timestamp` is epoch seconds (Crawl4AI sends its event loop's monotonic clock, which means
+ * nothing to a client); lists are oldest first, the last 10 of each.
+ */
+export interface MonitorWsMessage {
+  timestamp: number
+  health: MonitorHealth
+  requests: { active: ActiveRequest[]; completed: CompletedRequest[] }
+  browsers: BrowserView[]
+  timeline: { memory: TimelineResponse; requests: TimelineResponse; browsers: TimelineResponse }
+  janitor: JanitorEvent[]
+  errors: ErrorEntry[]
 }

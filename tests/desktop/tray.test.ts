@@ -37,7 +37,14 @@ function health(over: { permanent: boolean; hot: number; cold: number; active: n
       total_memory_mb: 100,
     },
     queue: { active: over.active, queued: 0, max_pages: 8, queue_size: 64 },
-    janitor: { memory_pressure: 'LOW', next_cleanup_in_seconds: 60, interval_seconds: 60, cold_ttl_seconds: 300, hot_ttl_seconds: 600 },
+    janitor: {
+      memory_pressure: 'LOW',
+      next_cleanup_estimate: 'adaptive',
+      next_cleanup_in_seconds: 60,
+      interval_seconds: 60,
+      cold_ttl_seconds: 300,
+      hot_ttl_seconds: 600,
+    },
     persistence: { backend: 'file', ok: true, error: null, pending: false, last_flush: null },
   }
 }

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { crc32, deflateSync } from 'node:zlib'
 
@@ -31,6 +31,8 @@ import { crc32, deflateSync } from 'node:zlib'
  *   /download-page?gate=NAME  a page that follows a link to /download once it has loaded, then
  *                     fetches /gate/NAME and adds #released when that answers: a crawl with
  *                     wait_for '#released' keeps the page open for as long as the test holds the gate
+ *   /c4a/...          pages for Crawl4AI's crawl parameters (c4aRoute below): headers, cookies,
+ *                     images, stylesheets, lazy loading, overlays, iframes, link and media filters
  * Anything else is a 404 HTML page. Every response has Content-Type and Cache-Control: no-store.
  */
 export interface FixtureServer {
@@ -39,6 +41,8 @@ export interface FixtureServer {
   url(path: string): string
   /** Requests seen for this path (query string ignored). */
   hits(path: string): number
+  /** The headers of the last request for this path (query string ignored), if any came. */
+  lastHeaders(path: string): IncomingHttpHeaders | undefined
   gate(name: string): Gate
   /** Every /download response so far, in order of arrival. */
   downloads(): readonly Download[]
@@ -333,6 +337,139 @@ function simplePage(title: string, body: string): string {
 </html>`
 }
 
+// ---- Crawl4AI's crawl parameters (tests/crawl4ai-params.test.ts) -------------------------------
+
+export const C4A_TEXT = {
+  lazy: 'Lazy content arrived',
+  overlay: 'Accept our cookies',
+  sameOriginFrame: 'Inside the same-origin frame',
+  crossOriginFrame: 'Inside the cross-origin frame',
+  tiny: 'Tiny three words',
+  long: 'This paragraph has many more than five words in it, so it stays.',
+  ad: 'Buy the advertised thing now',
+  target: 'The targeted section text',
+  delayed: 'Added once the gate answered',
+} as const
+
+/** The pages of /c4a/; null for a path it does not know (a 404 then). */
+function c4aRoute(path: string, req: IncomingMessage): { body: string | Buffer; type?: string; status?: number; headers?: Record<string, string> } | null {
+  // The same server under another name is another origin: http://localhost:PORT.
+  const otherOrigin = `http://${(req.headers.host ?? '').replace(/^127\.0\.0\.1/, 'localhost')}`
+  if (path === '/c4a/echo') return { body: simplePage('Echo', '<h1>Echo</h1><p>Headers were recorded.</p>') }
+  if (path === '/c4a/style.css') return { body: 'body { color: #333 }', type: 'text/css' }
+  const pic = /^\/c4a\/pic\/(\d{1,3})\.png$/.exec(path)
+  if (pic) return { body: fixturePicture(Number(pic[1]), 40, 30), type: 'image/png' }
+  if (path === '/c4a/assets') {
+    return {
+      body: `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Assets</title><link rel="stylesheet" href="/c4a/style.css"></head>
+<body><h1>Assets</h1><img src="/c4a/pic/7.png" alt="seven"><p>Assets page</p></body></html>`,
+    }
+  }
+  if (path === '/c4a/rich') {
+    return {
+      headers: { 'X-Fixture': 'rich', 'X-Long': 'v'.repeat(10_000) },
+      body: `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Rich</title>
+<meta property="og:title" content="Rich OG"><meta property="article:author" content="Ada"><meta name="twitter:site" content="@rich">
+</head><body>
+<header><a href="/c4a/echo">Home nav</a></header>
+<main>
+<p>${C4A_TEXT.tiny}</p>
+<p>${C4A_TEXT.long} <a href="/c4a/assets" title="The assets">internal link</a></p>
+<p>Follow <a href="https://twitter.com/rich">on twitter</a> and <a href="https://www.facebook.com/rich">facebook</a>,
+read <a href="https://example.org/story">an external story</a> or <a href="https://sub.blocked.test/x">a blocked one</a>.</p>
+<figure><img src="/c4a/pic/1.png" alt="Internal picture" width="640" height="480"><figcaption>A captioned picture</figcaption></figure>
+<img src="${otherOrigin}/c4a/pic/2.png" alt="External picture">
+<video src="/c4a/clip.mp4" width="320"></video>
+<audio><source src="/c4a/sound.ogg" type="audio/ogg"></audio>
+<div class="ad">${C4A_TEXT.ad} <a href="/c4a/ad-link">ad link</a></div>
+<section id="target"><h2>Target</h2><p>${C4A_TEXT.target} <strong>strong words</strong> and <a href="/c4a/in-target">a target link</a>.</p></section>
+</main>
+<footer><a href="/c4a/footer-link">Footer link</a></footer>
+</body></html>`,
+    }
+  }
+  if (path === '/c4a/many-headers') {
+    const headers: Record<string, string> = {}
+    for (let i = 0; i < 300; i++) headers[`X-Many-${i}`] = String(i)
+    return { headers, body: simplePage('Many headers', '<p>Many headers</p>') }
+  }
+  if (path === '/c4a/lazy') {
+    return {
+      body: simplePage(
+        'Lazy',
+        `<h1>Lazy</h1><div style="height: 5000px">Tall</div><div id="end"></div>
+<script>
+var loaded = false;
+window.addEventListener('scroll', function () {
+  if (loaded || window.scrollY + window.innerHeight < document.body.scrollHeight - 50) return;
+  loaded = true;
+  var p = document.createElement('p');
+  p.textContent = ${JSON.stringify(C4A_TEXT.lazy)};
+  document.getElementById('end').appendChild(p);
+});
+</script>`,
+      ),
+    }
+  }
+  if (path === '/c4a/overlay') {
+    return {
+      body: simplePage(
+        'Overlay',
+        `<h1>Overlay</h1><p>The real content.</p>
+<div id="banner" style="position: fixed; bottom: 0; left: 0; right: 0; height: 80px; z-index: 99999; background: #000; color: #fff">${C4A_TEXT.overlay}</div>
+<div class="modal-backdrop" style="position: fixed; inset: 0; background: rgba(0,0,0,.5)"></div>`,
+      ),
+    }
+  }
+  if (path === '/c4a/frames') {
+    return {
+      body: simplePage(
+        'Frames',
+        `<h1>Frames</h1><iframe src="/c4a/frame"></iframe><iframe src="${otherOrigin}/c4a/frame2"></iframe>
+<script>window.addEventListener('load', function () { document.body.setAttribute('data-loaded', '1') })</script>`,
+      ),
+    }
+  }
+  if (path === '/c4a/frame') return { body: simplePage('Frame', `<p>${C4A_TEXT.sameOriginFrame} <a href="/c4a/from-frame">frame link</a></p>`) }
+  if (path === '/c4a/frame2') return { body: simplePage('Frame 2', `<p>${C4A_TEXT.crossOriginFrame}</p><script>document.write('<p>written</p>')</script>`) }
+  if (path === '/c4a/before-wait') {
+    return {
+      body: simplePage(
+        'Before wait',
+        `<h1>Before wait</h1><script>
+var timer = setInterval(function () {
+  if (!window.__go) return;
+  clearInterval(timer);
+  var p = document.createElement('p'); p.id = 'ready'; p.textContent = 'Ready now'; document.body.appendChild(p);
+}, 20);
+</script>`,
+      ),
+    }
+  }
+  const delayed = /^\/c4a\/delayed\/([a-z0-9-]+)$/.exec(path)
+  if (delayed) {
+    // Changes once /gate/NAME answers: text added and the page made 3000 px tall.
+    return {
+      body: simplePage(
+        'Delayed',
+        `<h1>Delayed</h1><script>fetch('/gate/${delayed[1]}').then(function () { var p = document.createElement('p'); p.textContent = ${JSON.stringify(C4A_TEXT.delayed)}; document.body.appendChild(p); document.body.style.height = '3000px' })</script>`,
+      ),
+    }
+  }
+  const wait = /^\/c4a\/wait-image\/([a-z0-9-]+)$/.exec(path)
+  if (wait) {
+    // The image is /gate/NAME: held until the test releases it (an HTML answer: the image is then "broken", which counts as complete).
+    return {
+      body: simplePage(
+        'Wait image',
+        `<h1>Wait image</h1><img src="/gate/${wait[1]}" alt="held" onload="done()" onerror="done()">
+<script>function done() { var p = document.createElement('p'); p.id = 'img-done'; p.textContent = 'Image finished'; document.body.appendChild(p) }</script>`,
+      ),
+    }
+  }
+  return null
+}
+
 interface GateState {
   gate: Gate
   released: boolean
@@ -342,6 +479,7 @@ interface GateState {
 
 export async function startFixtureServer(): Promise<FixtureServer> {
   const hitCounts = new Map<string, number>()
+  const headersSeen = new Map<string, IncomingHttpHeaders>()
   const sockets = new Set<Socket>()
   const gates = new Map<string, GateState>()
   const timers = new Set<NodeJS.Timeout>()
@@ -436,6 +574,11 @@ export async function startFixtureServer(): Promise<FixtureServer> {
     const parsed = new URL(req.url ?? '/', 'http://127.0.0.1')
     const path = parsed.pathname
     hitCounts.set(path, (hitCounts.get(path) ?? 0) + 1)
+    headersSeen.set(path, req.headers)
+    if (path.startsWith('/c4a/')) {
+      const page = c4aRoute(path, req)
+      if (page) return send(res, page.status ?? 200, page.body, page.type, page.headers)
+    }
 
     if (path === '/' || path === '/index.html') return send(res, 200, indexPage())
     if (path === '/article') return send(res, 200, article)
@@ -533,6 +676,7 @@ export async function startFixtureServer(): Promise<FixtureServer> {
     origin,
     url: (path: string) => new URL(path, origin).toString(),
     hits: (path: string) => hitCounts.get(new URL(path, origin).pathname) ?? 0,
+    lastHeaders: (path: string) => headersSeen.get(new URL(path, origin).pathname),
     gate: (name: string) => gateState(name).gate,
     downloads: () => downloads,
     nextDownload: () => new Promise<Download>((resolve) => downloadWaiters.push(resolve)),

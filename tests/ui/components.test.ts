@@ -75,7 +75,12 @@ describe('renderer components', () => {
     let killed: string | null = null
     transport.handlers.monitorKillBrowser = (input) => {
       killed = input.sig
-      return { success: true, killed: { sig: 'b2sig', full_sig: 'b2fullsig', id: 'b2', type: 'cold', forced: false, failed_crawls: 0 } }
+      return {
+        success: true,
+        killed_sig: 'b2fullsi',
+        pool_type: 'cold',
+        killed: { sig: 'b2sig', full_sig: 'b2fullsig', id: 'b2', type: 'cold', forced: false, failed_crawls: 0 },
+      }
     }
     const w = mount(BrowsersTab, { global: { plugins: [pinia] }, attachTo: document.body })
     const rows = w.findAll('[data-testid="browser-row"]')
@@ -94,7 +99,13 @@ describe('renderer components', () => {
 
   it('control actions ask first and show their outcome', async () => {
     storeWith()
-    transport.handlers.monitorResetStats = () => ({ success: true, cleared: ['endpoints'], endpoints: ['/crawl', '/md'], requests: 4 })
+    transport.handlers.monitorResetStats = () => ({
+      success: true,
+      message: 'Endpoint stats reset',
+      cleared: ['endpoints'],
+      endpoints: ['/crawl', '/md'],
+      requests: 4,
+    })
     const w = mount(ControlPanel, { global: { plugins: [pinia] }, attachTo: document.body })
     await w.get('[data-testid="action-reset"]').trigger('click')
     expect(transport.calls.some((c) => c.name === 'monitorResetStats')).toBe(false)
@@ -154,7 +165,7 @@ describe('renderer components under live updates', () => {
   it('renders one row for a new completed request; the other rows and the 1 Hz clock leave theirs alone', async () => {
     vi.useFakeTimers()
     const store = storeWith(
-      snapshot({ requests: { active: [active('a1', { start_time: Date.now() })], completed: Array.from({ length: 100 }, (_, i) => completed(`c${i}`)) } }),
+      snapshot({ requests: { active: [active('a1', { start_time_ms: Date.now() })], completed: Array.from({ length: 100 }, (_, i) => completed(`c${i}`)) } }),
     )
     const w = mount(RequestsTab, { global: { plugins: [pinia] } })
     // A component re-render replaces its subTree: identical subTrees mean the row was skipped.

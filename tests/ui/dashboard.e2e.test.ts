@@ -307,6 +307,7 @@ describe('dashboard end to end', () => {
     const base = snapshot()
     const points = 60
     const ts = Array.from({ length: points }, (_, i) => Date.now() - (points - i) * 5000)
+    const secs = ts.map((ms) => ms / 1000)
     const series = (f: (i: number) => number) => ts.map((_, i) => f(i))
     const big = {
       ...base,
@@ -323,14 +324,15 @@ describe('dashboard end to end', () => {
       janitor: Array.from({ length: 200 }, (_, i) => janitorEvent(i)),
       errors: { errors: Array.from({ length: 100 }, (_, i) => errorEntry(i)), groups: base.errors.groups },
       timeline: {
-        memory: { metric: 'memory' as const, window: '300s', resolution_seconds: 5, timestamps: ts, values: series((i) => 40 + (i % 10)) },
-        cpu: { metric: 'cpu' as const, window: '300s', resolution_seconds: 5, timestamps: ts, values: series((i) => 20 + (i % 30)) },
-        requests: { metric: 'requests' as const, window: '300s', resolution_seconds: 5, timestamps: ts, values: series((i) => i % 5) },
+        memory: { metric: 'memory' as const, window: '300s', resolution_seconds: 5, timestamps: secs, timestamps_ms: ts, values: series((i) => 40 + (i % 10)) },
+        cpu: { metric: 'cpu' as const, window: '300s', resolution_seconds: 5, timestamps: secs, timestamps_ms: ts, values: series((i) => 20 + (i % 30)) },
+        requests: { metric: 'requests' as const, window: '300s', resolution_seconds: 5, timestamps: secs, timestamps_ms: ts, values: series((i) => i % 5) },
         browsers: {
           metric: 'browsers' as const,
           window: '300s',
           resolution_seconds: 5,
-          timestamps: ts,
+          timestamps: secs,
+          timestamps_ms: ts,
           values: ts.map(() => ({ permanent: 1, hot: 9, cold: 40 })),
         },
       },

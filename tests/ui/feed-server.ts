@@ -83,7 +83,7 @@ export async function startFeedServer(opts: FeedOptions = {}): Promise<FeedServe
     }),
   )
   let completedList: CompletedRequest[] = Array.from({ length: nCompleted }, (_, i) =>
-    completed(`seed${i}`, { success: i % 7 !== 0, url: `http://perf.test/page/${i}`, end_time: now - i * 1000, start_time: now - i * 1000 - 800 }),
+    completed(`seed${i}`, { success: i % 7 !== 0, url: `http://perf.test/page/${i}`, end_time_ms: now - i * 1000, start_time_ms: now - i * 1000 - 800 }),
   )
   let janitor: JanitorEvent[] = Array.from({ length: 200 }, (_, i) => janitorEvent(i))
   let errors: ErrorEntry[] = Array.from({ length: 100 }, (_, i) => errorEntry(i))
@@ -113,7 +113,8 @@ export async function startFeedServer(opts: FeedOptions = {}): Promise<FeedServe
   const series = (f: (p: TimelineTick) => unknown) => ({
     window: '300s',
     resolution_seconds: 5,
-    timestamps: timeline.map((p) => p.timestamp),
+    timestamps: timeline.map((p) => p.timestamp / 1000),
+    timestamps_ms: timeline.map((p) => p.timestamp),
     values: timeline.map(f),
   })
   function snapshot(): MonitorSnapshotView {
@@ -153,7 +154,7 @@ export async function startFeedServer(opts: FeedOptions = {}): Promise<FeedServe
       const b = browsers[i]!
       browsers[i] = { ...b, age_seconds: b.age_seconds + 1, last_used_seconds: (b.last_used_seconds + 1) % 30, memory_mb: 80 + i + (seq % 5) }
     }
-    const done = completed(`live${seq}`, { url: `http://perf.test/live/${seq}`, success: seq % 9 !== 0, start_time: now - 900, end_time: now })
+    const done = completed(`live${seq}`, { url: `http://perf.test/live/${seq}`, success: seq % 9 !== 0, start_time_ms: now - 900, end_time_ms: now })
     completedList = [done, ...completedList].slice(0, nCompleted)
     endpoints = endpointTable(seq)
     const msgs: LiveMessage[] = [
@@ -163,12 +164,12 @@ export async function startFeedServer(opts: FeedOptions = {}): Promise<FeedServe
       { type: 'endpoints', data: endpoints },
     ]
     if (janitorEvery > 0 && seq % janitorEvery === 0) {
-      const j = { ...janitorEvent(seq), timestamp: now }
+      const j = janitorEvent(seq, now)
       janitor = [j, ...janitor].slice(0, 200)
       msgs.push({ type: 'janitor_event', data: j })
     }
     if (errorsEvery > 0 && seq % errorsEvery === 0) {
-      const e = errorEntry(seq, { timestamp: now })
+      const e = errorEntry(seq, { timestamp_ms: now })
       errors = [e, ...errors].slice(0, 100)
       msgs.push({ type: 'error', data: e })
     }

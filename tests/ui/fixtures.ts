@@ -31,19 +31,29 @@ export function health(overrides: Partial<MonitorHealth['container']> = {}): Mon
     },
     pool: { permanent: { active: true, memory_mb: 150 }, hot: { count: 1, memory_mb: 120 }, cold: { count: 2, memory_mb: 200 }, total_memory_mb: 470 },
     queue: { active: 1, queued: 0, max_pages: 8, queue_size: 64 },
-    janitor: { memory_pressure: 'LOW', next_cleanup_in_seconds: 30, interval_seconds: 60, cold_ttl_seconds: 300, hot_ttl_seconds: 600 },
+    janitor: {
+      memory_pressure: 'LOW',
+      next_cleanup_estimate: 1_700_000_030,
+      next_cleanup_in_seconds: 30,
+      interval_seconds: 60,
+      cold_ttl_seconds: 300,
+      hot_ttl_seconds: 600,
+    },
     persistence: { backend: 'file', ok: true, error: null, pending: false, last_flush: 1_700_000_000_000 },
   }
 }
 
+// Times are given in milliseconds (`*_ms`); Crawl4AI's seconds fields follow from them.
 export function active(id: string, over: Partial<ActiveRequest> = {}): ActiveRequest {
+  const start = over.start_time_ms ?? Date.now()
   return {
     id,
     endpoint: '/crawl',
     url: `http://example.test/${id}`,
     urls: 1,
     config_sig: 'abc',
-    start_time: Date.now(),
+    start_time: start / 1000,
+    start_time_ms: start,
     elapsed: 0,
     status: 'running',
     phase: 'queued',
@@ -53,14 +63,18 @@ export function active(id: string, over: Partial<ActiveRequest> = {}): ActiveReq
 
 export function completed(id: string, over: Partial<CompletedRequest> = {}): CompletedRequest {
   const ok = over.success ?? true
+  const start = over.start_time_ms ?? 1_700_000_000_000
+  const end = over.end_time_ms ?? 1_700_000_001_000
   return {
     id,
     endpoint: '/crawl',
     url: `http://example.test/${id}`,
     urls: 1,
     config_sig: 'abc',
-    start_time: 1_700_000_000_000,
-    end_time: 1_700_000_001_000,
+    start_time: start / 1000,
+    start_time_ms: start,
+    end_time: end / 1000,
+    end_time_ms: end,
     elapsed: 1,
     status: ok ? 'success' : 'error',
     success: ok,
@@ -101,8 +115,10 @@ export function browser(id: string, over: Partial<BrowserView> = {}): BrowserVie
 }
 
 export function errorEntry(i: number, over: Partial<ErrorEntry> = {}): ErrorEntry {
+  const at = over.timestamp_ms ?? 1_700_000_000_000 + i
   return {
-    timestamp: 1_700_000_000_000 + i,
+    timestamp: at / 1000,
+    timestamp_ms: at,
     endpoint: '/crawl',
     url: `http://example.test/e${i}`,
     error: `boom ${i}`,
@@ -113,8 +129,8 @@ export function errorEntry(i: number, over: Partial<ErrorEntry> = {}): ErrorEntr
   }
 }
 
-export function janitorEvent(i: number): JanitorEvent {
-  return { timestamp: 1_700_000_000_000 + i, type: i % 2 ? 'launch' : 'close_cold', sig: `sig${i}`, details: { n: i } }
+export function janitorEvent(i: number, at = 1_700_000_000_000 + i): JanitorEvent {
+  return { timestamp: at / 1000, timestamp_ms: at, type: i % 2 ? 'launch' : 'close_cold', sig: `sig${i}`, details: { n: i } }
 }
 
 function timeline(metric: TimelineResponse['metric'], n: number): TimelineResponse {
@@ -123,7 +139,8 @@ function timeline(metric: TimelineResponse['metric'], n: number): TimelineRespon
     metric,
     window: '300s',
     resolution_seconds: 5,
-    timestamps,
+    timestamps: timestamps.map((ms) => ms / 1000),
+    timestamps_ms: timestamps,
     values: metric === 'browsers' ? timestamps.map(() => ({ permanent: 1, hot: 1, cold: 2 })) : timestamps.map((_, i) => i),
   }
 }

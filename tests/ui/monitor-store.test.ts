@@ -120,8 +120,14 @@ describe('monitor store', () => {
 
   it('records the outcome of control actions, failures included', async () => {
     const store = connected()
-    transport.handlers.monitorCleanup = () => ({ success: true, closed: [{ sig: 's', id: 'i', idle_seconds: 9 }], spared_busy: [] })
-    transport.handlers.monitorResetStats = () => ({ success: true, cleared: ['endpoints'], endpoints: ['/crawl'], requests: 3 })
+    transport.handlers.monitorCleanup = () => ({ success: true, killed_browsers: 1, closed: [{ sig: 's', id: 'i', idle_seconds: 9 }], spared_busy: [] })
+    transport.handlers.monitorResetStats = () => ({
+      success: true,
+      message: 'Endpoint stats reset',
+      cleared: ['endpoints'],
+      endpoints: ['/crawl'],
+      requests: 3,
+    })
     transport.handlers.monitorKillBrowser = () => {
       throw new Error('browser is busy')
     }

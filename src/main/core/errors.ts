@@ -146,6 +146,20 @@ export class ForbiddenError extends CrawldeckError {
   }
 }
 
+/**
+ * A request to run the caller's scripts in a page (/execute_js) on a server that does not allow
+ * them: 403, like Crawl4AI's, saying how an operator turns them on.
+ */
+export class JsDisabledError extends CrawldeckError {
+  constructor(what: string) {
+    super(
+      403,
+      'js_disabled',
+      `${what} is disabled on this server: running a request's JavaScript in pages is off unless the server is started with --allow-js-code`,
+    )
+  }
+}
+
 export class NotFoundError extends CrawldeckError {
   constructor(message: string) {
     super(404, 'not_found', message)

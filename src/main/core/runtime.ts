@@ -17,6 +17,7 @@ import { BrowserPool } from './pool/pool.js'
 import { LiveFeed } from './monitor/live.js'
 import { createMetrics } from './monitor/metrics.js'
 import { Monitor } from './monitor/monitor.js'
+import { createConfigService } from './service/config-service.js'
 import { createCrawlService } from './service/crawl-service.js'
 import { readHealth } from './service/health-service.js'
 import { createMonitorService } from './service/monitor-service.js'
@@ -139,8 +140,8 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   reserve.start()
   const limits = { egress, maxScreenshotHeight: config.max_screenshot_height, maxCaptureBytes: config.max_capture_bytes }
   const markdown = new MarkdownOffload({ logger })
-  const crawler = new Crawler(pool, admission, limits, config.prewarm_pages > 0 ? reserve : null, deps.closeContext, (html, bounds) =>
-    markdown.convert(html, bounds),
+  const crawler = new Crawler(pool, admission, limits, config.prewarm_pages > 0 ? reserve : null, deps.closeContext, (html, options, bounds) =>
+    markdown.generate(html, options, bounds),
   )
   const janitor = new Janitor(pool, liveSettings, events, logger, readMemory, reserve)
   const startedAt = Date.now()
@@ -177,6 +178,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
 
   const service: ServiceImpl = {
     ...createCrawlService({ config, events, crawler, egress }),
+    ...createConfigService(),
     ...createMonitorService({ monitor, live, pool, events, registry: metrics.registry }),
     ...settings.operations,
     health: async () =>

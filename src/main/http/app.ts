@@ -1,4 +1,4 @@
-import Koa from 'koa'
+import Koa, { type Middleware } from 'koa'
 import type { Logger } from '../core/logger.js'
 import type { Runtime } from '../core/runtime.js'
 import { dashboard } from './dashboard.js'
@@ -13,6 +13,8 @@ export interface AppOptions {
   auth: Authenticator
   /** Aborted when the door closes: live streams end then instead of holding the close open. */
   closing?: AbortSignal
+  /** GET /monitor/ws (monitor-ws.ts): a route outside the contract, served before its router. */
+  monitorWs?: Middleware
 }
 
 export function createApp(runtime: Runtime, logger: Logger, opts: AppOptions): Koa {
@@ -45,6 +47,7 @@ export function createApp(runtime: Runtime, logger: Logger, opts: AppOptions): K
       ctx.body = { error: `${ctx.method} is not allowed on ${ctx.path}${allow ? `; use ${allow}` : ''}`, code: 'method_not_allowed' }
     }
   })
+  if (opts.monitorWs) app.use(opts.monitorWs)
   app.use(router.routes())
   app.use(router.allowedMethods({ throw: false }))
   return app

@@ -85,7 +85,8 @@ export function hostAllowed(header: string | undefined, opts: GuardOptions, name
   return WILDCARD_BINDS.has(bind) && names().has(name)
 }
 
-function sameOrigin(origin: string, hostHeader: string | undefined): boolean {
+/** Whether an Origin header names the site the request was sent to (its Host). */
+export function sameOrigin(origin: string, hostHeader: string | undefined): boolean {
   if (hostHeader === undefined) return false
   try {
     const u = new URL(origin)

@@ -39,22 +39,26 @@ export function contractRouter(service: ServiceImpl, logger: Logger, opts: Contr
       const parsed = op.input.safeParse(raw ?? {})
       if (!parsed.success) throw invalidInput(describeIssues(parsed.error))
       const call = callContext(ctx)
-      const impl = service[name] as (input: unknown, ctx: CallContext) => Promise<unknown>
+      // An input that asks for another operation's answer (/crawl with crawler_config.stream) is served by it.
+      const served = (op.streamsWhen?.(parsed.data) ?? name) as OperationName
+      const impl = service[served] as (input: unknown, ctx: CallContext) => Promise<unknown>
       const output = await impl(parsed.data, call)
-      if (op.response === 'batch') {
+      const response = (contract[served] as Operation).response
+      if (response === 'batch') {
         // The status waits for the first result: a batch that fails before it (aborted, or a
         // one-URL batch, the usual case) still gets a proper error answer.
-        const results = (output as AsyncIterable<{ success: boolean }>)[Symbol.asyncIterator]()
+        const batch = output as AsyncIterable<{ success: boolean }> & { envelope?(): Record<string, unknown> }
+        const results = batch[Symbol.asyncIterator]()
         const first = await results.next()
         ctx.type = 'application/json'
-        ctx.body = jsonBatch(first, results, logger, ctx)
-      } else if (op.response === 'ndjson') {
+        ctx.body = jsonBatch(first, results, () => batch.envelope?.() ?? {}, logger, ctx)
+      } else if (response === 'ndjson') {
         ctx.type = 'application/x-ndjson'
         ctx.set('Cache-Control', 'no-store')
         ctx.body = ndjson(output as AsyncIterable<unknown>, logger, ctx)
-      } else if (op.response === 'live') {
+      } else if (response === 'live') {
         sendSse(ctx, output as Parameters<typeof sendSse>[1], closing)
-      } else if (op.response === 'text') {
+      } else if (response === 'text') {
         const text = output as { contentType: string; body: string }
         ctx.type = text.contentType
         ctx.body = text.body
@@ -89,16 +93,23 @@ function callContext(ctx: Context): CallContext {
 }
 
 /**
- * A batch's answer, `{"results":[...],"success":...}`, written a result at a time as each is
- * ready. Each result is encoded on its own and its large fields apart (json-chunks.ts), so no
- * string holds the whole answer or even a whole large result (V8 cannot make one past 2^29 - 24
- * characters, which a batch of large pages exceeds) and a result is let go once written.
- * `success` comes last because it is known last; JSON readers do not mind the order.
+ * A batch's answer, `{"results":[...],"success":...}` and the envelope's figures (server time and
+ * memory, known once the last result is out), written a result at a time as each is ready. Each
+ * result is encoded on its own and its large fields apart (json-chunks.ts), so no string holds
+ * the whole answer or even a whole large result (V8 cannot make one past 2^29 - 24 characters,
+ * which a batch of large pages exceeds) and a result is let go once written. `success` and the
+ * envelope come last because they are known last; JSON readers do not mind the order.
  * Once the first byte is out the status is sent, so a failure after it cannot become an error
  * answer: it is logged and the connection is cut, and the client sees a truncated body instead
  * of a complete-looking one.
  */
-function jsonBatch(first: IteratorResult<{ success: boolean }>, rest: AsyncIterator<{ success: boolean }>, logger: Logger, ctx: Context): Readable {
+function jsonBatch(
+  first: IteratorResult<{ success: boolean }>,
+  rest: AsyncIterator<{ success: boolean }>,
+  envelope: () => Record<string, unknown>,
+  logger: Logger,
+  ctx: Context,
+): Readable {
   return oneAhead(
     (async function* () {
       let success = true
@@ -117,7 +128,8 @@ function jsonBatch(first: IteratorResult<{ success: boolean }>, rest: AsyncItera
         // A client that went away ends the generator early: the batch must hear it too.
         await rest.return?.()
       }
-      yield `${prefix === ',' ? '' : prefix}],"success":${success}}`
+      const tail = JSON.stringify(envelope())
+      yield `${prefix === ',' ? '' : prefix}],"success":${success}${tail === '{}' ? '' : `,${tail.slice(1, -1)}`}}`
     })(),
   )
 }

@@ -8,6 +8,8 @@ import { createApp } from './app.js'
 import { Authenticator } from './auth.js'
 import { limitConnectionsPerAddress } from './connection-limit.js'
 import { trackConnections } from './connections.js'
+import { monitorWsMessage } from '../core/monitor/ws-message.js'
+import { MonitorWsDoor } from './monitor-ws.js'
 import { ensureTokens } from './tokens.js'
 
 /*
@@ -22,6 +24,8 @@ export interface HttpServer {
   readonly auth: Authenticator
   /** Where a generated admin token was written (non-loopback bind with no token configured). */
   readonly tokenFile: string | null
+  /** GET /monitor/ws and its open sockets. */
+  readonly monitorWs: MonitorWsDoor
   /** Stop listening, let in-flight requests finish for a moment, then cut what is left. */
   close(): Promise<void>
 }
@@ -46,7 +50,9 @@ export async function startHttpServer(runtime: Runtime, opts: HttpServerOptions)
   const auth = new Authenticator(() => live.tokens, { requireTokens: !isLoopbackBind(opts.host) })
   const closingDoor = new AbortController()
   liftListenerLimit(closingDoor.signal)
-  const app = createApp(runtime, opts.logger, { bindHost: opts.host, auth, closing: closingDoor.signal })
+  const monitorWs = new MonitorWsDoor({ auth, message: () => monitorWsMessage(runtime.monitor), corsOrigins: runtime.config.cors_origins })
+  const app = createApp(runtime, opts.logger, { bindHost: opts.host, auth, closing: closingDoor.signal, monitorWs: monitorWs.route() })
+  const callback = app.callback()
   const server = createServer(
     {
       // How long a client may take to SEND its request (headers, then the whole body); answering
@@ -58,8 +64,10 @@ export async function startHttpServer(runtime: Runtime, opts: HttpServerOptions)
       connectionsCheckingInterval: 1_000,
       keepAliveTimeout: 5_000,
     },
-    app.callback(),
+    callback,
   )
+  // WebSocket upgrades (GET /monitor/ws) run through the same app: Host check, route, scope.
+  server.on('upgrade', (req, socket, head) => monitorWs.upgrade(req, socket, head, callback))
   limitConnectionsPerAddress(server, runtime.config.max_connections_per_client)
   const connections = trackConnections(server)
   await new Promise<void>((resolve, reject) => {
@@ -80,6 +88,7 @@ export async function startHttpServer(runtime: Runtime, opts: HttpServerOptions)
     server,
     auth,
     tokenFile: generatedFile,
+    monitorWs,
     close() {
       closing ??= new Promise<void>((resolve) => {
         const timer = setTimeout(() => server.closeAllConnections(), opts.drainMs ?? DRAIN_MS)
@@ -88,6 +97,7 @@ export async function startHttpServer(runtime: Runtime, opts: HttpServerOptions)
           clearTimeout(timer)
           resolve()
         })
+        monitorWs.close()
         connections.endIdle()
         closingDoor.abort()
       })

@@ -19,3 +19,32 @@ export const BASE_CHROMIUM_ARGS: readonly string[] = Object.freeze([
   '--disable-extensions',
   '--disable-breakpad',
 ])
+
+/**
+ * Switches a browser config asks for. text_mode: Blink loads no images at all (Crawl4AI passes the
+ * same switch) and no web fonts.
+ */
+export function configSwitches(config: { text_mode: boolean }): string[] {
+  return config.text_mode ? ['--blink-settings=imagesEnabled=false', '--disable-remote-fonts'] : []
+}
+
+/**
+ * Chromium keeps only the last --blink-settings it is given: the operator's chromium_args and
+ * text_mode's must be one switch, with every setting of both (text_mode's last, so it wins a clash).
+ */
+export function mergeBlinkSettings(args: readonly string[]): string[] {
+  const prefix = '--blink-settings='
+  const settings: string[] = []
+  const rest: string[] = []
+  for (const arg of args) {
+    if (arg.startsWith(prefix))
+      settings.push(
+        ...arg
+          .slice(prefix.length)
+          .split(',')
+          .filter((s) => s.length > 0),
+      )
+    else rest.push(arg)
+  }
+  return settings.length > 0 ? [...rest, prefix + settings.join(',')] : rest
+}

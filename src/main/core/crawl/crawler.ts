@@ -3,7 +3,8 @@
  * failure of a page turned into the typed error the doors report.
  */
 import type { BrowserContext, CDPSession, Page, Request, Response } from 'playwright-core'
-import type { BrowserConfig, CrawlerConfig, CrawlResult } from '../../../shared/crawl-schemas.js'
+import type { BrowserConfig, CrawlerConfig, CrawlResult, MarkdownResult } from '../../../shared/crawl-schemas.js'
+import type { JsExecutionResult } from '../../../shared/crawl-result.js'
 import type { Admission } from '../admission.js'
 import { AbortedError, BrowserGoneError, CaptureTooLargeError, CrawldeckError, CrawlFailedError, firstLine } from '../errors.js'
 import type { EgressGuard } from '../egress/guard.js'
@@ -12,13 +13,14 @@ import type { RequestPhase } from '../events.js'
 import type { BrowserPool, Lease } from '../pool/pool.js'
 import { orGone } from '../pool/browser-gone.js'
 import type { ManagedBrowser } from '../pool/managed-browser.js'
-import { contextOptions, type PageReserve } from '../pool/page-reserve.js'
+import { contextOptions, prepareContext, type PageReserve } from '../pool/page-reserve.js'
 import { isAlive } from '../system/process-tree.js'
 import { Deadline } from './deadline.js'
 import { extractFromPage } from './extract.js'
 import { jsonLengthUpTo } from './json-length.js'
-import { htmlToMarkdown } from './markdown.js'
+import { frameBodies, pause, removeOverlays, responseHeaders, runScripts, scanFullPage, waitForCondition, waitForImages } from './page-steps.js'
 import type { MarkdownLimits } from './markdown-offload.js'
+import { generateMarkdown, longestField, markdownOptionsFor, type MarkdownOptions } from './markdown-result.js'
 
 /** Which parts of a result the caller needs: /screenshot should not pay for markdown. */
 export interface CrawlWants {
@@ -56,11 +58,12 @@ const NO_LIMITS: CrawlerLimits = { egress: null, maxScreenshotHeight: 16_384, ma
  * thread and settles by `limits.deadline` whatever the page, stopping the worker; this default,
  * for a Crawler made without one, runs on the event loop and is bounded only by max_capture_bytes.
  */
-export type MarkdownConverter = (html: string, limits: MarkdownLimits) => Promise<string>
+export type MarkdownConverter = (html: string, options: MarkdownOptions, limits: MarkdownLimits) => Promise<MarkdownResult>
 
-const inlineMarkdown: MarkdownConverter = async (html, limits) => {
-  const markdown = htmlToMarkdown(html)
-  if (limits.maxChars !== undefined && markdown.length > limits.maxChars) throw new CaptureTooLargeError('Markdown', markdown.length, limits.maxChars)
+const inlineMarkdown: MarkdownConverter = async (html, options, limits) => {
+  const markdown = generateMarkdown(html, options)
+  const longest = longestField(markdown)
+  if (limits.maxChars !== undefined && longest > limits.maxChars) throw new CaptureTooLargeError('Markdown', longest, limits.maxChars)
   return markdown
 }
 
@@ -133,6 +136,7 @@ export class Crawler {
           context = await opened(orGone(lease.browser.browser.newContext(contextOptions(browserConfig)), lease.browser), deadline, ctx.signal)
           // The abort listener could not close a context that did not exist yet.
           if (ctx.signal?.aborted) throw new AbortedError()
+          await deadline.race(orGone(prepareContext(context, browserConfig), lease.browser), 'opening a page', ctx.signal)
           page = await opened(orGone(context.newPage(), lease.browser), deadline, ctx.signal)
         }
         return await this.work(page, session, url, crawlerConfig, wants, ctx, started, deadline)
@@ -188,29 +192,63 @@ export class Crawler {
     ctx.onPhase?.('navigating')
     const response = await this.navigate(page, url, cfg, deadline.remaining())
     const status = response?.status() ?? null
-    if (cfg.wait_for) await page.waitForSelector(cfg.wait_for, { timeout: deadline.remaining(), state: 'attached' })
-    const jsResults: unknown[] = []
-    for (const [i, code] of cfg.js_code.entries()) jsResults.push(await deadline.race(page.evaluate(code), `js_code[${i}]`))
+    // js_code_before_wait, wait_for, js_code: in that order. A script that throws is reported in
+    // js_execution_result and the crawl goes on; js_results keeps js_code's values alone.
+    const js: JsExecutionResult = { success: true, results: [] }
+    if (cfg.js_code_before_wait.length > 0) await runScripts(page, cfg.js_code_before_wait, 'js_code_before_wait', deadline, js, false)
+    if (cfg.wait_for) await waitForCondition(page, cfg.wait_for, cfg.wait_for_timeout, deadline)
+    if (cfg.js_code.length > 0) await runScripts(page, cfg.js_code, 'js_code', deadline, js, true)
     // The page decides how large these are, like every other field of the result.
-    const jsLength = jsResults.length > 0 ? jsonLengthUpTo(jsResults, this.limits.maxCaptureBytes) : 0
+    const jsLength = js.results.length > 0 ? jsonLengthUpTo(js.results, this.limits.maxCaptureBytes) : 0
     if (jsLength > this.limits.maxCaptureBytes) throw new CaptureTooLargeError('js_results', jsLength, this.limits.maxCaptureBytes)
+    if (cfg.scan_full_page) await scanFullPage(page, { scrollDelayMs: cfg.scroll_delay * 1000, maxSteps: cfg.max_scroll_steps }, deadline, ctx.signal)
+    if (cfg.wait_for_images) await waitForImages(page, deadline)
+    if (cfg.delay_before_return_html > 0) await pause(cfg.delay_before_return_html * 1000, deadline, ctx.signal)
+    if (cfg.remove_overlay_elements) await removeOverlays(page, deadline, ctx.signal)
     ctx.onPhase?.('extracting')
     const result = emptyResult(url)
     result.status_code = status
     result.redirected_url = page.url()
-    result.js_results = jsResults
+    result.response_headers = responseHeaders(response)
+    result.js_results = js.results
+    if (cfg.js_code.length > 0 || cfg.js_code_before_wait.length > 0) result.js_execution_result = js
     if (wants.extract) {
+      const iframes = cfg.process_iframes ? await frameBodies(page, this.limits.maxCaptureBytes, deadline, ctx.signal) : []
       const extracted = await deadline.race(
         extractFromPage(
           page,
-          { cssSelector: cfg.css_selector, excludedTags: cfg.excluded_tags, maxChars: this.limits.maxCaptureBytes, cleanedOnly: wants.cleanedOnly },
+          {
+            cssSelector: cfg.css_selector,
+            excludedTags: cfg.excluded_tags,
+            maxChars: this.limits.maxCaptureBytes,
+            cleanedOnly: wants.cleanedOnly,
+            excludedSelector: cfg.excluded_selector,
+            targetElements: cfg.target_elements,
+            onlyText: cfg.only_text,
+            wordCountThreshold: cfg.word_count_threshold,
+            excludeExternalLinks: cfg.exclude_external_links,
+            excludeInternalLinks: cfg.exclude_internal_links,
+            excludeDomains: cfg.exclude_social_media_links ? [...cfg.exclude_domains, ...cfg.exclude_social_media_domains] : cfg.exclude_domains,
+            excludeExternalImages: cfg.exclude_external_images,
+            excludeAllImages: cfg.exclude_all_images,
+            iframes,
+          },
           session,
         ),
         'extraction',
       )
       Object.assign(result, extracted)
       // Not raced here: the converter settles by the deadline itself, and stops its work then.
-      if (wants.markdown) result.markdown = await this.markdown(extracted.cleaned_html, { deadline, signal: ctx.signal, maxChars: this.limits.maxCaptureBytes })
+      // The content filter of crawler_config.markdown_generator, and the title and description BM25 falls back on.
+      if (wants.markdown)
+        result.markdown = await this.markdown(extracted.cleaned_html, markdownOptionsFor(cfg, result.metadata), {
+          deadline,
+          signal: ctx.signal,
+          maxChars: this.limits.maxCaptureBytes,
+        })
+    }
+    if ((wants.screenshot || cfg.screenshot) && cfg.screenshot_wait_for !== null && cfg.screenshot_wait_for > 0) {
+      await pause(cfg.screenshot_wait_for * 1000, deadline, ctx.signal)
     }
     if (wants.screenshot || cfg.screenshot) {
       const shot = await deadline.race(this.screenshot(page, wants.screenshotFullPage || cfg.screenshot_full_page, deadline.remaining()), 'screenshot')
@@ -359,21 +397,34 @@ async function classify(err: unknown, browser: ManagedBrowser, deadline: Deadlin
 export function emptyResult(url: string): CrawlResult {
   return {
     url,
-    redirected_url: null,
-    success: false,
-    status_code: null,
     html: '',
+    success: false,
     cleaned_html: '',
-    markdown: '',
+    media: { images: [], videos: [], audios: [] },
     links: { internal: [], external: [] },
-    media: { images: [] },
+    downloaded_files: null,
+    js_execution_result: null,
+    screenshot: null,
+    pdf: null,
+    mhtml: null,
+    extracted_content: null,
     metadata: { title: null, description: null, keywords: null, author: null, language: null, canonical: null, social: {} },
     error_message: null,
-    screenshot: null,
+    session_id: null,
+    response_headers: null,
+    status_code: null,
+    ssl_certificate: null,
+    dispatch_result: null,
+    redirected_url: null,
+    redirected_status_code: null,
+    network_requests: null,
+    console_messages: null,
+    tables: [],
+    markdown: { raw_markdown: '', markdown_with_citations: '', references_markdown: '', fit_markdown: '', fit_html: '' },
     screenshot_clipped: false,
-    pdf: null,
     js_results: [],
     duration_ms: 0,
+    warnings: [],
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { promisify } from 'node:util'
 import { inflateRaw } from 'node:zlib'
-import type { PageLink, PageMetadata } from '../../../shared/crawl-schemas.js'
+import type { MediaItem, PageLink, PageMetadata } from '../../../shared/crawl-result.js'
 import { CaptureTooLargeError, capText, InvalidSelectorError, MAX_ERROR_CHARS } from '../errors.js'
 
 /** What an extraction gives a crawl result. */
@@ -12,7 +12,7 @@ export interface Extracted {
   html: string
   cleaned_html: string
   links: { internal: PageLink[]; external: PageLink[] }
-  media: { images: Array<{ src: string; alt: string }> }
+  media: { images: MediaItem[]; videos: MediaItem[]; audios: MediaItem[] }
   metadata: PageMetadata
 }
 
@@ -21,8 +21,9 @@ export interface Extracted {
  * page (a cost per object, which thousands of links multiply) and its serializer relies on page
  * globals such as Array.prototype.push, which hostile pages replace. A single string avoids both.
  *
- *   'E' + length + ':' + error message              the css selector did not parse (the message's
- *                                                   first maxErrorChars)
+ *   'E' + which + length + ':' + error message      a selector did not parse (the message's first
+ *                                                   maxErrorChars); which: '' css_selector, 'x'
+ *                                                   excluded_selector, 't' + index + ',' target_elements
  *   'L' + length                                    the html (cleaned html when cleanedOnly) is
  *                                                   longer than maxChars
  *   'T' + length so far                             html and the fields built after it came to
@@ -41,15 +42,15 @@ export interface Extracted {
 const WIRE_FIELDS = [
   'html',
   'cleaned',
-  'links', // kind ('i' | 'e') \0 href \0 text
-  'images', // src \0 alt
+  'links', // kind ('i' | 'e') \0 href \0 text \0 title
+  'media', // type ('i' | 'v' | 'a') \0 src \0 alt \0 desc \0 width ('' when unstated) \0 score
   'title',
   'description',
   'keywords',
   'author',
   'language',
   'canonical',
-  'social', // key \0 value
+  'social', // key \0 value (og:*, twitter:*, article:*)
 ] as const
 
 const FIELD = '\u0000'
@@ -162,10 +163,19 @@ export async function inflateWire(wire: string, maxChars: number): Promise<strin
  * and that is not decoded, split or converted. `cssSelector` is what the page was asked to match,
  * for the error of one that does not parse.
  */
-export function readWire(wire: unknown, maxChars: number, cssSelector: string | null): Extracted {
+export function readWire(wire: unknown, maxChars: number, selectors: WireSelectors): Extracted {
   if (typeof wire !== 'string' || wire.length === 0) throw new Error('page extraction returned no result')
   if (wire.length > maxWireChars(maxChars)) throw new CaptureTooLargeError('extraction', wire.length, maxChars)
-  if (wire[0] === 'E') throw new InvalidSelectorError(capText(`invalid css_selector: ${JSON.stringify(cssSelector)} (${sentText(wire, MAX_ERROR_CHARS / 2)})`))
+  if (wire[0] === 'E') {
+    const which = /^E(x|t(\d{1,3}),)?\d/.exec(wire.slice(0, 8))
+    const [name, value] =
+      which?.[1] === 'x'
+        ? ['excluded_selector', selectors.excludedSelector]
+        : which?.[2] !== undefined
+          ? [`target_elements[${which[2]}]`, selectors.targetElements?.[Number(which[2])] ?? null]
+          : ['css_selector', selectors.cssSelector]
+    throw new InvalidSelectorError(capText(`invalid ${name}: ${JSON.stringify(value)} (${sentText(wire, MAX_ERROR_CHARS / 2)})`))
+  }
   if (wire[0] === 'L') throw new CaptureTooLargeError('HTML', Number(wire.slice(1)), maxChars)
   if (wire[0] === 'T') throw new CaptureTooLargeError('extraction', Number(wire.slice(1)), maxChars)
   if (wire[0] === 'X') {
@@ -181,7 +191,16 @@ export function readWire(wire: unknown, maxChars: number, cssSelector: string | 
  */
 function sentText(wire: string, max: number): string {
   const colon = wire.indexOf(':')
-  return capText(wire.slice(colon + 1), max, Number(wire.slice(1, colon)))
+  // An 'E' wire's length follows the selector's name ('x', 't3,'): its digits end at the colon.
+  const digits = /\d*$/.exec(wire.slice(1, colon))?.[0] ?? ''
+  return capText(wire.slice(colon + 1), max, Number(digits))
+}
+
+/** The selectors the page was asked to use, for the error of one that does not parse. */
+export interface WireSelectors {
+  cssSelector: string | null
+  excludedSelector?: string | null
+  targetElements?: string[]
 }
 
 /** decodeWire, or null for a wire that does not decode (a forged deflated one): the caller asks again undeflated. */
@@ -218,31 +237,63 @@ function decodeWire(wire: string, maxChars: number): Extracted {
   if (f.links) {
     for (const record of f.links.split(RECORD)) {
       const parts = record.split(FIELD)
-      if (parts.length !== 3) continue
-      const link: PageLink = { href: parts[1]!, text: parts[2]! }
+      if (parts.length !== 4) continue
+      const href = parts[1]!
+      const link: PageLink = {
+        href,
+        text: parts[2]!,
+        title: parts[3]!,
+        base_domain: baseDomain(href),
+        head_data: null,
+        head_extraction_status: null,
+        head_extraction_error: null,
+        intrinsic_score: null,
+        contextual_score: null,
+        total_score: null,
+      }
       if (parts[0] === 'i') internal.push(link)
       else external.push(link)
     }
   }
-  const images: Array<{ src: string; alt: string }> = []
-  if (f.images) {
-    for (const record of f.images.split(RECORD)) {
+  const media: Extracted['media'] = { images: [], videos: [], audios: [] }
+  if (f.media) {
+    for (const record of f.media.split(RECORD)) {
       const parts = record.split(FIELD)
-      if (parts.length === 2) images.push({ src: parts[0]!, alt: parts[1]! })
+      if (parts.length !== 6) continue
+      const kind = parts[0] === 'v' ? 'video' : parts[0] === 'a' ? 'audio' : 'image'
+      const list = kind === 'video' ? media.videos : kind === 'audio' ? media.audios : media.images
+      const width = parts[4] ? Number(parts[4]) : null
+      const src = parts[1]!
+      list.push({
+        src,
+        data: '',
+        alt: parts[2]!,
+        desc: parts[3]!,
+        score: Number(parts[5]) || 0,
+        type: kind,
+        group_id: list.length,
+        format: mediaFormat(src),
+        width: width !== null && Number.isFinite(width) ? width : null,
+      })
     }
   }
   const social: Record<string, string> = {}
+  const flat: Record<string, string> = {}
   if (f.social) {
     for (const record of f.social.split(RECORD)) {
       const parts = record.split(FIELD)
-      if (parts.length === 2 && parts[0]) social[parts[0]] = parts[1]!
+      if (parts.length !== 2 || !parts[0]) continue
+      // og:* and twitter:* in `social` as before; Crawl4AI's flat keys (article:* too) at the top.
+      if (!parts[0].startsWith('article:')) social[parts[0]] = parts[1]!
+      flat[parts[0]] = parts[1]!
     }
   }
   return {
     html: f.html,
     cleaned_html: f.cleaned,
     links: { internal, external },
-    media: { images },
+    media,
+    // Crawl4AI's order: the named fields, then the meta keys; `social` (crawldeck's) last.
     metadata: {
       title: nullable(f.title),
       description: nullable(f.description),
@@ -250,7 +301,26 @@ function decodeWire(wire: string, maxChars: number): Extracted {
       author: nullable(f.author),
       language: nullable(f.language),
       canonical: nullable(f.canonical),
+      ...flat,
       social,
     },
   }
+}
+
+/** The host of an http(s) URL without a leading "www.", lower case; "" when it has none. */
+export function baseDomain(href: string): string {
+  const m = /^https?:\/\/(?:[^/?#@]*@)?(\[[^\]]*\]|[^/?#:]*)/i.exec(href)
+  const host = (m?.[1] ?? '').toLowerCase()
+  return host.startsWith('www.') ? host.slice(4) : host
+}
+
+/** The file extension of a URL's path (jpg, png, mp4, ...), lower case; null when it has none (or is a data: URL's type). */
+export function mediaFormat(src: string): string | null {
+  if (src.slice(0, 5).toLowerCase() === 'data:') {
+    const type = /^data:[a-z]+\/([a-z0-9.+-]{1,20})[;,]/i.exec(src)
+    return type ? type[1]!.toLowerCase().replace(/^svg\+xml$/, 'svg') : null
+  }
+  const path = src.replace(/[?#].*$/s, '')
+  const ext = /\.([a-z0-9]{1,5})$/i.exec(path.slice(path.lastIndexOf('/') + 1))
+  return ext ? ext[1]!.toLowerCase() : null
 }

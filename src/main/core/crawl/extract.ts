@@ -31,6 +31,29 @@ export interface ExtractOptions {
   cleanedOnly?: boolean
   /** Deflate a wire of at least this many characters in the page (DEFLATE_WIRE_ABOVE by default; 0: never). */
   deflateAbove?: number
+  /** Elements matching this are removed before anything reads the page (links and media in them are not collected). */
+  excludedSelector?: string | null
+  /** Restrict cleaned_html (and the Markdown) to these; links, media and metadata keep coming from the whole page. */
+  targetElements?: string[]
+  /** cleaned_html keeps text and block structure only. */
+  onlyText?: boolean
+  /** Text blocks with fewer words leave cleaned_html (1 by default: empty blocks go). */
+  wordCountThreshold?: number
+  excludeExternalLinks?: boolean
+  excludeInternalLinks?: boolean
+  /** Links to these domains (and their subdomains) are dropped from links and unwrapped in cleaned_html. */
+  excludeDomains?: string[]
+  excludeExternalImages?: boolean
+  excludeAllImages?: boolean
+  /** process_iframes: each iframe's body HTML, by its position among the document's iframes. */
+  iframes?: Array<{ index: number; html: string }>
+}
+
+/** A domain as the page function compares it: lower case, no scheme, path, port or leading "www.". */
+export function normaliseDomain(domain: string): string {
+  let d = domain.trim().toLowerCase()
+  d = d.replace(/^[a-z][a-z0-9+.-]*:\/\//, '').replace(/[/?#:].*$/s, '')
+  return d.startsWith('www.') ? d.slice(4) : d
 }
 
 /** Per-list caps: a page with 10k links must not produce a 10k-entry result. */
@@ -89,6 +112,16 @@ export async function extractFromPage(page: Page, opts: ExtractOptions, session?
     maxText: MAX_LINK_TEXT,
     deflateAbove: opts.deflateAbove ?? DEFLATE_WIRE_ABOVE,
     maxErrorChars: MAX_ERROR_CHARS,
+    excludedSelector: opts.excludedSelector ?? null,
+    targetElements: opts.targetElements ?? [],
+    onlyText: opts.onlyText ?? false,
+    wordCountThreshold: opts.wordCountThreshold ?? 1,
+    excludeExternalLinks: opts.excludeExternalLinks ?? false,
+    excludeInternalLinks: opts.excludeInternalLinks ?? false,
+    excludedLinkDomains: [...new Set((opts.excludeDomains ?? []).map(normaliseDomain).filter((d) => d.length > 0))],
+    excludeExternalImages: opts.excludeExternalImages ?? false,
+    excludeAllImages: opts.excludeAllImages ?? false,
+    iframes: opts.iframes ?? [],
   }
   let wire = await evaluateString(page, buildExpression(args), session)
   if (typeof wire === 'string' && wire[0] === 'Z') {
@@ -98,7 +131,7 @@ export async function extractFromPage(page: Page, opts: ExtractOptions, session?
     // What only a page that replaced the page function's tools can cause: ask again, undeflated.
     wire = await evaluateString(page, buildExpression({ ...args, deflateAbove: 0 }), session)
   }
-  return readWire(wire, args.maxChars, opts.cssSelector)
+  return readWire(wire, args.maxChars, opts)
 }
 
 async function evaluateString(page: Page, expression: string, session?: CDPSession): Promise<unknown> {

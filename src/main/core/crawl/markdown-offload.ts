@@ -1,7 +1,9 @@
 import type { Worker } from 'node:worker_threads'
+import type { MarkdownResult } from '../../../shared/crawl-result.js'
 import { AbortedError, CaptureTooLargeError, MarkdownFailedError, MarkdownTimeoutError, ShuttingDownError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { startWorker } from '../system/worker-entry.js'
+import { emptyMarkdown, type MarkdownOptions } from './markdown-result.js'
 
 /*
  * Runs every page's HTML-to-Markdown conversion on worker threads, so a slow page takes only its
@@ -13,11 +15,13 @@ export interface MarkdownJob {
   html: string
   /** A longer Markdown is not sent back: the worker answers `tooLarge` with its length. */
   maxChars: number
+  /** Set: the whole MarkdownResult is wanted (citations, content filter), each of its strings bounded by maxChars. */
+  options?: MarkdownOptions
 }
 
 export type MarkdownReply =
   /** Sent once, when the worker has loaded (and warmed) the converter. */
-  { ready: true } | { id: number; markdown: string } | { id: number; tooLarge: number } | { id: number; error: string }
+  { ready: true } | { id: number; markdown: string } | { id: number; result: MarkdownResult } | { id: number; tooLarge: number } | { id: number; error: string }
 
 /** What bounds one conversion. */
 export interface MarkdownLimits {
@@ -73,8 +77,9 @@ interface Job {
   readonly id: number
   readonly html: string
   readonly maxChars: number
+  readonly options: MarkdownOptions | undefined
   readonly pageTimeoutMs: number
-  resolve(markdown: string): void
+  resolve(value: string | MarkdownResult): void
   reject(err: Error): void
   /** Clears the deadline's timer and the abort listener. */
   release(): void
@@ -135,15 +140,29 @@ export class MarkdownOffload {
    * converter threw or its worker ended (503 when no worker can start), ShuttingDownError after close().
    */
   convert(html: string, limits: MarkdownLimits): Promise<string> {
+    if (!html) return this.closed ? Promise.reject(new ShuttingDownError()) : Promise.resolve('')
+    return this.submit(html, undefined, limits) as Promise<string>
+  }
+
+  /**
+   * The whole MarkdownResult of `html` (raw Markdown, citations, and the content filter of
+   * `options`), bounded as convert() is; each of its strings at most maxChars.
+   */
+  generate(html: string, options: MarkdownOptions, limits: MarkdownLimits): Promise<MarkdownResult> {
+    if (!html) return this.closed ? Promise.reject(new ShuttingDownError()) : Promise.resolve(emptyMarkdown())
+    return this.submit(html, options, limits) as Promise<MarkdownResult>
+  }
+
+  private submit(html: string, options: MarkdownOptions | undefined, limits: MarkdownLimits): Promise<string | MarkdownResult> {
     if (this.closed) return Promise.reject(new ShuttingDownError())
     if (limits.signal?.aborted) return Promise.reject(new AbortedError())
-    if (!html) return Promise.resolve('')
-    return new Promise<string>((resolve, reject) => {
+    return new Promise<string | MarkdownResult>((resolve, reject) => {
       const signal = limits.signal
       const job: Job = {
         id: this.nextId++,
         html,
         maxChars: limits.maxChars ?? Number.MAX_SAFE_INTEGER,
+        options,
         pageTimeoutMs: limits.deadline.timeoutMs,
         resolve,
         reject,
@@ -196,7 +215,9 @@ export class MarkdownOffload {
       const job = this.queue.shift() as Job
       slot.job = job
       job.slot = slot
-      slot.worker.postMessage({ id: job.id, html: job.html, maxChars: job.maxChars } satisfies MarkdownJob)
+      const message: MarkdownJob = { id: job.id, html: job.html, maxChars: job.maxChars }
+      if (job.options) message.options = job.options
+      slot.worker.postMessage(message)
     }
   }
 
@@ -237,6 +258,7 @@ export class MarkdownOffload {
     // V8 keeps the heap a large page made a worker grow; a fresh worker gives it back.
     if (job.html.length >= RECYCLE_AFTER_CHARS) this.recycle(slot)
     if ('markdown' in reply) this.succeed(job, reply.markdown)
+    else if ('result' in reply) this.succeed(job, reply.result)
     else if ('tooLarge' in reply) this.fail(job, new CaptureTooLargeError('Markdown', reply.tooLarge, job.maxChars))
     else this.fail(job, new MarkdownFailedError(`converting the page to Markdown failed: ${reply.error}`))
     this.pump()
@@ -296,11 +318,11 @@ export class MarkdownOffload {
     this.startSlot()
   }
 
-  private succeed(job: Job, markdown: string): void {
+  private succeed(job: Job, value: string | MarkdownResult): void {
     if (job.done) return
     job.done = true
     job.release()
-    job.resolve(markdown)
+    job.resolve(value)
   }
 
   private fail(job: Job, err: Error): void {

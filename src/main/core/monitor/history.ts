@@ -19,13 +19,38 @@ import { RingBuffer } from './ring-buffer.js'
 export const TIMELINE_RESOLUTION_SECONDS = 5
 export const TIMELINE_POINTS = 60
 
+/** Which end of a list comes first: Crawl4AI's lists are oldest first. */
+export type ListOrder = 'oldest' | 'newest'
+
+/*
+ * Janitor events and errors are kept (and stored, so files written by earlier versions still
+ * read right) with one time, `timestamp` in epoch milliseconds. The API shows them with
+ * Crawl4AI's unit: `timestamp` in epoch seconds, the milliseconds beside it as `timestamp_ms`.
+ */
+export type StoredJanitorEvent = Omit<JanitorEvent, 'timestamp_ms'>
+export type StoredError = Omit<ErrorEntry, 'timestamp_ms'>
+
+export function janitorView(e: StoredJanitorEvent): JanitorEvent {
+  return { ...e, timestamp: e.timestamp / 1000, timestamp_ms: e.timestamp }
+}
+
+export function errorView(e: StoredError): ErrorEntry {
+  return { ...e, timestamp: e.timestamp / 1000, timestamp_ms: e.timestamp }
+}
+
+/** The last `limit` items of a list held oldest first, in `order`. */
+function lastOf<T>(oldestFirst: T[], limit: number, order: ListOrder): T[] {
+  const last = oldestFirst.slice(-limit)
+  return order === 'newest' ? last.reverse() : last
+}
+
 /** What survives a restart. Active requests do not: they died with the process. */
 export interface MonitorSnapshot {
   version: 1
   endpoints: Record<string, EndpointCounterState>
   timeline: TimelineTick[]
-  janitor: JanitorEvent[]
-  errors: ErrorEntry[]
+  janitor: StoredJanitorEvent[]
+  errors: StoredError[]
   error_groups: ReturnType<ErrorGroups['list']>
 }
 export type SnapshotSection = 'endpoints' | 'timeline' | 'janitor' | 'errors'
@@ -33,8 +58,8 @@ export type SnapshotSection = 'endpoints' | 'timeline' | 'janitor' | 'errors'
 export class MonitorHistory {
   private endpoints = new Map<string, EndpointCounter>()
   private readonly timelinePoints = new RingBuffer<TimelineTick>(TIMELINE_POINTS)
-  private readonly janitorLog = new RingBuffer<JanitorEvent>(500)
-  private readonly errorLog = new RingBuffer<ErrorEntry>(100)
+  private readonly janitorLog = new RingBuffer<StoredJanitorEvent>(500)
+  private readonly errorLog = new RingBuffer<StoredError>(100)
   private readonly errorGroups = new ErrorGroups(200)
   private readonly dirty = new Set<SnapshotSection>()
 
@@ -47,13 +72,13 @@ export class MonitorHistory {
     this.dirty.add('endpoints')
   }
 
-  recordError(err: ErrorEntry): void {
+  recordError(err: StoredError): void {
     this.errorLog.push(err)
     this.errorGroups.add(err.error, err.endpoint, err.timestamp)
     this.dirty.add('errors')
   }
 
-  recordJanitor(event: JanitorEvent): void {
+  recordJanitor(event: StoredJanitorEvent): void {
     this.janitorLog.push(event)
     this.dirty.add('janitor')
   }
@@ -86,7 +111,10 @@ export class MonitorHistory {
       metric,
       window: `${windowSeconds}s`,
       resolution_seconds: TIMELINE_RESOLUTION_SECONDS,
-      timestamps: points.map((p) => p.timestamp),
+      // Epoch seconds, as Crawl4AI's; not cut to whole ones as Crawl4AI's are: after a restart a
+      // restored point and a new one can fall in the same second, and would then share a time.
+      timestamps: points.map((p) => p.timestamp / 1000),
+      timestamps_ms: points.map((p) => p.timestamp),
       values: metric === 'browsers' ? points.map((p) => ({ ...p.browsers })) : points.map((p) => p[metric]),
     }
   }
@@ -95,12 +123,12 @@ export class MonitorHistory {
     return this.timelinePoints.latest(1)[0] ?? null
   }
 
-  janitorEvents(limit: number): { events: JanitorEvent[] } {
-    return { events: this.janitorLog.latest(limit) }
+  janitorEvents(limit: number, order: ListOrder = 'oldest'): { events: JanitorEvent[] } {
+    return { events: lastOf(this.janitorLog.toArray(), limit, order).map(janitorView) }
   }
 
-  errors(limit: number): ErrorsResponse {
-    return { errors: this.errorLog.latest(limit), groups: this.errorGroups.list() }
+  errors(limit: number, order: ListOrder = 'oldest'): ErrorsResponse {
+    return { errors: lastOf(this.errorLog.toArray(), limit, order).map(errorView), groups: this.errorGroups.list() }
   }
 
   // ---- persistence -------------------------------------------------------------------------

@@ -64,12 +64,16 @@ export class LiveFeed {
     return this.clients.size
   }
 
+  /**
+   * The live stream's first message. Its lists are newest first (the dashboard prepends what
+   * follows); the GET routes answer Crawl4AI's oldest first unless asked otherwise.
+   */
   snapshot(): MonitorSnapshotView {
     const m = this.monitor
     const window = TIMELINE_POINTS * TIMELINE_RESOLUTION_SECONDS
     return {
       health: m.health(),
-      requests: m.requests('all', m.completedLimit),
+      requests: m.requests('all', m.completedLimit, 'newest'),
       browsers: m.browsers(),
       endpoints: m.endpointStats(),
       timeline: {
@@ -78,8 +82,8 @@ export class LiveFeed {
         requests: m.timeline('requests', window),
         browsers: m.timeline('browsers', window),
       },
-      janitor: m.janitorEvents(100).events,
-      errors: m.errors(100),
+      janitor: m.janitorEvents(100, 'newest').events,
+      errors: m.errors(100, 'newest'),
     }
   }
 

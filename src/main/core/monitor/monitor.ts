@@ -13,6 +13,7 @@ import type {
   JanitorEvent,
   MonitorHealth,
   RequestPhase,
+  RequestsResponse,
   TimelineMetric,
   TimelineResponse,
   TimelineTick,
@@ -29,13 +30,23 @@ import type { MemoryReading } from '../system/memory.js'
 import type { NetworkSampler } from '../system/network.js'
 import { MemoryAttribution } from './attribution.js'
 import { round } from './endpoint-stats.js'
-import { MonitorHistory, TIMELINE_RESOLUTION_SECONDS, type MonitorSnapshot, type SnapshotSection } from './history.js'
+import {
+  errorView,
+  janitorView,
+  MonitorHistory,
+  TIMELINE_RESOLUTION_SECONDS,
+  type ListOrder,
+  type MonitorSnapshot,
+  type SnapshotSection,
+  type StoredError,
+  type StoredJanitorEvent,
+} from './history.js'
 import { browsersView, healthView } from './pool-views.js'
 import { RingBuffer } from './ring-buffer.js'
 import { ResourceSampler } from './sampling.js'
 
 // The snapshot types travel with the Monitor that takes and gives them (store/persister.ts).
-export type { MonitorSnapshot, SnapshotSection } from './history.js'
+export type { ListOrder, MonitorSnapshot, SnapshotSection } from './history.js'
 
 /** Pushed to live clients (SSE over HTTP, messages over IPC): the same names on both doors. */
 export interface MonitorChanges {
@@ -108,12 +119,16 @@ export class Monitor {
       events.on('request:finished', (e) => this.onRequestFinished(e)),
       events.on('lease:acquired', (e) => this.onLease(e)),
       events.on('browser:launched', (e) => this.onBrowserEvent('launch', e.id, e.sig, { tier: e.tier, pid: e.pid, launch_ms: e.launch_ms }, true)),
-      events.on('browser:promoted', (e) => this.onBrowserEvent('promote', e.id, e.sig, { from: e.from, to: e.to, uses: e.uses })),
+      // `count`: Crawl4AI's name for the uses that earned the promotion.
+      events.on('browser:promoted', (e) => this.onBrowserEvent('promote', e.id, e.sig, { from: e.from, to: e.to, uses: e.uses, count: e.uses })),
       events.on('browser:retired', (e) => this.onBrowserEvent('retire', e.id, e.sig, { tier: e.tier, pages_served: e.pages_served, reason: e.reason })),
       events.on('browser:crashed', (e) => this.onBrowserEvent('crash', e.id, e.sig, { tier: e.tier, leases: e.leases })),
       events.on('browser:closed', (e) => this.onBrowserClosed(e)),
-      events.on('browser:restarted', (e) => this.onBrowserEvent('restart_browser', e.new_id, e.sig, { old_id: e.old_id, new_id: e.new_id, tier: e.tier })),
-      events.on('browser:cleanup', (e) => this.logJanitor('force_cleanup', '', { closed: e.closed, spared_busy: e.spared_busy })),
+      events.on('browser:restarted', (e) =>
+        this.onBrowserEvent('restart_browser', e.new_id, e.sig, { old_id: e.old_id, new_id: e.new_id, tier: e.tier, pool: e.tier }),
+      ),
+      // `killed`: Crawl4AI's count of the browsers a forced cleanup closed.
+      events.on('browser:cleanup', (e) => this.logJanitor('force_cleanup', '', { closed: e.closed, spared_busy: e.spared_busy, killed: e.closed.length })),
     )
     // Sampling runs beside the engine, never inside a request.
     this.secondTimer = setInterval(() => void this.sampleSecond(), 1000)
@@ -148,7 +163,8 @@ export class Monitor {
       url: e.url,
       urls: e.urls,
       config_sig: e.config_sig,
-      start_time: e.start_time,
+      start_time: e.start_time / 1000,
+      start_time_ms: e.start_time,
       elapsed: 0,
       status: 'running',
       phase: 'queued',
@@ -185,8 +201,10 @@ export class Monitor {
       url: e.url,
       urls: entry?.view.urls ?? 1,
       config_sig: e.config_sig,
-      start_time: e.start_time,
-      end_time: e.end_time,
+      start_time: e.start_time / 1000,
+      start_time_ms: e.start_time,
+      end_time: e.end_time / 1000,
+      end_time_ms: e.end_time,
       elapsed: e.elapsed_ms / 1000,
       status: e.success ? 'success' : 'error',
       success: e.success,
@@ -202,7 +220,7 @@ export class Monitor {
     this.completedSinceTick++
     this.history.recordRequest(e.endpoint, { success: e.success, elapsed_ms: e.elapsed_ms, pool_hit: e.pool_hit })
     if (!e.success && e.error) {
-      const err: ErrorEntry = {
+      const err: StoredError = {
         timestamp: e.end_time,
         endpoint: e.endpoint,
         url: e.url,
@@ -212,7 +230,7 @@ export class Monitor {
         status_code: e.status_code,
       }
       this.history.recordError(err)
-      this.emitChange('error', err)
+      this.emitChange('error', errorView(err))
     }
     this.emitChange('request_finished', record)
     // Filled in by the next memory sample (within a second): the record is already out.
@@ -228,19 +246,29 @@ export class Monitor {
   private onBrowserClosed(e: EngineEvents['browser:closed']): void {
     this.sampler.forget(e.id)
     this.attribution.browserClosed(e.id)
-    const details = { id: e.id, tier: e.tier, reason: e.reason, idle_seconds: round(e.idle_seconds, 1), ttl_seconds: e.ttl_seconds, leases: e.leases }
+    const details: Record<string, unknown> = {
+      id: e.id,
+      tier: e.tier,
+      reason: e.reason,
+      idle_seconds: round(e.idle_seconds, 1),
+      ttl_seconds: e.ttl_seconds,
+      leases: e.leases,
+    }
     // The janitor's idle closes and operator kills have types of their own in the janitor log
     // (README, GET /monitor/logs/janitor); every other reason is a plain close. A crash was
-    // logged when it happened.
+    // logged when it happened. Crawl4AI's detail names ride along: `ttl` on an idle close,
+    // `pool` and `manual` on a kill.
     const type: JanitorEvent['type'] = e.reason === 'idle' ? (e.tier === 'hot' ? 'close_hot' : 'close_cold') : e.reason === 'killed' ? 'kill_browser' : 'close'
+    if (type === 'close_hot' || type === 'close_cold') details.ttl = e.ttl_seconds
+    if (type === 'kill_browser') Object.assign(details, { pool: e.tier, manual: true })
     if (e.reason !== 'crashed') this.logJanitor(type, e.sig, details)
     this.emitChange('browser_changed', { reason: `closed:${e.reason}`, id: e.id, sig: e.sig })
   }
 
   private logJanitor(type: JanitorEvent['type'], sig: string, details: Record<string, unknown>): void {
-    const event: JanitorEvent = { timestamp: Date.now(), type, sig: sig.slice(0, 12), details: sig ? { full_sig: sig, ...details } : details }
+    const event: StoredJanitorEvent = { timestamp: Date.now(), type, sig: sig.slice(0, 12), details: sig ? { full_sig: sig, ...details } : details }
     this.history.recordJanitor(event)
-    this.emitChange('janitor_event', event)
+    this.emitChange('janitor_event', janitorView(event))
   }
 
   // ---- timers ------------------------------------------------------------------------------
@@ -271,17 +299,29 @@ export class Monitor {
     return healthView({ ...this.deps, sampler: this.sampler }, this.persistenceState)
   }
 
-  requests(status: 'all' | 'active' | 'completed' | 'success' | 'error', limit: number): { active: ActiveRequest[]; completed: CompletedRequest[] } {
+  /**
+   * Active requests, then completed ones filtered by `status`: of each, the `limit` most recent,
+   * in `order` (Crawl4AI's lists are oldest first, the default; the dashboard asks for newest).
+   * Crawl4AI takes the last `limit` completed and then filters them, so `status=error&limit=10`
+   * can answer fewer than ten errors while older ones exist; here the filter comes first.
+   */
+  requests(status: 'all' | 'active' | 'completed' | 'success' | 'error', limit: number, order: ListOrder = 'oldest'): RequestsResponse {
     const now = Date.now()
     const active =
       status === 'all' || status === 'active'
-        ? [...this.active.values()].slice(-limit).map((a) => ({ ...a.view, elapsed: round((now - a.view.start_time) / 1000, 3) }))
+        ? inOrder(
+            [...this.active.values()].slice(-limit).map((a) => ({ ...a.view, elapsed: round((now - a.view.start_time_ms) / 1000, 3) })),
+            order,
+          )
         : []
     let completed: CompletedRequest[] = []
     if (status !== 'active') {
-      const all = this.completed.latest()
+      const all = this.completed.toArray()
       const filtered = status === 'success' ? all.filter((r) => r.success) : status === 'error' ? all.filter((r) => !r.success) : all
-      completed = filtered.slice(0, limit).map((r) => ({ ...r }))
+      completed = inOrder(
+        filtered.slice(-limit).map((r) => ({ ...r })),
+        order,
+      )
     }
     return { active, completed }
   }
@@ -321,12 +361,12 @@ export class Monitor {
     return this.history.latestTimelinePoint()
   }
 
-  janitorEvents(limit: number): { events: JanitorEvent[] } {
-    return this.history.janitorEvents(limit)
+  janitorEvents(limit: number, order: ListOrder = 'oldest'): { events: JanitorEvent[] } {
+    return this.history.janitorEvents(limit, order)
   }
 
-  errors(limit: number): ErrorsResponse {
-    return this.history.errors(limit)
+  errors(limit: number, order: ListOrder = 'oldest'): ErrorsResponse {
+    return this.history.errors(limit, order)
   }
 
   /** Clears endpoint stats only, and says what it cleared. */
@@ -367,4 +407,9 @@ export class Monitor {
   merge(snapshot: Partial<MonitorSnapshot>): void {
     this.history.merge(snapshot)
   }
+}
+
+/** A list held oldest first, in the order asked for. */
+function inOrder<T>(oldestFirst: T[], order: ListOrder): T[] {
+  return order === 'newest' ? oldestFirst.reverse() : oldestFirst
 }

@@ -65,6 +65,7 @@ export function healthView(src: HealthSources, persistence: MonitorHealth['persi
     queue: { active: admission.activeCount, queued: admission.queuedCount, max_pages: config.max_pages, queue_size: config.queue_size },
     janitor: {
       memory_pressure: policy.pressure,
+      next_cleanup_estimate: nextCleanup === null ? 'adaptive' : round(Date.now() / 1000 + nextCleanup, 1),
       next_cleanup_in_seconds: nextCleanup === null ? null : round(nextCleanup, 1),
       interval_seconds: policy.interval_seconds,
       cold_ttl_seconds: policy.cold_ttl_seconds,

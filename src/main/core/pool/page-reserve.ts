@@ -35,6 +35,21 @@ export function contextOptions(cfg: BrowserConfig): BrowserContextOptions {
     // size the page chooses (Playwright's default is to accept downloads). Refused, Chromium
     // cancels the transfer as soon as it is seen to be a download.
     acceptDownloads: false,
+    // headers: sent with every request of the context (Playwright merges them in at the network layer).
+    extraHTTPHeaders: Object.keys(cfg.headers).length > 0 ? cfg.headers : undefined,
+    deviceScaleFactor: cfg.device_scale_factor,
+  }
+}
+
+/**
+ * What a context of this config needs beyond its options, done on the reserve's pairs and on
+ * pages made for a request alike: the config's cookies, and with avoid_css a route that refuses
+ * stylesheets (a route intercepts every request of the context, so only when asked).
+ */
+export async function prepareContext(context: BrowserContext, cfg: BrowserConfig): Promise<void> {
+  if (cfg.cookies.length > 0) await context.addCookies(cfg.cookies)
+  if (cfg.avoid_css) {
+    await context.route('**/*', (route) => (route.request().resourceType() === 'stylesheet' ? route.abort('blockedbyclient') : route.fallback()))
   }
 }
 
@@ -42,6 +57,7 @@ export function contextOptions(cfg: BrowserConfig): BrowserContextOptions {
 export async function openFreshPage(browser: ManagedBrowser): Promise<ReservedPage> {
   const context = await orGone(browser.browser.newContext(contextOptions(browser.config)), browser)
   try {
+    await orGone(prepareContext(context, browser.config), browser)
     const page = await orGone(context.newPage(), browser)
     // The extraction's channel into the page, attached now rather than on the request's clock.
     const session = await orGone(context.newCDPSession(page), browser)

@@ -9,7 +9,7 @@ import type { LiveSettings } from '../settings/live.js'
 import type { MemoryReading } from '../system/memory.js'
 import { findProcessesWithArg, isAlive, killProcessTree } from '../system/process-tree.js'
 import type { PoolBinary } from '../chromium/executables.js'
-import { BASE_CHROMIUM_ARGS } from '../chromium/launch-args.js'
+import { BASE_CHROMIUM_ARGS, configSwitches, mergeBlinkSettings } from '../chromium/launch-args.js'
 import { SANDBOX_UNAVAILABLE_HINT } from '../chromium/sandbox.js'
 import { EGRESS_CHROMIUM_ARGS } from '../egress/guard.js'
 import { coldCleanup, killBlocker, PERMANENT_NOT_KILLABLE } from './kill-rule.js'
@@ -245,7 +245,14 @@ export class BrowserPool {
         headless: config.headless,
         // Playwright adds --no-sandbox unless this is true.
         chromiumSandbox: this.deps.sandbox,
-        args: [...BASE_CHROMIUM_ARGS, ...(this.deps.egressProxy ? EGRESS_CHROMIUM_ARGS : []), ...this.deps.config.chromium_args, ...config.extra_args, marker],
+        args: mergeBlinkSettings([
+          ...BASE_CHROMIUM_ARGS,
+          ...(this.deps.egressProxy ? EGRESS_CHROMIUM_ARGS : []),
+          ...this.deps.config.chromium_args,
+          ...config.extra_args,
+          ...configSwitches(config),
+          marker,
+        ]),
         // The guard's proxy wins; the crawl service refuses a browser_config.proxy while it is on.
         // It carries the guard's per-run username and password: Playwright answers the proxy's
         // 407 with them, so they must reach this option whole.

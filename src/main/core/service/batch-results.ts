@@ -121,8 +121,8 @@ export class BatchResults<T> implements AsyncIterable<T> {
 }
 
 /** The whole answer of a 'batch' operation, for a door that sends it in one piece (IPC). */
-export async function collectBatch(source: AsyncIterable<CrawlResult>): Promise<CrawlResponse> {
+export async function collectBatch(source: AsyncIterable<CrawlResult> & { envelope?(): Partial<CrawlResponse> }): Promise<CrawlResponse> {
   const results: CrawlResult[] = []
   for await (const r of source) results.push(r)
-  return { success: results.every((r) => r.success), results }
+  return { success: results.every((r) => r.success), results, ...source.envelope?.() }
 }

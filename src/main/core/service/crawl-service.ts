@@ -1,13 +1,18 @@
 import type { CallContext, OperationInput, ServiceImpl, ServiceOutput } from '../../../shared/contract.js'
-import type { StreamLine } from '../../../shared/api-types.js'
+import type { CrawlBatch, StreamLine } from '../../../shared/api-types.js'
 import { CrawlerConfigSchema, type BrowserConfig, type CrawlerConfig, type CrawlResult } from '../../../shared/crawl-schemas.js'
+import type { MarkdownRequest } from '../../../shared/route-requests.js'
+import { describeIssues } from '../../../shared/validation.js'
+import { ZodError } from 'zod'
 import type { Config } from '../config.js'
-import { CrawldeckError, invalidInput } from '../errors.js'
+import { contentFilterOf, markdownGeneratorWith } from '../crawl/content-filter.js'
+import { CrawldeckError, invalidInput, JsDisabledError, type ValidationIssue } from '../errors.js'
 import type { EngineEventBus, RequestPhase } from '../events.js'
 import { WANT_EVERYTHING, type Crawler, type CrawlOutcome, type CrawlWants } from '../crawl/crawler.js'
 import type { EgressGuard } from '../egress/guard.js'
 import { configSignature } from '../pool/signature.js'
 import { BatchResults } from './batch-results.js'
+import { MemorySampler } from './memory-sampler.js'
 import { TrackedRequest } from './request-tracker.js'
 
 /*
@@ -38,7 +43,37 @@ interface BatchOutcome {
   firstFailure: { index: number; url: string; message: string | null } | null
 }
 
-type CrawlOps = Pick<ServiceImpl, 'crawl' | 'crawlStream' | 'markdown' | 'html' | 'screenshot' | 'pdf'>
+type CrawlOps = Pick<ServiceImpl, 'crawl' | 'crawlStream' | 'markdown' | 'html' | 'screenshot' | 'pdf' | 'executeJs'>
+
+/**
+ * The fields of the agreed CrawlerConfig this service reads, typed loosely: the page work that
+ * consumes them lives in crawler.ts.
+ */
+interface ScriptFields {
+  js_code: string[]
+  js_code_before_wait?: string[]
+  wait_for?: { kind: 'css' | 'js'; expression: string } | string | null
+  markdown_generator?: unknown
+  screenshot_wait_for?: number | null
+  wait_for_images?: boolean
+}
+
+/** The parameters a request's schema accepted without effect (the config decoder's warnings). */
+function warningsOf(input: object): string[] {
+  const warnings = (input as { warnings?: unknown }).warnings
+  return Array.isArray(warnings) ? (warnings as string[]) : []
+}
+
+/** A result carrying the request's warnings before its own. */
+function warned<T extends { warnings: string[] }>(result: T, warnings: readonly string[]): T {
+  return warnings.length === 0 ? result : { ...result, warnings: [...warnings, ...(result.warnings ?? [])] }
+}
+
+/** Bytes of a base64 text, without decoding it. */
+function base64Bytes(text: string): number {
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0
+  return Math.max(0, Math.floor((text.length * 3) / 4) - padding)
+}
 
 /**
  * The page_timeout the shared schema fills in when the client gives none. After parsing it
@@ -62,10 +97,24 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
 
   /** Server-side limits that the shared schema cannot know; returns the config to crawl with. */
   function checkLimits(cfg: CrawlerConfig): CrawlerConfig {
-    const issues = []
+    const issues: ValidationIssue[] = []
     let effective = cfg
-    if (cfg.js_code.length > 0 && !config.allow_js_code) {
-      issues.push({ path: 'crawler_config.js_code', message: 'js_code is disabled on this server (start it with --allow-js-code to allow it)' })
+    const scripts = cfg as CrawlerConfig & ScriptFields
+    if (!config.allow_js_code) {
+      // Every field that runs the request's JavaScript in the page: js_code, js_code_before_wait
+      // and a wait_for that is a JS expression (waitForFunction evaluates it).
+      const off = 'is disabled on this server (start it with --allow-js-code to allow it)'
+      if (scripts.js_code.length > 0) issues.push({ path: 'crawler_config.js_code', message: `js_code ${off}` })
+      if ((scripts.js_code_before_wait?.length ?? 0) > 0) issues.push({ path: 'crawler_config.js_code_before_wait', message: `js_code_before_wait ${off}` })
+      if (typeof scripts.wait_for === 'object' && scripts.wait_for?.kind === 'js')
+        issues.push({ path: 'crawler_config.wait_for', message: `a JavaScript wait_for ("js:…" or a function) ${off}; a CSS wait_for ("css:…") is allowed` })
+    }
+    try {
+      contentFilterOf(scripts.markdown_generator)
+    } catch (err) {
+      if (!(err instanceof ZodError)) throw err
+      const at = 'crawler_config.markdown_generator'
+      for (const issue of describeIssues(err)) issues.push({ path: issue.path === '(body)' ? at : `${at}.${issue.path}`, message: issue.message })
     }
     if (cfg.page_timeout > config.max_page_timeout_ms) {
       if (cfg.page_timeout === DEFAULT_PAGE_TIMEOUT_MS) effective = { ...cfg, page_timeout: config.max_page_timeout_ms }
@@ -200,22 +249,58 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
     }
   }
 
+  /** What /md's f asks of the Markdown: the content filter it sets on the crawl. */
+  function markdownConfig(input: MarkdownRequest): CrawlerConfig {
+    if (input.f === 'llm') throw invalidInput([{ path: 'f', message: 'f "llm" needs an LLM, and no LLM is configured on this server: use raw, fit or bm25' }])
+    const generator =
+      input.f === 'fit'
+        ? markdownGeneratorWith({ type: 'PruningContentFilter', params: {} })
+        : input.f === 'bm25'
+          ? markdownGeneratorWith({ type: 'BM25ContentFilter', params: { user_query: input.q } })
+          : null
+    return { ...input.crawler_config, markdown_generator: generator } as CrawlerConfig
+  }
+
+  function markdownWarnings(input: MarkdownRequest): string[] {
+    const warnings = [...warningsOf(input)]
+    if (input.c === '1') warnings.push('c: "1" asks for the cache, which this server does not have yet: the page was crawled afresh')
+    for (const name of ['provider', 'temperature'] as const)
+      if (input[name] !== undefined && input[name] !== null)
+        warnings.push(`${name}: accepted but has no effect (it applies to f "llm" only, and no LLM is configured on this server)`)
+    return warnings
+  }
+
   return {
-    crawl(input: OperationInput<'crawl'>, ctx: CallContext): Promise<ServiceOutput<'crawl'>> {
-      return startBatch('/crawl', input, ctx, true)
+    async crawl(input: OperationInput<'crawl'>, ctx: CallContext): Promise<ServiceOutput<'crawl'>> {
+      const memory = new MemorySampler()
+      const results = await startBatch('/crawl', input, ctx, true)
+      const warnings = warningsOf(input)
+      return {
+        [Symbol.asyncIterator]: async function* () {
+          for await (const result of results) {
+            memory.sample()
+            yield warned(result, warnings)
+          }
+        },
+        envelope: () => memory.envelope(),
+      } satisfies CrawlBatch
     },
 
     async crawlStream(input: OperationInput<'crawlStream'>, ctx: CallContext): Promise<ServiceOutput<'crawlStream'>> {
       const results = await startBatch('/crawl/stream', input, ctx, false)
+      const warnings = warningsOf(input)
       return (async function* (): AsyncGenerator<StreamLine> {
-        yield* results
+        for await (const result of results) yield { ...warned(result, warnings), server_memory_mb: MemorySampler.rssMiB() }
         yield { status: 'completed' }
       })()
     },
 
     async markdown(input, ctx) {
-      const r = await single('/md', input.url, input.browser_config, input.crawler_config, { ...WANT_EVERYTHING, cleanedOnly: true }, ctx)
-      return { url: input.url, success: true, status_code: r.status_code, markdown: r.markdown }
+      const warnings = markdownWarnings(input)
+      const c = markdownConfig(input)
+      const r = await single('/md', input.url, input.browser_config, c, { ...WANT_EVERYTHING, cleanedOnly: true }, ctx)
+      const markdown = input.f === 'raw' ? r.markdown.raw_markdown : r.markdown.fit_markdown
+      return { url: input.url, filter: input.f, query: input.q, cache: input.c, markdown, success: true, status_code: r.status_code, warnings }
     },
 
     async html(input, ctx) {
@@ -225,14 +310,38 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
 
     async screenshot(input, ctx) {
       const wants = { extract: false, cleanedOnly: false, markdown: false, screenshot: true, screenshotFullPage: input.full_page, pdf: false }
-      const r = await single('/screenshot', input.url, input.browser_config, input.crawler_config, wants, ctx)
-      return { url: input.url, success: true, screenshot: r.screenshot ?? '', screenshot_clipped: r.screenshot_clipped }
+      const requested = input.crawler_config as CrawlerConfig & ScriptFields
+      // The route's own options win over the same ones in crawler_config.
+      const c = {
+        ...requested,
+        screenshot_wait_for: input.screenshot_wait_for ?? requested.screenshot_wait_for ?? null,
+        wait_for_images: input.wait_for_images || (requested.wait_for_images ?? false),
+      } as CrawlerConfig
+      const r = await single('/screenshot', input.url, input.browser_config, c, wants, ctx)
+      const screenshot = r.screenshot ?? ''
+      return {
+        url: input.url,
+        success: true,
+        screenshot,
+        screenshot_clipped: r.screenshot_clipped,
+        mime: 'image/png',
+        size: base64Bytes(screenshot),
+        warnings: warningsOf(input),
+      }
     },
 
     async pdf(input, ctx) {
       const wants = { extract: false, cleanedOnly: false, markdown: false, screenshot: false, screenshotFullPage: false, pdf: true }
       const r = await single('/pdf', input.url, input.browser_config, input.crawler_config, wants, ctx)
-      return { url: input.url, success: true, pdf: r.pdf ?? '' }
+      const pdf = r.pdf ?? ''
+      return { url: input.url, success: true, pdf, mime: 'application/pdf', size: base64Bytes(pdf), warnings: warningsOf(input) }
+    },
+
+    async executeJs(input, ctx) {
+      if (!config.allow_js_code) throw new JsDisabledError('/execute_js')
+      const c = { ...input.crawler_config, js_code: input.scripts } as CrawlerConfig
+      const r = await single('/execute_js', input.url, input.browser_config, c, WANT_EVERYTHING, ctx)
+      return warned(r, warningsOf(input))
     },
   }
 }

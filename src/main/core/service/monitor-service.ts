@@ -39,6 +39,12 @@ export interface MonitorServiceDeps {
   registry: Registry
 }
 
+/** Crawl4AI names a browser by the first 8 hex characters of its signature. */
+const crawl4aiSig = (sig: string): string => sig.slice(0, 8)
+
+/** Crawl4AI's `note` on a hot or cold restart, saying what crawldeck did instead. */
+export const RESTART_NOTE = 'Browser relaunched with the same config; the old one finishes its crawls, then closes'
+
 /**
  * The /monitor/* operations. Reads answer from memory (never queued behind crawls); actions
  * go through the pool, which alone decides what may be closed.
@@ -74,12 +80,12 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorOps {
 
   return {
     monitorHealth: async () => monitor.health(),
-    monitorRequests: async (q) => monitor.requests(q.status, q.limit),
+    monitorRequests: async (q) => monitor.requests(q.status, q.limit, q.order),
     monitorBrowsers: async () => monitor.browsers(),
     monitorEndpointStats: async () => monitor.endpointStats(),
     monitorTimeline: async (q) => monitor.timeline(q.metric, q.window),
-    monitorJanitorLog: async (q) => monitor.janitorEvents(q.limit),
-    monitorErrors: async (q) => monitor.errors(q.limit),
+    monitorJanitorLog: async (q) => monitor.janitorEvents(q.limit, q.order),
+    monitorErrors: async (q) => monitor.errors(q.limit, q.order),
 
     async monitorCleanup() {
       const idleBefore = new Map(pool.list().map((b) => [b.id, b.idleSeconds()]))
@@ -88,6 +94,7 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorOps {
       events.emit('browser:cleanup', { closed: closed.map((b) => b.sig), spared_busy: spared.map((b) => b.sig) })
       return {
         success: true,
+        killed_browsers: closed.length,
         closed: closed.map((b) => ({ sig: b.shortSig, id: b.id, idle_seconds: Math.round((idleBefore.get(b.id) ?? 0) * 10) / 10 })),
         spared_busy: spared.map((b) => ({ sig: b.shortSig, id: b.id, leases: b.leases })),
       }
@@ -101,6 +108,8 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorOps {
       await pool.kill(target.id, { force: input.force })
       return {
         success: true,
+        killed_sig: crawl4aiSig(target.sig),
+        pool_type: target.tier,
         killed: { sig: target.shortSig, full_sig: target.sig, id: target.id, type: target.tier, forced: input.force, failed_crawls: leases },
       }
     },
@@ -114,16 +123,18 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorOps {
       const run = (async (): Promise<RestartResponse> => {
         const { old, fresh } = await pool.restart(target.id)
         events.emit('browser:restarted', { old_id: old.id, new_id: fresh.id, sig: fresh.sig, tier })
-        return {
-          success: true,
-          restarted: { sig: fresh.shortSig, full_sig: fresh.sig, type: tier, old_id: old.id, new_id: fresh.id, old_leases_draining: old.leases },
-        }
+        const details = { sig: fresh.shortSig, full_sig: fresh.sig, type: tier, old_id: old.id, new_id: fresh.id, old_leases_draining: old.leases }
+        // Crawl4AI's keys. Its hot/cold restart only closes the browser ("will be recreated on next
+        // request"); this one is relaunched already, and the note says so.
+        return tier === 'permanent'
+          ? { success: true, restarted: 'permanent', restarted_sig: crawl4aiSig(fresh.sig), details }
+          : { success: true, restarted_sig: crawl4aiSig(fresh.sig), note: RESTART_NOTE, details }
       })().finally(() => restarting.delete(target.id))
       restarting.set(target.id, run)
       return run
     },
 
-    monitorResetStats: async () => ({ success: true, ...monitor.resetStats() }),
+    monitorResetStats: async () => ({ success: true, message: 'Endpoint stats reset', ...monitor.resetStats() }),
     monitorStream: async () => live.subscribe(),
     // prom-client prints an empty gauge as "Nan"; the exposition format spells it "NaN".
     metrics: async () => ({ contentType: registry.contentType, body: (await registry.metrics()).replace(/ Nan$/gm, ' NaN') }),

@@ -48,18 +48,19 @@ function prepend<T>(item: T, list: readonly T[], max: number): T[] {
   return next
 }
 
+/** The charts' points, timed in epoch milliseconds (`timestamps_ms`; `timestamps` are Crawl4AI's whole seconds). */
 function timelineFromSnapshot(s: MonitorSnapshotView): TimelineTick[] {
   const mem = s.timeline.memory
   const byTs = (metric: 'cpu' | 'requests' | 'browsers') => {
     const t = s.timeline[metric]
     const map = new Map<number, number | TierCounts>()
-    t.timestamps.forEach((ts, i) => map.set(ts, t.values[i] as number | TierCounts))
+    t.timestamps_ms.forEach((ts, i) => map.set(ts, t.values[i] as number | TierCounts))
     return map
   }
   const cpu = byTs('cpu')
   const req = byTs('requests')
   const br = byTs('browsers')
-  const points: TimelineTick[] = mem.timestamps.map((ts, i) => ({
+  const points: TimelineTick[] = mem.timestamps_ms.map((ts, i) => ({
     timestamp: ts,
     memory: (mem.values[i] as number | undefined) ?? 0,
     cpu: (cpu.get(ts) as number | undefined) ?? 0,
@@ -280,7 +281,7 @@ export const useMonitorStore = defineStore('monitor', () => {
   const restartPermanent = () =>
     runAction('restartPermanent', async () => {
       const r = await useTransport().call('monitorRestartBrowser', { sig: 'permanent' })
-      return `permanent browser restarted (${r.restarted.sig}); ${plural(r.restarted.old_leases_draining, 'lease')} draining`
+      return `permanent browser restarted (${r.details.sig}); ${plural(r.details.old_leases_draining, 'lease')} draining`
     })
 
   const resetStats = () =>
@@ -303,7 +304,7 @@ export const useMonitorStore = defineStore('monitor', () => {
   const restartBrowser = (sig: string) =>
     runAction(`restart:${sig}`, async () => {
       const r = await useTransport().call('monitorRestartBrowser', { sig })
-      return `restarted ${r.restarted.type} browser ${r.restarted.sig}`
+      return `restarted ${r.details.type} browser ${r.details.sig}`
     })
 
   const successCount = computed(() => completed.value.filter((r) => r.success).length)

@@ -24,6 +24,9 @@ export interface PlaygroundForm {
   wait_for: string
   screenshot: boolean
   full_page: boolean
+  /** /md's f: Crawl4AI's default is fit (boilerplate pruned); raw is the whole page; bm25 keeps what matches md_query. */
+  md_filter: 'raw' | 'fit' | 'bm25'
+  md_query: string
 }
 
 /** One result in the Playground's own shape: whatever the endpoint returned, normalised. */
@@ -35,6 +38,8 @@ export interface PlaygroundResult {
   markdown: string | null
   cleaned_html: string | null
   links: CrawlResult['links'] | null
+  /** Images, videos and audios, as Crawl4AI's MediaItem. */
+  media: CrawlResult['media'] | null
   metadata: CrawlResult['metadata'] | null
   screenshot: string | null
   duration_ms: number | null
@@ -55,6 +60,8 @@ export function defaultForm(): PlaygroundForm {
     wait_for: '',
     screenshot: false,
     full_page: false,
+    md_filter: 'fit',
+    md_query: '',
   }
 }
 
@@ -114,9 +121,11 @@ export const usePlaygroundStore = defineStore('playground', () => {
           success: x.success,
           status_code: x.status_code,
           error: x.error_message,
-          markdown: x.markdown,
+          // A failed URL has no Markdown: its tab is not shown.
+          markdown: x.success ? x.markdown.raw_markdown : null,
           cleaned_html: x.cleaned_html,
           links: x.links,
+          media: x.media,
           metadata: x.metadata,
           screenshot: x.screenshot,
           duration_ms: x.duration_ms,
@@ -125,7 +134,7 @@ export const usePlaygroundStore = defineStore('playground', () => {
         const url = urls[0]!
         const base = { url, browser_config: browserConfig(), crawler_config: { ...crawlerConfig(), screenshot: false } }
         if (form.value.mode === 'markdown') {
-          const r = await t.call('markdown', base)
+          const r = await t.call('markdown', { ...base, f: form.value.md_filter, q: form.value.md_query.trim() || null })
           results.value = [
             {
               url: r.url,
@@ -135,6 +144,7 @@ export const usePlaygroundStore = defineStore('playground', () => {
               markdown: r.markdown,
               cleaned_html: null,
               links: null,
+              media: null,
               metadata: null,
               screenshot: null,
               duration_ms: null,
@@ -151,6 +161,7 @@ export const usePlaygroundStore = defineStore('playground', () => {
               markdown: null,
               cleaned_html: null,
               links: null,
+              media: null,
               metadata: null,
               screenshot: r.screenshot,
               duration_ms: null,
