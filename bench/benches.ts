@@ -72,6 +72,23 @@ export const BENCHES = {
     takesArgs: false,
     load: async () => ({ run: (await import('./c4a-form.js')).runC4aFormBench }),
   },
+  cache: {
+    what: 'the result cache: a POST /crawl answered from it (client-timed p50, and no fixture request or page served for the hits), then LMDB lookups at 1,000 vs 100,000 entries',
+    time: 'about 2 minutes',
+    writes: 'nothing (prints only)',
+    knobs:
+      'CACHE_BENCH_HITS (500), CACHE_BENCH_PATHS ("/about,/article"), CACHE_BENCH_SMALL (1000), CACHE_BENCH_LARGE (100000), CACHE_BENCH_LOOKUPS (20000) (bench/cache.ts)',
+    takesArgs: false,
+    load: async () => ({ run: (await import('./cache.js')).runCacheBench }),
+  },
+  extraction: {
+    what: 'POST /crawl of a 100 KB product list with a JsonCss extraction_strategy and without, interleaved: the time the extraction adds per page (target ≤ 10 %)',
+    time: 'about 2 minutes',
+    writes: 'nothing (prints only)',
+    knobs: 'EXTRACTION_ROUNDS (6), EXTRACTION_PAGES (60), EXTRACTION_CONCURRENCY (1), EXTRACTION_ITEMS (250) (bench/extraction.ts)',
+    takesArgs: false,
+    load: async () => ({ run: (await import('./extraction.js')).runExtractionBench }),
+  },
 } satisfies Record<string, BenchEntry>
 
 export type BenchName = keyof typeof BENCHES

@@ -191,7 +191,6 @@ function crawl(body: Record<string, unknown>) {
 const IGNORED_SAMPLES: Record<string, unknown> = {
   browser_mode: 'dedicated',
   cache_mode: 'bypass',
-  session_id: 's1',
   bypass_cache: false,
   disable_cache: false,
   no_cache_read: false,
@@ -266,8 +265,10 @@ describe('every parameter name of both classes has a disposition', () => {
       ;(seen[outcome('crawler_config', name, disposition!)] ??= []).push(name)
     }
     expect(seen.refused).toEqual(expect.arrayContaining(['c4a_script', 'fallback_fetch_function', 'deep_crawl_strategy', 'proxy_config']))
-    expect(seen.warned).toEqual(expect.arrayContaining(['cache_mode', 'session_id', 'check_robots_txt']))
-    expect(seen.implemented).toEqual(expect.arrayContaining(['js_code', 'js_code_before_wait', 'wait_for', 'scan_full_page', 'stream']))
+    expect(seen.warned).toEqual(expect.arrayContaining(['bypass_cache', 'simulate_user', 'check_robots_txt']))
+    expect(seen.implemented).toEqual(
+      expect.arrayContaining(['cache_mode', 'js_code', 'js_code_before_wait', 'wait_for', 'scan_full_page', 'stream', 'session_id', 'js_only']),
+    )
   })
 
   it('the robots.txt warning reads as the reference says', () => {
@@ -309,13 +310,15 @@ describe("Crawl4AI's examples (§2.3), verbatim but for the URLs", () => {
     const parsed = CrawlRequestSchema.parse(plainFormExample([URL_A, 'http://127.0.0.1:9/news']))
     expect(parsed.browser_config).toMatchObject({ headless: true, viewport_width: 1280, text_mode: true })
     expect(parsed.crawler_config).toMatchObject({ word_count_threshold: 10, excluded_tags: ['nav', 'footer'], page_timeout: 30000 })
-    expect(parsed.warnings).toEqual([expect.stringMatching(/^crawler_config\.cache_mode: accepted but has no effect/)])
+    expect(parsed.crawler_config.cache_mode).toBe('bypass')
+    expect(parsed.warnings).toEqual([])
     expect(parsed.browser_config).not.toHaveProperty('warnings')
   })
 
   it('the typed form with a markdown generator and a content filter', () => {
     const parsed = CrawlRequestSchema.parse(typedFormExample([URL_A]))
-    expect(parsed.warnings.map((w) => w.split(':')[0])).toContain('crawler_config.cache_mode')
+    expect(parsed.crawler_config.cache_mode).toBe('enabled')
+    expect(parsed.warnings).toEqual([])
     expect(parsed.crawler_config.markdown_generator).toMatchObject({
       type: 'DefaultMarkdownGenerator',
       params: { content_source: 'cleaned_html', content_filter: { type: 'BM25ContentFilter', params: { user_query: 'pricing plans', bm25_threshold: 1.2 } } },
@@ -325,7 +328,8 @@ describe("Crawl4AI's examples (§2.3), verbatim but for the URLs", () => {
   it('the extraction strategy, its JsonCss fields kept as data', () => {
     const example = EXTRACTION_STRATEGY_EXAMPLE
     const parsed = crawl({ crawler_config: { type: 'CrawlerRunConfig', params: { extraction_strategy: example } } })
-    expect(parsed.warnings).toEqual([expect.stringMatching(/^crawler_config\.extraction_strategy: accepted but has no effect/)])
+    expect(parsed.warnings).toEqual([])
+    expect(parsed.crawler_config.extraction_strategy).toEqual({ type: 'JsonCssExtractionStrategy', params: { schema: example.params.schema.value } })
     const decoder = new Decoder()
     expect(decoder.value(example, [], 0)).toEqual({
       type: 'JsonCssExtractionStrategy',
@@ -355,7 +359,11 @@ describe('typed values', () => {
   })
 
   it('enums: typed or bare values are checked, an invalid one lists the values', () => {
-    expect(crawl({ crawler_config: { cache_mode: 'bypass' } }).warnings).toHaveLength(1)
+    expect(crawl({ crawler_config: { cache_mode: 'read_only' } })).toMatchObject({ warnings: [], crawler_config: { cache_mode: 'read_only' } })
+    expect(crawl({ crawler_config: { cache_mode: { type: 'CacheMode', params: 'write_only' } } }).crawler_config.cache_mode).toBe('write_only')
+    // bypass when left out, as Crawl4AI's server; null means enabled, as upstream.
+    expect(crawl({}).crawler_config.cache_mode).toBe('bypass')
+    expect(crawl({ crawler_config: { cache_mode: null } }).crawler_config.cache_mode).toBe('enabled')
     expect(failure(CrawlRequestSchema, { urls: [URL_A], crawler_config: { cache_mode: { type: 'CacheMode', params: 'sometimes' } } })).toEqual([
       'crawler_config.cache_mode.params: "sometimes" is not a CacheMode: give one of "enabled", "disabled", "read_only", "write_only", "bypass"',
     ])
@@ -576,7 +584,7 @@ describe('/schema and /config/dump forms', () => {
     expect(dumped).toEqual({
       type: 'CrawlerRunConfig',
       params: { wait_for: 'css:#late', excluded_tags: ['nav'], js_code: ['x()'], delay_before_return_html: 0, locale: 'de-DE' },
-      warnings: [expect.stringMatching(/^params\.cache_mode: accepted but has no effect/)],
+      warnings: [],
     })
     const again = CrawlRequestSchema.parse({ urls: [URL_A], crawler_config: { type: dumped.type, params: dumped.params } })
     const direct = CrawlRequestSchema.parse({ urls: [URL_A], crawler_config: body.params })

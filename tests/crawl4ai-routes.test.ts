@@ -114,12 +114,11 @@ describe('POST /md', () => {
     expect(bad.body.error).toMatch(/f must be one of raw, fit, bm25, llm/)
   })
 
-  it('c "1", provider and temperature are accepted, each with a warning in the answer', async () => {
+  it('c "1" reads the result cache (tests/result-cache.test.ts); provider and temperature are accepted, each with a warning in the answer', async () => {
     const r = await s.postJson<Md>('/md', { url: `${base}/article`, f: 'raw', c: '1', provider: 'openai/gpt-4o-mini', temperature: 0.2 })
     expect(r.status).toBe(200)
     expect(r.body.cache).toBe('1')
-    expect(r.body.warnings).toHaveLength(3)
-    expect(r.body.warnings.join('\n')).toMatch(/^c: .*cache/m)
+    expect(r.body.warnings).toHaveLength(2)
     expect(r.body.warnings.join('\n')).toMatch(/^provider: /m)
     expect(r.body.warnings.join('\n')).toMatch(/^temperature: /m)
   })

@@ -171,6 +171,7 @@ const CompletedRequestShape = z.object({
   error: z.string().nullable(),
   aborted: z.boolean(),
   pool_hit: z.boolean().nullable(),
+  cache_hit: z.boolean(),
   queue_wait_ms: nonNeg.nullable(),
   browser_sig: sha.nullable(),
   mem_delta: num.nullable(),
@@ -210,6 +211,7 @@ const EndpointStatsShape = z.record(
     p95_latency_ms: nonNeg,
     success_rate_percent: nonNeg.max(100),
     pool_hit_rate_percent: nonNeg.max(100),
+    cache_hit_rate_percent: nonNeg.max(100),
     errors: int,
   }),
 )
@@ -281,6 +283,14 @@ const HealthShape = z.object({
     error: z.string().nullable(),
     pending: z.boolean(),
     last_flush: num.nullable(),
+  }),
+  cache: z.object({
+    backend: z.enum(['lmdb', 'redis', 'none']),
+    entries: int.nullable(),
+    bytes: int.nullable(),
+    max_bytes: int.nullable(),
+    ttl_seconds: int,
+    error: z.string().nullable(),
   }),
 })
 

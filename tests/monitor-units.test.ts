@@ -207,6 +207,7 @@ describe('EndpointCounter', () => {
       p95_latency_ms: 0,
       success_rate_percent: 0,
       pool_hit_rate_percent: 0,
+      cache_hit_rate_percent: 0,
       errors: 0,
     })
     c.record({ success: true, elapsed_ms: 100, pool_hit: false })
@@ -221,6 +222,21 @@ describe('EndpointCounter', () => {
     expect(v.p50_latency_ms).toBeGreaterThanOrEqual(200)
     expect(v.p50_latency_ms).toBeLessThanOrEqual(208)
     expect(v.p95_latency_ms).toBe(300) // capped at the true maximum
+  })
+
+  it('the cache-hit rate is the share of all requests answered from the result cache; it survives a save and a merge', () => {
+    const c = new EndpointCounter()
+    c.record({ success: true, elapsed_ms: 2, pool_hit: null, cache_hit: true })
+    c.record({ success: true, elapsed_ms: 300, pool_hit: true, cache_hit: false })
+    c.record({ success: true, elapsed_ms: 300, pool_hit: true })
+    c.record({ success: true, elapsed_ms: 2, pool_hit: null, cache_hit: true })
+    expect(c.view().cache_hit_rate_percent).toBe(50)
+    const back = EndpointCounter.fromJSON(JSON.parse(JSON.stringify(c.toJSON())))
+    expect(back.view().cache_hit_rate_percent).toBe(50)
+    expect(mergeCounters(back, c).view().cache_hit_rate_percent).toBe(50)
+    // History saved before the cache existed has no cache_hits: read as none.
+    const { cache_hits: _none, ...old } = c.toJSON()
+    expect(EndpointCounter.fromJSON(old).view().cache_hit_rate_percent).toBe(0)
   })
 
   it('the pool-hit rate ignores requests that never reached a browser (pool_hit null)', () => {

@@ -190,8 +190,8 @@ describe('file store (data dir)', () => {
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([])
 
     await closeService(first)
-    // The final flush at shutdown left a whole file too.
-    expect(await readdir(dir)).toEqual(['monitor.json'])
+    // The final flush at shutdown left a whole file too (beside the result cache's folder).
+    expect((await readdir(dir)).sort()).toEqual(['cache', 'monitor.json'])
     JSON.parse(await readFile(join(dir, 'monitor.json'), 'utf8'))
 
     const second = await open({ data_dir: dir })
@@ -326,7 +326,12 @@ describe('Redis store', () => {
     const before = await history(first)
 
     const keys = await withRedis(port, (r) => r.keys('*'))
-    expect(keys.sort()).toEqual(['endpoints', 'error_groups', 'errors', 'janitor', 'timeline'].map((k) => `${redis_prefix}monitor:${k}`))
+    // /md writes its results to the cache (c "0": write_only), under the same prefix.
+    expect(keys.filter((k) => k.startsWith(`${redis_prefix}cache:`))).not.toEqual([])
+    expect(keys.filter((k) => !k.startsWith(`${redis_prefix}cache:`)).sort()).toEqual(
+      ['endpoints', 'error_groups', 'errors', 'janitor', 'timeline'].map((k) => `${redis_prefix}monitor:${k}`),
+    )
+    expect(keys.every((k) => k.startsWith(redis_prefix))).toBe(true)
     const stored = await withRedis(port, (r) => r.get(`${redis_prefix}monitor:endpoints`))
     expect(JSON.parse(stored as string)['/md'].count).toBe(3)
 

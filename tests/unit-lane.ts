@@ -17,6 +17,7 @@
 export const UNIT_TESTS = [
   'tests/architecture.test.ts',
   'tests/batch-results.test.ts',
+  'tests/cache-store.test.ts',
   'tests/chromium-locate.test.ts',
   'tests/cli-options.test.ts',
   'tests/compat-doc.test.ts',
@@ -52,6 +53,8 @@ export const UNIT_TESTS = [
   'tests/ui/frame-queue.test.ts',
   'tests/ui/http-transport.test.ts',
   'tests/ui/monitor-store.test.ts',
+  'tests/ui/playground-store.test.ts',
+  'tests/ui/sessions-tab.test.ts',
   'tests/ui/timeline-options.test.ts',
   'bench/tests/boundary.test.ts',
   'bench/tests/entry.test.ts',

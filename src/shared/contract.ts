@@ -4,10 +4,12 @@ import type { CrawlBatch, HealthResponse, HtmlResponse, MarkdownResponse, PdfRes
 import { ExecuteJsRequestSchema, MarkdownRequestSchema, PdfRequestSchema, ScreenshotRequestSchema } from './route-requests.js'
 import { SettingsPatchSchema, type SettingsAnswer } from './settings.js'
 import { ConfigDumpRequestSchema, type ConfigDumpResponse, type ConfigSchemaResponse } from './crawl4ai/dump.js'
-import { EmptyBody, KillBrowserInput, LogQuery, NoQuery, RequestsQuery, RestartBrowserInput, TimelineQuery } from './monitor-schemas.js'
+import { CloseSessionInput, EmptyBody, KillBrowserInput, LogQuery, NoQuery, RequestsQuery, RestartBrowserInput, TimelineQuery } from './monitor-schemas.js'
 import type {
   BrowsersResponse,
+  CacheClearResponse,
   CleanupResponse,
+  CloseSessionResponse,
   EndpointStatsResponse,
   ErrorsResponse,
   JanitorEvent,
@@ -17,6 +19,7 @@ import type {
   RequestsResponse,
   ResetResponse,
   RestartResponse,
+  SessionsResponse,
   TimelineResponse,
 } from './monitor-types.js'
 
@@ -238,6 +241,33 @@ export const contract = {
     crawl: false,
     scope: 'admin',
     summary: 'Relaunch a browser with the same config; the old one drains',
+  }),
+  monitorCacheClear: op<CacheClearResponse>()({
+    method: 'POST',
+    path: '/monitor/actions/cache_clear',
+    input: EmptyBody,
+    response: 'json',
+    crawl: false,
+    scope: 'admin',
+    summary: 'Remove every entry of the result cache (crawler_config.cache_mode); answers how many and their bytes',
+  }),
+  monitorSessions: op<SessionsResponse>()({
+    method: 'GET',
+    path: '/monitor/sessions',
+    input: NoQuery,
+    response: 'json',
+    crawl: false,
+    scope: 'read',
+    summary: 'Named sessions (crawler_config.session_id) open now: age, idle time, pages, browser, current URL',
+  }),
+  monitorCloseSession: op<CloseSessionResponse>()({
+    method: 'POST',
+    path: '/monitor/actions/close_session',
+    input: CloseSessionInput,
+    response: 'json',
+    crawl: false,
+    scope: 'admin',
+    summary: 'Close a named session now: its page closes and its browser lease is given back',
   }),
   monitorResetStats: op<ResetResponse>()({
     method: 'POST',

@@ -68,6 +68,9 @@ export interface PageMetadata {
   [meta: string]: string | null | Record<string, string>
 }
 
+/** Crawl4AI's cache_status values that crawldeck sets (hit_validated / hit_fallback need revalidation, not offered). */
+export type CacheStatus = 'hit' | 'miss'
+
 export interface CrawlResult {
   url: string
   html: string
@@ -101,6 +104,10 @@ export interface CrawlResult {
   network_requests: null
   console_messages: null
   tables: unknown[]
+  /** Epoch seconds at which a cached result was written; set on cache hits only, null otherwise. */
+  cached_at: number | null
+  /** "hit" when answered from the result cache, "miss" when the cache was read and had nothing; null when the cache_mode does not read it. */
+  cache_status: CacheStatus | null
   markdown: MarkdownResult
   /** True when the screenshot was cut at the server's max_screenshot_height (the page is taller). */
   screenshot_clipped: boolean

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { MarkdownGeneratorValue } from './markdown-generator.js'
+import { ExtractionStrategyValue } from './extraction-strategy.js'
 import { conflictingSwitches, refuseRequestSwitch } from './browser-switches.js'
 import { decodeConfig, decodeRequestConfigs } from './crawl4ai/config-decode.js'
 import { cap, Decoder, type DecodeIssue } from './crawl4ai/decode.js'
@@ -261,6 +262,17 @@ const DomainList = (max: number) =>
     )
     .max(max)
 
+/** A session's name: what the caller picks, echoed in results, the monitor and the logs. */
+export const SessionId = z
+  .string()
+  .min(1, 'session_id is empty')
+  .max(128, 'session_id is at most 128 characters')
+  .regex(/^[A-Za-z0-9._:-]+$/, 'session_id may hold only letters, digits and . _ : -')
+
+/** Crawl4AI's CacheMode values: enabled reads and writes, read_only / write_only one of them, disabled and bypass neither. */
+export const CACHE_MODES = ['enabled', 'disabled', 'read_only', 'write_only', 'bypass'] as const
+export type CacheMode = (typeof CACHE_MODES)[number]
+
 /** How one page is crawled. Caps (page_timeout, js_code) are enforced again by the engine's config. */
 export const CrawlerConfigObject = z.strictObject(
   {
@@ -306,6 +318,19 @@ export const CrawlerConfigObject = z.strictObject(
     stream: z.boolean().default(false),
     // Its content filter makes fit_markdown and fit_html (src/shared/markdown-generator.ts).
     markdown_generator: MarkdownGeneratorValue.nullable().default(null),
+    // Structured extraction into extracted_content: a JsonCss/JsonXPath schema or regex patterns (src/shared/extraction-strategy.ts).
+    extraction_strategy: ExtractionStrategyValue.nullable().default(null),
+    // Crawl4AI's CacheMode (src/main/core/cache): what the result cache may read and write for
+    // this call. bypass by default, as Crawl4AI's server; null means enabled, as upstream.
+    cache_mode: z
+      .enum(CACHE_MODES, { error: `give one of ${CACHE_MODES.map((m) => JSON.stringify(m)).join(', ')}` })
+      .nullable()
+      .default('bypass')
+      .transform((m) => m ?? 'enabled'),
+    // A named page kept between requests (its cookies, storage and window state); js_only runs
+    // js_code on it without navigating. The id is shown by the monitor and logged: bounded, plain.
+    session_id: SessionId.nullable().default(null),
+    js_only: z.boolean().default(false),
   },
   { error: unknownParams('CrawlerRunConfig') },
 )

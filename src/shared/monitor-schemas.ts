@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { SessionId } from './crawl-schemas.js'
 
 /**
  * Inputs of the /monitor/* API. Query strings arrive as text, hence the coercions. A parameter no
@@ -55,5 +56,8 @@ const SigRef = z
 
 export const KillBrowserInput = z.object({ sig: SigRef, force: z.boolean().default(false) }).strict()
 export const RestartBrowserInput = z.object({ sig: z.union([z.literal('permanent'), SigRef]) }).strict()
+
+/** A named session by its session_id (the one crawler_config.session_id gave). */
+export const CloseSessionInput = z.object({ session_id: SessionId }).strict()
 
 export const EmptyBody = z.object({}).strict()

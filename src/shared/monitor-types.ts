@@ -50,6 +50,8 @@ export interface CompletedRequest {
   aborted: boolean
   /** True only when an already-running browser served it; null when no browser was reached. */
   pool_hit: boolean | null
+  /** True when every URL of the request was answered from the result cache (no browser work). */
+  cache_hit: boolean
   queue_wait_ms: number | null
   browser_sig: string | null
   /**
@@ -112,6 +114,8 @@ export interface EndpointStats {
   p95_latency_ms: number
   success_rate_percent: number
   pool_hit_rate_percent: number
+  /** Share of requests answered entirely from the result cache, in percent. */
+  cache_hit_rate_percent: number
   errors: number
 }
 
@@ -135,7 +139,18 @@ export interface TimelineResponse {
 }
 
 export type JanitorEventType =
-  'close_cold' | 'close_hot' | 'promote' | 'launch' | 'retire' | 'crash' | 'kill_browser' | 'restart_browser' | 'force_cleanup' | 'close'
+  | 'close_cold'
+  | 'close_hot'
+  | 'promote'
+  | 'launch'
+  | 'retire'
+  | 'crash'
+  | 'kill_browser'
+  | 'restart_browser'
+  | 'force_cleanup'
+  | 'close'
+  | 'session_open'
+  | 'session_close'
 
 export interface JanitorEvent {
   /** Epoch seconds (float). */
@@ -209,6 +224,32 @@ export interface MonitorHealth {
   }
   /** last_flush: epoch ms of the state the last successful write held (taken then, written after). */
   persistence: { backend: 'file' | 'redis' | 'memory'; ok: boolean; error: string | null; pending: boolean; last_flush: number | null }
+  /** The result cache (crawler_config.cache_mode). */
+  cache: CacheHealth
+}
+
+/**
+ * The result cache's size. lmdb: the embedded store in the data dir, capped at max_bytes. redis:
+ * shared by every instance on the prefix; entries, bytes and max_bytes are null there (Redis's own
+ * maxmemory caps it, and counting would mean scanning the keys). none: the store could not be
+ * opened (`error` says why); every crawl fetches.
+ */
+export interface CacheHealth {
+  backend: 'lmdb' | 'redis' | 'none'
+  entries: number | null
+  bytes: number | null
+  max_bytes: number | null
+  /** Seconds an entry is served; 0: until evicted or cleared. */
+  ttl_seconds: number
+  /** Why the store is unavailable; null while it works. */
+  error: string | null
+}
+
+/** POST /monitor/actions/cache_clear: the entries removed and the bytes they held. */
+export interface CacheClearResponse {
+  success: boolean
+  cleared_entries: number
+  cleared_bytes: number
 }
 
 export interface MonitorSnapshotView {
@@ -247,6 +288,35 @@ export type LiveMessage =
   | { type: 'tick'; data: { health: MonitorHealth; timeline: TimelineTick | null } }
 
 export type LiveMessageType = LiveMessage['type']
+
+/** One named session (crawler_config.session_id) as GET /monitor/sessions shows it. */
+export interface SessionView {
+  session_id: string
+  /** Short signature of the browser its page lives in (the browsers tab's `sig`). */
+  browser_sig: string
+  browser_id: string
+  /** Epoch seconds. */
+  created_at: number
+  last_used_at: number
+  age_seconds: number
+  /** 0 while a request is using it. */
+  idle_seconds: number
+  /** Requests served on its page. */
+  requests: number
+  /** The page's current URL, at most 200 characters. */
+  url: string
+  busy: boolean
+}
+
+export interface SessionsResponse {
+  sessions: SessionView[]
+}
+
+export interface CloseSessionResponse {
+  success: true
+  /** The session_id closed. */
+  closed: string
+}
 
 export interface CleanupResponse {
   success: true

@@ -124,6 +124,7 @@ describe('native notifications wired to the engine', () => {
     stack: null,
     aborted,
     pool_hit: true,
+    cache_hit: false,
     queue_wait_ms: 0,
     browser_sig: 's',
   })

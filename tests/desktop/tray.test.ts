@@ -46,6 +46,7 @@ function health(over: { permanent: boolean; hot: number; cold: number; active: n
       hot_ttl_seconds: 600,
     },
     persistence: { backend: 'file', ok: true, error: null, pending: false, last_flush: null },
+    cache: { backend: 'lmdb', entries: 0, bytes: 0, max_bytes: 1024, ttl_seconds: 0, error: null },
   }
 }
 

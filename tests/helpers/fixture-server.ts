@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { crc32, deflateSync } from 'node:zlib'
+import { bigProductListPage, contactPage, hostileProductListPage, productListPage } from './product-pages.js'
 
 /**
  * A small local website for integration tests, served on 127.0.0.1 at a random free port.
@@ -31,6 +32,12 @@ import { crc32, deflateSync } from 'node:zlib'
  *   /download-page?gate=NAME  a page that follows a link to /download once it has loaded, then
  *                     fetches /gate/NAME and adds #released when that answers: a crawl with
  *                     wait_for '#released' keeps the page open for as long as the test holds the gate
+ *   /products         a product list (every extraction field type); /products/contact a paragraph of
+ *                     contact text; /products/big?n=250 a generated list of n items (250: about 100 KB);
+ *                     /products/hostile the list after a script that booby-traps prototypes and globals
+ *   /sess/login       sets the cookie crawldeck_sess=yes; /sess/page a plain page; /sess/counter
+ *                     sets window.__count = 0 (named sessions: their cookies and window state)
+ *   /cache/:name?kb=N a page per name (N more KB of text), for the result cache's tests (hits(path) counts fetches)
  *   /c4a/...          pages for Crawl4AI's crawl parameters (c4aRoute below): headers, cookies,
  *                     images, stylesheets, lazy loading, overlays, iframes, link and media filters
  * Anything else is a 404 HTML page. Every response has Content-Type and Cache-Control: no-store.
@@ -580,6 +587,28 @@ export async function startFixtureServer(): Promise<FixtureServer> {
       if (page) return send(res, page.status ?? 200, page.body, page.type, page.headers)
     }
 
+    // Named sessions (tests/sessions.test.ts): a page that sets a cookie, pages that show what they were sent.
+    if (path === '/sess/login') {
+      return send(res, 200, simplePage('Signed in', '<h1>Signed in</h1>'), 'text/html; charset=utf-8', {
+        'Set-Cookie': 'crawldeck_sess=yes; Path=/; HttpOnly',
+      })
+    }
+    if (path === '/sess/page') return send(res, 200, simplePage('Session page', '<h1>Session page</h1><p>Only for the signed in.</p>'))
+    if (path === '/sess/counter') return send(res, 200, simplePage('Counter', '<h1>Counter</h1><script>window.__count = 0</script>'))
+
+    // The result cache (tests/result-cache.test.ts): a page per name, counted by hits(path); ?kb=N pads it by N KB of text.
+    const cached = /^\/cache\/([\w-]{1,64})$/.exec(path)
+    if (cached) {
+      const pad = Math.min(256, Math.max(0, Number(parsed.searchParams.get('kb')) || 0))
+      const words = 'A paragraph of words. '.repeat(20 + Math.round((pad * 1024) / 22))
+      return send(res, 200, simplePage(`Cached ${cached[1]}`, `<h1>Cached ${cached[1]}</h1><p>${words}</p>`))
+    }
+
+    // Product lists for the extraction strategies (tests/helpers/product-pages.ts).
+    if (path === '/products') return send(res, 200, productListPage())
+    if (path === '/products/contact') return send(res, 200, contactPage())
+    if (path === '/products/hostile') return send(res, 200, hostileProductListPage())
+    if (path === '/products/big') return send(res, 200, bigProductListPage(Math.min(Number(parsed.searchParams.get('n') ?? 250) || 250, 20_000)))
     if (path === '/' || path === '/index.html') return send(res, 200, indexPage())
     if (path === '/article') return send(res, 200, article)
     if (path === '/js') return send(res, 200, jsPage())

@@ -51,6 +51,8 @@ const ALL_EVENTS = Object.keys({
   'request:started': true,
   'request:phase': true,
   'request:finished': true,
+  'session:opened': true,
+  'session:closed': true,
 } satisfies Record<EngineEventName, true>) as EngineEventName[]
 
 /**

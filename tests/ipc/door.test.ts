@@ -109,6 +109,10 @@ function sampleInputs(): Record<OperationName, unknown> {
     monitorKillBrowser: { sig: 'ffff0000' },
     monitorRestartBrowser: { sig: 'ffff0000' },
     monitorResetStats: {},
+    monitorCacheClear: {},
+    monitorSessions: {},
+    // Reaches the service, which answers 404: no session has this id.
+    monitorCloseSession: { session_id: 'no-such-session' },
     monitorStream: {},
     metrics: {},
     settings: {},

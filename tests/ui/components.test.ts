@@ -130,9 +130,19 @@ describe('renderer components', () => {
             p95_latency_ms: 1500,
             success_rate_percent: 66.7,
             pool_hit_rate_percent: 100,
+            cache_hit_rate_percent: 0,
             errors: 1,
           },
-          '/md': { count: 9, avg_latency_ms: 200, p50_latency_ms: 150, p95_latency_ms: 400, success_rate_percent: 100, pool_hit_rate_percent: 90, errors: 0 },
+          '/md': {
+            count: 9,
+            avg_latency_ms: 200,
+            p50_latency_ms: 150,
+            p95_latency_ms: 400,
+            success_rate_percent: 100,
+            pool_hit_rate_percent: 90,
+            cache_hit_rate_percent: 0,
+            errors: 0,
+          },
         },
       }),
     )
@@ -154,6 +164,27 @@ describe('renderer components', () => {
     expect(w.get('[data-testid="health-uptime"]').text()).toBe('1h 02m')
     store.apply({ type: 'tick', data: { health: health({ memory_percent: 65 }), timeline: null } })
     return w.vm.$nextTick().then(() => expect(w.get('[data-testid="health-memory"]').classes()).toContain('warn'))
+  })
+
+  it('the health bar shows the result cache size; Requests marks a cache hit with a badge', async () => {
+    storeWith()
+    const bar = mount(HealthBar, { global: { plugins: [pinia] } })
+    // fixtures: 48,500,000 bytes of 1 GiB in 1,234 entries.
+    expect(bar.get('[data-testid="health-cache"]').text()).toBe('46.3 MB')
+    expect(bar.text()).toContain('1,234 entries · max 1.00 GB')
+    storeWith(snapshot({ requests: { active: [], completed: [completed('hit', { cache_hit: true, pool_hit: null }), completed('miss')] } }))
+    const w = mount(RequestsTab, { global: { plugins: [pinia] } })
+    const rows = w.findAll('[data-testid="completed-row"]')
+    const hitRow = rows.find((r) => r.attributes('data-id') === 'hit')!
+    const missRow = rows.find((r) => r.attributes('data-id') === 'miss')!
+    expect(hitRow.find('[data-testid="cache-badge"]').text()).toBe('cache')
+    expect(missRow.find('[data-testid="cache-badge"]').exists()).toBe(false)
+    await hitRow.trigger('click')
+    expect(w.get('[data-testid="request-details"]').text()).toContain('answered from the result cache')
+    const stats = snapshot().endpoints['/crawl']!
+    storeWith(snapshot({ endpoints: { '/crawl': { ...stats, cache_hit_rate_percent: 25 } } }))
+    const table = mount(EndpointTable, { global: { plugins: [pinia] } })
+    expect(table.get('[data-testid="endpoint-cache-hit"]').text()).toBe('25.0 %')
   })
 })
 

@@ -272,6 +272,33 @@ describe('dashboard end to end', () => {
     await page.locator(testid('endpoints-empty')).waitFor()
   })
 
+  it('the Playground: an invalid schema is shown before sending; records as a table; fit markdown beside raw', async () => {
+    page = await openDashboard(1440, '#/playground')
+    await page.locator(testid('playground-view')).waitFor()
+    await page.fill(testid('pg-urls'), fixture.url('/products'))
+    await page.click(testid('pg-extraction-css'))
+    await page.fill(testid('pg-schema'), '{"baseSelector": "li.product", "fields": [')
+    await page.locator(testid('pg-schema-error'), { hasText: 'not JSON' }).waitFor()
+    expect(await page.locator(testid('pg-run')).isDisabled()).toBe(true)
+    const schema = {
+      baseSelector: 'li.product',
+      fields: [
+        { name: 'title', selector: 'h3', type: 'text' },
+        { name: 'brand', selector: '.brand', type: 'nested', fields: [{ name: 'name', selector: '.name', type: 'text' }] },
+      ],
+    }
+    await page.fill(testid('pg-schema'), JSON.stringify(schema))
+    await page.selectOption(testid('pg-content-filter'), 'pruning')
+    await page.click(testid('pg-run'))
+    const table = page.locator(testid('pg-extracted'))
+    await table.waitFor({ timeout: 60_000 })
+    expect(await table.locator('th').allTextContents()).toEqual(['#', 'title', 'brand'])
+    expect(await table.locator('tbody tr').count()).toBe(3)
+    expect(await table.locator('tbody tr').first().locator('td').allTextContents()).toEqual(['1', 'Desk lamp', '{"name":"Lumo"}'])
+    await page.click(testid('pg-tab-fit'))
+    await page.locator(testid('pg-fit-markdown'), { hasText: 'Desk' }).waitFor()
+  })
+
   it('renders hostile titles, URLs and error messages as text and runs no script', async () => {
     page = await openDashboard(1440, '#/playground')
     await page.locator(testid('playground-view')).waitFor()

@@ -101,6 +101,7 @@ export async function startFeedServer(opts: FeedOptions = {}): Promise<FeedServe
       p95_latency_ms: 1500,
       success_rate_percent: 90,
       pool_hit_rate_percent: 95,
+      cache_hit_rate_percent: 10,
       errors: Math.floor(count / 10),
     })
     return { '/crawl': row(100 + n), '/md': row(40), '/html': row(30), '/screenshot': row(12), '/pdf': row(3) }
@@ -210,6 +211,9 @@ export async function startFeedServer(opts: FeedOptions = {}): Promise<FeedServe
         return json({ events: s.janitor })
       case '/monitor/logs/errors':
         return json(s.errors)
+      case '/monitor/sessions':
+        // The dashboard reads the named sessions on each snapshot; this feed has none.
+        return json({ sessions: [] })
       case '/monitor/timeline': {
         const metric = String(ctx.query.metric ?? 'memory') as keyof MonitorSnapshotView['timeline']
         return json(s.timeline[metric] ?? s.timeline.memory)

@@ -40,6 +40,7 @@ export function health(overrides: Partial<MonitorHealth['container']> = {}): Mon
       hot_ttl_seconds: 600,
     },
     persistence: { backend: 'file', ok: true, error: null, pending: false, last_flush: 1_700_000_000_000 },
+    cache: { backend: 'lmdb', entries: 1234, bytes: 48_500_000, max_bytes: 1024 * 1024 * 1024, ttl_seconds: 86_400, error: null },
   }
 }
 
@@ -82,6 +83,7 @@ export function completed(id: string, over: Partial<CompletedRequest> = {}): Com
     error: ok ? null : 'HTTP 404',
     aborted: false,
     pool_hit: true,
+    cache_hit: false,
     queue_wait_ms: 1,
     browser_sig: 'abc',
     mem_delta: 1.5,
@@ -157,7 +159,16 @@ export function snapshot(over: Partial<MonitorSnapshotView> = {}): MonitorSnapsh
       summary: { total_count: 2, total_memory_mb: 250, reuse_rate_percent: 75 },
     },
     endpoints: {
-      '/crawl': { count: 3, avg_latency_ms: 800, p50_latency_ms: 700, p95_latency_ms: 1500, success_rate_percent: 66.7, pool_hit_rate_percent: 100, errors: 1 },
+      '/crawl': {
+        count: 3,
+        avg_latency_ms: 800,
+        p50_latency_ms: 700,
+        p95_latency_ms: 1500,
+        success_rate_percent: 66.7,
+        pool_hit_rate_percent: 100,
+        cache_hit_rate_percent: 0,
+        errors: 1,
+      },
     },
     timeline: { memory: timeline('memory', 10), cpu: timeline('cpu', 10), requests: timeline('requests', 10), browsers: timeline('browsers', 10) },
     janitor: [janitorEvent(1), janitorEvent(2)],

@@ -55,6 +55,20 @@ const ROWS: Record<Key, Row> = {
     arg: 'PREFIX',
     help: 'Prefix of the Redis keys crawldeck writes (use one per instance sharing a Redis).',
   },
+  cache_max_bytes: {
+    flag: 'cache-max-bytes',
+    env: ['CRAWLDECK_CACHE_MAX_BYTES'],
+    type: 'integer',
+    arg: 'BYTES',
+    help: "Size cap of the result cache in the data dir (crawler_config.cache_mode); least recently used entries are evicted first. With --redis-url the cache lives in Redis, capped by Redis's own maxmemory.",
+  },
+  cache_ttl_seconds: {
+    flag: 'cache-ttl',
+    env: ['CRAWLDECK_CACHE_TTL'],
+    type: 'integer',
+    arg: 'SECONDS',
+    help: 'Seconds a cached crawl result is served, in the data dir or Redis; 0 keeps entries until evicted or cleared.',
+  },
   log_level: {
     flag: 'log-level',
     env: ['CRAWLDECK_LOG_LEVEL'],
@@ -105,6 +119,20 @@ const ROWS: Record<Key, Row> = {
     type: 'integer',
     arg: 'N',
     help: 'Pages after which a browser is retired and replaced.',
+  },
+  session_ttl_seconds: {
+    flag: 'session-ttl',
+    env: ['CRAWLDECK_SESSION_TTL'],
+    type: 'number',
+    arg: 'SECONDS',
+    help: 'A named session (crawler_config.session_id) unused this long is closed, its page and browser lease given back.',
+  },
+  max_sessions: {
+    flag: 'max-sessions',
+    env: ['CRAWLDECK_MAX_SESSIONS'],
+    type: 'integer',
+    arg: 'N',
+    help: 'Named sessions open at once; a request that would open one more gets 429 (0 turns sessions off).',
   },
   allow_js_code: {
     flag: 'allow-js-code',

@@ -16,6 +16,20 @@ export const ConfigSchema = z
     data_dir: z.string().min(1).default('./.crawldeck'),
     redis_url: z.string().min(1).nullable().default(null),
     redis_prefix: z.string().min(1).default('crawldeck:'),
+    /** Bytes the embedded result cache may hold; the least recently used entries go first. With Redis, Redis's maxmemory caps it instead. */
+    cache_max_bytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(1024 * 1024 * 1024 * 1024)
+      .default(1024 * 1024 * 1024),
+    /** Seconds a cached result is served (both backends); 0 keeps entries until evicted or cleared. */
+    cache_ttl_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(365 * 86_400)
+      .default(86_400),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Path to a Chromium/Chrome binary; null means auto-detect. */
     chromium: z.string().min(1).nullable().default(null),
@@ -31,6 +45,10 @@ export const ConfigSchema = z
     promote_after_uses: z.number().int().min(1).max(1_000_000).default(3),
     /** Pages after which a browser is retired and replaced (Chromium slows down with age). */
     retire_after_pages: z.number().int().min(1).max(10_000_000).default(500),
+    /** A named session (crawler_config.session_id) idle this long is closed, in seconds. */
+    session_ttl_seconds: z.number().min(1).max(86_400).default(600),
+    /** Named sessions open at once; a request that would open one more is answered 429. */
+    max_sessions: z.number().int().min(0).max(1024).default(16),
     /** js_code in crawler_config runs arbitrary script in the page: off unless the operator allows it. */
     allow_js_code: z.boolean().default(false),
     /** Upper bound on crawler_config.page_timeout, in ms. */

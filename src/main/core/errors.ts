@@ -201,12 +201,12 @@ export class TargetBlockedError extends CrawldeckError {
 }
 
 /** What max_capture_bytes bounds, one at a time: see CaptureTooLargeError. */
-export type CaptureKind = 'screenshot' | 'PDF' | 'HTML' | 'extraction' | 'Markdown' | 'js_results'
+export type CaptureKind = 'screenshot' | 'PDF' | 'HTML' | 'extraction' | 'Markdown' | 'js_results' | 'extracted_content'
 
 /**
  * A part of a result larger than max_capture_bytes: a screenshot or PDF, the page's HTML, all that
- * the extraction sends (HTML, cleaned HTML, links, images and metadata together), the Markdown, or
- * the js_code results. 422: the request is valid, but what this page renders to is beyond what
+ * the extraction sends (HTML, cleaned HTML, links, images and metadata together), the Markdown,
+ * the js_code results, or the extraction strategy's records. 422: the request is valid, but what this page renders to is beyond what
  * this server returns; sending it again will not help.
  */
 export class CaptureTooLargeError extends CrawldeckError {
@@ -224,7 +224,9 @@ export class CaptureTooLargeError extends CrawldeckError {
             ? `the page's Markdown is ${size} characters`
             : kind === 'js_results'
               ? `the js_code results are at least ${size} characters`
-              : `the ${kind} is ${size} bytes`
+              : kind === 'extracted_content'
+                ? `the extraction strategy's records are at least ${size} characters`
+                : `the ${kind} is ${size} bytes`
     super(422, 'capture_too_large', `${what}, above this server's max_capture_bytes of ${cap} bytes`)
   }
 }

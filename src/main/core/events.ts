@@ -7,6 +7,8 @@ import { EventEmitter } from 'node:events'
 export type BrowserTier = 'permanent' | 'hot' | 'cold'
 export type CloseReason = 'idle' | 'retired' | 'killed' | 'crashed' | 'restarted' | 'cleanup' | 'shutdown'
 export type RequestPhase = 'queued' | 'acquiring' | 'navigating' | 'extracting'
+/** Why a named session ended: its idle TTL, an operator's close, its browser going away, or shutdown. */
+export type SessionCloseReason = 'expired' | 'closed' | 'browser_gone' | 'shutdown'
 
 export interface EngineEvents {
   'browser:launching': { sig: string; tier: BrowserTier }
@@ -30,6 +32,9 @@ export interface EngineEvents {
     hot_ttl_seconds: number
     closed: number
   }
+  /** A named session (crawler_config.session_id) opened its page on a browser it holds a lease on. */
+  'session:opened': { session_id: string; browser_id: string; sig: string }
+  'session:closed': { session_id: string; browser_id: string; sig: string; reason: SessionCloseReason; requests: number; age_seconds: number }
   'admission:changed': { active: number; queued: number; limit: number; queue_limit: number }
   'admission:rejected': { queued: number; retry_after_seconds: number }
   'request:started': { id: string; endpoint: string; url: string; urls: number; config_sig: string; start_time: number }
@@ -48,6 +53,8 @@ export interface EngineEvents {
     stack: string | null
     aborted: boolean
     pool_hit: boolean | null
+    /** Every URL of the request was answered from the result cache. */
+    cache_hit: boolean
     queue_wait_ms: number | null
     browser_sig: string | null
   }

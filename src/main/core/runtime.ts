@@ -6,6 +6,7 @@ import { currentIdentity, sandboxPolicy, type ProcessIdentity, type SandboxPolic
 import { resolveConfig, type Config, type ConfigInput } from './config.js'
 import { Crawler, type CloseContext } from './crawl/crawler.js'
 import { MarkdownOffload } from './crawl/markdown-offload.js'
+import { SessionStore } from './crawl/sessions.js'
 import { privateTargetsReason } from './egress/address-policy.js'
 import { EgressGuard } from './egress/guard.js'
 import type { Lookup } from './egress/resolve.js'
@@ -17,6 +18,9 @@ import { BrowserPool } from './pool/pool.js'
 import { LiveFeed } from './monitor/live.js'
 import { createMetrics } from './monitor/metrics.js'
 import { Monitor } from './monitor/monitor.js'
+import { openResultCache } from './cache/open-cache.js'
+import type { ResultCache } from './cache/result-cache.js'
+import { createCacheService } from './service/cache-service.js'
 import { createConfigService } from './service/config-service.js'
 import { createCrawlService } from './service/crawl-service.js'
 import { readHealth } from './service/health-service.js'
@@ -49,11 +53,15 @@ export interface Runtime {
   readonly admission: Admission
   /** Crawls URLs; `crawler.settled()` waits for the contexts still closing after their answers. */
   readonly crawler: Crawler
+  /** Named sessions (crawler_config.session_id): pages kept open between requests. */
+  readonly sessions: SessionStore
   /** HTML → Markdown of every page, on worker threads stopped at the page's deadline. */
   readonly markdown: MarkdownOffload
   readonly monitor: Monitor
   readonly live: LiveFeed
   readonly persister: Persister
+  /** Crawl results kept for cache_mode: LMDB in the data dir, or Redis when redis_url is set. */
+  readonly cache: ResultCache
   readonly service: ServiceImpl
   /**
    * The saved Settings; `onChange` lets the desktop shell follow them, `live` holds the values the
@@ -140,15 +148,28 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   reserve.start()
   const limits = { egress, maxScreenshotHeight: config.max_screenshot_height, maxCaptureBytes: config.max_capture_bytes }
   const markdown = new MarkdownOffload({ logger })
-  const crawler = new Crawler(pool, admission, limits, config.prewarm_pages > 0 ? reserve : null, deps.closeContext, (html, options, bounds) =>
-    markdown.generate(html, options, bounds),
+  const sessions = new SessionStore({
+    events,
+    ttlSeconds: config.session_ttl_seconds,
+    maxSessions: config.max_sessions,
+    closeContext: deps.closeContext ?? ((context) => context.close()),
+  })
+  const crawler = new Crawler(
+    pool,
+    admission,
+    limits,
+    config.prewarm_pages > 0 ? reserve : null,
+    deps.closeContext,
+    (html, options, bounds) => markdown.generate(html, options, bounds),
+    sessions,
   )
   const janitor = new Janitor(pool, liveSettings, events, logger, readMemory, reserve)
   const startedAt = Date.now()
 
   // The monitor listens to the engine's events (the engine does not know it is there), so it
   // starts first: the permanent browser's launch belongs in its log.
-  const monitor = new Monitor({ config, events, pool, admission, janitor, readMemory, logger, startedAt })
+  const cache = openResultCache(config, logger)
+  const monitor = new Monitor({ config, events, pool, admission, janitor, readMemory, logger, startedAt, cache })
   monitor.start()
   const live = new LiveFeed(monitor)
   live.start()
@@ -169,6 +190,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
       await pool.shutdown()
       await markdown.close()
       await persister.stop()
+      await cache.close()
       await egress?.close()
       executable.dispose()
       throw err
@@ -177,9 +199,10 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   janitor.start()
 
   const service: ServiceImpl = {
-    ...createCrawlService({ config, events, crawler, egress }),
+    ...createCrawlService({ config, events, crawler, egress, cache }),
+    ...createCacheService(cache),
     ...createConfigService(),
-    ...createMonitorService({ monitor, live, pool, events, registry: metrics.registry }),
+    ...createMonitorService({ monitor, live, pool, events, registry: metrics.registry, sessions }),
     ...settings.operations,
     health: async () =>
       readHealth({
@@ -215,10 +238,12 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     reserve,
     admission,
     crawler,
+    sessions,
     markdown,
     monitor,
     live,
     persister,
+    cache,
     service,
     settings,
     chromium: { headless: executable.headless, headed: executable.headed, nice: executable.nice },
@@ -234,7 +259,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
         live.stop()
         // Before the pool: reserved contexts, and those of finished crawls still closing in the
         // background, close politely while their browsers are still up (and give back their leases).
-        await Promise.all([reserve.close(), crawler.settled()])
+        await Promise.all([reserve.close(), crawler.settled(), sessions.closeAll()])
         await pool.shutdown()
         await markdown.close()
         // After the pool: no browser is left to use the proxy.
@@ -244,6 +269,8 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
         monitor.stop()
         metrics.stop()
         const history = await persister.stop()
+        // After the crawls: a result being written when they ended is in the cache or not, never half.
+        await cache.close()
         logger.info(
           history.kept === 'store'
             ? 'engine stopped: every browser closed, monitor history flushed'

@@ -79,6 +79,8 @@ export function dumpCrawlerConfig(config: CrawlerConfig, browserParams: Record<s
     excluded_selector: excluded_selector ?? '',
   }
   const out = dump('CrawlerRunConfig', values, { ...CRAWLER_DEFAULTS(), wait_for: null, excluded_selector: '' })
+  // An enum dumps in Crawl4AI's typed form, as its serializer writes one.
+  if (typeof out.params.cache_mode === 'string') out.params.cache_mode = { type: 'CacheMode', params: out.params.cache_mode }
   for (const [name, value] of Object.entries(browserParams)) if (!isEmpty(value)) out.params[name] = value
   return out
 }

@@ -52,7 +52,8 @@ const deprecatedCacheFlag = z.literal(false, { error: 'deprecated cache flag: on
 const CDP = 'only applies to a browser reached over CDP, and connecting to another browser is not offered'
 const SERVER_PATH = 'server paths are never taken from a request'
 const OTHER_BROWSER = 'connecting to another browser is not offered'
-const NO_CACHE = 'there is no cache on this server yet: every crawl fetches the page, as cache_mode "bypass" does'
+const OLD_CACHE_FLAG = 'a deprecated Crawl4AI flag: only false is accepted, which changes nothing; use cache_mode'
+const NO_REVALIDATION = 'cached results are not revalidated: an entry is served until it expires (--cache-ttl) or is evicted'
 const LOGGING = "logging is the server's configuration"
 const EVASION = 'anti-bot evasion is not offered'
 const PROXIES = 'proxies are per browser here: use browser_config.proxy or browser_config.proxy_config'
@@ -119,10 +120,8 @@ export const BROWSER_PARAMS: Readonly<Record<string, Disposition>> = Object.free
 
 export const CRAWLER_PARAMS: Readonly<Record<string, Disposition>> = Object.freeze({
   word_count_threshold: implemented(1),
-  extraction_strategy: ignored(
-    'structured extraction is not implemented yet: extracted_content stays null',
-    typedOf('JsonCssExtractionStrategy', 'JsonXPathExtractionStrategy', 'JsonLxmlExtractionStrategy', 'RegexExtractionStrategy', 'CosineStrategy'),
-  ),
+  // JsonCss / JsonXPath / JsonLxml schemas and RegexExtractionStrategy (src/shared/extraction-strategy.ts); CosineStrategy is a 400.
+  extraction_strategy: implemented(null),
   chunking_strategy: ignored('chunking only matters for LLM extraction, which is not offered', typedOf('RegexChunking')),
   // DefaultMarkdownGenerator with PruningContentFilter or BM25ContentFilter (src/shared/markdown-generator.ts).
   markdown_generator: implemented(null),
@@ -149,15 +148,15 @@ export const CRAWLER_PARAMS: Readonly<Record<string, Disposition>> = Object.free
   timezone_id: ignored('timezone emulation is not offered'),
   geolocation: ignored('geolocation emulation is not offered', plainOrTyped('GeolocationConfig').nullable()),
   fetch_ssl_certificate: ignored('certificates are not captured: ssl_certificate stays null'),
-  cache_mode: ignored(NO_CACHE, enumOf('CacheMode')),
-  session_id: ignored('named sessions are not kept yet: every crawl uses a fresh page', z.string().max(256).nullable()),
-  bypass_cache: ignored(NO_CACHE, deprecatedCacheFlag),
-  disable_cache: ignored(NO_CACHE, deprecatedCacheFlag),
-  no_cache_read: ignored(NO_CACHE, deprecatedCacheFlag),
-  no_cache_write: ignored(NO_CACHE, deprecatedCacheFlag),
+  cache_mode: implemented('bypass'),
+  session_id: implemented(null),
+  bypass_cache: ignored(OLD_CACHE_FLAG, deprecatedCacheFlag),
+  disable_cache: ignored(OLD_CACHE_FLAG, deprecatedCacheFlag),
+  no_cache_read: ignored(OLD_CACHE_FLAG, deprecatedCacheFlag),
+  no_cache_write: ignored(OLD_CACHE_FLAG, deprecatedCacheFlag),
   shared_data: ignored('hooks are not offered, so there is nothing to share data with'),
-  check_cache_freshness: ignored(NO_CACHE),
-  cache_validation_timeout: ignored(NO_CACHE),
+  check_cache_freshness: ignored(NO_REVALIDATION),
+  cache_validation_timeout: ignored(NO_REVALIDATION),
   wait_until: implemented('domcontentloaded'),
   page_timeout: implemented(60_000),
   wait_for: implemented(null),
@@ -170,7 +169,7 @@ export const CRAWLER_PARAMS: Readonly<Record<string, Disposition>> = Object.free
   js_code: implemented(null),
   js_code_before_wait: implemented(null),
   c4a_script: refused('C4A-Script is not compiled on this server: send JavaScript in js_code'),
-  js_only: ignored('named sessions are not kept, so every crawl navigates to its URL'),
+  js_only: implemented(false),
   ignore_body_visibility: ignored('crawldeck never waits for the body to be visible'),
   scan_full_page: implemented(false),
   scroll_delay: implemented(0.2),

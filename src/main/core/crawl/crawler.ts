@@ -5,8 +5,8 @@
 import type { BrowserContext, CDPSession, Page, Request, Response } from 'playwright-core'
 import type { BrowserConfig, CrawlerConfig, CrawlResult, MarkdownResult } from '../../../shared/crawl-schemas.js'
 import type { JsExecutionResult } from '../../../shared/crawl-result.js'
-import type { Admission } from '../admission.js'
-import { AbortedError, BrowserGoneError, CaptureTooLargeError, CrawldeckError, CrawlFailedError, firstLine } from '../errors.js'
+import type { Admission, Slot } from '../admission.js'
+import { AbortedError, BrowserGoneError, CaptureTooLargeError, CrawldeckError, CrawlFailedError, firstLine, NotFoundError } from '../errors.js'
 import type { EgressGuard } from '../egress/guard.js'
 import { EGRESS_HEADER } from '../egress/proxy.js'
 import type { RequestPhase } from '../events.js'
@@ -15,8 +15,11 @@ import { orGone } from '../pool/browser-gone.js'
 import type { ManagedBrowser } from '../pool/managed-browser.js'
 import { contextOptions, prepareContext, type PageReserve } from '../pool/page-reserve.js'
 import { isAlive } from '../system/process-tree.js'
+import { configSignature } from '../pool/signature.js'
+import { Session, type SessionStore } from './sessions.js'
 import { Deadline } from './deadline.js'
 import { extractFromPage } from './extract.js'
+import { runExtractionStrategy } from './extraction-strategy.js'
 import { jsonLengthUpTo } from './json-length.js'
 import { frameBodies, pause, removeOverlays, responseHeaders, runScripts, scanFullPage, waitForCondition, waitForImages } from './page-steps.js'
 import type { MarkdownLimits } from './markdown-offload.js'
@@ -100,6 +103,8 @@ export class Crawler {
     private readonly reserve: PageReserve | null = null,
     private readonly closeContext: CloseContext = politeClose,
     private readonly markdown: MarkdownConverter = inlineMarkdown,
+    /** Named sessions (crawler_config.session_id); null: a request with one is refused. */
+    private readonly sessions: SessionStore | null = null,
   ) {}
 
   /** Resolves once every context close in flight has finished and given back its slot and lease. */
@@ -108,6 +113,7 @@ export class Crawler {
   }
 
   async crawl(url: string, browserConfig: BrowserConfig, crawlerConfig: CrawlerConfig, wants: CrawlWants, ctx: CrawlContext): Promise<CrawlOutcome> {
+    if (crawlerConfig.session_id !== null) return this.crawlInSession(crawlerConfig.session_id, url, browserConfig, crawlerConfig, wants, ctx)
     const started = Date.now()
     const deadline = new Deadline(started, crawlerConfig.page_timeout)
     ctx.onPhase?.('queued')
@@ -163,6 +169,128 @@ export class Crawler {
   }
 
   /**
+   * One URL on a named session's page: wait for the session's turn (against page_timeout), then
+   * an admission slot for the page work alone; open the session's context and page on first use
+   * (its lease is the session's from then on), navigate unless js_only, and leave the page open.
+   * Refusals (400 other browser config, 404 js_only on no session, 429 too many sessions) are
+   * thrown like a full queue; the page's own failures are this URL's failed result.
+   */
+  private async crawlInSession(
+    id: string,
+    url: string,
+    browserConfig: BrowserConfig,
+    cfg: CrawlerConfig,
+    wants: CrawlWants,
+    ctx: CrawlContext,
+  ): Promise<CrawlOutcome> {
+    const sessions = this.sessions
+    if (sessions === null) throw new NotFoundError(`session "${id}" cannot be opened: this crawler keeps no sessions`)
+    const started = Date.now()
+    const deadline = new Deadline(started, cfg.page_timeout)
+    const failed = (failure: CrawldeckError): CrawlOutcome => ({ result: { ...failedResult(url, failure.message, null, started), session_id: id }, failure })
+    ctx.onPhase?.('queued')
+    let passTurn: () => void
+    try {
+      passTurn = await sessions.takeTurn(id, deadline, ctx.signal)
+    } catch (err) {
+      if (err instanceof CrawldeckError && !(err instanceof AbortedError)) return failed(err)
+      throw err
+    }
+    try {
+      let session = sessions.check(id, configSignature(browserConfig), cfg.js_only)
+      const opening = session === null
+      let slot: Slot
+      try {
+        slot = await this.admission.acquire({ signal: ctx.signal, admitted: ctx.admitted })
+      } catch (err) {
+        if (opening) sessions.openFailed()
+        throw err
+      }
+      try {
+        if (ctx.signal?.aborted) {
+          if (opening) sessions.openFailed()
+          throw new AbortedError()
+        }
+        // Closed by an operator (or its browser lost) while this request waited for a slot.
+        if (session !== null && session.endReason !== null)
+          return failed(new CrawlFailedError(`session "${id}" ended (${session.endReason}) before this request could use it`))
+        ctx.onPhase?.('acquiring')
+        if (session === null) {
+          const made = await this.openSession(sessions, id, browserConfig, deadline, ctx)
+          if (!(made instanceof Session)) {
+            if (made instanceof AbortedError) throw made
+            return failed(made)
+          }
+          session = made
+        }
+        ctx.onLease?.(session.lease, slot.waitMs)
+        sessions.startUse(session)
+        const open = session
+        try {
+          const landed = cfg.js_only ? { status: open.lastStatus, headers: open.lastHeaders } : undefined
+          const outcome = await this.work(open.page, undefined, url, cfg, wants, ctx, started, deadline, landed)
+          if (!cfg.js_only) {
+            open.lastStatus = outcome.result.status_code
+            open.lastHeaders = outcome.result.response_headers
+          }
+          outcome.result.session_id = id
+          return outcome
+        } catch (err) {
+          const failure =
+            open.endReason !== null && !ctx.signal?.aborted
+              ? new CrawlFailedError(`session "${id}" ended (${open.endReason}) while this request was using its page`)
+              : await classify(err, open.browser, deadline, ctx.signal)
+          if (failure instanceof AbortedError) throw failure
+          // The page's browser is gone: so is the session (the pool's event may come a moment later).
+          if (failure instanceof BrowserGoneError) void sessions.end(open, 'browser_gone')
+          return failed(failure)
+        } finally {
+          sessions.endUse(open)
+        }
+      } finally {
+        slot.release()
+      }
+    } finally {
+      passTurn()
+    }
+  }
+
+  /**
+   * A session's first request: a lease for its life and a fresh context and page, kept after the
+   * crawl. The pool's refusals (shutdown, memory, launch) are thrown as for any crawl; a page that
+   * could not be made is returned as this URL's failure.
+   */
+  private async openSession(
+    sessions: SessionStore,
+    id: string,
+    browserConfig: BrowserConfig,
+    deadline: Deadline,
+    ctx: CrawlContext,
+  ): Promise<Session | CrawldeckError> {
+    let lease: Lease
+    try {
+      lease = await this.pool.acquire(browserConfig, { requestId: ctx.requestId })
+    } catch (err) {
+      sessions.openFailed()
+      throw err
+    }
+    let context: BrowserContext | null = null
+    try {
+      if (ctx.signal?.aborted) throw new AbortedError()
+      context = await opened(orGone(lease.browser.browser.newContext(contextOptions(browserConfig)), lease.browser), deadline, ctx.signal)
+      await deadline.race(orGone(prepareContext(context, browserConfig), lease.browser), 'opening a page', ctx.signal)
+      const page = await opened(orGone(context.newPage(), lease.browser), deadline, ctx.signal)
+      return sessions.opened(id, lease, context, page)
+    } catch (err) {
+      sessions.openFailed()
+      const failure = await classify(err, lease.browser, deadline, ctx.signal)
+      if (context) await orGone(this.closeContext(context), lease.browser).catch(() => undefined)
+      lease.release()
+      return failure
+    }
+  }
+
+  /**
    * Close the context without the caller waiting, then release. Through orGone: the close of a
    * context whose browser was killed may never answer, and must not hold the lease forever. A
    * failed close is swallowed, as it always was: whatever it left open goes with its browser.
@@ -188,10 +316,12 @@ export class Crawler {
     ctx: CrawlContext,
     started: number,
     deadline: Deadline,
+    /** js_only: no navigation; the status and headers of the page's last one stand. */
+    landed?: { status: number | null; headers: Record<string, string> | null },
   ): Promise<CrawlOutcome> {
     ctx.onPhase?.('navigating')
-    const response = await this.navigate(page, url, cfg, deadline.remaining())
-    const status = response?.status() ?? null
+    const response = landed ? null : await this.navigate(page, url, cfg, deadline.remaining())
+    const status = landed ? landed.status : (response?.status() ?? null)
     // js_code_before_wait, wait_for, js_code: in that order. A script that throws is reported in
     // js_execution_result and the crawl goes on; js_results keeps js_code's values alone.
     const js: JsExecutionResult = { success: true, results: [] }
@@ -209,7 +339,7 @@ export class Crawler {
     const result = emptyResult(url)
     result.status_code = status
     result.redirected_url = page.url()
-    result.response_headers = responseHeaders(response)
+    result.response_headers = landed ? landed.headers : responseHeaders(response)
     result.js_results = js.results
     if (cfg.js_code.length > 0 || cfg.js_code_before_wait.length > 0) result.js_execution_result = js
     if (wants.extract) {
@@ -238,6 +368,13 @@ export class Crawler {
         'extraction',
       )
       Object.assign(result, extracted)
+      // crawler_config.extraction_strategy reads the page while the Markdown is made on a worker.
+      const structured =
+        cfg.extraction_strategy !== null && !wants.cleanedOnly
+          ? runExtractionStrategy(page, cfg.extraction_strategy, url, { maxChars: this.limits.maxCaptureBytes, deadline, signal: ctx.signal, session })
+          : null
+      // Awaited below; if the Markdown fails first, its rejection is not left unhandled.
+      structured?.catch(() => undefined)
       // Not raced here: the converter settles by the deadline itself, and stops its work then.
       // The content filter of crawler_config.markdown_generator, and the title and description BM25 falls back on.
       if (wants.markdown)
@@ -246,6 +383,11 @@ export class Crawler {
           signal: ctx.signal,
           maxChars: this.limits.maxCaptureBytes,
         })
+      if (structured) {
+        const { content, warning } = await structured
+        result.extracted_content = content
+        if (warning !== null) result.warnings.push(warning)
+      }
     }
     if ((wants.screenshot || cfg.screenshot) && cfg.screenshot_wait_for !== null && cfg.screenshot_wait_for > 0) {
       await pause(cfg.screenshot_wait_for * 1000, deadline, ctx.signal)
@@ -420,6 +562,8 @@ export function emptyResult(url: string): CrawlResult {
     network_requests: null,
     console_messages: null,
     tables: [],
+    cached_at: null,
+    cache_status: null,
     markdown: { raw_markdown: '', markdown_with_citations: '', references_markdown: '', fit_markdown: '', fit_html: '' },
     screenshot_clipped: false,
     js_results: [],

@@ -123,18 +123,19 @@ export async function extractFromPage(page: Page, opts: ExtractOptions, session?
     excludeAllImages: opts.excludeAllImages ?? false,
     iframes: opts.iframes ?? [],
   }
-  let wire = await evaluateString(page, buildExpression(args), session)
+  let wire = await evaluateInPage(page, buildExpression(args), session)
   if (typeof wire === 'string' && wire[0] === 'Z') {
     const inflated = await inflateWire(wire, args.maxChars)
     const decoded = inflated === null ? null : decodeWireOrNull(inflated, args.maxChars)
     if (decoded) return decoded
     // What only a page that replaced the page function's tools can cause: ask again, undeflated.
-    wire = await evaluateString(page, buildExpression({ ...args, deflateAbove: 0 }), session)
+    wire = await evaluateInPage(page, buildExpression({ ...args, deflateAbove: 0 }), session)
   }
   return readWire(wire, args.maxChars, opts)
 }
 
-async function evaluateString(page: Page, expression: string, session?: CDPSession): Promise<unknown> {
+/** One expression's value, by value, over CDP (`session`, or one opened for the call); the page's exception is thrown. */
+export async function evaluateInPage(page: Page, expression: string, session?: CDPSession): Promise<unknown> {
   const own = session ?? (await page.context().newCDPSession(page))
   let reply
   try {

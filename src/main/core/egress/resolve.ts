@@ -127,6 +127,13 @@ export async function resolveTarget(host: string, policy: AddressPolicy, lookup:
  * names still waiting when it is spent are unresolved without a lookup, so 100 silent names
  * cost the request 5 s, not 100 / 8 times that. IP literals are checked whatever the budget.
  */
+/**
+ * A name with less of the budget left than this is not looked up. An answer cannot arrive in less,
+ * and a worker whose lookup timed out can find a millisecond or two "left": its timer runs on the
+ * event loop's cached clock, which lags Date.now(), so without this margin it started one more.
+ */
+const MIN_LOOKUP_MS = 10
+
 export async function resolveTargets(
   hosts: readonly string[],
   policy: AddressPolicy,
@@ -145,7 +152,7 @@ export async function resolveTargets(
       const literal = isIP(host.replace(/^\[|\]$/g, '')) !== 0
       out.set(
         host,
-        left > 0 || literal
+        left >= MIN_LOOKUP_MS || literal
           ? await resolveTarget(host, policy, lookup, Math.max(left, 1))
           : { kind: 'unresolved', error: `ETIMEOUT (no answer within the request's ${budget} ms)` },
       )

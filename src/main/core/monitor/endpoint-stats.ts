@@ -13,6 +13,8 @@ export interface EndpointCounterState {
   pool_hits: number
   /** Requests that reached a browser: the denominator of the pool-hit rate. */
   pool_known: number
+  /** Requests answered entirely from the result cache (absent in history saved before the cache). */
+  cache_hits?: number
   latency: HistogramState
 }
 
@@ -23,10 +25,12 @@ export class EndpointCounter {
   errors = 0
   poolHits = 0
   poolKnown = 0
+  cacheHits = 0
   latency = new LatencyHistogram()
 
-  record(r: { success: boolean; elapsed_ms: number; pool_hit: boolean | null }): void {
+  record(r: { success: boolean; elapsed_ms: number; pool_hit: boolean | null; cache_hit?: boolean }): void {
     this.count++
+    if (r.cache_hit === true) this.cacheHits++
     if (r.success) this.success++
     else this.errors++
     if (r.pool_hit !== null) {
@@ -44,6 +48,7 @@ export class EndpointCounter {
       p95_latency_ms: round(this.latency.percentile(0.95)),
       success_rate_percent: this.count === 0 ? 0 : round((100 * this.success) / this.count),
       pool_hit_rate_percent: this.poolKnown === 0 ? 0 : round((100 * this.poolHits) / this.poolKnown),
+      cache_hit_rate_percent: this.count === 0 ? 0 : round((100 * this.cacheHits) / this.count),
       errors: this.errors,
     }
   }
@@ -55,6 +60,7 @@ export class EndpointCounter {
       errors: this.errors,
       pool_hits: this.poolHits,
       pool_known: this.poolKnown,
+      cache_hits: this.cacheHits,
       latency: this.latency.toJSON(),
     }
   }
@@ -66,6 +72,7 @@ export class EndpointCounter {
     c.errors = s.errors
     c.poolHits = s.pool_hits
     c.poolKnown = s.pool_known
+    c.cacheHits = s.cache_hits ?? 0
     c.latency = LatencyHistogram.fromJSON(s.latency)
     return c
   }
@@ -84,6 +91,7 @@ export function mergeCounters(a: EndpointCounter, b: EndpointCounter): EndpointC
   c.errors = a.errors + b.errors
   c.poolHits = a.poolHits + b.poolHits
   c.poolKnown = a.poolKnown + b.poolKnown
+  c.cacheHits = a.cacheHits + b.cacheHits
   c.latency = mergeHistograms(a.latency, b.latency)
   return c
 }

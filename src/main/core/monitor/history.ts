@@ -65,7 +65,7 @@ export class MonitorHistory {
 
   // ---- recording ---------------------------------------------------------------------------
 
-  recordRequest(endpoint: string, r: { success: boolean; elapsed_ms: number; pool_hit: boolean | null }): void {
+  recordRequest(endpoint: string, r: { success: boolean; elapsed_ms: number; pool_hit: boolean | null; cache_hit?: boolean }): void {
     let counter = this.endpoints.get(endpoint)
     if (!counter) this.endpoints.set(endpoint, (counter = new EndpointCounter()))
     counter.record(r)

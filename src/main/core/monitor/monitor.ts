@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events'
 import type {
   ActiveRequest,
   BrowsersResponse,
+  CacheHealth,
   CompletedRequest,
   EndpointStatsResponse,
   ErrorEntry,
@@ -69,6 +70,8 @@ export interface MonitorDeps {
   readMemory: () => MemoryReading
   logger: Logger
   startedAt: number
+  /** The result cache, whose size /monitor/health shows. */
+  cache?: { health(): CacheHealth }
   /** Injected in tests; default reads /proc and cgroups. */
   cpu?: CpuSampler
   network?: NetworkSampler
@@ -126,6 +129,18 @@ export class Monitor {
       events.on('browser:closed', (e) => this.onBrowserClosed(e)),
       events.on('browser:restarted', (e) =>
         this.onBrowserEvent('restart_browser', e.new_id, e.sig, { old_id: e.old_id, new_id: e.new_id, tier: e.tier, pool: e.tier }),
+      ),
+      // Named sessions in the janitor log: each holds a lease on its browser, which explains why
+      // that browser is never idle; their ends say why (expired, closed, browser_gone, shutdown).
+      events.on('session:opened', (e) => this.logJanitor('session_open', e.sig, { id: e.browser_id, session_id: e.session_id })),
+      events.on('session:closed', (e) =>
+        this.logJanitor('session_close', e.sig, {
+          id: e.browser_id,
+          session_id: e.session_id,
+          reason: e.reason,
+          requests: e.requests,
+          age_seconds: e.age_seconds,
+        }),
       ),
       // `killed`: Crawl4AI's count of the browsers a forced cleanup closed.
       events.on('browser:cleanup', (e) => this.logJanitor('force_cleanup', '', { closed: e.closed, spared_busy: e.spared_busy, killed: e.closed.length })),
@@ -212,13 +227,14 @@ export class Monitor {
       error: e.error,
       aborted: e.aborted,
       pool_hit: e.pool_hit,
+      cache_hit: e.cache_hit,
       queue_wait_ms: e.queue_wait_ms,
       browser_sig: e.browser_sig,
       mem_delta: null,
     }
     this.completed.push(record)
     this.completedSinceTick++
-    this.history.recordRequest(e.endpoint, { success: e.success, elapsed_ms: e.elapsed_ms, pool_hit: e.pool_hit })
+    this.history.recordRequest(e.endpoint, { success: e.success, elapsed_ms: e.elapsed_ms, pool_hit: e.pool_hit, cache_hit: e.cache_hit })
     if (!e.success && e.error) {
       const err: StoredError = {
         timestamp: e.end_time,

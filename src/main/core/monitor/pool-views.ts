@@ -2,11 +2,11 @@
  * The /monitor/health and /monitor/browsers answers: the container, the pool and each browser as
  * the sampler last read them, so an answer never waits on /proc or cgroup files.
  */
-import type { BrowsersResponse, BrowserView, MonitorHealth } from '../../../shared/monitor-types.js'
+import type { BrowsersResponse, BrowserView, CacheHealth, MonitorHealth } from '../../../shared/monitor-types.js'
 import type { Admission } from '../admission.js'
 import type { Config } from '../config.js'
 import { janitorPolicy, type Janitor } from '../pool/janitor.js'
-import { killBlocker, PERMANENT_NOT_KILLABLE } from '../pool/kill-rule.js'
+import { busyText, killBlocker, PERMANENT_NOT_KILLABLE } from '../pool/kill-rule.js'
 import type { ManagedBrowser } from '../pool/managed-browser.js'
 import type { BrowserPool } from '../pool/pool.js'
 import { round } from './endpoint-stats.js'
@@ -21,7 +21,12 @@ export interface HealthSources {
   janitor: Janitor
   startedAt: number
   sampler: ResourceSampler
+  /** The result cache's size; absent in monitors built without one (tests). */
+  cache?: { health(): CacheHealth }
 }
+
+/** What a monitor without a result cache shows. */
+const NO_CACHE: CacheHealth = { backend: 'none', entries: 0, bytes: 0, max_bytes: 0, ttl_seconds: 0, error: null }
 
 export function healthView(src: HealthSources, persistence: MonitorHealth['persistence']): MonitorHealth {
   const { config, pool, admission, janitor, startedAt, sampler } = src
@@ -72,6 +77,7 @@ export function healthView(src: HealthSources, persistence: MonitorHealth['persi
       hot_ttl_seconds: policy.hot_ttl_seconds,
     },
     persistence: { ...persistence },
+    cache: src.cache?.health() ?? NO_CACHE,
   }
 }
 
@@ -82,11 +88,7 @@ export function browsersView(pool: BrowserPool, sampler: ResourceSampler, leases
     // What the pool's kill without force would say (pool/kill-rule.ts), in the dashboard's words.
     const blocker = killBlocker(b)
     const reason =
-      blocker?.kind === 'permanent'
-        ? PERMANENT_NOT_KILLABLE
-        : blocker?.kind === 'busy'
-          ? `busy: serving ${blocker.serving} crawl(s); kill with force to fail them`
-          : null
+      blocker?.kind === 'permanent' ? PERMANENT_NOT_KILLABLE : blocker?.kind === 'busy' ? `busy: ${busyText(blocker)}; kill with force to end them` : null
     return {
       id: b.id,
       type: b.tier,

@@ -19,6 +19,8 @@ export class ManagedBrowser {
    * browser serves no crawl through them, so a kill without force does not wait for them.
    */
   closingLeases = 0
+  /** Named sessions whose page lives here; each also holds one of `leases` (crawl/sessions.ts). */
+  sessions = 0
   /** Leases ever taken; drives promotion and the monitor's `hits`. */
   uses = 0
   /** Pages opened in this browser; drives recycling. */

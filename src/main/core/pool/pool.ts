@@ -12,7 +12,7 @@ import type { PoolBinary } from '../chromium/executables.js'
 import { BASE_CHROMIUM_ARGS, configSwitches, mergeBlinkSettings } from '../chromium/launch-args.js'
 import { SANDBOX_UNAVAILABLE_HINT } from '../chromium/sandbox.js'
 import { EGRESS_CHROMIUM_ARGS } from '../egress/guard.js'
-import { coldCleanup, killBlocker, PERMANENT_NOT_KILLABLE } from './kill-rule.js'
+import { busyText, coldCleanup, killBlocker, PERMANENT_NOT_KILLABLE } from './kill-rule.js'
 import { ManagedBrowser } from './managed-browser.js'
 import { configSignature, normaliseBrowserConfig } from './signature.js'
 
@@ -359,8 +359,9 @@ export class BrowserPool {
     const blocker = killBlocker(entry, opts)
     if (blocker?.kind === 'permanent') throw new ForbiddenError(PERMANENT_NOT_KILLABLE)
     if (blocker?.kind === 'busy') {
-      throw new ConflictError(`browser ${entry.shortSig} is serving ${blocker.serving} crawl(s); pass force: true to kill it anyway (those crawls fail)`, {
+      throw new ConflictError(`browser ${entry.shortSig} is ${busyText(blocker)}; pass force: true to kill it anyway (those crawls fail, those sessions end)`, {
         leases: blocker.serving,
+        sessions: blocker.sessions,
       })
     }
     await this.close(entry, 'killed')

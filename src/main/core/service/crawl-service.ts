@@ -8,7 +8,9 @@ import type { Config } from '../config.js'
 import { contentFilterOf, markdownGeneratorWith } from '../crawl/content-filter.js'
 import { CrawldeckError, invalidInput, JsDisabledError, type ValidationIssue } from '../errors.js'
 import type { EngineEventBus, RequestPhase } from '../events.js'
-import { WANT_EVERYTHING, type Crawler, type CrawlOutcome, type CrawlWants } from '../crawl/crawler.js'
+import { WANT_EVERYTHING, type CrawlContext, type Crawler, type CrawlOutcome, type CrawlWants } from '../crawl/crawler.js'
+import { cacheKey } from '../cache/cache-key.js'
+import { readsCache, writesCache, type ResultCache } from '../cache/result-cache.js'
 import type { EgressGuard } from '../egress/guard.js'
 import { configSignature } from '../pool/signature.js'
 import { BatchResults } from './batch-results.js'
@@ -26,6 +28,8 @@ export interface CrawlServiceDeps {
   crawler: Crawler
   /** Set when private targets are refused: request URLs are checked before any browser work. */
   egress?: EgressGuard | null
+  /** The result cache that crawler_config.cache_mode reads and writes; none: every crawl fetches. */
+  cache?: ResultCache | null
 }
 
 /** URLs of one batch crawled side by side; admission still caps the total across requests. */
@@ -89,6 +93,7 @@ const DEFAULT_PAGE_TIMEOUT_MS = CrawlerConfigSchema.parse({}).page_timeout
 export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
   const { config, events, crawler } = deps
   const egress = deps.egress ?? null
+  const cache = deps.cache ?? null
 
   /** 400 before any browser work for a URL that is (or resolves to) a refused address. */
   async function checkTargets(urls: readonly string[], urlPath: (i: number) => string, b: BrowserConfig): Promise<void> {
@@ -116,6 +121,9 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
       const at = 'crawler_config.markdown_generator'
       for (const issue of describeIssues(err)) issues.push({ path: issue.path === '(body)' ? at : `${at}.${issue.path}`, message: issue.message })
     }
+    // js_only works on the page a session already holds: alone it has no page to work on.
+    if (cfg.js_only && cfg.session_id === null)
+      issues.push({ path: 'crawler_config.js_only', message: 'js_only runs js_code on the page of an existing session: give crawler_config.session_id too' })
     if (cfg.page_timeout > config.max_page_timeout_ms) {
       if (cfg.page_timeout === DEFAULT_PAGE_TIMEOUT_MS) effective = { ...cfg, page_timeout: config.max_page_timeout_ms }
       else
@@ -126,6 +134,38 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
     }
     if (issues.length > 0) throw invalidInput(issues)
     return effective
+  }
+
+  /**
+   * One URL, through the result cache as its cache_mode says: a hit answers without any browser
+   * work; a successful crawl is stored before it is answered, so the next identical call finds it.
+   */
+  async function crawlCached(
+    url: string,
+    b: BrowserConfig,
+    c: CrawlerConfig,
+    wants: CrawlWants,
+    req: TrackedRequest,
+    crawlCtx: CrawlContext,
+  ): Promise<CrawlOutcome> {
+    // A named session's page carries state from its earlier crawls (cookies, scripts run, js_only
+    // work on it): its result is not the request's alone, so the cache is neither read nor written.
+    const mode = c.session_id === null ? c.cache_mode : 'bypass'
+    const key = cache !== null && (readsCache(mode) || writesCache(mode)) ? cacheKey(url, b, c, wants) : null
+    if (cache !== null && key !== null && readsCache(mode)) {
+      const started = Date.now()
+      const hit = await cache.get(key)
+      if (hit !== null) {
+        req.served(true)
+        return { result: { ...hit.result, cache_status: 'hit', cached_at: hit.cached_at, duration_ms: Date.now() - started }, failure: null }
+      }
+    }
+    const outcome = await crawler.crawl(url, b, c, wants, crawlCtx)
+    req.served(false)
+    if (cache === null || key === null || outcome.failure !== null || !outcome.result.success) return outcome
+    if (writesCache(mode)) await cache.put(key, outcome.result)
+    // Crawl4AI says "miss" when it looked in the cache and fetched; null when it never looked.
+    return readsCache(mode) ? { ...outcome, result: { ...outcome.result, cache_status: 'miss' } } : outcome
   }
 
   function track(endpoint: string, urls: string[], browserConfig: BrowserConfig): TrackedRequest {
@@ -167,13 +207,18 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
       while (next < urls.length && failures.length === 0) {
         const i = next++
         await out.room(i)
-        const crawled: CrawlOutcome = await crawler.crawl(urls[i] as string, b, c, WANT_EVERYTHING, {
+        const crawled: CrawlOutcome = await crawlCached(urls[i] as string, b, c, WANT_EVERYTHING, req, {
           requestId: req.id,
           signal: ctx.signal,
           admitted: isAdmitted,
           onPhase,
           onLease: req.lease,
         })
+        // A cache hit took no page slot: the batch is admitted all the same.
+        if (!isAdmitted) {
+          isAdmitted = true
+          markAdmitted()
+        }
         const result = crawled.result
         if (!result.success) {
           outcome.failed++
@@ -239,7 +284,7 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
     await checkTargets([url], () => 'url', b)
     const req = track(endpoint, [url], b)
     try {
-      const outcome = await crawler.crawl(url, b, c, wants, { requestId: req.id, signal: ctx.signal, onPhase: req.phase, onLease: req.lease })
+      const outcome = await crawlCached(url, b, c, wants, req, { requestId: req.id, signal: ctx.signal, onPhase: req.phase, onLease: req.lease })
       if (outcome.failure) throw outcome.failure
       req.finish({ success: true, statusCode: 200 })
       return outcome.result
@@ -258,12 +303,12 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
         : input.f === 'bm25'
           ? markdownGeneratorWith({ type: 'BM25ContentFilter', params: { user_query: input.q } })
           : null
-    return { ...input.crawler_config, markdown_generator: generator } as CrawlerConfig
+    // Crawl4AI's /md: c "1" reads and writes the cache, anything else only writes it.
+    return { ...input.crawler_config, markdown_generator: generator, cache_mode: input.c === '1' ? 'enabled' : 'write_only' } as CrawlerConfig
   }
 
   function markdownWarnings(input: MarkdownRequest): string[] {
     const warnings = [...warningsOf(input)]
-    if (input.c === '1') warnings.push('c: "1" asks for the cache, which this server does not have yet: the page was crawled afresh')
     for (const name of ['provider', 'temperature'] as const)
       if (input[name] !== undefined && input[name] !== null)
         warnings.push(`${name}: accepted but has no effect (it applies to f "llm" only, and no LLM is configured on this server)`)

@@ -7,6 +7,7 @@ import type { Monitor } from '../monitor/monitor.js'
 import { coldCleanup } from '../pool/kill-rule.js'
 import type { ManagedBrowser } from '../pool/managed-browser.js'
 import type { BrowserPool } from '../pool/pool.js'
+import type { SessionStore } from '../crawl/sessions.js'
 import type { Registry } from 'prom-client'
 
 /*
@@ -27,6 +28,8 @@ type MonitorOps = Pick<
   | 'monitorKillBrowser'
   | 'monitorRestartBrowser'
   | 'monitorResetStats'
+  | 'monitorSessions'
+  | 'monitorCloseSession'
   | 'monitorStream'
   | 'metrics'
 >
@@ -37,6 +40,8 @@ export interface MonitorServiceDeps {
   pool: BrowserPool
   events: EngineEventBus
   registry: Registry
+  /** Named sessions: listed and closed here, kept by the crawler. */
+  sessions: SessionStore
 }
 
 /** Crawl4AI names a browser by the first 8 hex characters of its signature. */
@@ -132,6 +137,13 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorOps {
       })().finally(() => restarting.delete(target.id))
       restarting.set(target.id, run)
       return run
+    },
+
+    monitorSessions: async () => ({ sessions: deps.sessions.views() }),
+
+    async monitorCloseSession(input) {
+      if (!(await deps.sessions.close(input.session_id))) throw new NotFoundError(`no session "${input.session_id}" is open`)
+      return { success: true, closed: input.session_id }
     },
 
     monitorResetStats: async () => ({ success: true, message: 'Endpoint stats reset', ...monitor.resetStats() }),

@@ -15,6 +15,8 @@ export class TrackedRequest {
   private poolHit: boolean | null = null
   private queueWaitMs: number | null = null
   private browserSig: string | null = null
+  private urlsServed = 0
+  private urlsFromCache = 0
 
   constructor(
     private readonly events: EngineEventBus,
@@ -39,6 +41,12 @@ export class TrackedRequest {
     }
   }
 
+  /** One URL of the request answered, from the result cache or not. */
+  served = (fromCache: boolean): void => {
+    this.urlsServed++
+    if (fromCache) this.urlsFromCache++
+  }
+
   finish(outcome: { success: boolean; statusCode: number; error?: unknown }): void {
     if (this.done) return
     this.done = true
@@ -61,6 +69,7 @@ export class TrackedRequest {
       stack,
       aborted: err instanceof CrawldeckError && err.code === 'client_aborted',
       pool_hit: this.poolHit,
+      cache_hit: outcome.success && this.urlsServed > 0 && this.urlsFromCache === this.urlsServed,
       queue_wait_ms: this.queueWaitMs,
       browser_sig: this.browserSig,
     })

@@ -11,6 +11,7 @@ import type {
   LiveMessage,
   MonitorHealth,
   MonitorSnapshotView,
+  SessionView,
   TierCounts,
   TimelineTick,
 } from '../../../shared/monitor-types'
@@ -85,6 +86,8 @@ export const useMonitorStore = defineStore('monitor', () => {
   const errors = shallowRef<ErrorEntry[]>([])
   const errorGroups = shallowRef<ErrorGroupView[]>([])
   const timeline = shallowRef<TimelineTick[]>([])
+  /** Named sessions: not in the live feed, read from GET /monitor/sessions (see refreshSessions). */
+  const sessions = shallowRef<SessionView[]>([])
   const connection = ref<ConnectionState>('offline')
   const paused = ref(false)
   const hasSnapshot = ref(false)
@@ -157,6 +160,44 @@ export const useMonitorStore = defineStore('monitor', () => {
     errorGroups.value = s.errors.groups
     timeline.value = timelineFromSnapshot(s)
     hasSnapshot.value = true
+    void refreshSessions()
+  }
+
+  let sessionsPoll: ReturnType<typeof setInterval> | null = null
+  let sessionsWatchers = 0
+
+  /**
+   * Sessions are not pushed by the live feed (their idle time changes every second, which
+   * would mean a message a second per session): they are read once per snapshot, whenever the
+   * janitor log reports one opened or closed, and every 2 s while a view watches them.
+   */
+  async function refreshSessions(): Promise<void> {
+    try {
+      const r = await useTransport().call('monitorSessions', {})
+      // A stub transport (tests) may answer anything: the list stays a list.
+      if (!paused.value && Array.isArray(r?.sessions)) sessions.value = r.sessions
+    } catch {
+      // a transport without the route (an older server) or a refused scope: the list stays as it was
+    }
+  }
+
+  /** Poll /monitor/sessions while the caller shows them; the returned function stops its share. */
+  function watchSessions(): () => void {
+    sessionsWatchers++
+    if (sessionsPoll === null) {
+      void refreshSessions()
+      sessionsPoll = setInterval(() => void refreshSessions(), 2000)
+    }
+    let stopped = false
+    return () => {
+      if (stopped) return
+      stopped = true
+      sessionsWatchers--
+      if (sessionsWatchers === 0 && sessionsPoll !== null) {
+        clearInterval(sessionsPoll)
+        sessionsPoll = null
+      }
+    }
   }
 
   /** Error groups are computed by the server; refresh them (debounced) when a new error arrives. */
@@ -203,6 +244,7 @@ export const useMonitorStore = defineStore('monitor', () => {
         break
       case 'janitor_event':
         janitor.value = prepend(m.data, janitor.value, LIMITS.janitor)
+        if (m.data.type === 'session_open' || m.data.type === 'session_close') void refreshSessions()
         break
       case 'error':
         errors.value = prepend(m.data, errors.value, LIMITS.errors)
@@ -307,6 +349,13 @@ export const useMonitorStore = defineStore('monitor', () => {
       return `restarted ${r.details.type} browser ${r.details.sig}`
     })
 
+  const closeSession = (id: string) =>
+    runAction(`close-session:${id}`, async () => {
+      const r = await useTransport().call('monitorCloseSession', { session_id: id })
+      if (!paused.value) sessions.value = sessions.value.filter((x) => x.session_id !== r.closed)
+      return `closed session ${r.closed}`
+    })
+
   const successCount = computed(() => completed.value.filter((r) => r.success).length)
   const errorCount = computed(() => completed.value.length - successCount.value)
 
@@ -320,6 +369,7 @@ export const useMonitorStore = defineStore('monitor', () => {
     errors,
     errorGroups,
     timeline,
+    sessions,
     connection,
     paused,
     hasSnapshot,
@@ -342,5 +392,8 @@ export const useMonitorStore = defineStore('monitor', () => {
     resetStats,
     killBrowser,
     restartBrowser,
+    refreshSessions,
+    watchSessions,
+    closeSession,
   }
 })
