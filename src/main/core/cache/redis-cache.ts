@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
+import { quietRedisClient } from '../store/redis-client.js'
 import type { CrawlResult } from '../../../shared/crawl-schemas.js'
 import type { CacheHealth } from '../../../shared/monitor-types.js'
 import type { Logger } from '../logger.js'
@@ -29,15 +30,7 @@ export class RedisCache implements ResultCache {
 
   constructor(private readonly options: RedisCacheOptions) {
     this.keyPrefix = `${options.prefix}cache:`
-    this.redis = new Redis(options.url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2000,
-      retryStrategy: (times) => Math.min(200 * times, 2000),
-    })
-    // Failures surface through the commands (and become misses); without a listener ioredis logs each retry.
-    this.redis.on('error', () => undefined)
+    this.redis = quietRedisClient(options.url)
   }
 
   private async ready(): Promise<void> {

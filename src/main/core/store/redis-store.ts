@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
+import { quietRedisClient } from './redis-client.js'
 import { redactUrl } from '../redact.js'
 import type { MonitorStore, StoredState } from './store.js'
 
@@ -34,16 +35,7 @@ export class RedisStore implements MonitorStore {
     this.location = redactUrl(url)
     this.lineage = `redis:${prefix}`
     this.secrets = urlSecrets(url)
-    this.redis = new Redis(url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2000,
-      // Keep trying forever, gently: Redis coming back is exactly what we wait for.
-      retryStrategy: (times) => Math.min(200 * times, 2000),
-    })
-    // Errors surface through failed commands; without a listener ioredis would log each retry.
-    this.redis.on('error', () => undefined)
+    this.redis = quietRedisClient(url)
     this.redis.on('ready', () => void this.connections++)
   }
 
