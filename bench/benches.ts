@@ -89,6 +89,26 @@ export const BENCHES = {
     takesArgs: false,
     load: async () => ({ run: (await import('./extraction.js')).runExtractionBench }),
   },
+  admission: {
+    what: 'goodput under overload: heavy pages at 4x max_pages clients, fixed --max-pages swept against the adaptive limit, then light pages adaptive against fixed (ratios)',
+    time: 'about 10 minutes (7 runs of ADMISSION_SECONDS)',
+    writes: 'nothing (prints only)',
+    knobs:
+      'ADMISSION_SECONDS (60), ADMISSION_MAX_PAGES (8), ADMISSION_CLIENTS (4x max pages), ADMISSION_PAGE_TIMEOUT (60000), ADMISSION_SWEEP (1,2,3,4,8) (bench/admission.ts)',
+    takesArgs: false,
+    load: async () => ({ run: (await import('./admission.js')).runAdmissionBench }),
+  },
+  jobs: {
+    what:
+      'async jobs on one instance: the same N crawls through POST /crawl (c clients) and as N jobs at once, interleaved, pages/s and ratio (target ≥ 0.95×); ' +
+      'how soon a queued job starts after a page slot frees (target p95 ≤ 50 ms); embedded queue, then BullMQ',
+    time: 'about 3 minutes',
+    writes: 'nothing (prints only)',
+    knobs:
+      'JOBS_BENCH_N (200), JOBS_BENCH_C (4), JOBS_BENCH_ROUNDS (3), JOBS_BENCH_PATH ("/about"), JOBS_BENCH_BACKEND (both|embedded|bullmq), JOBS_BENCH_REDIS_URL (bench/jobs.ts)',
+    takesArgs: false,
+    load: async () => ({ run: (await import('./jobs.js')).runJobsBench }),
+  },
 } satisfies Record<string, BenchEntry>
 
 export type BenchName = keyof typeof BENCHES

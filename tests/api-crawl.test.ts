@@ -18,7 +18,8 @@ let service: TestService
 let fx: FixtureServer
 
 beforeAll(async () => {
-  ;[service, fx] = await Promise.all([startService({ max_pages: 4 }), startFixtureServer()])
+  // These tests count page slots: a fixed limit (the adaptive one: admission-adaptive.test.ts).
+  ;[service, fx] = await Promise.all([startService({ max_pages: 4, adaptive_admission: false }), startFixtureServer()])
 })
 
 afterAll(async () => {

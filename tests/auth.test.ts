@@ -62,10 +62,11 @@ async function call(
 }
 
 describe('scopes', () => {
-  it('every contract operation declares its scope: crawl endpoints and /config/dump crawl, /health open, settings admin, other GETs read, other POSTs admin', () => {
+  it('every contract operation declares its scope: crawl endpoints, jobs and /config/dump crawl, /health open, settings admin, other GETs read, other POSTs admin', () => {
     for (const [name, op] of Object.entries(contract) as Array<[string, Operation]>) {
       // /config/dump changes nothing: it checks a config for whoever is about to crawl with it.
-      const crawlScoped = op.crawl || op.path === '/config/dump'
+      // A job's status carries its crawled pages, and cancelling one is a crawler's own business.
+      const crawlScoped = op.crawl || op.path === '/config/dump' || op.path.startsWith('/crawl/job')
       const expected = op.path === '/health' ? 'open' : crawlScoped ? 'crawl' : op.path === '/settings' ? 'admin' : op.method === 'GET' ? 'read' : 'admin'
       expect(op.scope, name).toBe(expected)
     }

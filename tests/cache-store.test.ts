@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { cacheKey } from '../src/main/core/cache/cache-key.js'
 import { LmdbCache } from '../src/main/core/cache/lmdb-cache.js'
 import { readsCache, writesCache } from '../src/main/core/cache/result-cache.js'
+import { storedResult } from '../src/main/core/cache/stored-entry.js'
 import { emptyResult, WANT_EVERYTHING } from '../src/main/core/crawl/crawler.js'
 import { BrowserConfigObject, CrawlerConfigObject, CrawlRequestSchema, type CrawlResult } from '../src/shared/crawl-schemas.js'
 import { ConfigDumpRequestSchema } from '../src/shared/crawl4ai/dump.js'
@@ -110,7 +111,7 @@ describe('the embedded store (LMDB)', () => {
     const before = Date.now() / 1000
     await c.put('k1', page(URL_A, 1000))
     const hit = await c.get('k1')
-    expect(hit?.result).toMatchObject({ url: URL_A, success: true, html: 'x'.repeat(1000), cache_status: null })
+    expect(storedResult(hit!)).toMatchObject({ url: URL_A, success: true, html: 'x'.repeat(1000) })
     expect(hit!.cached_at).toBeGreaterThanOrEqual(before - 0.01)
     expect(await c.get('k2')).toBeNull()
     const h = c.health()

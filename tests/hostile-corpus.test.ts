@@ -30,7 +30,7 @@ let url = ''
 /** The service's own JavaScript heap in use, from its /metrics (prom-client's default gauges). */
 async function heapUsedBytes(): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text()
-  const m = /^crawldeck_process_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)
+  const m = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)
   return Number(m?.[1] ?? Number.NaN)
 }
 

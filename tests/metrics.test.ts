@@ -161,13 +161,16 @@ function value(families: Map<string, Family>, sample: string, labels: Record<str
   for (const f of families.values()) {
     for (const smp of f.samples) {
       if (smp.name !== sample) continue
-      if (Object.entries(labels).every(([k, v]) => smp.labels[k] === v) && Object.keys(smp.labels).length === Object.keys(labels).length) return smp.value
+      // `instance` (the fleet id) is on every series; tests/fleet.test.ts checks it.
+      const own = Object.keys(smp.labels).filter((k) => k !== 'instance')
+      const asked = Object.keys(labels).filter((k) => k !== 'instance')
+      if (Object.entries(labels).every(([k, v]) => smp.labels[k] === v) && own.length === asked.length) return smp.value
     }
   }
   return undefined
 }
 
-const BUCKETS = ['0.05', '0.1', '0.25', '0.5', '1', '2', '5', '10', '20', '30', '60', '120', '+Inf']
+const BUCKETS = ['0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '15', '30', '60', '120', '+Inf']
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i
 
 describe('GET /metrics', () => {
@@ -257,7 +260,7 @@ describe('GET /metrics', () => {
     expect(requests.type).toBe('counter')
     const seen: Record<string, Record<string, number>> = {}
     for (const smp of requests.samples) {
-      expect(Object.keys(smp.labels).sort()).toEqual(['endpoint', 'status'])
+      expect(Object.keys(smp.labels).sort()).toEqual(['endpoint', 'instance', 'status'])
       ;(seen[smp.labels.endpoint!] ??= {})[smp.labels.status!] = smp.value
     }
     expect(seen).toEqual(made)
@@ -265,7 +268,7 @@ describe('GET /metrics', () => {
     const finishedEvents = s.eventsOf('request:finished')
     expect(requests.samples.reduce((n, smp) => n + smp.value, 0)).toBe(finishedEvents.length)
 
-    // --- the duration histogram: page-load buckets 0.05..120 s and +Inf, cumulative
+    // --- the duration histogram: buckets 0.01..120 s and +Inf, cumulative
     const duration = families.get('crawldeck_request_duration_seconds')!
     expect(duration.type).toBe('histogram')
     for (const endpoint of Object.keys(made)) {
@@ -310,19 +313,25 @@ describe('GET /metrics', () => {
     }
     expect(value(families, 'crawldeck_memory_ratio')!).toBeGreaterThan(0)
 
-    // --- default process metrics, under the crawldeck_process_ prefix
-    const processNames = [...families.keys()].filter((n) => n.startsWith('crawldeck_process_'))
-    expect(processNames.length).toBeGreaterThan(5)
-    expect(processNames.some((n) => /cpu.*seconds_total$/.test(n))).toBe(true)
-    expect(processNames.some((n) => /resident_memory_bytes$/.test(n))).toBe(true)
-    expect(processNames.some((n) => /heap_size_used_bytes$/.test(n))).toBe(true)
-    // Nothing is unprefixed: every family is crawldeck's.
-    expect([...families.keys()].filter((n) => !n.startsWith('crawldeck_'))).toEqual([])
+    // --- default process metrics, under their conventional names (stock Node.js dashboards query them)
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds'])
+      expect(families.has(name), name).toBe(true)
+    expect(families.get('process_cpu_seconds_total')!.type).toBe('counter')
+    // Every family is crawldeck's own or a default one; only counters end in _total.
+    expect([...families.keys()].filter((n) => !/^(crawldeck|process|nodejs)_/.test(n))).toEqual([])
+    expect([...families.values()].filter((f) => f.name.endsWith('_total') && f.type !== 'counter').map((f) => f.name)).toEqual([])
+    expect(value(families, 'crawldeck_queue_limit')).toBe(s.runtime.admission.capacity.queue_limit)
+    expect(value(families, 'crawldeck_persistence_ok')).toBe(1)
 
     // --- no unbounded label: no URL, no request or browser id anywhere
     for (const f of families.values()) {
       for (const smp of f.samples) {
         for (const [k, v] of Object.entries(smp.labels)) {
+          // One value per process: bounded, and it may hold a container's hex host name.
+          if (k === 'instance') {
+            expect(v).toBe(s.runtime.fleet.id)
+            continue
+          }
           expect(k, `line ${smp.line}`).not.toMatch(/url|id$/i)
           expect(v, `line ${smp.line} label ${k}`).not.toMatch(/http/i)
           expect(v, `line ${smp.line} label ${k}`).not.toMatch(UUID)

@@ -50,7 +50,7 @@ beforeAll(async () => {
     startFixtureServer(),
     // prewarm_pages 0: open_contexts / open_pages are asserted exactly; the reserve's own counts are
     // tested in tests/prewarm.test.ts.
-    startService({ max_pages: 2, queue_size: 2, idle_ttl_seconds: 0, prewarm_pages: 0 }, { readMemory: () => MEMORY }),
+    startService({ max_pages: 2, adaptive_admission: false, queue_size: 2, idle_ttl_seconds: 0, prewarm_pages: 0 }, { readMemory: () => MEMORY }),
   ])
   s.runtime.janitor.stop()
 })

@@ -229,7 +229,7 @@ describe('GET /monitor/stream', () => {
     expect(snap.browsers.summary).toEqual({ total_count: expect.any(Number), total_memory_mb: expect.any(Number), reuse_rate_percent: expect.any(Number) })
     expect(snap.browsers.browsers.some((b: any) => b.type === 'permanent')).toBe(true)
     expect(snap.endpoints).toEqual(expect.any(Object))
-    expect(Object.keys(snap.timeline).sort()).toEqual(['browsers', 'cpu', 'memory', 'requests'])
+    expect(Object.keys(snap.timeline).sort()).toEqual(['browsers', 'cpu', 'limit', 'memory', 'requests'])
     for (const [metric, t] of Object.entries<any>(snap.timeline)) {
       expect(t.metric).toBe(metric)
       expect(t.timestamps).toEqual(expect.any(Array))

@@ -53,7 +53,16 @@ async function healthWhile<T>(s: TestService, work: () => Promise<T>): Promise<{
 
 async function metric(s: TestService, line: string): Promise<number | null> {
   const text = await (await fetch(s.url + '/metrics')).text()
-  const found = text.split('\n').find((l) => l.startsWith(line + ' '))
+  // Every series carries the fleet's instance label; what is asked for is the rest.
+  const withoutInstance = (l: string) =>
+    l
+      .replace(/instance="[^"]*",?/, '')
+      .replace(',}', '}')
+      .replace('{}', '')
+  const found = text
+    .split('\n')
+    .map(withoutInstance)
+    .find((l) => l.startsWith(line + ' '))
   return found === undefined ? null : Number(found.slice(line.length + 1))
 }
 

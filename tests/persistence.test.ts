@@ -190,8 +190,8 @@ describe('file store (data dir)', () => {
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([])
 
     await closeService(first)
-    // The final flush at shutdown left a whole file too (beside the result cache's folder).
-    expect((await readdir(dir)).sort()).toEqual(['cache', 'monitor.json'])
+    // The final flush at shutdown left a whole file too (beside the result cache's and the jobs' folders).
+    expect((await readdir(dir)).sort()).toEqual(['cache', 'jobs', 'monitor.json'])
     JSON.parse(await readFile(join(dir, 'monitor.json'), 'utf8'))
 
     const second = await open({ data_dir: dir })
@@ -328,9 +328,11 @@ describe('Redis store', () => {
     const keys = await withRedis(port, (r) => r.keys('*'))
     // /md writes its results to the cache (c "0": write_only), under the same prefix.
     expect(keys.filter((k) => k.startsWith(`${redis_prefix}cache:`))).not.toEqual([])
-    expect(keys.filter((k) => !k.startsWith(`${redis_prefix}cache:`)).sort()).toEqual(
+    // Beside the monitor's sections: the cache, the job queue (bull:) and the fleet registry (fleet:).
+    expect(keys.filter((k) => k.startsWith(`${redis_prefix}monitor:`)).sort()).toEqual(
       ['endpoints', 'error_groups', 'errors', 'janitor', 'timeline'].map((k) => `${redis_prefix}monitor:${k}`),
     )
+    expect(keys.filter((k) => !/^(cache|monitor|bull|fleet|jobs):/.test(k.slice(redis_prefix.length)))).toEqual([])
     expect(keys.every((k) => k.startsWith(redis_prefix))).toBe(true)
     const stored = await withRedis(port, (r) => r.get(`${redis_prefix}monitor:endpoints`))
     expect(JSON.parse(stored as string)['/md'].count).toBe(3)
@@ -399,7 +401,7 @@ describe('Redis store', () => {
       30_000,
       'a write to the restarted Redis',
     )
-    const keys = (await withRedis(port, (r) => r.keys(`${redis_prefix}*`))).sort()
+    const keys = (await withRedis(port, (r) => r.keys(`${redis_prefix}monitor:*`))).sort()
     expect(keys).toEqual(['endpoints', 'error_groups', 'errors', 'janitor', 'timeline'].map(key))
 
     const live = await history(s)

@@ -149,7 +149,7 @@ describe('pool (default tiers, one shared service)', () => {
   const mem = fakeMemory(10)
 
   beforeAll(async () => {
-    s = await serve({ max_pages: 10, idle_ttl_seconds: 3600, chromium: hold.path }, { readMemory: mem.read })
+    s = await serve({ max_pages: 10, adaptive_admission: false, idle_ttl_seconds: 3600, chromium: hold.path }, { readMemory: mem.read })
     // The background loop is scheduled at start-up...
     expect(s.runtime.janitor.nextCleanupInSeconds()).toEqual(expect.any(Number))
     // ...but here the tests run every pass themselves (runOnce), so a pass never lands mid-test.

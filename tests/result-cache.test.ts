@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LmdbCache } from '../src/main/core/cache/lmdb-cache.js'
+import { storedResult } from '../src/main/core/cache/stored-entry.js'
 import type { CrawlResult } from '../src/shared/crawl-schemas.js'
 import type { CacheClearResponse, CompletedRequest, EndpointStatsResponse, MonitorHealth } from '../src/shared/monitor-types.js'
 import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
@@ -231,6 +232,15 @@ describe('a data dir the cache cannot open', () => {
       const h = (await health(svc)).cache
       expect(h).toMatchObject({ backend: 'none', entries: 0 })
       expect(h.error).toMatch(/ENOTDIR|not a directory/)
+      // The job store lives there too: /crawl/job says why it cannot queue, the rest serves on.
+      const job = await fetch(`${svc.url}/crawl/job`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ urls: [fx.url(path)] }),
+      })
+      expect(job.status).toBe(503)
+      expect(((await job.json()) as { error: string }).error).toMatch(/job store cannot be opened.*(ENOTDIR|not a directory)/)
+      expect(((await health(svc)) as MonitorHealth & { jobs: { error?: string } }).jobs.error).toMatch(/job store cannot be opened/)
     } finally {
       await svc.close()
       await rm(root, { recursive: true, force: true })
@@ -261,8 +271,8 @@ describe('a SIGKILL in the middle of cache writes', () => {
         expect(h.entries).toBe(keys.length)
         expect(h.entries).toBeGreaterThan(0)
         expect(h.bytes).toBeLessThanOrEqual(max)
-        for (const k of keys) expect((await cache.get(k))?.result.success, k).toBe(true)
-        await cache.put('after', { ...(await cache.get(keys[0]!))!.result })
+        for (const k of keys) expect(storedResult((await cache.get(k))!).success, k).toBe(true)
+        await cache.put('after', storedResult((await cache.get(keys[0]!))!))
         expect(await cache.get('after')).not.toBeNull()
       } finally {
         await cache.close()
@@ -296,7 +306,9 @@ describe('Redis backend', () => {
       second = await startService({ prewarm_pages: 0, redis_url: `redis://127.0.0.1:${port}`, redis_prefix: prefix })
       expect(await crawl(second, path, 'enabled')).toMatchObject({ cache_status: 'hit' })
       expect(fx.hits(path)).toBe(1)
-      expect((await health(svc)).cache).toMatchObject({ backend: 'redis', entries: null, bytes: null, max_bytes: null, ttl_seconds: 120 })
+      // Measured (a walk of the prefix's keys) and kept up to date with this instance's own writes.
+      expect((await health(svc)).cache).toMatchObject({ backend: 'redis', entries: 1, max_bytes: null, ttl_seconds: 120 })
+      expect((await health(svc)).cache.bytes).toBeGreaterThan(1000)
 
       await r.set('unrelated-key', 'kept')
       const cleared = (await svc.postJson<CacheClearResponse>('/monitor/actions/cache_clear', {})).body

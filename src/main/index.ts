@@ -5,15 +5,17 @@
  */
 import { join } from 'node:path'
 import { app } from 'electron'
-import { createLogger } from './core/logger'
+import { createDesktopLogger } from './desktop/desktop-logger'
 import { startDesktop } from './desktop/desktop-app'
 // `?asset`: electron-vite copies the icon into out/ (the only directory packaged) and gives its path.
 import trayIcon from '../../resources/icons/32x32.png?asset'
 
-const logger = createLogger({ level: process.env.CRAWLDECK_LOG_LEVEL ?? 'info' })
+// stderr and a rotating file in the platform's log folder (menu: Open Log Folder).
+const { logger, logFile } = createDesktopLogger(app, process.env.CRAWLDECK_LOG_LEVEL ?? 'info')
 
 startDesktop({
   logger,
+  logFile,
   preload: join(__dirname, '../preload/index.cjs'),
   rendererFile: join(__dirname, '../renderer/index.html'),
   // The dev server only for an unpackaged run: a packaged app never loads anything over the network.

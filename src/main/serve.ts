@@ -60,7 +60,7 @@ async function start(): Promise<void> {
   if (exposedSecrets.length > 0) {
     logger.warn(
       { flags: exposedSecrets },
-      `${exposedSecrets.join(', ')} put a secret on the command line, where any user of this machine can read it (ps, /proc): pass tokens in CRAWLDECK_ADMIN_TOKEN / CRAWLDECK_CRAWL_TOKEN / CRAWLDECK_READ_TOKEN and the Redis URL in CRAWLDECK_REDIS_URL, or in a --config file readable only by you`,
+      `${exposedSecrets.join(', ')} put a secret on the command line, where any user of this machine can read it (ps, /proc): pass tokens in CRAWLDECK_ADMIN_TOKEN / CRAWLDECK_CRAWL_TOKEN / CRAWLDECK_READ_TOKEN, the Redis URL in CRAWLDECK_REDIS_URL and the webhook secret in CRAWLDECK_WEBHOOK_SECRET, or in a --config file readable only by you`,
     )
   }
   await ensureDataDir(config.data_dir)

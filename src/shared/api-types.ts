@@ -1,4 +1,5 @@
 import type { CrawlResult } from './crawl-schemas.js'
+import type { RawJson } from './raw-json.js'
 
 /** Output shapes of the crawl API, shared by the engine, the doors and the renderer. */
 
@@ -49,6 +50,9 @@ export interface PdfResponse {
 /** A /crawl/stream line: a result with the server's RSS when it was written (MiB), then the end marker. */
 export type StreamLine = (CrawlResult & { server_memory_mb: number }) | { status: 'completed' }
 
+/** A /crawl/stream line as the engine hands it to a door: a cache hit is still the JSON it was stored as (raw-json.ts). */
+export type StreamItem = StreamLine | RawJson<CrawlResult & { server_memory_mb: number }>
+
 /** What a /crawl answer says about the server beside its results, known once the last result is out. */
 export interface CrawlEnvelopeStats {
   /** Wall time of the request, in seconds. */
@@ -59,8 +63,12 @@ export interface CrawlEnvelopeStats {
   server_peak_memory_mb: number
 }
 
-/** A batch's results as the engine hands them to a door, with the envelope's figures once they are all read. */
-export interface CrawlBatch extends AsyncIterable<CrawlResult> {
+/**
+ * A batch's results as the engine hands them to a door, with the envelope's figures once they are
+ * all read. A cache hit is still the JSON it was stored as (raw-json.ts): the HTTP door writes it
+ * as it is, the IPC door parses it.
+ */
+export interface CrawlBatch extends AsyncIterable<CrawlResult | RawJson<CrawlResult>> {
   /** Call after the last result was read. */
   envelope(): CrawlEnvelopeStats
 }

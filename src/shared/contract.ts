@@ -1,9 +1,12 @@
 import type { z } from 'zod'
 import { CrawlRequestSchema, SingleUrlRequestSchema, type CrawlResponse, type CrawlResult } from './crawl-schemas.js'
-import type { CrawlBatch, HealthResponse, HtmlResponse, MarkdownResponse, PdfResponse, ScreenshotResponse, StreamLine } from './api-types.js'
+import type { CrawlBatch, HealthResponse, HtmlResponse, MarkdownResponse, PdfResponse, ScreenshotResponse, StreamItem, StreamLine } from './api-types.js'
 import { ExecuteJsRequestSchema, MarkdownRequestSchema, PdfRequestSchema, ScreenshotRequestSchema } from './route-requests.js'
 import { SettingsPatchSchema, type SettingsAnswer } from './settings.js'
 import { ConfigDumpRequestSchema, type ConfigDumpResponse, type ConfigSchemaResponse } from './crawl4ai/dump.js'
+import { CrawlJobRequestSchema, JobIdInput, JobListQuery, type JobListResponse, type JobStatusResponse, type JobSubmitResponse } from './job-schemas.js'
+import { WebhooksQuery, type WebhooksResponse } from './monitor-webhooks.js'
+import type { FleetResponse } from './monitor-fleet.js'
 import { CloseSessionInput, EmptyBody, KillBrowserInput, LogQuery, NoQuery, RequestsQuery, RestartBrowserInput, TimelineQuery } from './monitor-schemas.js'
 import type {
   BrowsersResponse,
@@ -28,14 +31,21 @@ import type {
  * input and the type of its output. The Koa routes and the IPC handlers are generated from
  * this table, so a new operation is one entry here plus one service method.
  */
-export type HttpMethod = 'GET' | 'POST'
+export type HttpMethod = 'GET' | 'POST' | 'DELETE'
 
 /** Token scopes over HTTP, each containing the one before: read < crawl < admin. */
 export type OperationScope = 'open' | 'read' | 'crawl' | 'admin'
 
 export interface Operation<I extends z.ZodType = z.ZodType, O = unknown, S = O> {
+  /** GET and DELETE take their input from the query string, POST from a JSON body. */
   method: HttpMethod
+  /**
+   * A `:name` segment is a path parameter: the HTTP door puts its value into the input under
+   * `name` before validation (over IPC the caller passes it in the input).
+   */
   path: string
+  /** The HTTP status of a successful answer when it is not 200 (202 for work accepted for later). */
+  successStatus?: number
   input: I
   /**
    * 'json': one JSON body; 'batch': one JSON body `{results: [...], success}` that the engine
@@ -87,7 +97,7 @@ export const contract = {
     streamsWhen: (input) => ((input.crawler_config as { stream?: boolean }).stream === true ? 'crawlStream' : null),
     summary: 'Crawl 1..100 URLs; one result per URL (NDJSON as /crawl/stream when crawler_config.stream is true)',
   }),
-  crawlStream: op<AsyncIterable<StreamLine>>()({
+  crawlStream: op<AsyncIterable<StreamLine>, AsyncIterable<StreamItem>>()({
     method: 'POST',
     path: '/crawl/stream',
     input: CrawlRequestSchema,
@@ -323,6 +333,43 @@ export const contract = {
     scope: 'read',
     summary: "crawldeck's default BrowserConfig and CrawlerRunConfig, in Crawl4AI's dump form",
   }),
+  crawlJob: op<JobSubmitResponse>()({
+    method: 'POST',
+    path: '/crawl/job',
+    input: CrawlJobRequestSchema,
+    response: 'json',
+    successStatus: 202,
+    crawl: true,
+    scope: 'crawl',
+    summary: 'Queue a crawl of URLs as a job (Crawl4AI form); answers 202 {task_id} at once, webhook_config announces the end',
+  }),
+  crawlJobStatus: op<JobStatusResponse>()({
+    method: 'GET',
+    path: '/crawl/job/:task_id',
+    input: JobIdInput,
+    response: 'json',
+    crawl: false,
+    scope: 'crawl',
+    summary: "A job's status and progress, with its /crawl envelope once completed (404 once its TTL has run out)",
+  }),
+  cancelJob: op<JobStatusResponse>()({
+    method: 'DELETE',
+    path: '/crawl/job/:task_id',
+    input: JobIdInput,
+    response: 'json',
+    crawl: false,
+    scope: 'crawl',
+    summary: 'Cancel a job: a queued one never runs, a running one stops after the URLs it is crawling and keeps what finished',
+  }),
+  crawlJobs: op<JobListResponse>()({
+    method: 'GET',
+    path: '/crawl/jobs',
+    input: JobListQuery,
+    response: 'json',
+    crawl: false,
+    scope: 'crawl',
+    summary: 'Jobs kept, newest first, optionally of one status (without their results)',
+  }),
   configDump: op<ConfigDumpResponse>()({
     method: 'POST',
     path: '/config/dump',
@@ -331,6 +378,24 @@ export const contract = {
     crawl: false,
     scope: 'crawl',
     summary: "A BrowserConfig or CrawlerRunConfig checked as /crawl checks it, in Crawl4AI's dump form, with warnings",
+  }),
+  monitorWebhooks: op<WebhooksResponse>()({
+    method: 'GET',
+    path: '/monitor/webhooks',
+    input: WebhooksQuery,
+    response: 'json',
+    crawl: false,
+    scope: 'read',
+    summary: 'Recent job webhook deliveries, newest first: status, attempts, last status code and error',
+  }),
+  monitorFleet: op<FleetResponse>()({
+    method: 'GET',
+    path: '/monitor/fleet',
+    input: NoQuery,
+    response: 'json',
+    crawl: false,
+    scope: 'read',
+    summary: 'The instances sharing this Redis (heartbeat within their TTL), with load, pool, health and jobs; this one marked self',
   }),
 } as const
 
@@ -347,6 +412,8 @@ export interface CallContext {
   signal: AbortSignal
   /** 'http' or 'ipc': which door the call came through. */
   transport: 'http' | 'ipc'
+  /** The HTTP door's origin as the client addressed it (`http://host:port`), for links in answers. */
+  origin?: string
 }
 
 /** The engine side of the contract: one method per operation. */

@@ -31,7 +31,7 @@ export const RequestsQuery = z
 
 export const TimelineQuery = z
   .object({
-    metric: z.enum(['memory', 'cpu', 'requests', 'browsers']).default('memory'),
+    metric: z.enum(['memory', 'cpu', 'requests', 'browsers', 'limit']).default('memory'),
     window: z
       .string()
       .regex(/^\d{1,4}[sm]$/, 'window looks like 5m or 90s')

@@ -9,6 +9,8 @@
  * `timeline.timestamp`) are epoch milliseconds.
  */
 
+import type { JobsHealth } from './job-schemas.js'
+
 export type BrowserTier = 'permanent' | 'hot' | 'cold'
 export type RequestPhase = 'queued' | 'acquiring' | 'navigating' | 'extracting'
 export type MemoryPressure = 'LOW' | 'MEDIUM' | 'HIGH'
@@ -54,6 +56,10 @@ export interface CompletedRequest {
   cache_hit: boolean
   queue_wait_ms: number | null
   browser_sig: string | null
+  /** crawler_config.extraction_strategy, when one ran; absent in records kept before it was recorded. */
+  extraction?: RequestExtraction | null
+  /** The markdown_generator's content filter, when one ran; absent in records kept before it was recorded. */
+  content_filter?: RequestContentFilter | null
   /**
    * Change of the serving browser's private memory across the request, in MB: the anonymous
    * resident memory (RssAnon) of its process tree, the first once-a-second sample after it minus
@@ -64,6 +70,24 @@ export interface CompletedRequest {
    * the pages it serves at once, so such a change is not this request's to report.
    */
   mem_delta: number | null
+}
+
+/** The extraction strategy a request ran, over all its URLs. */
+export interface RequestExtraction {
+  /** Its type, e.g. JsonCssExtractionStrategy. */
+  strategy: string
+  /** Records in extracted_content (the length of its JSON array), summed over the URLs crawled; null when all were cache hits. */
+  records: number | null
+}
+
+/** The content filter a request ran, over all its URLs: how much of the page's Markdown it kept. */
+export interface RequestContentFilter {
+  /** Its type, e.g. PruningContentFilter. */
+  type: string
+  /** Characters of fit_markdown, summed over the URLs crawled; null when all were cache hits. */
+  fit_chars: number | null
+  /** Characters of raw_markdown, likewise. */
+  raw_chars: number | null
 }
 
 export interface RequestsResponse {
@@ -121,7 +145,8 @@ export interface EndpointStats {
 
 export type EndpointStatsResponse = Record<string, EndpointStats>
 
-export type TimelineMetric = 'memory' | 'cpu' | 'requests' | 'browsers'
+/** `limit`: the page limit of admission (adaptive: it moves; see MonitorHealth.admission). */
+export type TimelineMetric = 'memory' | 'cpu' | 'requests' | 'browsers' | 'limit'
 export interface TierCounts {
   permanent: number
   hot: number
@@ -189,6 +214,9 @@ export interface ErrorsResponse {
   groups: ErrorGroupView[]
 }
 
+/** Why the adaptive page limit moved (src/main/core/admission/limiter.ts). */
+export type AdmissionLimitReason = 'memory' | 'deadline' | 'latency' | 'headroom'
+
 export interface MonitorHealth {
   container: {
     cpu_percent: number
@@ -209,6 +237,17 @@ export interface MonitorHealth {
     total_memory_mb: number
   }
   queue: { active: number; queued: number; max_pages: number; queue_size: number }
+  /**
+   * The page limit: fixed at max_limit (max_pages) unless adaptive, then between min_limit and
+   * max_limit; last_change says when and why it last moved (at: epoch ms), null until it has.
+   */
+  admission: {
+    limit: number
+    max_limit: number
+    min_limit: number
+    adaptive: boolean
+    last_change: { at: number; from: number; to: number; reason: AdmissionLimitReason; detail: string } | null
+  }
   janitor: {
     memory_pressure: MemoryPressure
     /**
@@ -226,6 +265,8 @@ export interface MonitorHealth {
   persistence: { backend: 'file' | 'redis' | 'memory'; ok: boolean; error: string | null; pending: boolean; last_flush: number | null }
   /** The result cache (crawler_config.cache_mode). */
   cache: CacheHealth
+  /** Async crawl jobs (/crawl/job) kept, by status; `error` when the job store could not be read. */
+  jobs?: JobsHealth & { error?: string }
 }
 
 /**
@@ -270,6 +311,8 @@ export interface TimelineTick {
   cpu: number
   requests: number
   browsers: TierCounts
+  /** The page limit at the point; absent on points stored by versions before it was recorded. */
+  limit?: number
 }
 
 /**

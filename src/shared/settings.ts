@@ -50,6 +50,18 @@ export type TokenRole = (typeof TOKEN_ROLES)[number]
 export const NOTIFICATION_KINDS = ['crash', 'memory_high', 'error_burst'] as const
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number]
 
+/**
+ * The Chromium, Chrome or Edge program the engine launches (Settings' "Chromium path"): absolute,
+ * in the form of the machine the engine runs on (/..., C:\... or \\server\...). That it exists and
+ * is executable is checked by the engine when it is saved (settings-service.ts).
+ */
+const ChromiumPath = z
+  .string()
+  .trim()
+  .min(1)
+  .max(4096)
+  .refine((v) => /^(\/|[A-Za-z]:[\\/]|\\\\)/.test(v) && !v.includes('\0'), 'give the absolute path of the browser program (/... or C:\\...)')
+
 const RedisUrl = z
   .string()
   .min(1)
@@ -65,6 +77,14 @@ const fields = {
   redis_url: RedisUrl.nullable(),
   memory_threshold_percent: z.number().min(0).max(100),
   idle_ttl_seconds: z.number().min(0).max(86_400),
+  /** null: the engine looks for Chromium, Chrome or Edge in the usual places. --chromium and CRAWLDECK_CHROMIUM win over it. */
+  chromium_path: ChromiumPath.nullable(),
+  /** Desktop app: closing the window keeps crawldeck (engine, REST API, /dashboard) running in the tray; Quit is explicit. */
+  close_to_tray: z.boolean(),
+  /** Desktop app: the system starts it at login. */
+  start_at_login: z.boolean(),
+  /** Desktop app: it starts with no window, only its tray icon (the engine runs). */
+  start_hidden: z.boolean(),
 }
 
 export const SettingsSchema = z
@@ -86,6 +106,10 @@ export const SettingsPatchSchema = z
     redis_url: fields.redis_url.optional(),
     memory_threshold_percent: fields.memory_threshold_percent.optional(),
     idle_ttl_seconds: fields.idle_ttl_seconds.optional(),
+    chromium_path: fields.chromium_path.optional(),
+    close_to_tray: fields.close_to_tray.optional(),
+    start_at_login: fields.start_at_login.optional(),
+    start_hidden: fields.start_hidden.optional(),
     tokens: z
       .object({
         admin: z.array(TokenOrMask).max(MAX_TOKENS).optional(),
@@ -109,8 +133,12 @@ export const SETTING_KEYS = [
   'redis_url',
   'memory_threshold_percent',
   'idle_ttl_seconds',
+  'chromium_path',
   ...TOKEN_ROLES.map((r) => `tokens.${r}` as const),
   ...NOTIFICATION_KINDS.map((k) => `notifications.${k}` as const),
+  'close_to_tray',
+  'start_at_login',
+  'start_hidden',
 ] as const
 export type SettingKey = (typeof SETTING_KEYS)[number]
 

@@ -14,6 +14,7 @@ function actions(): AppMenuActions & { log: string[] } {
     navigate: (view) => log.push(`navigate:${view}`),
     toggleLivePaused: () => log.push('toggle-live'),
     forceCleanup: () => log.push('cleanup'),
+    openLogFolder: () => log.push('open-logs'),
     quit: () => log.push('quit'),
   }
 }
@@ -55,6 +56,13 @@ describe('app menu', () => {
       a.log.length = 0
       click(byAccelerator(template, 'CmdOrCtrl+Q'))
       expect(a.log).toEqual(['quit'])
+      // Open Log Folder sits beside Quit (File menu, or the app menu on macOS).
+      const logs = items(template).filter((i) => i.label === 'Open Log Folder')
+      expect(logs).toHaveLength(1)
+      expect((template[0]?.submenu as MenuItemConstructorOptions[]).includes(logs[0]!)).toBe(true)
+      a.log.length = 0
+      click(logs[0]!)
+      expect(a.log).toEqual(['open-logs'])
     })
   }
 

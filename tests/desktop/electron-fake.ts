@@ -12,6 +12,7 @@ export class FakeWebContents extends EventEmitter {
   readonly sent: Array<{ channel: string; args: unknown[] }> = []
   windowOpenHandler: ((details: { url: string }) => { action: string }) | null = null
   destroyed = false
+  reloads = 0
   constructor(readonly session: FakeSession) {
     super()
   }
@@ -23,6 +24,13 @@ export class FakeWebContents extends EventEmitter {
   }
   isDestroyed(): boolean {
     return this.destroyed
+  }
+  reload(): void {
+    this.reloads++
+  }
+  /** Test helper: the renderer process ends, as Electron reports it. */
+  processGone(reason: string, exitCode = 1): void {
+    this.emit('render-process-gone', {}, { reason, exitCode })
   }
 }
 
@@ -115,6 +123,34 @@ export class FakeBrowserWindow extends EventEmitter {
   isDestroyed(): boolean {
     return this.destroyed
   }
+  isVisible(): boolean {
+    return this.visible && !this.destroyed
+  }
+  hide(): void {
+    this.visible = false
+    this.calls.push('hide')
+  }
+  /**
+   * As the close button: 'close' (which a listener may prevent), then the window is destroyed,
+   * 'closed', and the app's 'window-all-closed' when it was the last one.
+   */
+  close(): void {
+    if (this.destroyed) return
+    let prevented = false
+    this.emit('close', { preventDefault: () => (prevented = true) })
+    if (prevented) return
+    this.destroy()
+  }
+  /** Gone without 'close' (as Electron's destroy()); 'closed' and 'window-all-closed' still follow. */
+  destroy(): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    this.visible = false
+    this.webContents.destroyed = true
+    this.calls.push('destroy')
+    this.emit('closed')
+    if (fake.windows.every((w) => w.destroyed)) fake.app.emit('window-all-closed')
+  }
   /** Test helper: the user drags/resizes the window. */
   moveTo(bounds: Partial<Bounds>): void {
     this.bounds = { ...this.bounds, ...bounds }
@@ -131,6 +167,13 @@ export class FakeApp extends EventEmitter {
   readonly exited = new Promise<number>((resolve) => (this.resolveExit = resolve))
   isPackaged = false
   userData = '/nonexistent'
+  /** app.getPath('logs'); the user-data folder's logs/ when not set (as on Linux and Windows). */
+  logs: string | null = null
+  appData = '/nonexistent-appdata'
+  appPath = '/app'
+  /** app.setLoginItemSettings calls, in order. */
+  readonly loginItemSettings: any[] = []
+  appUserModelId: string | null = null
   requestSingleInstanceLock(): boolean {
     this.calls.push({ name: 'requestSingleInstanceLock', args: [] })
     return this.lockGranted
@@ -151,8 +194,21 @@ export class FakeApp extends EventEmitter {
     return Promise.resolve()
   }
   getPath(name: string): string {
-    if (name !== 'userData') throw new Error(`unexpected getPath(${name})`)
-    return this.userData
+    if (name === 'userData') return this.userData
+    if (name === 'logs') return this.logs ?? `${this.userData}/logs`
+    if (name === 'appData') return this.appData
+    throw new Error(`unexpected getPath(${name})`)
+  }
+  getAppPath(): string {
+    return this.appPath
+  }
+  setLoginItemSettings(settings: unknown): void {
+    this.calls.push({ name: 'setLoginItemSettings', args: [settings] })
+    this.loginItemSettings.push(settings)
+  }
+  setAppUserModelId(id: string): void {
+    this.calls.push({ name: 'setAppUserModelId', args: [id] })
+    this.appUserModelId = id
   }
   callsOf(name: string): unknown[][] {
     return this.calls.filter((c) => c.name === name).map((c) => c.args)
@@ -230,6 +286,11 @@ export interface FakeState {
   iconEmpty: boolean
   /** dialog.showErrorBox calls, in order. */
   errorBoxes: Array<{ title: string; content: string }>
+  /** dialog.showMessageBox calls, in order, each answered by `answerMessageBox` (default: the cancel button). */
+  messageBoxes: Array<{ window: unknown; options: any }>
+  answerMessageBox: (options: any) => number
+  /** shell.openPath calls. */
+  openedPaths: string[]
 }
 
 function freshState(): FakeState {
@@ -245,6 +306,9 @@ function freshState(): FakeState {
     ipcMain: new FakeIpcMain(),
     iconEmpty: false,
     errorBoxes: [],
+    messageBoxes: [],
+    answerMessageBox: (options) => options.cancelId ?? 0,
+    openedPaths: [],
   }
 }
 
@@ -287,6 +351,10 @@ export const electronModule = {
       fake.openedExternal.push(url)
       return Promise.resolve()
     },
+    openPath: (path: string) => {
+      fake.openedPaths.push(path)
+      return Promise.resolve('')
+    },
   },
   nativeImage: {
     createFromPath: () => fakeImage(),
@@ -294,6 +362,12 @@ export const electronModule = {
   dialog: {
     showErrorBox: (title: string, content: string) => {
       fake.errorBoxes.push({ title, content })
+    },
+    // As Electron: the window is optional and comes first.
+    showMessageBox: (a: any, b?: any) => {
+      const [window, options] = b === undefined ? [null, a] : [a, b]
+      fake.messageBoxes.push({ window, options })
+      return Promise.resolve({ response: fake.answerMessageBox(options), checkboxChecked: false })
     },
   },
   get session() {

@@ -37,6 +37,7 @@ function health(over: { permanent: boolean; hot: number; cold: number; active: n
       total_memory_mb: 100,
     },
     queue: { active: over.active, queued: 0, max_pages: 8, queue_size: 64 },
+    admission: { limit: 8, max_limit: 8, min_limit: 1, adaptive: true, last_change: null },
     janitor: {
       memory_pressure: 'LOW',
       next_cleanup_estimate: 'adaptive',
@@ -124,6 +125,30 @@ describe('tray', () => {
     click(item(tray, 'Quit'))
     await Promise.resolve()
     expect(log).toEqual(['open', 'paused:true', 'paused:false', 'cleanup', 'quit'])
+  })
+
+  it('Open Log Folder, before Quit, when the app has a log folder', () => {
+    const { tray } = setup()
+    expect(menuItems(tray).some((i) => i.label === 'Open Log Folder')).toBe(false)
+    const opened: string[] = []
+    createTray({
+      icon: 'icon.png',
+      readSummary: () => poolSummaryFrom(health({ permanent: true, hot: 0, cold: 0, active: 0, memory: 1 })),
+      isLivePaused: () => false,
+      actions: {
+        open: () => undefined,
+        setLivePaused: () => undefined,
+        forceCleanup: async () => undefined,
+        quit: () => undefined,
+        openLogFolder: () => opened.push('logs'),
+      },
+      logger: silentLogger(),
+    })
+    const withLogs = fake.trays.at(-1) as FakeTray
+    const labels = menuItems(withLogs).map((i) => i.label ?? i.type)
+    expect(labels.slice(-3)).toEqual(['Open Log Folder', 'separator', 'Quit'])
+    click(item(withLogs, 'Open Log Folder'))
+    expect(opened).toEqual(['logs'])
   })
 
   it('the summary format', () => {

@@ -37,7 +37,8 @@ import { bigProductListPage, contactPage, hostileProductListPage, productListPag
  *                     /products/hostile the list after a script that booby-traps prototypes and globals
  *   /sess/login       sets the cookie crawldeck_sess=yes; /sess/page a plain page; /sess/counter
  *                     sets window.__count = 0 (named sessions: their cookies and window state)
- *   /cache/:name?kb=N a page per name (N more KB of text), for the result cache's tests (hits(path) counts fetches)
+ *   /cache/:name?kb=N a page per name (N more KB of text), for the result cache's tests (hits(path) counts fetches);
+ *                     &ms=N answers it after N ms (capped at 60 s), a slower page still counted per name
  *   /c4a/...          pages for Crawl4AI's crawl parameters (c4aRoute below): headers, cookies,
  *                     images, stylesheets, lazy loading, overlays, iframes, link and media filters
  * Anything else is a 404 HTML page. Every response has Content-Type and Cache-Control: no-store.
@@ -601,7 +602,19 @@ export async function startFixtureServer(): Promise<FixtureServer> {
     if (cached) {
       const pad = Math.min(256, Math.max(0, Number(parsed.searchParams.get('kb')) || 0))
       const words = 'A paragraph of words. '.repeat(20 + Math.round((pad * 1024) / 22))
-      return send(res, 200, simplePage(`Cached ${cached[1]}`, `<h1>Cached ${cached[1]}</h1><p>${words}</p>`))
+      const page = simplePage(`Cached ${cached[1]}`, `<h1>Cached ${cached[1]}</h1><p>${words}</p>`)
+      const delay = Math.min(60_000, Math.max(0, Number(parsed.searchParams.get('ms')) || 0))
+      if (delay === 0) return send(res, 200, page)
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        send(res, 200, page)
+      }, delay)
+      timers.add(timer)
+      res.on('close', () => {
+        clearTimeout(timer)
+        timers.delete(timer)
+      })
+      return
     }
 
     // Product lists for the extraction strategies (tests/helpers/product-pages.ts).

@@ -53,6 +53,9 @@ const ALL_EVENTS = Object.keys({
   'request:finished': true,
   'session:opened': true,
   'session:closed': true,
+  'webhook:attempt': true,
+  'webhook:delivered': true,
+  'webhook:failed': true,
 } satisfies Record<EngineEventName, true>) as EngineEventName[]
 
 /**

@@ -119,6 +119,13 @@ function sampleInputs(): Record<OperationName, unknown> {
     updateSettings: {},
     configSchema: {},
     configDump: { type: 'CrawlerRunConfig', params: { check_robots_txt: true } },
+    crawlJob: { urls: [page] },
+    // Reach the service, which answers 404: no job has this id.
+    crawlJobStatus: { task_id: 'crawl_00000000' },
+    cancelJob: { task_id: 'crawl_00000000' },
+    crawlJobs: { status: 'all' },
+    monitorWebhooks: { limit: 10 },
+    monitorFleet: {},
   } as Record<OperationName, unknown>
 }
 

@@ -25,6 +25,8 @@ describe('SettingsSchema', () => {
 
   it('lists every issue-5 setting', () => {
     expect(Object.keys(SettingsSchema.shape).sort()).toEqual([
+      'chromium_path',
+      'close_to_tray',
       'host',
       'http_enabled',
       'idle_ttl_seconds',
@@ -32,6 +34,8 @@ describe('SettingsSchema', () => {
       'notifications',
       'port',
       'redis_url',
+      'start_at_login',
+      'start_hidden',
       'tokens',
     ])
     expect(Object.keys(SettingsSchema.shape.tokens.shape)).toEqual(['admin', 'crawl', 'read'])
@@ -72,6 +76,10 @@ describe('SettingsSchema', () => {
       http_enabled: true,
       tokens: { admin: [], crawl: [], read: [] },
       notifications: { crash: true, memory_high: true, error_burst: true },
+      // The desktop app stays in the tray when its window closes, and starts only when asked.
+      close_to_tray: true,
+      start_at_login: false,
+      start_hidden: false,
     })
   })
 

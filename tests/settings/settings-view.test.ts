@@ -213,4 +213,19 @@ describe('SettingsView', () => {
     expect(s.runtime.settings.current().tokens.crawl).toEqual(['crawl-token-secret-WXYZ', 'second-crawl-token-QRST'])
     expect(s.runtime.settings.current().notifications.crash).toBe(false)
   })
+
+  it('the desktop app fields: close to tray on, start at login and hidden off; a change applies now', async () => {
+    const w = await mountView()
+    const checked = (id: string) => (w.get(tid(id)).element as HTMLInputElement).checked
+    expect([checked('set-close-to-tray'), checked('set-start-at-login'), checked('set-start-hidden')]).toEqual([true, false, false])
+    await w.get(tid('set-close-to-tray')).setValue(false)
+    await w.get(tid('set-start-at-login')).setValue(true)
+    await saveAndSettle(w)
+    expect(w.get(tid('settings-outcome')).text()).toBe('saved, applied now: close to tray, start at login')
+    expect(s.runtime.settings.current()).toMatchObject({ close_to_tray: false, start_at_login: true, start_hidden: false })
+    // Only what was chosen is kept: start_hidden keeps following the default.
+    const saved = (await savedFile()).settings
+    expect(saved).toMatchObject({ close_to_tray: false, start_at_login: true })
+    expect(saved).not.toHaveProperty('start_hidden')
+  })
 })

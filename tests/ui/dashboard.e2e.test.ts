@@ -354,6 +354,7 @@ describe('dashboard end to end', () => {
         memory: { metric: 'memory' as const, window: '300s', resolution_seconds: 5, timestamps: secs, timestamps_ms: ts, values: series((i) => 40 + (i % 10)) },
         cpu: { metric: 'cpu' as const, window: '300s', resolution_seconds: 5, timestamps: secs, timestamps_ms: ts, values: series((i) => 20 + (i % 30)) },
         requests: { metric: 'requests' as const, window: '300s', resolution_seconds: 5, timestamps: secs, timestamps_ms: ts, values: series((i) => i % 5) },
+        limit: { metric: 'limit' as const, window: '300s', resolution_seconds: 5, timestamps: secs, timestamps_ms: ts, values: series(() => 8) },
         browsers: {
           metric: 'browsers' as const,
           window: '300s',

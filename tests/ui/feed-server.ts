@@ -129,6 +129,7 @@ export async function startFeedServer(opts: FeedOptions = {}): Promise<FeedServe
         cpu: { metric: 'cpu', ...series((p) => p.cpu) } as MonitorSnapshotView['timeline']['cpu'],
         requests: { metric: 'requests', ...series((p) => p.requests) } as MonitorSnapshotView['timeline']['requests'],
         browsers: { metric: 'browsers', ...series((p) => p.browsers) } as MonitorSnapshotView['timeline']['browsers'],
+        limit: { metric: 'limit', ...series((p) => p.limit ?? 0) } as MonitorSnapshotView['timeline']['limit'],
       },
       janitor,
       errors: { errors, groups: [{ signature: 'boom N', example: 'boom 1', endpoints: ['/crawl'], count: errors.length, first_seen: now, last_seen: now }] },

@@ -31,6 +31,7 @@ export function health(overrides: Partial<MonitorHealth['container']> = {}): Mon
     },
     pool: { permanent: { active: true, memory_mb: 150 }, hot: { count: 1, memory_mb: 120 }, cold: { count: 2, memory_mb: 200 }, total_memory_mb: 470 },
     queue: { active: 1, queued: 0, max_pages: 8, queue_size: 64 },
+    admission: { limit: 8, max_limit: 8, min_limit: 1, adaptive: true, last_change: null },
     janitor: {
       memory_pressure: 'LOW',
       next_cleanup_estimate: 1_700_000_030,
@@ -170,7 +171,13 @@ export function snapshot(over: Partial<MonitorSnapshotView> = {}): MonitorSnapsh
         errors: 1,
       },
     },
-    timeline: { memory: timeline('memory', 10), cpu: timeline('cpu', 10), requests: timeline('requests', 10), browsers: timeline('browsers', 10) },
+    timeline: {
+      memory: timeline('memory', 10),
+      cpu: timeline('cpu', 10),
+      requests: timeline('requests', 10),
+      browsers: timeline('browsers', 10),
+      limit: timeline('limit', 10),
+    },
     janitor: [janitorEvent(1), janitorEvent(2)],
     errors: {
       errors: [errorEntry(1)],

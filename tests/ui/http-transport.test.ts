@@ -71,6 +71,15 @@ describe('HttpTransport', () => {
     expect(log).toEqual(['GET /monitor/timeline?metric=cpu&window=5m', 'POST /monitor/actions/kill_browser'])
   })
 
+  it('puts path parameters in the path and sends DELETE routes without a body', async () => {
+    const log: string[] = []
+    const t = new HttpTransport({ fetch: fakeFetch(log), EventSource: FakeEventSource as never })
+    await t.call('crawlJobStatus', { task_id: 'crawl_0123abcd' }).catch(() => undefined)
+    await t.call('cancelJob', { task_id: 'crawl_0123abcd' }).catch(() => undefined)
+    await t.call('crawlJobs', { status: 'queued', limit: 5 }).catch(() => undefined)
+    expect(log).toEqual(['GET /crawl/job/crawl_0123abcd', 'DELETE /crawl/job/crawl_0123abcd', 'GET /crawl/jobs?status=queued&limit=5'])
+  })
+
   it('a crawl answer cut off after its status reads as a network TransportError, not a stray exception', async () => {
     // What the server does when a batch fails half-way through its answer: status 200, then the
     // connection is cut mid-body.

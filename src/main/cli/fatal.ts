@@ -76,7 +76,7 @@ export function describeFatal(err: unknown, ctx: FatalContext): string {
     // Playwright appends a multi-line call log to launch failures; its first line is the cause.
     const first = firstLine(err.message)
     if (err.code === 'browser_launch_failed') {
-      return `Chromium could not start: ${first} (check the binary given with --chromium / CRAWLDECK_CHROMIUM, or run with --log-level debug for details)`
+      return `Chromium could not start: ${first} (check the binary given with --chromium / CRAWLDECK_CHROMIUM or as the Chromium path in Settings, or run with --log-level debug for details)`
     }
     return first
   }

@@ -71,7 +71,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): P
 }
 
 /** Options whose value is a secret whatever it is, and those that are one when they hold credentials. */
-const SECRET_KEYS = new Set<Key>(['admin_tokens', 'crawl_tokens', 'read_tokens'])
+const SECRET_KEYS = new Set<Key>(['admin_tokens', 'crawl_tokens', 'read_tokens', 'webhook_secret'])
 const URL_KEYS = new Set<Key>(['redis_url'])
 
 function carriesSecret(key: Key, raw: string): boolean {

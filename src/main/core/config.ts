@@ -35,6 +35,13 @@ export const ConfigSchema = z
     chromium: z.string().min(1).nullable().default(null),
     /** Most pages open at once, across all browsers. */
     max_pages: z.number().int().min(1).max(256).default(8),
+    /**
+     * Let the page limit move between min_pages and max_pages with measured page time, CPU and
+     * memory (core/admission/limiter.ts); false: max_pages pages at once, always.
+     */
+    adaptive_admission: z.boolean().default(true),
+    /** The adaptive page limit's floor. */
+    min_pages: z.number().int().min(1).max(256).default(1),
     /** Requests allowed to wait for a page slot; beyond this the answer is 429. */
     queue_size: z.number().int().min(0).max(10_000).default(64),
     /** Refuse to launch a browser at or above this memory use (percent of the cgroup limit or host RAM). */
@@ -120,6 +127,31 @@ export const ConfigSchema = z
      * neutral (docs/benchmarks.md, "Pre-warmed pages"); 2 adds little and holds one more renderer.
      */
     prewarm_pages: z.number().int().min(0).max(16).default(1),
+    /**
+     * Key of the HMAC-SHA256 signature of every webhook body (X-Crawldeck-Signature), so receivers
+     * can tell a delivery came from this service. Null: webhooks are sent unsigned.
+     */
+    webhook_secret: z.string().min(16, 'at least 16 characters: a short key is guessed from signed bodies').max(1024).nullable().default(null),
+    /** Seconds a finished job (/crawl/job) and its result are kept; 0 keeps them until the store is cleared. 3600 as Crawl4AI. */
+    job_ttl_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400)
+      .default(3600),
+    /** At shutdown, seconds running jobs may take to finish before they are handed back to the queue (to run again). */
+    job_drain_seconds: z.number().min(0).max(600).default(5),
+    /**
+     * With redis_url: seconds a running job's lock outlives a silent instance (renewed every half
+     * of it), and how often the queue looks for lapsed locks, so a dead instance's jobs run
+     * elsewhere within about twice this. Short: taken over sooner, but a process stalled that long
+     * (swapping, a paused VM) loses its jobs to another, which then runs them again.
+     */
+    job_lock_seconds: z.number().int().min(2).max(600).default(30),
+    /** Seconds a fleet member's registration outlives its last heartbeat (heartbeats every third of it); with redis_url only. */
+    fleet_ttl_seconds: z.number().int().min(3).max(300).default(15),
+    /** host:port (or URL) other fleet members and the dashboard reach this instance at; the address it listens on when left out. */
+    fleet_address: z.string().min(1).max(512).nullable().default(null),
   })
   .strict()
 

@@ -93,10 +93,17 @@ export class QueueFullError extends CrawldeckError {
   constructor(
     readonly retryAfterSeconds: number,
     queued: number,
+    /** Why a caller was refused while the queue had room (its page_timeout could not be met). */
+    why?: string,
   ) {
-    super(429, 'queue_full', `crawl queue is full (${queued} waiting); retry after ${retryAfterSeconds} s`, {
-      headers: { 'Retry-After': String(retryAfterSeconds) },
-    })
+    super(
+      429,
+      'queue_full',
+      `${why ? `crawl queue refused the request: ${why}` : `crawl queue is full (${queued} waiting)`}; retry after ${retryAfterSeconds} s`,
+      {
+        headers: { 'Retry-After': String(retryAfterSeconds) },
+      },
+    )
   }
 }
 

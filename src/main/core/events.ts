@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events'
+import type { RequestContentFilter, RequestExtraction } from '../../shared/monitor-types.js'
+import type { LimitReason } from './admission/limiter.js'
 
 /**
  * Every change in the engine is one typed event. The monitor listens here;
@@ -8,7 +10,7 @@ export type BrowserTier = 'permanent' | 'hot' | 'cold'
 export type CloseReason = 'idle' | 'retired' | 'killed' | 'crashed' | 'restarted' | 'cleanup' | 'shutdown'
 export type RequestPhase = 'queued' | 'acquiring' | 'navigating' | 'extracting'
 /** Why a named session ended: its idle TTL, an operator's close, its browser going away, or shutdown. */
-export type SessionCloseReason = 'expired' | 'closed' | 'browser_gone' | 'shutdown'
+export type SessionCloseReason = 'expired' | 'closed' | 'browser_gone' | 'shutdown' | 'timeout'
 
 export interface EngineEvents {
   'browser:launching': { sig: string; tier: BrowserTier }
@@ -35,7 +37,19 @@ export interface EngineEvents {
   /** A named session (crawler_config.session_id) opened its page on a browser it holds a lease on. */
   'session:opened': { session_id: string; browser_id: string; sig: string }
   'session:closed': { session_id: string; browser_id: string; sig: string; reason: SessionCloseReason; requests: number; age_seconds: number }
-  'admission:changed': { active: number; queued: number; limit: number; queue_limit: number }
+  /**
+   * Pages open, callers waiting, or the page limit moved. `reason` and `change` are set when the
+   * adaptive limit moved (admission/limiter.ts says why it does), null otherwise.
+   */
+  'admission:changed': {
+    active: number
+    queued: number
+    limit: number
+    queue_limit: number
+    max_limit: number
+    reason: LimitReason | null
+    change: { at: number; from: number; to: number; reason: LimitReason; detail: string } | null
+  }
   'admission:rejected': { queued: number; retry_after_seconds: number }
   'request:started': { id: string; endpoint: string; url: string; urls: number; config_sig: string; start_time: number }
   'request:phase': { id: string; phase: RequestPhase }
@@ -57,7 +71,38 @@ export interface EngineEvents {
     cache_hit: boolean
     queue_wait_ms: number | null
     browser_sig: string | null
+    /** What ran on the request's pages beyond the crawl (types in monitor-types.ts); absent or null: none. */
+    extraction?: RequestExtraction | null
+    content_filter?: RequestContentFilter | null
   }
+  /** One POST of a job's webhook (redirect hops included); retry_in_ms null when it is the last. */
+  'webhook:attempt': {
+    delivery_id: string
+    task_id: string
+    url: string
+    attempt: number
+    status_code: number | null
+    error: string | null
+    duration_ms: number
+    retry_in_ms: number | null
+  }
+  'webhook:delivered': WebhookDeliveryEvent
+  /** Given up: attempts spent, a 4xx, or refused (status 'refused', no attempt made). */
+  'webhook:failed': WebhookDeliveryEvent
+}
+
+/** A webhook delivery's end (the shape of WebhookDelivery in core/jobs/webhooks.ts). */
+export interface WebhookDeliveryEvent {
+  id: string
+  task_id: string
+  url: string
+  status: 'delivered' | 'failed' | 'refused'
+  attempts: number
+  last_status_code: number | null
+  last_error: string | null
+  started_at: number
+  finished_at: number
+  duration_ms: number
 }
 
 export type EngineEventName = keyof EngineEvents

@@ -32,6 +32,7 @@ export const LOG_REDACT_PATHS: readonly string[] = [
   'config.admin_tokens',
   'config.crawl_tokens',
   'config.read_tokens',
+  'config.webhook_secret',
   '*.authorization',
   '*.cookie',
   '*.headers.authorization',

@@ -1,5 +1,7 @@
+import os from 'node:os'
 import type { ServiceImpl } from '../../shared/contract.js'
-import { Admission } from './admission.js'
+import type { JobsHealth } from '../../shared/job-schemas.js'
+import { Admission, type AdmissionPressure } from './admission.js'
 import { poolExecutables, type PoolExecutables } from './chromium/executables.js'
 import { locateChromiumBinaries, type ChromiumBinaries } from './chromium/locate.js'
 import { currentIdentity, sandboxPolicy, type ProcessIdentity, type SandboxPolicy } from './chromium/sandbox.js'
@@ -11,20 +13,29 @@ import { privateTargetsReason } from './egress/address-policy.js'
 import { EgressGuard } from './egress/guard.js'
 import type { Lookup } from './egress/resolve.js'
 import { EngineEventBus } from './events.js'
+import { InstanceState, newInstanceId } from './fleet/instance.js'
+import { openFleetRegistry, type FleetRegistry } from './fleet/registry.js'
+import { WebhookSender } from './jobs/webhooks.js'
 import type { Logger } from './logger.js'
 import { Janitor } from './pool/janitor.js'
 import { PageReserve, type PageReserveDeps } from './pool/page-reserve.js'
 import { BrowserPool } from './pool/pool.js'
 import { LiveFeed } from './monitor/live.js'
 import { createMetrics } from './monitor/metrics.js'
-import { Monitor } from './monitor/monitor.js'
+import { Monitor, type MonitorDeps } from './monitor/monitor.js'
+import { WebhookLog } from './monitor/webhook-log.js'
 import { openResultCache } from './cache/open-cache.js'
 import type { ResultCache } from './cache/result-cache.js'
 import { createCacheService } from './service/cache-service.js'
 import { createConfigService } from './service/config-service.js'
 import { createCrawlService } from './service/crawl-service.js'
+import { createJobService } from './service/job-service.js'
+import type { JobQueue } from './jobs/job-queue.js'
+import { openJobQueue } from './jobs/open-queue.js'
 import { readHealth } from './service/health-service.js'
 import { createMonitorService } from './service/monitor-service.js'
+import { createFleetService } from './service/fleet-service.js'
+import { createWebhookService } from './service/webhook-service.js'
 import { createSettingsService, type SettingsService } from './service/settings-service.js'
 import { SettingsStore } from './settings/store.js'
 import { FileStore } from './store/file-store.js'
@@ -74,6 +85,12 @@ export interface Runtime {
   readonly egress: EgressGuard | null
   /** Whether browsers run in Chromium's sandbox, and the warning when they do not (as root). */
   readonly sandbox: SandboxPolicy
+  /** Sends jobs' webhooks (signed with webhook_secret, checked like crawl targets); its deliveries show in /monitor/webhooks. */
+  readonly webhooks: WebhookSender
+  /** This instance's entry in the fleet (Redis heartbeats with a TTL, or a fleet of one); its id is the `instance` label of /metrics. */
+  readonly fleet: FleetRegistry
+  /** Async crawl jobs (/crawl/job): BullMQ on redis_url, else LMDB in the data dir; `counts()` for the fleet view and health. */
+  readonly jobs: JobQueue
   readonly startedAt: number
   readonly version: string
   readMemory(): MemoryReading
@@ -97,6 +114,22 @@ export interface RuntimeDeps {
   openReservedPage?: PageReserveDeps['openPage']
   /** Who the service runs as, which decides the browsers' sandbox; the real process by default. */
   identity?: ProcessIdentity
+  /** The host's CPU and network samplers and process table instead of this platform's (tests run the macOS/Windows readings on Linux). */
+  system?: Pick<MonitorDeps, 'cpu' | 'network' | 'processes'>
+  /** First delay between webhook attempts (1 s, doubled each time); tests shorten it. */
+  webhookRetryDelayMs?: number
+  /** BullMQ's job lock and stalled-job check, in ms (config job_lock_seconds by default); tests of a dead instance shorten them. */
+  jobLockMs?: number
+  jobStalledCheckMs?: number
+}
+
+/** /monitor/health's `jobs`: a store that cannot be read says so instead of failing the whole answer. */
+async function jobsHealth(jobs: JobQueue): Promise<JobsHealth & { error?: string }> {
+  try {
+    return { backend: jobs.backend, ...(await jobs.counts()) }
+  } catch (err) {
+    return { backend: jobs.backend, queued: 0, active: 0, completed: 0, failed: 0, cancelled: 0, error: err instanceof Error ? err.message : String(err) }
+  }
 }
 
 export async function createRuntime(configInput: Config | ConfigInput, deps: RuntimeDeps): Promise<Runtime> {
@@ -106,7 +139,9 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   // From here on the config is fixed; what Settings change while running is read from liveSettings.
   const settings = await createSettingsService({ config: given, store: new SettingsStore(deps.settingsDir ?? given.data_dir), logger })
   const { config, live: liveSettings } = settings
-  const binaries = deps.chromiumBinaries ?? locateChromiumBinaries({ explicit: config.chromium })
+  // --chromium, CRAWLDECK_CHROMIUM or the config file first, then the path saved in Settings, then the usual places.
+  const binaries =
+    deps.chromiumBinaries ?? locateChromiumBinaries({ explicit: config.chromium, saved: settings.current().chromium_path, warn: (m) => logger.warn(m) })
   const readMemory = deps.readMemory ?? (() => readMemoryUsage())
   const events = new EngineEventBus()
   events.onListenerError(({ event, error }) => logger.error({ event, err: error }, 'engine event listener failed'))
@@ -133,7 +168,25 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     egressProxy: egress?.proxyServer ?? null,
     sandbox: sandbox.sandbox,
   })
-  const admission = new Admission(config.max_pages, config.queue_size, events)
+  // The adaptive limit weighs the monitor's once-a-second CPU and memory readings (read when it
+  // ticks, after the monitor below exists).
+  const admission: Admission = new Admission(
+    config.max_pages,
+    config.queue_size,
+    events,
+    config.adaptive_admission
+      ? {
+          min: config.min_pages,
+          // Starts where a fixed limit would stand (the operator's max_pages), so light and slow
+          // network-bound pages are never held back while nothing has been measured; a first wave
+          // of heavy pages brings it down as they run (a page past half its page_timeout counts
+          // before it finishes).
+          initial: config.max_pages,
+          cpus: os.availableParallelism(),
+          pressure: (): AdmissionPressure => ({ ...monitor.hostReadings(), memory_threshold_percent: liveSettings.memoryThresholdPercent }),
+        }
+      : null,
+  )
   const reserve = new PageReserve({
     size: config.prewarm_pages,
     pool,
@@ -169,11 +222,21 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   // The monitor listens to the engine's events (the engine does not know it is there), so it
   // starts first: the permanent browser's launch belongs in its log.
   const cache = openResultCache(config, logger)
-  const monitor = new Monitor({ config, events, pool, admission, janitor, readMemory, logger, startedAt, cache })
+  const monitor = new Monitor({ config, events, pool, admission, janitor, readMemory, logger, startedAt, cache, ...deps.system })
   monitor.start()
   const live = new LiveFeed(monitor)
   live.start()
-  const metrics = createMetrics({ events, pool, admission, monitor, markdown })
+  const webhookLog = new WebhookLog(events)
+  webhookLog.start()
+  const webhooks = new WebhookSender({
+    secret: config.webhook_secret,
+    policy: egress?.policy ?? null,
+    lookup: deps.egressLookup,
+    events,
+    baseDelayMs: deps.webhookRetryDelayMs,
+  })
+  if (!webhooks.signs) logger.info('no webhook_secret: job webhooks are sent without an X-Crawldeck-Signature header (set --webhook-secret to sign them)')
+  const metrics = createMetrics({ events, pool, admission, monitor, markdown, cache })
   const store: MonitorStore = config.redis_url ? new RedisStore(config.redis_url, config.redis_prefix) : new FileStore(config.data_dir)
   // The data dir keeps what a shutdown could not write to the store, for the next start to merge.
   const persister = new Persister(monitor, store, config.persist_interval_ms, logger, { fallbackDir: config.data_dir })
@@ -183,6 +246,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     try {
       await pool.start()
     } catch (err) {
+      admission.close()
       live.stop()
       monitor.stop()
       metrics.stop()
@@ -198,11 +262,40 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   }
   janitor.start()
 
+  const { checkJob, crawlJob, ...crawlOps } = createCrawlService({ config, events, crawler, egress, cache })
+  const jobCrawler = { checkJob, crawlJob }
+  // Jobs run up to the admission limit at once: alone they can fill every page slot, and no more.
+  const instanceId = newInstanceId()
+  const jobs = openJobQueue(
+    config,
+    { crawler: jobCrawler, webhooks, logger, ttlSeconds: config.job_ttl_seconds, capacity: () => admission.capacity.limit, instanceId },
+    {
+      lockMs: deps.jobLockMs ?? config.job_lock_seconds * 1000,
+      stalledCheckMs: deps.jobStalledCheckMs ?? config.job_lock_seconds * 1000,
+    },
+  )
+  // Every series of /metrics says which instance it is from, so a fleet's can be told apart and summed.
+  metrics.registry.setDefaultLabels({ instance: instanceId })
+  const fleetState = new InstanceState({ id: instanceId, version: VERSION, startedAt, ttlSeconds: config.fleet_ttl_seconds, events, pool, admission, monitor })
+  fleetState.readJobs = () => jobs.counts()
+  const fleet = openFleetRegistry({
+    redisUrl: config.redis_url,
+    prefix: config.redis_prefix,
+    ttlSeconds: config.fleet_ttl_seconds,
+    id: instanceId,
+    state: fleetState,
+    logger,
+  })
+  if (config.fleet_address) fleet.setAddress(config.fleet_address)
+  fleet.start()
   const service: ServiceImpl = {
-    ...createCrawlService({ config, events, crawler, egress, cache }),
+    ...crawlOps,
+    ...createJobService({ jobs, crawler: jobCrawler, webhooks, ttlSeconds: config.job_ttl_seconds }),
     ...createCacheService(cache),
     ...createConfigService(),
-    ...createMonitorService({ monitor, live, pool, events, registry: metrics.registry, sessions }),
+    ...createMonitorService({ monitor, live, pool, events, registry: metrics.registry, sessions, jobs: () => jobsHealth(jobs) }),
+    ...createWebhookService({ log: webhookLog, sender: webhooks }),
+    ...createFleetService(fleet),
     ...settings.operations,
     health: async () =>
       readHealth({
@@ -249,13 +342,23 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     chromium: { headless: executable.headless, headed: executable.headed, nice: executable.nice },
     egress,
     sandbox,
+    webhooks,
+    jobs,
+    fleet,
     startedAt,
     version: VERSION,
     readMemory,
     close() {
       closing ??= (async () => {
+        // First: the fleet view (and whatever balances load by it) stops counting on this instance.
+        await fleet.close()
+        // Then, while admission and the browsers still serve them: running jobs finish or, at the
+        // deadline, go back to the queue.
+        await jobs.close(config.job_drain_seconds * 1000).catch((err: unknown) => logger.error({ err }, 'closing the job queue failed'))
         janitor.stop()
         admission.close()
+        // Retries waiting for their delay end now: a shutdown does not wait up to 15 s for a receiver.
+        webhooks.close()
         live.stop()
         // Before the pool: reserved contexts, and those of finished crawls still closing in the
         // background, close politely while their browsers are still up (and give back their leases).
@@ -267,6 +370,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
         executable.dispose()
         // After the pool: the last closes and their events belong in the stored history.
         monitor.stop()
+        webhookLog.stop()
         metrics.stop()
         const history = await persister.stop()
         // After the crawls: a result being written when they ended is in the cache or not, never half.

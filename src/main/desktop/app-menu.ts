@@ -12,21 +12,34 @@ export interface AppMenuActions {
   navigate(view: View): void
   toggleLivePaused(): void
   forceCleanup(): void
+  /** The folder of the log files, in the system's file manager. */
+  openLogFolder(): void
   quit(): void
 }
 
 /** The application menu; its shortcuts are the keyboard way into every desktop action. */
 export function appMenuTemplate(actions: AppMenuActions, platform: NodeJS.Platform = process.platform): MenuItemConstructorOptions[] {
   const quit: MenuItemConstructorOptions = { label: 'Quit crawldeck', accelerator: 'CmdOrCtrl+Q', click: () => actions.quit() }
+  const openLogs: MenuItemConstructorOptions = { label: 'Open Log Folder', click: () => actions.openLogFolder() }
   const template: MenuItemConstructorOptions[] = []
   if (platform === 'darwin') {
     // macOS puts About/Hide/Quit under the app's own menu.
     template.push({
       label: 'crawldeck',
-      submenu: [{ role: 'about' }, { type: 'separator' }, { role: 'hide' }, { role: 'hideOthers' }, { role: 'unhide' }, { type: 'separator' }, quit],
+      submenu: [
+        { role: 'about' },
+        { type: 'separator' },
+        openLogs,
+        { type: 'separator' },
+        { role: 'hide' },
+        { role: 'hideOthers' },
+        { role: 'unhide' },
+        { type: 'separator' },
+        quit,
+      ],
     })
   } else {
-    template.push({ label: 'File', submenu: [quit] })
+    template.push({ label: 'File', submenu: [openLogs, { type: 'separator' }, quit] })
   }
   template.push(
     { role: 'editMenu' },

@@ -1,31 +1,38 @@
 import { join } from 'node:path'
-import { app, dialog, ipcMain, nativeImage, type BrowserWindow } from 'electron'
+import { app, dialog, ipcMain, nativeImage, shell, type BrowserWindow } from 'electron'
 import type { AppInfo, AppCommand } from '../../shared/ipc.js'
 import { currentIdentity, type ProcessIdentity } from '../core/chromium/sandbox.js'
 import type { ConfigInput } from '../core/config.js'
+import type { LogFile } from '../core/log-file.js'
 import type { Logger } from '../core/logger.js'
 import { createRuntime, type Runtime, type RuntimeDeps } from '../core/runtime.js'
 import { claimTempRun, type TempRun } from '../core/system/temp-root.js'
 import { startHttpServer } from '../http/server.js'
 import { allowedSenderFor, registerIpcDoor, type IpcDoor } from '../ipc/index.js'
+import { applyAppIdentity } from './app-identity.js'
 import { installAppMenu } from './app-menu.js'
 import { rendererLocation } from './app-url.js'
 import { sendAppCommand } from './app-commands.js'
+import { handleMainErrors, watchChildProcesses, watchRenderer, type ErrorSource } from './crash-handling.js'
 import { installHardening } from './hardening.js'
 import { createHttpDoor, type HttpDoorSettings } from './http-door.js'
 import { createMainWindow } from './main-window.js'
 import type { NotificationPolicyOptions, NotificationPrefs } from './notification-policy.js'
-import { startNotifications } from './notifications.js'
+import { showNotification, startNotifications } from './notifications.js'
+import { applyLoginItem, launchedHidden, type LoginItemPrefs } from './login-item.js'
 import { poolSummaryFrom } from './pool-summary.js'
 import { rootRefusal } from './root-refusal.js'
 import { installQuitHandler } from './shutdown.js'
 import { claimSingleInstance, focusWindow } from './single-instance.js'
 import { createTray, type AppTray } from './tray.js'
+import { installWindowLifecycle, oncePerInstall, TRAY_HINT } from './window-lifecycle.js'
 
 /** The Settings as far as the desktop shell reads them (the engine's SettingsService satisfies it). */
 export interface DesktopSettingsSource {
-  current(): { http_enabled: boolean; host: string; port: number; notifications: NotificationPrefs }
-  onChange(listener: (change: { settings: { http_enabled: boolean; host: string; port: number }; changed: readonly string[] }) => unknown): () => void
+  current(): { http_enabled: boolean; host: string; port: number; notifications: NotificationPrefs; close_to_tray: boolean } & LoginItemPrefs
+  onChange(
+    listener: (change: { settings: { http_enabled: boolean; host: string; port: number } & LoginItemPrefs; changed: readonly string[] }) => unknown,
+  ): () => void
 }
 
 export interface DesktopOptions {
@@ -41,8 +48,17 @@ export interface DesktopOptions {
   config?: ConfigInput
   runtimeDeps?: Partial<RuntimeDeps>
   notifications?: NotificationPolicyOptions
-  /** Who the app runs as (tests); the real process by default. As root it refuses to start. */
+  /** Who the app runs as (tests); the real process by default. As root it refuses to start. Its platform is the one the shell acts for. */
   identity?: ProcessIdentity
+  /** The rotating log file the logger writes to: the menu opens its folder, the quit closes it. */
+  logFile?: LogFile
+  /** Where uncaught errors come from (tests pass an emitter); the real process by default. */
+  errorSource?: ErrorSource
+  /** This launch's arguments (process.argv): --hidden opens no window. */
+  argv?: readonly string[]
+  /** The executable a login start runs (process.execPath), and the AppImage file when run from one. */
+  execPath?: string
+  appImage?: string | undefined
 }
 
 export interface DesktopApp {
@@ -52,16 +68,21 @@ export interface DesktopApp {
 }
 
 const HTTP_KEYS = ['http_enabled', 'host', 'port'] as const
+const LOGIN_KEYS = ['start_at_login', 'start_hidden'] as const
 
 /**
  * The desktop app, assembled: one engine, its two doors (IPC for the window, Koa for remote use),
- * the hardened window, tray, menu and notifications, and one orderly quit. Returns null in a
+ * the hardened window, tray, menu and notifications, and one orderly quit. The window is a view
+ * onto a service: with close_to_tray (window-lifecycle.ts) closing it leaves everything else
+ * running, and crashes on the way are logged, reported and survived (crash-handling.ts). Returns null in a
  * second instance (which quits at once) and as root (which exits 1 after saying why: nothing is
  * started, not even the single-instance lock). src/main/index.ts only supplies the paths.
  */
 export async function startDesktop(opts: DesktopOptions): Promise<DesktopApp | null> {
   const { logger } = opts
-  const refusal = rootRefusal(opts.identity ?? currentIdentity())
+  const identity = opts.identity ?? currentIdentity()
+  const { platform } = identity
+  const refusal = rootRefusal(identity)
   if (refusal !== null) {
     logger.error(refusal)
     // Safe before 'ready'; on Linux at that point Electron prints it to stderr instead of a dialog.
@@ -70,7 +91,17 @@ export async function startDesktop(opts: DesktopOptions): Promise<DesktopApp | n
     return null
   }
   let win: BrowserWindow | null = null
-  if (!claimSingleInstance(() => win)) return null
+  // A launch while this one starts: the window is opened once there is one to open.
+  let revealAsked = false
+  let reveal = () => void (revealAsked = true)
+  // A second launch brings the window back (recreated if it was closed), unless it is a login
+  // start asking for none.
+  const onSecondLaunch = (argv: readonly string[]) => {
+    if (!launchedHidden(argv)) reveal()
+  }
+  if (!claimSingleInstance(onSecondLaunch)) return null
+  // Before anything can show a notification: Windows shows them only for a declared identity.
+  applyAppIdentity(app, platform)
 
   const renderer = rendererLocation({ devUrl: opts.devRendererUrl, file: opts.rendererFile })
   const isAppUrl = allowedSenderFor(renderer.kind === 'url' ? { rendererUrl: renderer.url } : { rendererFile: renderer.file })
@@ -81,7 +112,8 @@ export async function startDesktop(opts: DesktopOptions): Promise<DesktopApp | n
   let ipcDoor: IpcDoor | null = null
   let tray: AppTray | null = null
   let notifications: { dispose(): void } | null = null
-  let offSettings: (() => void) | null = null
+  const offSettings: Array<() => void> = []
+  let offErrors: (() => void) | null = null
   let booting: Promise<unknown> = Promise.resolve()
   // Set once a quit has begun: a start-up still under way then stops adding parts.
   let stopping = false
@@ -95,7 +127,7 @@ export async function startDesktop(opts: DesktopOptions): Promise<DesktopApp | n
     logger,
     beforeShutdown: () => {
       stopping = true
-      offSettings?.()
+      for (const off of offSettings) off()
       notifications?.dispose()
       tray?.destroy()
       ipcDoor?.dispose()
@@ -110,8 +142,33 @@ export async function startDesktop(opts: DesktopOptions): Promise<DesktopApp | n
         tempRun?.remove()
       }
     },
+    afterShutdown: async () => {
+      offErrors?.()
+      await opts.logFile?.close()
+    },
   })
-  app.on('window-all-closed', () => app.quit())
+  offErrors = handleMainErrors({ source: opts.errorSource ?? process, logger, dialog, shutdown: (code) => quit.shutdown(code), logFile: opts.logFile?.path })
+  watchChildProcesses(app, logger)
+  const openLogFolder = () => {
+    if (!opts.logFile) return
+    const dir = opts.logFile.dir
+    shell.openPath(dir).then(
+      (problem) => problem && logger.warn({ dir, problem }, 'could not open the log folder'),
+      (err: unknown) => logger.warn({ err, dir }, 'could not open the log folder'),
+    )
+  }
+  // Set once the engine runs; until then a window closing (there is none) changes nothing.
+  let openWindow: () => BrowserWindow | null = () => null
+  let closeToTray = () => true
+  let trayHint = (): void => undefined
+  installWindowLifecycle({
+    app,
+    platform,
+    closeToTray: () => closeToTray(),
+    isQuitting: () => stopping,
+    openWindow: () => void openWindow(),
+    onFirstCloseToTray: () => trayHint(),
+  })
 
   const boot = async (): Promise<DesktopApp | null> => {
     await app.whenReady()
@@ -134,11 +191,30 @@ export async function startDesktop(opts: DesktopOptions): Promise<DesktopApp | n
     })
     await httpDoor.apply(httpSettings(settings.current()))
     if (stopping) return null
-    offSettings = settings.onChange(async (change) => {
-      if (!change.changed.some((k) => (HTTP_KEYS as readonly string[]).includes(k))) return []
-      const ok = await httpDoor.apply(httpSettings(change.settings))
-      return ok ? HTTP_KEYS.filter((k) => change.changed.includes(k)) : []
-    })
+    offSettings.push(
+      settings.onChange(async (change) => {
+        if (!change.changed.some((k) => (HTTP_KEYS as readonly string[]).includes(k))) return []
+        const ok = await httpDoor.apply(httpSettings(change.settings))
+        return ok ? HTTP_KEYS.filter((k) => change.changed.includes(k)) : []
+      }),
+    )
+
+    // Start at login: the system's login start made to match the settings, now and on change.
+    const loginItem = (prefs: LoginItemPrefs) => {
+      try {
+        applyLoginItem(app, prefs, { platform, execPath: opts.execPath ?? process.execPath, appImage: opts.appImage ?? process.env.APPIMAGE })
+      } catch (err) {
+        logger.warn({ err }, 'could not update the start at login')
+      }
+    }
+    loginItem(settings.current())
+    offSettings.push(
+      settings.onChange((change) => {
+        if (change.changed.some((k) => (LOGIN_KEYS as readonly string[]).includes(k))) loginItem(change.settings)
+        return []
+      }),
+    )
+    closeToTray = () => settings.current().close_to_tray
 
     const appInfo = (): AppInfo => ({ version: engine.version, http_url: httpDoor.url(), platform: process.platform })
     ipcDoor = registerIpcDoor({
@@ -151,12 +227,30 @@ export async function startDesktop(opts: DesktopOptions): Promise<DesktopApp | n
       maxInputBytes: engine.config.body_limit_bytes,
     })
 
-    const openWindow = () => {
-      if (win && !win.isDestroyed()) focusWindow(win)
-      else win = createMainWindow({ preload: opts.preload, renderer, stateFile: join(userData, 'window-state.json'), logger })
-      return win
+    openWindow = () => {
+      if (stopping) return null
+      if (win && !win.isDestroyed()) {
+        focusWindow(win)
+        return win
+      }
+      const created = createMainWindow({ preload: opts.preload, renderer, stateFile: join(userData, 'window-state.json'), logger })
+      watchRenderer(created, {
+        logger,
+        report: (r) => showNotification(r, logger),
+        dialog,
+        quit: () => app.quit(),
+      })
+      created.on('closed', () => {
+        if (win === created) win = null
+      })
+      win = created
+      return created
     }
-    openWindow()
+    trayHint = oncePerInstall(join(userData, 'tray-hint-shown'), () => showNotification(TRAY_HINT, logger, () => void openWindow()), logger)
+    // start_hidden (or a login start with --hidden): only the tray icon, the engine runs.
+    const hidden = settings.current().start_hidden || launchedHidden(opts.argv ?? process.argv)
+    if (!hidden || revealAsked) openWindow()
+    reveal = () => void openWindow()
 
     let livePaused = false
     const command = (c: AppCommand) => sendAppCommand(win, c)
@@ -172,6 +266,7 @@ export async function startDesktop(opts: DesktopOptions): Promise<DesktopApp | n
       navigate: (view) => command({ type: 'navigate', view }),
       toggleLivePaused: () => setLivePaused(!livePaused),
       forceCleanup: () => void forceCleanup().catch(logCleanupFailure),
+      openLogFolder,
       quit: () => app.quit(),
     })
 
@@ -181,7 +276,13 @@ export async function startDesktop(opts: DesktopOptions): Promise<DesktopApp | n
       icon,
       readSummary: () => poolSummaryFrom(engine.monitor.health()),
       isLivePaused: () => livePaused,
-      actions: { open: openWindow, setLivePaused, forceCleanup, quit: () => app.quit() },
+      actions: {
+        open: () => void openWindow(),
+        setLivePaused,
+        forceCleanup,
+        ...(opts.logFile ? { openLogFolder } : {}),
+        quit: () => app.quit(),
+      },
       logger,
     })
 

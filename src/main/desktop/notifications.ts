@@ -22,18 +22,23 @@ export interface NotificationDeps {
   pressurePollMs?: number
 }
 
+/** One native notification (when the system has them); a click runs `onClick`. */
+export function showNotification(n: { title: string; body: string }, logger: Logger, onClick?: () => void): void {
+  if (!Notification.isSupported()) return
+  try {
+    const native = new Notification({ title: n.title, body: n.body })
+    if (onClick) native.on('click', onClick)
+    native.show()
+  } catch (err) {
+    logger.warn({ err, title: n.title }, 'could not show a notification')
+  }
+}
+
 /** Native notifications for a browser crash, memory pressure turning HIGH and an error burst. */
 export function startNotifications(deps: NotificationDeps): { dispose(): void } {
   const policy = new NotificationPolicy(deps.prefs, deps.now ?? Date.now, deps.options)
   const show = (n: DesktopNotification | null) => {
-    if (!n || !Notification.isSupported()) return
-    try {
-      const native = new Notification({ title: n.title, body: n.body })
-      native.on('click', () => deps.onClick(n))
-      native.show()
-    } catch (err) {
-      deps.logger.warn({ err, kind: n.kind }, 'could not show a notification')
-    }
+    if (n) showNotification(n, deps.logger, () => deps.onClick(n))
   }
   const readPressure = () => {
     try {

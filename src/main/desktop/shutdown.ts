@@ -14,6 +14,8 @@ export interface QuitDeps {
   closeRuntime: () => Promise<void>
   /** Also closes the IPC door, tray, timers; runs first and must not throw. */
   beforeShutdown?: () => void
+  /** Runs last, just before the exit (the log file is flushed and closed here). */
+  afterShutdown?: () => Promise<void>
   logger: Logger
   /** A shutdown still running after this long exits anyway (default 15 s, as `npm run serve`). */
   timeoutMs?: number
@@ -53,6 +55,11 @@ export function installQuitHandler(deps: QuitDeps): { shutdown(exitCode?: number
       } catch (err) {
         code = 1
         deps.logger.error({ err }, 'closing the engine failed')
+      }
+      try {
+        await deps.afterShutdown?.()
+      } catch (err) {
+        deps.logger.error({ err }, 'the last step of the shutdown failed')
       }
       clearTimeout(guard)
       deps.app.exit(code)

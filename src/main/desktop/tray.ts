@@ -11,6 +11,8 @@ export interface TrayActions {
   open(): void
   setLivePaused(paused: boolean): void
   forceCleanup(): Promise<unknown>
+  /** The log folder in the file manager; no item when absent. */
+  openLogFolder?(): void
   quit(): void
 }
 
@@ -80,6 +82,7 @@ export function trayMenuTemplate(label: string, paused: boolean, deps: Pick<Tray
         actions.forceCleanup().catch((err: unknown) => logger.warn({ err }, 'tray: forced cleanup failed'))
       },
     },
+    ...(actions.openLogFolder ? [{ label: 'Open Log Folder', click: () => actions.openLogFolder?.() }] : []),
     { type: 'separator' },
     { label: 'Quit', click: () => actions.quit() },
   ]

@@ -1,11 +1,13 @@
 import Koa, { type Middleware } from 'koa'
 import type { Logger } from '../core/logger.js'
 import type { Runtime } from '../core/runtime.js'
+import { VERSION } from '../core/version.js'
+import { apiDocs } from './api-docs.js'
 import { dashboard } from './dashboard.js'
 import { authRoutes, type Authenticator } from './auth.js'
 import { errorHandler } from './errors.js'
 import { guard } from './guard.js'
-import { contractRouter } from './routes.js'
+import { contractRouter, paramSpelling } from './routes.js'
 
 /** The Koa application: a few small middlewares, then the routes generated from the contract. */
 export interface AppOptions {
@@ -30,6 +32,8 @@ export function createApp(runtime: Runtime, logger: Logger, opts: AppOptions): K
   app.use(authRoutes(opts.auth))
   // Static files that hold no data: they must load to show the sign-in screen.
   app.use(dashboard())
+  // The API described (GET /openapi.json) and its reference page (GET /docs): open, like the dashboard's files.
+  app.use(apiDocs({ version: VERSION }))
   const router = contractRouter(runtime.service, logger, { auth: opts.auth, bodyLimitBytes: runtime.config.body_limit_bytes, closing: opts.closing })
   // Wraps the router and allowedMethods, so it sees their final status: a 405 set by
   // allowedMethods must not carry a 404 body written further down the chain.
@@ -48,6 +52,7 @@ export function createApp(runtime: Runtime, logger: Logger, opts: AppOptions): K
     }
   })
   if (opts.monitorWs) app.use(opts.monitorWs)
+  app.use(paramSpelling())
   app.use(router.routes())
   app.use(router.allowedMethods({ throw: false }))
   return app

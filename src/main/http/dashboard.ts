@@ -3,6 +3,7 @@ import { realpath, stat } from 'node:fs/promises'
 import { dirname, extname, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Middleware } from 'koa'
+import { refuseUnlessGet } from './read-only.js'
 
 /**
  * Serves the built control center (out/renderer) at /dashboard/ and redirects / there (and
@@ -123,12 +124,7 @@ export function dashboard(opts: DashboardOptions = {}): Middleware {
     if (path !== prefix && !path.startsWith(`${prefix}/`)) return next()
 
     setSecurityHeaders((k, v) => ctx.set(k, v))
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-      ctx.status = 405
-      ctx.set('Allow', 'GET, HEAD')
-      ctx.body = { error: `${ctx.method} is not allowed on ${path}; use GET`, code: 'method_not_allowed' }
-      return
-    }
+    if (refuseUnlessGet(ctx, path)) return
     if (path === prefix) {
       // Relative asset URLs (base './') need the trailing slash.
       ctx.status = 301

@@ -1,3 +1,5 @@
+import { RawJson } from '../../shared/raw-json.js'
+
 /**
  * JSON text in pieces, for answers that hold large strings (a page's html, cleaned_html and
  * Markdown, a screenshot or PDF in base64). JSON.stringify of a whole result builds one string
@@ -11,26 +13,58 @@
  * (objects, arrays, strings, numbers, booleans, null; undefined and functions left out of objects
  * and null in arrays; toJSON honoured). A value holding no such string is stringified whole, so
  * ordinary answers take JSON.stringify's own path unchanged.
+ *
+ * A RawJson (a cache hit: JSON already text, often UTF-8 bytes) is written as it is, never
+ * decoded: the *Pieces functions give bytes as bytes, for the socket; the *Chunks ones give text.
  */
 export const SPLIT_STRINGS_ABOVE = 1024 * 1024
 
-export function* jsonChunks(value: unknown, splitAbove: number = SPLIT_STRINGS_ABOVE): Generator<string> {
-  // The walk's small pieces (punctuation, keys, small fields) go out together: one write each
-  // between the large strings, not one per key.
-  let small = ''
-  for (const piece of walk(value, splitAbove)) {
-    if (piece.length < splitAbove) {
-      small += piece
-      continue
-    }
-    if (small) yield small
-    small = ''
-    yield piece
-  }
-  if (small) yield small
+/** A piece of an answer's JSON: text, or UTF-8 bytes (a cache hit's stored JSON). */
+export type JsonPiece = string | Uint8Array
+
+/** JSON text of `value` in pieces, RawJson bytes kept as bytes. */
+export function jsonPieces(value: unknown, splitAbove: number = SPLIT_STRINGS_ABOVE): Generator<JsonPiece> {
+  return gather(walk(value, splitAbove), splitAbove)
 }
 
-function* walk(value: unknown, splitAbove: number): Generator<string> {
+export function* jsonChunks(value: unknown, splitAbove: number = SPLIT_STRINGS_ABOVE): Generator<string> {
+  for (const piece of jsonPieces(value, splitAbove)) yield asText(piece)
+}
+
+/**
+ * The walk's small pieces (punctuation, keys, small fields, a small cache hit's bytes) go out
+ * together: one write each between the large ones, not one per key.
+ */
+function* gather(pieces: Iterable<JsonPiece>, splitAbove: number): Generator<JsonPiece> {
+  let small: JsonPiece[] = []
+  for (const piece of pieces) {
+    if (piece.length === 0) continue
+    if (piece.length < splitAbove) {
+      small.push(piece)
+      continue
+    }
+    if (small.length > 0) yield joined(small)
+    small = []
+    yield piece
+  }
+  if (small.length > 0) yield joined(small)
+}
+
+/** Pieces as one: text while all are text, else bytes (one copy of pieces below the split size). */
+function joined(pieces: JsonPiece[]): JsonPiece {
+  if (pieces.every((p) => typeof p === 'string')) return pieces.join('')
+  return Buffer.concat(pieces.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)))
+}
+
+function asText(piece: JsonPiece): string {
+  return typeof piece === 'string' ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength).toString('utf8')
+}
+
+function* walk(value: unknown, splitAbove: number): Generator<JsonPiece> {
+  if (value instanceof RawJson) {
+    yield* value.pieces()
+    return
+  }
   if (!holdsLargeString(value, splitAbove)) {
     const whole = JSON.stringify(value)
     if (whole !== undefined) yield whole
@@ -85,14 +119,26 @@ export function holdsLargeString(value: unknown, splitAbove: number = SPLIT_STRI
 }
 
 /**
- * jsonChunks with `before` joined to the first piece and `after` to the last: an ordinary value
- * is then still one write, as it was before answers came in pieces.
+ * jsonPieces with `before` and `after` gathered with the small pieces next to them: an ordinary
+ * value, or a cache hit below the split size, is then still one write, as it was before answers
+ * came in pieces.
  */
-export function* framedJsonChunks(before: string, value: unknown, after: string, splitAbove = SPLIT_STRINGS_ABOVE): Generator<string> {
-  let held: string | null = null
-  for (const piece of jsonChunks(value, splitAbove)) {
-    if (held !== null) yield held
-    held = held === null ? before + piece : piece
+export function* framedJsonPieces(before: string, value: unknown, after: string, splitAbove = SPLIT_STRINGS_ABOVE): Generator<JsonPiece> {
+  let any = false
+  for (const piece of gather(framed(before, walk(value, splitAbove), after), splitAbove)) {
+    any = true
+    yield piece
   }
-  yield (held ?? before) + after
+  // A value with no JSON (undefined) still gets its frame, even an empty one.
+  if (!any) yield before + after
+}
+
+function* framed(before: string, pieces: Iterable<JsonPiece>, after: string): Generator<JsonPiece> {
+  yield before
+  yield* pieces
+  yield after
+}
+
+export function* framedJsonChunks(before: string, value: unknown, after: string, splitAbove = SPLIT_STRINGS_ABOVE): Generator<string> {
+  for (const piece of framedJsonPieces(before, value, after, splitAbove)) yield asText(piece)
 }

@@ -4,12 +4,13 @@ import type { Context } from 'koa'
 import { contract, type CallContext, type Operation, type OperationName, type ServiceImpl } from '../../shared/contract.js'
 import { describeIssues } from '../../shared/validation.js'
 import { describeError } from '../core/error-body.js'
-import { invalidInput } from '../core/errors.js'
+import { CrawldeckError, invalidInput } from '../core/errors.js'
 import type { Logger } from '../core/logger.js'
 import { requireScope, type Authenticator } from './auth.js'
 import { jsonBody } from './body.js'
 import { toResponse } from './errors.js'
-import { framedJsonChunks, holdsLargeString, jsonChunks } from './json-chunks.js'
+import { RawJson } from '../../shared/raw-json.js'
+import { framedJsonPieces, holdsLargeString, jsonChunks, type JsonPiece } from './json-chunks.js'
 import { sendSse } from './sse.js'
 
 /**
@@ -34,8 +35,11 @@ export function contractRouter(service: ServiceImpl, logger: Logger, opts: Contr
   const body = jsonBody(opts.bodyLimitBytes)
   for (const name of Object.keys(contract) as OperationName[]) {
     const op = contract[name] as Operation
+    const params = pathParams(op.path)
     const handler = async (ctx: Context) => {
-      const raw = op.method === 'GET' ? { ...ctx.query } : (ctx.request as { body?: unknown }).body
+      const fromQuery = op.method === 'GET' || op.method === 'DELETE'
+      let raw: unknown = fromQuery ? { ...ctx.query } : (ctx.request as { body?: unknown }).body
+      if (params.length > 0) raw = withPathParams(raw, params, ctx)
       const parsed = op.input.safeParse(raw ?? {})
       if (!parsed.success) throw invalidInput(describeIssues(parsed.error))
       const call = callContext(ctx)
@@ -47,7 +51,7 @@ export function contractRouter(service: ServiceImpl, logger: Logger, opts: Contr
       if (response === 'batch') {
         // The status waits for the first result: a batch that fails before it (aborted, or a
         // one-URL batch, the usual case) still gets a proper error answer.
-        const batch = output as AsyncIterable<{ success: boolean }> & { envelope?(): Record<string, unknown> }
+        const batch = output as AsyncIterable<BatchItem> & { envelope?(): Record<string, unknown> }
         const results = batch[Symbol.asyncIterator]()
         const first = await results.next()
         ctx.type = 'application/json'
@@ -64,6 +68,7 @@ export function contractRouter(service: ServiceImpl, logger: Logger, opts: Contr
         ctx.body = text.body
       } else {
         if (name === 'health') ctx.status = (output as { status: string }).status === 'error' ? 503 : 200
+        else if (op.successStatus !== undefined) ctx.status = op.successStatus
         if (op.publicView && ctx.state.scope === undefined) {
           ctx.body = op.publicView(output)
           return
@@ -78,6 +83,7 @@ export function contractRouter(service: ServiceImpl, logger: Logger, opts: Contr
     // The scope first: a caller without it never gets a body read or a handler run.
     const gate = requireScope(opts.auth, op.scope)
     if (op.method === 'GET') router.get(op.path, gate, handler)
+    else if (op.method === 'DELETE') router.delete(op.path, gate, handler)
     else router.post(op.path, gate, body, handler)
   }
   return router
@@ -89,7 +95,50 @@ function callContext(ctx: Context): CallContext {
   ctx.res.once('close', () => {
     if (!ctx.res.writableFinished) controller.abort()
   })
-  return { signal: controller.signal, transport: 'http' }
+  // The Host header was checked against the allowed hosts before any route ran (guard.ts).
+  return { signal: controller.signal, transport: 'http', origin: `${ctx.protocol}://${ctx.host}` }
+}
+
+/** The `:name` segments of a contract path, by segment index. */
+function pathParams(path: string): Array<{ index: number; name: string }> {
+  return path
+    .split('/')
+    .map((segment, index) => ({ index, name: segment.startsWith(':') ? segment.slice(1) : '' }))
+    .filter((p) => p.name !== '')
+}
+
+/**
+ * A path parameter spelled as it was sent: letters, digits and `_ . : ~ -`, not dots alone.
+ * Anything else (a percent-escape, `;`, a `.` segment) is another spelling of some path.
+ */
+const PARAM_SPELLING = /^(?!\.+$)[A-Za-z0-9_.:~-]{1,200}$/
+
+/**
+ * 404 for a path that fits a contract path with `:name` segments except for the spelling of a
+ * parameter, before any scope check or method match (which would answer 401, 403 or 405): like
+ * every other route, one with parameters is reached under one spelling only, by any caller.
+ * Goes before the contract router.
+ */
+export function paramSpelling() {
+  const templates = (Object.values(contract) as Operation[]).map((op) => op.path.split('/')).filter((segments) => segments.some((s) => s.startsWith(':')))
+  return async (ctx: Context, next: () => Promise<unknown>) => {
+    const segments = ctx.path.split('/')
+    for (const template of templates) {
+      if (template.length !== segments.length) continue
+      if (!template.every((t, i) => t.startsWith(':') || t === segments[i])) continue
+      if (template.some((t, i) => t.startsWith(':') && !PARAM_SPELLING.test(segments[i] as string)))
+        throw new CrawldeckError(404, 'not_found', `no route ${ctx.method} ${ctx.path.slice(0, 200)}`)
+    }
+    await next()
+  }
+}
+
+/** The input with each path parameter laid over it (a query or body field of that name loses). */
+function withPathParams(raw: unknown, params: Array<{ index: number; name: string }>, ctx: Context): Record<string, unknown> {
+  const segments = ctx.path.split('/')
+  const merged: Record<string, unknown> = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>) } : {}
+  for (const { index, name } of params) merged[name] = segments[index] ?? ''
+  return merged
 }
 
 /**
@@ -101,11 +150,13 @@ function callContext(ctx: Context): CallContext {
  * envelope come last because they are known last; JSON readers do not mind the order.
  * Once the first byte is out the status is sent, so a failure after it cannot become an error
  * answer: it is logged and the connection is cut, and the client sees a truncated body instead
- * of a complete-looking one.
+ * of a complete-looking one. A cache hit (RawJson) goes out as the bytes it was stored as.
  */
+type BatchItem = { success: boolean } | RawJson<{ success: boolean }>
+
 function jsonBatch(
-  first: IteratorResult<{ success: boolean }>,
-  rest: AsyncIterator<{ success: boolean }>,
+  first: IteratorResult<BatchItem>,
+  rest: AsyncIterator<BatchItem>,
   envelope: () => Record<string, unknown>,
   logger: Logger,
   ctx: Context,
@@ -116,8 +167,9 @@ function jsonBatch(
       let prefix = '{"results":['
       try {
         for (let next = first; !next.done; next = await rest.next()) {
-          success &&= next.value.success
-          yield* framedJsonChunks(prefix, next.value, '')
+          const item = next.value
+          success &&= item instanceof RawJson ? item.field('success') : item.success
+          yield* framedJsonPieces(prefix, item, '')
           prefix = ','
         }
       } catch (err) {
@@ -146,10 +198,10 @@ function ndjson(source: AsyncIterable<unknown>, logger: Logger, ctx: Context): R
       let midLine = false
       try {
         for await (const item of source) {
-          for (const piece of framedJsonChunks('', item, '\n')) {
+          for (const piece of framedJsonPieces('', item, '\n')) {
             yield piece
             // JSON escapes every newline inside strings: a raw one only ends a line.
-            midLine = !piece.endsWith('\n')
+            midLine = !endsLine(piece)
           }
         }
       } catch (err) {
@@ -169,6 +221,10 @@ function ndjson(source: AsyncIterable<unknown>, logger: Logger, ctx: Context): R
  * (a chunk may be a whole result of tens of MB): what a slow client has not taken stays in the
  * batch's window, which stops the batch from starting more URLs.
  */
-function oneAhead(chunks: AsyncGenerator<string> | Generator<string>): Readable {
+function oneAhead(chunks: AsyncGenerator<JsonPiece> | Generator<JsonPiece>): Readable {
   return Readable.from(chunks, { highWaterMark: 1 })
+}
+
+function endsLine(piece: JsonPiece): boolean {
+  return typeof piece === 'string' ? piece.endsWith('\n') : piece[piece.length - 1] === 0x0a
 }

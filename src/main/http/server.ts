@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { isLoopbackBind } from '../core/egress/address-policy.js'
+import { addressOf } from '../core/fleet/instance.js'
 import type { Logger } from '../core/logger.js'
 import type { Runtime } from '../core/runtime.js'
 import { createApp } from './app.js'
@@ -82,6 +83,8 @@ export async function startHttpServer(runtime: Runtime, opts: HttpServerOptions)
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const url = `http://${host}:${address.port}`
+  // The fleet lists where this instance serves; an operator's fleet_address (behind NAT or a proxy) wins.
+  if (runtime.config.fleet_address === null) runtime.fleet.setAddress(addressOf(url))
   let closing: Promise<void> | null = null
   return {
     url,

@@ -1,6 +1,8 @@
-import { contract, type CallContext, type CrawlResult, type OperationName } from '../../shared/contract.js'
+import type { CrawlBatch } from '../../shared/api-types.js'
+import { contract, type CallContext, type OperationName } from '../../shared/contract.js'
 import { IPC_CHANNELS, type IpcError, type IpcResult, type IpcStreamLine, type IpcStreamOutcome, type LiveEnded } from '../../shared/ipc.js'
 import type { LiveMessage } from '../../shared/monitor-types.js'
+import { plainJson } from '../../shared/raw-json.js'
 import { describeError } from '../core/error-body.js'
 import { AbortedError, ConflictError, CrawldeckError } from '../core/errors.js'
 import { collectBatch } from '../core/service/batch-results.js'
@@ -166,7 +168,7 @@ export function registerIpcDoor(deps: IpcDoorDeps): IpcDoor {
         try {
           value = await impl(input, ctx)
           // A window asks for the whole answer at once: the results are gathered here.
-          if (contract[name].response === 'batch') value = await collectBatch(value as AsyncIterable<CrawlResult>)
+          if (contract[name].response === 'batch') value = await collectBatch(value as CrawlBatch)
         } catch (err) {
           // Whatever the engine raised on the way out, a cancelled call reads as cancelled.
           if (!ctx.signal.aborted) throw err
@@ -194,9 +196,10 @@ export function registerIpcDoor(deps: IpcDoorDeps): IpcDoor {
         const impl = service[name] as (input: unknown, ctx: CallContext) => Promise<AsyncIterable<unknown>>
         try {
           const source = await impl(input, ctx)
-          for await (const line of source) {
+          for await (const item of source) {
             if (ctx.signal.aborted) break
-            if (!push(state, IPC_CHANNELS.streamLine, { id, line })) break
+            // A window gets objects: a cache hit still in its stored JSON is parsed here.
+            if (!push(state, IPC_CHANNELS.streamLine, { id, line: plainJson(item) })) break
             lines++
           }
         } catch (err) {

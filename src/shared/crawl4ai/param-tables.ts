@@ -123,7 +123,7 @@ export const CRAWLER_PARAMS: Readonly<Record<string, Disposition>> = Object.free
   // JsonCss / JsonXPath / JsonLxml schemas and RegexExtractionStrategy (src/shared/extraction-strategy.ts); CosineStrategy is a 400.
   extraction_strategy: implemented(null),
   chunking_strategy: ignored('chunking only matters for LLM extraction, which is not offered', typedOf('RegexChunking')),
-  // DefaultMarkdownGenerator with PruningContentFilter or BM25ContentFilter (src/shared/markdown-generator.ts).
+  // DefaultMarkdownGenerator: its html2text options, content_source, and PruningContentFilter or BM25ContentFilter (src/shared/markdown-generator.ts).
   markdown_generator: implemented(null),
   only_text: implemented(false),
   css_selector: implemented(null),

@@ -2,18 +2,24 @@ import type { CacheHealth } from '../../../shared/monitor-types.js'
 import type { FixedConfig } from '../config.js'
 import type { Logger } from '../logger.js'
 import { LmdbCache } from './lmdb-cache.js'
+import { CountedCache } from './counted-cache.js'
 import { RedisCache } from './redis-cache.js'
-import type { CachedResult, ResultCache } from './result-cache.js'
+import type { ResultCache, StoredResult } from './result-cache.js'
 
 /**
  * The result cache of this configuration: Redis when --redis-url is set, else LMDB in the data
  * dir. A data dir the cache cannot open (not writable, not a directory) does not stop the service:
- * it serves without a cache, and /monitor/health says why.
+ * it serves without a cache, and /monitor/health says why. Lookups and writes are counted for
+ * /metrics whichever it is.
  */
 export function openResultCache(
   config: Pick<FixedConfig, 'data_dir' | 'redis_url' | 'redis_prefix' | 'cache_max_bytes' | 'cache_ttl_seconds'>,
   logger?: Logger,
-): ResultCache {
+): CountedCache {
+  return new CountedCache(openBackend(config, logger))
+}
+
+function openBackend(config: Parameters<typeof openResultCache>[0], logger?: Logger): ResultCache {
   if (config.redis_url) return new RedisCache({ url: config.redis_url, prefix: config.redis_prefix, ttlSeconds: config.cache_ttl_seconds, logger })
   try {
     return new LmdbCache({ dataDir: config.data_dir, maxBytes: config.cache_max_bytes, ttlSeconds: config.cache_ttl_seconds, logger })
@@ -31,10 +37,12 @@ class UnavailableCache implements ResultCache {
     private readonly error: string,
     private readonly ttlSeconds: number,
   ) {}
-  async get(): Promise<CachedResult | null> {
+  async get(): Promise<StoredResult | null> {
     return null
   }
-  async put(): Promise<void> {}
+  async put(): Promise<boolean> {
+    return false
+  }
   async clear(): Promise<{ entries: number; bytes: number }> {
     return { entries: 0, bytes: 0 }
   }

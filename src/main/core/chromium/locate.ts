@@ -21,9 +21,21 @@ export class ChromiumNotFoundError extends Error {
 export interface LocateOptions {
   /** The --chromium option; when set it is the only path considered. */
   explicit?: string | null
+  /**
+   * The path saved in Settings (chromium_path): used ahead of discovery, after an explicit path
+   * and CRAWLDECK_CHROMIUM. Unlike those it falls back to discovery (with `warn`) when it stopped
+   * working: the desktop app whose browser moved must still start, or nobody could fix the setting.
+   */
+  saved?: string | null
   env?: NodeJS.ProcessEnv
   /** Whether a path is a usable executable; defaults to a real X_OK check. */
   exists?: (p: string) => boolean
+  /** Whose install locations to search; the running platform by default (tests search macOS's and Windows' on Linux). */
+  platform?: NodeJS.Platform
+  /** The entries of a directory (the Playwright cache); defaults to the real readdir. */
+  readDir?: (dir: string) => string[]
+  /** Told why the saved path is not used. */
+  warn?: (message: string) => void
 }
 
 /**
@@ -33,17 +45,46 @@ export interface LocateOptions {
  * cheaper): docs/benchmarks.md, "Which Chromium binary". The real binary first: Debian's /usr/bin script
  * keeps a shell process as the browser's parent.
  */
-const SYSTEM_HEADLESS_SHELL_PATHS = ['/usr/lib/chromium/chromium-headless-shell', '/usr/bin/chromium-headless-shell']
+const LINUX_HEADLESS_SHELL_PATHS = ['/usr/lib/chromium/chromium-headless-shell', '/usr/bin/chromium-headless-shell']
 
-const SYSTEM_PATHS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/snap/bin/chromium']
+const LINUX_PATHS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/snap/bin/chromium']
+
+/*
+ * macOS and Windows have no system headless shell: an installed browser serves headless and headed
+ * browsers alike. Chromium first (someone installed it for this), then the stable browsers most
+ * machines have, Canary (a nightly) and Brave last. Each is looked for in the machine-wide place
+ * first, then the user's own.
+ */
+const MAC_APPS = ['Chromium', 'Google Chrome', 'Microsoft Edge', 'Google Chrome Canary', 'Brave Browser']
+
+/** Under %ProgramFiles%, %ProgramFiles(x86)% and %LocalAppData%, where each installer puts its browser. */
+const WINDOWS_BINARIES = [
+  'Chromium\\Application\\chrome.exe',
+  'Google\\Chrome\\Application\\chrome.exe',
+  'Microsoft\\Edge\\Application\\msedge.exe',
+  'Google\\Chrome SxS\\Application\\chrome.exe',
+  'BraveSoftware\\Brave-Browser\\Application\\brave.exe',
+]
 
 // Executable paths inside a Playwright revision directory, across the layouts Playwright has shipped.
-const FULL_CHROMIUM_BINARIES = ['chrome-linux64/chrome', 'chrome-linux-arm64/chrome', 'chrome-linux/chrome']
-const HEADLESS_SHELL_BINARIES = [
-  'chrome-headless-shell-linux64/chrome-headless-shell',
-  'chrome-headless-shell-linux-arm64/chrome-headless-shell',
-  'chrome-linux/headless_shell',
-]
+const REVISION_BINARIES: Record<'linux' | 'darwin' | 'win32', { full: string[]; shells: string[] }> = {
+  linux: {
+    full: ['chrome-linux64/chrome', 'chrome-linux-arm64/chrome', 'chrome-linux/chrome'],
+    shells: ['chrome-headless-shell-linux64/chrome-headless-shell', 'chrome-headless-shell-linux-arm64/chrome-headless-shell', 'chrome-linux/headless_shell'],
+  },
+  darwin: {
+    full: [
+      'chrome-mac-arm64/Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing',
+      'chrome-mac-x64/Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing',
+      'chrome-mac/Chromium.app/Contents/MacOS/Chromium',
+    ],
+    shells: ['chrome-headless-shell-mac-arm64/chrome-headless-shell', 'chrome-headless-shell-mac-x64/chrome-headless-shell', 'chrome-mac/headless_shell'],
+  },
+  win32: {
+    full: ['chrome-win64\\chrome.exe', 'chrome-win\\chrome.exe'],
+    shells: ['chrome-headless-shell-win64\\chrome-headless-shell.exe', 'chrome-win\\headless_shell.exe'],
+  },
+}
 
 /** The binaries the pool launches: one for headless browsers, one (a full Chromium) for headed ones. */
 export interface ChromiumBinaries {
@@ -53,11 +94,25 @@ export interface ChromiumBinaries {
   headed: string | null
 }
 
+interface Search {
+  platform: NodeJS.Platform
+  env: NodeJS.ProcessEnv
+  readDir: (dir: string) => string[]
+}
+
+function searchOf(opts: Pick<LocateOptions, 'env' | 'platform' | 'readDir'>): Search {
+  return { platform: opts.platform ?? process.platform, env: opts.env ?? process.env, readDir: opts.readDir ?? readdirSync }
+}
+
+/** Paths of the platform searched: Windows paths on a faked win32 too. */
+const pathsOf = (platform: NodeJS.Platform): path.PlatformPath => (platform === 'win32' ? path.win32 : path.posix)
+
 /** Every path locateChromium would try for headless browsers, in order (the env override first when set). */
-export function chromiumCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
+export function chromiumCandidates(env: NodeJS.ProcessEnv = process.env, opts: Pick<LocateOptions, 'platform' | 'readDir'> = {}): string[] {
+  const search = searchOf({ ...opts, env })
   const fromEnv = env.CRAWLDECK_CHROMIUM?.trim()
-  const { shells, full } = defaultCandidates(env)
-  return [...(fromEnv ? [path.resolve(fromEnv)] : []), ...shells, ...full]
+  const { shells, full } = defaultCandidates(search)
+  return [...(fromEnv ? [pathsOf(search.platform).resolve(fromEnv)] : []), ...shells, ...full]
 }
 
 /** The binary headless browsers run (see locateChromiumBinaries). */
@@ -65,32 +120,75 @@ export function locateChromium(opts: LocateOptions = {}): string {
   return locateChromiumBinaries(opts).headless
 }
 
+/**
+ * Which binaries to launch, first that applies: an explicit path (--chromium, or the config file),
+ * CRAWLDECK_CHROMIUM, the path saved in Settings, then the platform's usual install locations and
+ * Playwright's browser cache.
+ */
 export function locateChromiumBinaries(opts: LocateOptions = {}): ChromiumBinaries {
-  const env = opts.env ?? process.env
+  const search = searchOf(opts)
+  const { env, platform } = search
+  const resolve = pathsOf(platform).resolve
   const exists = opts.exists ?? isExecutable
   // A path someone typed is a decision, not a hint: falling back to another binary would hide the
   // typo. It serves headless and headed browsers alike (a headless shell given here cannot show a window).
   const explicit = opts.explicit?.trim()
   // The options layer folds --chromium, CRAWLDECK_CHROMIUM and the config file into one value.
-  if (explicit) return both(requireAt(path.resolve(explicit), 'given with --chromium, CRAWLDECK_CHROMIUM or the config file', exists))
+  if (explicit) return both(requireAt(resolve(explicit), 'given with --chromium, CRAWLDECK_CHROMIUM or the config file', exists))
   const fromEnv = env.CRAWLDECK_CHROMIUM?.trim()
-  if (fromEnv) return both(requireAt(path.resolve(fromEnv), 'from CRAWLDECK_CHROMIUM', exists))
+  if (fromEnv) return both(requireAt(resolve(fromEnv), 'from CRAWLDECK_CHROMIUM', exists))
+  const saved = opts.saved?.trim()
+  if (saved) {
+    if (exists(saved)) return both(saved)
+    opts.warn?.(`the Chromium path saved in Settings (${saved}) does not exist or is not executable: looking for Chromium in the usual places instead`)
+  }
 
-  const { shells, full } = defaultCandidates(env)
+  const { shells, full } = defaultCandidates(search)
   const headed = full.find((p) => exists(p)) ?? null
   const headless = shells.find((p) => exists(p)) ?? headed
   if (headless !== null) return { headless, headed }
-  const cache = playwrightCacheDir(env)
+  const cache = playwrightCacheDir(search)
+  const join = pathsOf(platform).join
   const searched = [
-    ...SYSTEM_HEADLESS_SHELL_PATHS,
-    ...SYSTEM_PATHS,
-    ...(cache ? [path.join(cache, 'chromium-*'), path.join(cache, 'chromium_headless_shell-*')] : []),
+    ...installedShells(platform),
+    ...installedBrowsers(search),
+    ...(cache ? [join(cache, 'chromium-*'), join(cache, 'chromium_headless_shell-*')] : []),
   ]
-  throw new ChromiumNotFoundError(
-    `No Chromium found (looked in: ${searched.join(', ')}). ` +
-      'Install one (Debian/Ubuntu: sudo apt-get install -y chromium chromium-headless-shell) or set CRAWLDECK_CHROMIUM=/path/to/chrome.',
-    searched,
-  )
+  throw new ChromiumNotFoundError(`No Chromium found (looked in: ${searched.join(', ')}). ${INSTALL_HINT[platform] ?? INSTALL_HINT.linux}`, searched)
+}
+
+const INSTALL_HINT: Partial<Record<NodeJS.Platform, string>> = {
+  linux:
+    'Install one (Debian/Ubuntu: sudo apt-get install -y chromium chromium-headless-shell), ' +
+    'or give its path in Settings (Chromium path) or with CRAWLDECK_CHROMIUM=/path/to/chrome.',
+  darwin:
+    'Install Google Chrome, Chromium (brew install --cask chromium) or Microsoft Edge, or give the program inside the app ' +
+    'in Settings (Chromium path) or with CRAWLDECK_CHROMIUM, e.g. "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome".',
+  win32:
+    'Install Google Chrome or Microsoft Edge, or give its path in Settings (Chromium path) or with CRAWLDECK_CHROMIUM, ' +
+    'e.g. C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe.',
+}
+
+/**
+ * Why `p` cannot be the Chromium path saved in Settings, or null when it can: an absolute path to
+ * an existing executable file. A macOS app bundle is a directory: the answer names the binary inside.
+ */
+export function chromiumPathProblem(p: string, platform: NodeJS.Platform = process.platform): string | null {
+  const paths = pathsOf(platform)
+  if (!paths.isAbsolute(p)) return `give an absolute path (${platform === 'win32' ? 'C:\\...\\chrome.exe' : '/.../chrome'})`
+  let stat
+  try {
+    stat = statSync(p)
+  } catch {
+    return `${p} does not exist`
+  }
+  if (stat.isDirectory()) {
+    const app = /([^/]+)\.app\/?$/.exec(p)
+    if (app) return `${p} is an app bundle: give the program inside it, ${paths.join(p, 'Contents', 'MacOS', app[1] ?? '')}`
+    return `${p} is a directory, not a Chromium program`
+  }
+  if (!isExecutable(p)) return `${p} is not an executable file`
+  return null
 }
 
 const both = (p: string): ChromiumBinaries => ({ headless: p, headed: p })
@@ -105,34 +203,64 @@ function requireAt(p: string, origin: string, exists: (p: string) => boolean): s
   )
 }
 
+/** Installed headless shells: a Linux package only. */
+function installedShells(platform: NodeJS.Platform): string[] {
+  return platform === 'darwin' || platform === 'win32' ? [] : [...LINUX_HEADLESS_SHELL_PATHS]
+}
+
+/** Installed full browsers of the platform, in the order they are tried. */
+function installedBrowsers({ platform, env }: Search): string[] {
+  if (platform === 'darwin') {
+    const home = homeOf(env, platform)
+    const roots = ['/Applications', path.posix.join(home, 'Applications')]
+    return MAC_APPS.flatMap((app) => roots.map((root) => path.posix.join(root, `${app}.app`, 'Contents', 'MacOS', app)))
+  }
+  if (platform === 'win32') {
+    const roots = [
+      envOf(env, 'ProgramFiles') ?? 'C:\\Program Files',
+      envOf(env, 'ProgramFiles(x86)') ?? 'C:\\Program Files (x86)',
+      envOf(env, 'LOCALAPPDATA') ?? path.win32.join(homeOf(env, platform), 'AppData', 'Local'),
+    ]
+    // Two variables can name one directory (a 32-bit Windows): try it once.
+    const unique = [...new Set(roots.map((r) => path.win32.normalize(r)))]
+    return WINDOWS_BINARIES.flatMap((bin) => unique.map((root) => path.win32.join(root, bin)))
+  }
+  return [...LINUX_PATHS]
+}
+
 /** Headless shells and full Chromiums, each list in the order they are tried (system installs first). */
-function defaultCandidates(env: NodeJS.ProcessEnv): { shells: string[]; full: string[] } {
-  const cache = playwrightCacheDir(env)
-  if (cache === null) return { shells: [...SYSTEM_HEADLESS_SHELL_PATHS], full: [...SYSTEM_PATHS] }
+function defaultCandidates(search: Search): { shells: string[]; full: string[] } {
+  const cache = playwrightCacheDir(search)
+  const shells = installedShells(search.platform)
+  const full = installedBrowsers(search)
+  if (cache === null) return { shells, full }
+  const layout = REVISION_BINARIES[search.platform === 'darwin' || search.platform === 'win32' ? search.platform : 'linux']
   return {
-    shells: [...SYSTEM_HEADLESS_SHELL_PATHS, ...revisionBinaries(cache, 'chromium_headless_shell', HEADLESS_SHELL_BINARIES)],
-    full: [...SYSTEM_PATHS, ...revisionBinaries(cache, 'chromium', FULL_CHROMIUM_BINARIES)],
+    shells: [...shells, ...revisionBinaries(search, cache, 'chromium_headless_shell', layout.shells)],
+    full: [...full, ...revisionBinaries(search, cache, 'chromium', layout.full)],
   }
 }
 
 /** `<cache>/<prefix>-<revision>/<binary>`, newest revision first (numerically: 1200 > 999). */
-function revisionBinaries(cache: string, prefix: string, binaries: readonly string[]): string[] {
+function revisionBinaries(search: Search, cache: string, prefix: string, binaries: readonly string[]): string[] {
   let names: string[]
   try {
-    names = readdirSync(cache)
+    names = search.readDir(cache)
   } catch {
     return []
   }
+  const join = pathsOf(search.platform).join
   const pattern = new RegExp(`^${prefix}-(\\d+)$`)
   return names
     .map((name) => ({ name, revision: Number(pattern.exec(name)?.[1] ?? NaN) }))
     .filter((d) => Number.isFinite(d.revision))
     .sort((a, b) => b.revision - a.revision)
-    .flatMap((d) => binaries.map((bin) => path.join(cache, d.name, bin)))
+    .flatMap((d) => binaries.map((bin) => join(cache, d.name, bin)))
 }
 
 // Mirrors Playwright's own registry lookup so we find browsers `npx playwright install` put there.
-function playwrightCacheDir(env: NodeJS.ProcessEnv): string | null {
+function playwrightCacheDir({ env, platform }: Search): string | null {
+  const paths = pathsOf(platform)
   const configured = env.PLAYWRIGHT_BROWSERS_PATH
   if (configured === '0') {
     try {
@@ -142,9 +270,23 @@ function playwrightCacheDir(env: NodeJS.ProcessEnv): string | null {
       return null
     }
   }
-  if (configured) return path.resolve(env.INIT_CWD || process.cwd(), configured)
-  const cacheHome = env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), '.cache')
-  return path.join(cacheHome, 'ms-playwright')
+  if (configured) return paths.resolve(env.INIT_CWD || process.cwd(), configured)
+  const home = homeOf(env, platform)
+  if (platform === 'darwin') return path.posix.join(home, 'Library', 'Caches', 'ms-playwright')
+  if (platform === 'win32') return path.win32.join(envOf(env, 'LOCALAPPDATA') ?? path.win32.join(home, 'AppData', 'Local'), 'ms-playwright')
+  const cacheHome = env.XDG_CACHE_HOME || path.posix.join(home, '.cache')
+  return path.posix.join(cacheHome, 'ms-playwright')
+}
+
+function homeOf(env: NodeJS.ProcessEnv, platform: NodeJS.Platform): string {
+  return (platform === 'win32' ? envOf(env, 'USERPROFILE') : env.HOME) || os.homedir()
+}
+
+/** Windows' environment names are case-insensitive (process.env knows; a plain object given in a test does not). */
+function envOf(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const key = Object.keys(env).find((k) => k.toLowerCase() === name.toLowerCase())
+  const value = key === undefined ? undefined : env[key]?.trim()
+  return value ? value : undefined
 }
 
 function isExecutable(p: string): boolean {

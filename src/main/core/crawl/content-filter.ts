@@ -1,6 +1,7 @@
 import { createDocument } from '@mixmark-io/domino'
 import type { z } from 'zod'
 import { BM25Params, MarkdownGeneratorValue, PruningParams } from '../../../shared/markdown-generator.js'
+import { stemmerFor } from './stemmers.js'
 
 /*
  * Crawl4AI's content filters, which make fit_html (and from it fit_markdown) out of a page's
@@ -222,13 +223,15 @@ interface Chunk {
 
 /**
  * Crawl4AI's BM25ContentFilter: the page's text split into chunks at block elements (the
- * innermost ones holding text), each scored against the query with BM25 (k1 1.5, b 0.75, as
+ * innermost ones holding text), its words stemmed with Snowball's stemmer of `language` (see
+ * ./stemmers.ts), each chunk scored against the query with BM25 (k1 1.5, b 0.75, as
  * rank_bm25's BM25Okapi), multiplied by its tag's priority; chunks at or above bm25_threshold are
  * kept in document order, a chunk whose text was already kept left out.
  */
 function bm25(body: Element, spec: Extract<ContentFilterSpec, { type: 'BM25ContentFilter' }>, hints: PageHints): string[] {
   for (const el of Array.from(body.querySelectorAll('script, style, noscript, template'))) el.remove()
-  const stem = spec.use_stemming && spec.language.toLowerCase() === 'english'
+  // A language without a stemmer is matched on whole words (the request was warned).
+  const stem = spec.use_stemming ? stemmerFor(spec.language) : null
   const all = Array.from(body.querySelectorAll('*'))
   // Which elements hold a chunk element: in reverse document order every descendant comes before its ancestor.
   const holdsChunk = new Set<Element>()
@@ -268,28 +271,14 @@ function fallbackQuery(body: Element, hints: PageHints): string {
   return parts.filter((p): p is string => typeof p === 'string' && p.trim() !== '').join(' ')
 }
 
-function tokenize(text: string, stem: boolean): string[] {
-  const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []
-  return stem ? words.map(stemWord) : words
+function tokenize(text: string, stem: ((word: string) => string) | null): string[] {
+  const words = text.toLowerCase().match(/[\p{L}\p{M}\p{N}]+/gu) ?? []
+  return stem ? words.map(stem) : words
 }
 
-/**
- * A light English suffix stripper (plurals, -ing, -ed, -ly): enough for "crawling" to meet
- * "crawler" and "pages" to meet "page". Crawl4AI uses Snowball, which strips more.
- */
+/** Snowball's English stemmer: what BM25ContentFilter uses by default, as Crawl4AI does. */
 export function stemWord(word: string): string {
-  if (word.length <= 3) return word
-  if (word.endsWith('ies') && word.length > 4) return `${word.slice(0, -3)}y`
-  // "-es" only where English adds it (boxes, wishes, tomatoes); otherwise the plain "-s" (pages).
-  if (/(?:s|x|z|ch|sh|o)es$/.test(word) && word.length > 4) return word.slice(0, -2)
-  for (const suffix of ['ingly', 'edly', 'ing', 'ers', 'er', 'ly', 'ed', 's']) {
-    if (word.endsWith(suffix) && word.length - suffix.length >= 3) {
-      const root = word.slice(0, -suffix.length)
-      if (suffix === 's' && /(?:s|u|i)$/.test(root)) return word // glass, status, analysis
-      return root
-    }
-  }
-  return word
+  return (stemmerFor('english') as (w: string) => string)(word)
 }
 
 /** BM25 Okapi scores of each document for the query (rank_bm25's BM25Okapi: k1 1.5, b 0.75, epsilon 0.25). */

@@ -5,6 +5,7 @@
 import type { BrowserContext, CDPSession, Page, Request, Response } from 'playwright-core'
 import type { BrowserConfig, CrawlerConfig, CrawlResult, MarkdownResult } from '../../../shared/crawl-schemas.js'
 import type { JsExecutionResult } from '../../../shared/crawl-result.js'
+import { markdownGeneratorWarnings } from '../../../shared/markdown-generator.js'
 import type { Admission, Slot } from '../admission.js'
 import { AbortedError, BrowserGoneError, CaptureTooLargeError, CrawldeckError, CrawlFailedError, firstLine, NotFoundError } from '../errors.js'
 import type { EgressGuard } from '../egress/guard.js'
@@ -23,7 +24,7 @@ import { runExtractionStrategy } from './extraction-strategy.js'
 import { jsonLengthUpTo } from './json-length.js'
 import { frameBodies, pause, removeOverlays, responseHeaders, runScripts, scanFullPage, waitForCondition, waitForImages } from './page-steps.js'
 import type { MarkdownLimits } from './markdown-offload.js'
-import { generateMarkdown, longestField, markdownOptionsFor, type MarkdownOptions } from './markdown-result.js'
+import { generateMarkdown, longestField, markdownOptionsFor, markdownSource, type MarkdownOptions } from './markdown-result.js'
 
 /** Which parts of a result the caller needs: /screenshot should not pay for markdown. */
 export interface CrawlWants {
@@ -117,7 +118,11 @@ export class Crawler {
     const started = Date.now()
     const deadline = new Deadline(started, crawlerConfig.page_timeout)
     ctx.onPhase?.('queued')
-    const slot = await this.admission.acquire({ signal: ctx.signal, admitted: ctx.admitted })
+    const slot = await this.admission.acquire({
+      signal: ctx.signal,
+      admitted: ctx.admitted,
+      deadline: { at: started + crawlerConfig.page_timeout, budgetMs: crawlerConfig.page_timeout },
+    })
     let lease: Lease | null = null
     let context: BrowserContext | null = null
     const onAbort = () => void context?.close().catch(() => undefined)
@@ -243,6 +248,10 @@ export class Crawler {
           if (failure instanceof AbortedError) throw failure
           // The page's browser is gone: so is the session (the pool's event may come a moment later).
           if (failure instanceof BrowserGoneError) void sessions.end(open, 'browser_gone')
+          // The page outlived page_timeout: it may be stuck (a script that spins, a load that never
+          // ends), so it is not handed to the next request. The session ends here, its context
+          // closed and its lease given back; the next request with this session_id opens a fresh one.
+          else if (failure instanceof CrawlFailedError && failure.timedOut) void sessions.end(open, 'timeout')
           return failed(failure)
         } finally {
           sessions.endUse(open)
@@ -377,12 +386,15 @@ export class Crawler {
       structured?.catch(() => undefined)
       // Not raced here: the converter settles by the deadline itself, and stops its work then.
       // The content filter of crawler_config.markdown_generator, and the title and description BM25 falls back on.
-      if (wants.markdown)
-        result.markdown = await this.markdown(extracted.cleaned_html, markdownOptionsFor(cfg, result.metadata), {
+      if (wants.markdown) {
+        const options = markdownOptionsFor(cfg, result.metadata)
+        result.markdown = await this.markdown(markdownSource(options, extracted), options, {
           deadline,
           signal: ctx.signal,
           maxChars: this.limits.maxCaptureBytes,
         })
+        result.warnings.push(...markdownGeneratorWarnings(cfg.markdown_generator))
+      }
       if (structured) {
         const { content, warning } = await structured
         result.extracted_content = content

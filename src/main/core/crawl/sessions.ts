@@ -309,6 +309,7 @@ const ENDED_WORDS: Record<SessionCloseReason, string> = {
   expired: 'it was idle longer than the session TTL',
   closed: 'an operator closed it',
   browser_gone: 'its browser crashed or was killed',
+  timeout: 'a request on its page outlived page_timeout, so the page was closed',
   shutdown: 'the service shut down',
 }
 

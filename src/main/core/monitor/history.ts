@@ -115,7 +115,8 @@ export class MonitorHistory {
       // restored point and a new one can fall in the same second, and would then share a time.
       timestamps: points.map((p) => p.timestamp / 1000),
       timestamps_ms: points.map((p) => p.timestamp),
-      values: metric === 'browsers' ? points.map((p) => ({ ...p.browsers })) : points.map((p) => p[metric]),
+      // A point stored before the limit was recorded shows 0 there.
+      values: metric === 'browsers' ? points.map((p) => ({ ...p.browsers })) : points.map((p) => p[metric] ?? 0),
     }
   }
 

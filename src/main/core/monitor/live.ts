@@ -81,6 +81,7 @@ export class LiveFeed {
         cpu: m.timeline('cpu', window),
         requests: m.timeline('requests', window),
         browsers: m.timeline('browsers', window),
+        limit: m.timeline('limit', window),
       },
       janitor: m.janitorEvents(100, 'newest').events,
       errors: m.errors(100, 'newest'),

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Admission } from '../admission.js'
+import { registerCacheMetrics, type CacheMetricsSource } from '../cache/cache-metrics.js'
 import type { MarkdownOffloadStats } from '../crawl/markdown-offload.js'
 import type { EngineEventBus } from '../events.js'
 import type { BrowserPool } from '../pool/pool.js'
@@ -15,10 +16,18 @@ export function createMetrics(deps: {
   admission: Admission
   monitor: Monitor
   markdown: { stats(): MarkdownOffloadStats }
+  /** The result cache: its lookups, writes and size (cache/cache-metrics.ts). */
+  cache?: CacheMetricsSource
 }): { registry: Registry; stop(): void } {
   const { events, pool, admission, monitor, markdown } = deps
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'crawldeck_process_' })
+  // Node's and the process's own figures under their conventional names (process_*, nodejs_*),
+  // which the stock Node.js Grafana dashboards query; crawldeck's own carry the crawldeck_ prefix.
+  collectDefaultMetrics({ register: registry })
+  // prom-client also writes these three as gauges named _total, which `promtool check metrics`
+  // flags (only counters end in _total); the same figures, by type, stay in the unsuffixed gauges
+  // (nodejs_active_handles...), whose sum() is the total.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name)
 
   const requests = new Counter({
     name: 'crawldeck_requests_total',
@@ -30,7 +39,8 @@ export function createMetrics(deps: {
     name: 'crawldeck_request_duration_seconds',
     help: 'API request duration, from arrival to answer',
     labelNames: ['endpoint'] as const,
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120],
+    // A cached answer takes milliseconds, a page tens of ms to seconds, a large batch a minute or more.
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120],
     registers: [registry],
   })
   const acquisitions = new Counter({
@@ -95,11 +105,35 @@ export function createMetrics(deps: {
     },
   })
   new Gauge({
+    name: 'crawldeck_admission_limit',
+    help: 'Pages allowed open at once now (the adaptive limit, or max_pages when fixed)',
+    registers: [registry],
+    collect() {
+      this.set(admission.capacity.limit)
+    },
+  })
+  new Gauge({
     name: 'crawldeck_pages_active',
     help: 'Pages open now',
     registers: [registry],
     collect() {
       this.set(admission.activeCount)
+    },
+  })
+  new Gauge({
+    name: 'crawldeck_queue_limit',
+    help: 'Requests that may wait for a page slot; past it they are refused with 429',
+    registers: [registry],
+    collect() {
+      this.set(admission.capacity.queue_limit)
+    },
+  })
+  new Gauge({
+    name: 'crawldeck_persistence_ok',
+    help: "1 while the monitor's history reaches its store (file or Redis), 0 while writes fail",
+    registers: [registry],
+    collect() {
+      this.set(monitor.persistence.ok ? 1 : 0)
     },
   })
   new Gauge({
@@ -161,6 +195,8 @@ export function createMetrics(deps: {
       this.inc({ why: 'aborted' }, stats.aborted)
     },
   })
+
+  if (deps.cache) registerCacheMetrics(registry, deps.cache)
 
   const offs = [
     events.on('request:finished', (e) => {

@@ -29,6 +29,7 @@ import type { BrowserPool } from '../pool/pool.js'
 import type { CpuSampler } from '../system/cpu.js'
 import type { MemoryReading } from '../system/memory.js'
 import type { NetworkSampler } from '../system/network.js'
+import type { ProcessSource } from '../system/process-table.js'
 import { MemoryAttribution } from './attribution.js'
 import { round } from './endpoint-stats.js'
 import {
@@ -75,6 +76,8 @@ export interface MonitorDeps {
   /** Injected in tests; default reads /proc and cgroups. */
   cpu?: CpuSampler
   network?: NetworkSampler
+  /** Where the browsers' process trees are read: /proc on Linux, the process table elsewhere (process-table.ts). */
+  processes?: ProcessSource
 }
 
 interface ActiveEntry {
@@ -131,7 +134,7 @@ export class Monitor {
         this.onBrowserEvent('restart_browser', e.new_id, e.sig, { old_id: e.old_id, new_id: e.new_id, tier: e.tier, pool: e.tier }),
       ),
       // Named sessions in the janitor log: each holds a lease on its browser, which explains why
-      // that browser is never idle; their ends say why (expired, closed, browser_gone, shutdown).
+      // that browser is never idle; their ends say why (expired, closed, browser_gone, shutdown, timeout).
       events.on('session:opened', (e) => this.logJanitor('session_open', e.sig, { id: e.browser_id, session_id: e.session_id })),
       events.on('session:closed', (e) =>
         this.logJanitor('session_close', e.sig, {
@@ -230,6 +233,8 @@ export class Monitor {
       cache_hit: e.cache_hit,
       queue_wait_ms: e.queue_wait_ms,
       browser_sig: e.browser_sig,
+      extraction: e.extraction ?? null,
+      content_filter: e.content_filter ?? null,
       mem_delta: null,
     }
     this.completed.push(record)
@@ -305,11 +310,17 @@ export class Monitor {
       cpu: round(this.sampler.takeCpuMean()),
       requests: this.completedSinceTick,
       browsers: this.deps.pool.tierCounts(),
+      limit: this.deps.admission.capacity.limit,
     })
     this.completedSinceTick = 0
   }
 
   // ---- views ---------------------------------------------------------------------------------
+
+  /** CPU and memory use at the last once-a-second reading (the adaptive page limit weighs them). */
+  hostReadings(): { cpu_percent: number; memory_percent: number } {
+    return { cpu_percent: this.sampler.cpu, memory_percent: this.sampler.memory.percent }
+  }
 
   health(): MonitorHealth {
     return healthView({ ...this.deps, sampler: this.sampler }, this.persistenceState)

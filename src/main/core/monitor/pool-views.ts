@@ -68,6 +68,7 @@ export function healthView(src: HealthSources, persistence: MonitorHealth['persi
       total_memory_mb: round(total, 1),
     },
     queue: { active: admission.activeCount, queued: admission.queuedCount, max_pages: config.max_pages, queue_size: config.queue_size },
+    admission: admission.state,
     janitor: {
       memory_pressure: policy.pressure,
       next_cleanup_estimate: nextCleanup === null ? 'adaptive' : round(Date.now() / 1000 + nextCleanup, 1),

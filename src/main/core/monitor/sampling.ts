@@ -7,6 +7,7 @@ import type { BrowserPool } from '../pool/pool.js'
 import { CpuSampler } from '../system/cpu.js'
 import type { MemoryReading } from '../system/memory.js'
 import { NetworkSampler, type NetworkRates } from '../system/network.js'
+import type { ProcessSource } from '../system/process-table.js'
 import { ProcessTreeScanner, processTreesMemory } from '../system/process-tree.js'
 
 /** Process trees and RSS are read every second; PSS (costly for the kernel) every this many seconds. */
@@ -28,6 +29,8 @@ export interface SamplerDeps {
   /** Injected in tests; default reads /proc and cgroups. */
   cpu?: CpuSampler
   network?: NetworkSampler
+  /** Where process trees are read; this platform's by default (/proc on Linux, the process table elsewhere). */
+  processes?: ProcessSource
 }
 
 export class ResourceSampler {
@@ -39,7 +42,7 @@ export class ResourceSampler {
   private lastNetwork: NetworkRates
   private readonly browserMemory = new Map<string, BrowserMemory>()
   /** Finds the browsers' process trees each second without reading every process on the host. */
-  private readonly treeScanner = new ProcessTreeScanner()
+  private readonly treeScanner: ProcessTreeScanner
   private sampling: Promise<void> | null = null
   private resample: Promise<void> | null = null
   private secondsSampled = 0
@@ -50,6 +53,7 @@ export class ResourceSampler {
   constructor(private readonly deps: SamplerDeps) {
     this.cpuSampler = deps.cpu ?? new CpuSampler()
     this.networkSampler = deps.network ?? new NetworkSampler()
+    this.treeScanner = new ProcessTreeScanner(deps.processes)
     this.lastNetwork = this.networkSampler.sample()
     this.lastMemory = deps.readMemory()
   }
@@ -66,6 +70,11 @@ export class ResourceSampler {
 
   get network(): NetworkRates {
     return this.lastNetwork
+  }
+
+  /** Whether process trees come from a process table, which knows RSS only (no /proc). */
+  private get rssOnly(): boolean {
+    return typeof this.treeScanner.procRoot !== 'string'
   }
 
   /** Scans of the browsers' processes started so far. */
@@ -139,10 +148,11 @@ export class ResourceSampler {
           // Between PSS readings the last PSS reading stands (at most a few seconds old) with the
           // process count it was taken over, so memory_mb and processes always describe the same
           // tree and never flip between two measures of a different kind. Private memory (for
-          // mem_delta) is refreshed every second.
-          const fromPss = tree.pss_bytes !== null || !previous
+          // mem_delta) is refreshed every second. Where there is no PSS at all (a process table
+          // instead of /proc: macOS, Windows) RSS is the one measure, and taken every time.
+          const fromPss = tree.pss_bytes !== null || !previous || this.rssOnly
           this.browserMemory.set(b.id, {
-            bytes: tree.pss_bytes ?? previous?.bytes ?? tree.rss_bytes,
+            bytes: tree.pss_bytes ?? (fromPss ? tree.rss_bytes : (previous?.bytes ?? tree.rss_bytes)),
             processes: fromPss ? tree.processes : (previous?.processes ?? tree.processes),
             anon: tree.anon_bytes,
           })

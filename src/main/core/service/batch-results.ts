@@ -1,4 +1,5 @@
 import type { CrawlResponse, CrawlResult } from '../../../shared/crawl-schemas.js'
+import { plainJson, type RawJson } from '../../../shared/raw-json.js'
 
 /**
  * The results of one batch on their way to a door. Workers push each result as its URL
@@ -120,9 +121,11 @@ export class BatchResults<T> implements AsyncIterable<T> {
   }
 }
 
-/** The whole answer of a 'batch' operation, for a door that sends it in one piece (IPC). */
-export async function collectBatch(source: AsyncIterable<CrawlResult> & { envelope?(): Partial<CrawlResponse> }): Promise<CrawlResponse> {
+/** The whole answer of a 'batch' operation, for a door that sends it in one piece (IPC): cache hits parsed. */
+export async function collectBatch(
+  source: AsyncIterable<CrawlResult | RawJson<CrawlResult>> & { envelope?(): Partial<CrawlResponse> },
+): Promise<CrawlResponse> {
   const results: CrawlResult[] = []
-  for await (const r of source) results.push(r)
+  for await (const r of source) results.push(plainJson(r))
   return { success: results.every((r) => r.success), results, ...source.envelope?.() }
 }

@@ -1,16 +1,26 @@
 import type { CallContext, OperationInput, ServiceImpl, ServiceOutput } from '../../../shared/contract.js'
-import type { CrawlBatch, StreamLine } from '../../../shared/api-types.js'
-import { CrawlerConfigSchema, type BrowserConfig, type CrawlerConfig, type CrawlResult } from '../../../shared/crawl-schemas.js'
+import type { CrawlBatch, StreamItem } from '../../../shared/api-types.js'
+import {
+  CrawlerConfigSchema,
+  type BrowserConfig,
+  type CrawlerConfig,
+  type CrawlRequest,
+  type CrawlResponse,
+  type CrawlResult,
+} from '../../../shared/crawl-schemas.js'
 import type { MarkdownRequest } from '../../../shared/route-requests.js'
 import { describeIssues } from '../../../shared/validation.js'
+import { plainJson, RawJson } from '../../../shared/raw-json.js'
 import { ZodError } from 'zod'
 import type { Config } from '../config.js'
 import { contentFilterOf, markdownGeneratorWith } from '../crawl/content-filter.js'
 import { CrawldeckError, invalidInput, JsDisabledError, type ValidationIssue } from '../errors.js'
 import type { EngineEventBus, RequestPhase } from '../events.js'
 import { WANT_EVERYTHING, type CrawlContext, type Crawler, type CrawlOutcome, type CrawlWants } from '../crawl/crawler.js'
-import { cacheKey } from '../cache/cache-key.js'
+import { cacheKey, resultSettingsOf } from '../cache/cache-key.js'
 import { readsCache, writesCache, type ResultCache } from '../cache/result-cache.js'
+import { hitAnswer } from '../cache/stored-entry.js'
+import { VERSION } from '../version.js'
 import type { EgressGuard } from '../egress/guard.js'
 import { configSignature } from '../pool/signature.js'
 import { BatchResults } from './batch-results.js'
@@ -49,6 +59,22 @@ interface BatchOutcome {
 
 type CrawlOps = Pick<ServiceImpl, 'crawl' | 'crawlStream' | 'markdown' | 'html' | 'screenshot' | 'pdf' | 'executeJs'>
 
+/** How a job's batch differs from a request's: it may be told to take no further URL. */
+export interface JobBatchOptions {
+  /** Checked before each URL is started: true once the job is cancelled or handed back. */
+  stop(): boolean
+  /** Called with the number of URLs finished so far, after each. */
+  onResult?(done: number): void
+}
+
+/** What the job queue needs of the crawl path: the same checks, admission and tracking as /crawl. */
+export interface JobCrawler {
+  /** The checks /crawl makes before any browser work (server limits, refused targets): a 400 at submission. */
+  checkJob(input: CrawlRequest): Promise<void>
+  /** Crawls a job's URLs as one request of endpoint "/crawl/job"; answers its /crawl envelope. */
+  crawlJob(input: CrawlRequest, opts: JobBatchOptions & { signal: AbortSignal }): Promise<CrawlResponse>
+}
+
 /**
  * The fields of the agreed CrawlerConfig this service reads, typed loosely: the page work that
  * consumes them lives in crawler.ts.
@@ -73,6 +99,18 @@ function warned<T extends { warnings: string[] }>(result: T, warnings: readonly 
   return warnings.length === 0 ? result : { ...result, warnings: [...warnings, ...(result.warnings ?? [])] }
 }
 
+/**
+ * A result as a URL's crawl hands it on: an object, or a cache hit still in its stored JSON,
+ * which only the door that writes it decodes (if at all).
+ */
+type Answer = CrawlResult | RawJson<CrawlResult>
+
+/** warned() for either form: a hit's warnings are a front field, set without parsing it. */
+function warnedAnswer(result: Answer, warnings: readonly string[]): Answer {
+  if (!(result instanceof RawJson)) return warned(result, warnings)
+  return warnings.length === 0 ? result : result.with({ warnings: [...warnings, ...(result.field('warnings') ?? [])] })
+}
+
 /** Bytes of a base64 text, without decoding it. */
 function base64Bytes(text: string): number {
   const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0
@@ -90,10 +128,12 @@ const DEFAULT_PAGE_TIMEOUT_MS = CrawlerConfigSchema.parse({}).page_timeout
  * The crawl operations of the contract. Each call is one tracked request: it always emits
  * request:finished, with success true only when every URL really succeeded.
  */
-export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
+export function createCrawlService(deps: CrawlServiceDeps): CrawlOps & JobCrawler {
   const { config, events, crawler } = deps
   const egress = deps.egress ?? null
   const cache = deps.cache ?? null
+  // Fixed for the runtime's life: part of every cache key.
+  const serverSettings = resultSettingsOf(config, egress !== null, VERSION)
 
   /** 400 before any browser work for a URL that is (or resolves to) a refused address. */
   async function checkTargets(urls: readonly string[], urlPath: (i: number) => string, b: BrowserConfig): Promise<void> {
@@ -138,7 +178,8 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
 
   /**
    * One URL, through the result cache as its cache_mode says: a hit answers without any browser
-   * work; a successful crawl is stored before it is answered, so the next identical call finds it.
+   * work, with the stored JSON as it is (hitAnswer); a successful crawl is stored before it is
+   * answered, so the next identical call finds it.
    */
   async function crawlCached(
     url: string,
@@ -147,21 +188,24 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
     wants: CrawlWants,
     req: TrackedRequest,
     crawlCtx: CrawlContext,
-  ): Promise<CrawlOutcome> {
+  ): Promise<{ result: Answer; failure: CrawlOutcome['failure'] }> {
     // A named session's page carries state from its earlier crawls (cookies, scripts run, js_only
     // work on it): its result is not the request's alone, so the cache is neither read nor written.
     const mode = c.session_id === null ? c.cache_mode : 'bypass'
-    const key = cache !== null && (readsCache(mode) || writesCache(mode)) ? cacheKey(url, b, c, wants) : null
+    const key = cache !== null && (readsCache(mode) || writesCache(mode)) ? cacheKey(url, b, c, wants, serverSettings) : null
     if (cache !== null && key !== null && readsCache(mode)) {
       const started = Date.now()
       const hit = await cache.get(key)
       if (hit !== null) {
         req.served(true)
-        return { result: { ...hit.result, cache_status: 'hit', cached_at: hit.cached_at, duration_ms: Date.now() - started }, failure: null }
+        // The stored result is sent as it is, unread: the record knows what ran, not how much.
+        req.produced(c, null)
+        return { result: hitAnswer(hit, Date.now() - started), failure: null }
       }
     }
     const outcome = await crawler.crawl(url, b, c, wants, crawlCtx)
     req.served(false)
+    req.produced(c, outcome.result)
     if (cache === null || key === null || outcome.failure !== null || !outcome.result.success) return outcome
     if (writesCache(mode)) await cache.put(key, outcome.result)
     // Crawl4AI says "miss" when it looked in the cache and fetched; null when it never looked.
@@ -183,17 +227,20 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
     b: BrowserConfig,
     c: CrawlerConfig,
     ctx: CallContext,
-    out: BatchResults<CrawlResult>,
+    out: BatchResults<Answer>,
+    job: JobBatchOptions | null = null,
   ): { admitted: Promise<void>; done: Promise<BatchOutcome> } {
     const outcome: BatchOutcome = { failed: 0, firstFailure: null }
     let next = 0
-    let isAdmitted = false
+    // A job was accepted long before it runs: its URLs wait for a slot instead of meeting a 429.
+    let isAdmitted = job !== null
     let markAdmitted!: () => void
     let refuse!: (err: unknown) => void
     const admitted = new Promise<void>((resolve, reject) => {
       markAdmitted = resolve
       refuse = reject
     })
+    if (isAdmitted) markAdmitted()
     const onPhase = (phase: RequestPhase) => {
       if (phase === 'acquiring' && !isAdmitted) {
         isAdmitted = true
@@ -204,10 +251,10 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
     // What the workers failed with; once one has, the others take no new URL of a failed batch.
     const failures: unknown[] = []
     const worker = async (): Promise<void> => {
-      while (next < urls.length && failures.length === 0) {
+      while (next < urls.length && failures.length === 0 && !(job?.stop() ?? false)) {
         const i = next++
         await out.room(i)
-        const crawled: CrawlOutcome = await crawlCached(urls[i] as string, b, c, WANT_EVERYTHING, req, {
+        const crawled = await crawlCached(urls[i] as string, b, c, WANT_EVERYTHING, req, {
           requestId: req.id,
           signal: ctx.signal,
           admitted: isAdmitted,
@@ -220,7 +267,8 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
           markAdmitted()
         }
         const result = crawled.result
-        if (!result.success) {
+        // Only successful results are cached: a hit is never a failure, and is not parsed here.
+        if (!(result instanceof RawJson) && !result.success) {
           outcome.failed++
           // The summary names the first URL of the batch that failed, whatever order they finished in.
           if (outcome.firstFailure === null || i < outcome.firstFailure.index)
@@ -251,15 +299,21 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
    * Start a batch and hand back its results once it is admitted (a full queue is still a plain
    * 429, before any byte of the answer). The request finishes when the last URL is done.
    */
-  async function startBatch(endpoint: string, input: OperationInput<'crawl'>, ctx: CallContext, ordered: boolean): Promise<BatchResults<CrawlResult>> {
+  async function startBatch(
+    endpoint: string,
+    input: OperationInput<'crawl'>,
+    ctx: CallContext,
+    ordered: boolean,
+    job: JobBatchOptions | null = null,
+  ): Promise<BatchResults<Answer>> {
     const crawlerConfig = checkLimits(input.crawler_config)
     await checkTargets(input.urls, (i) => `urls.${i}`, input.browser_config)
     const req = track(endpoint, input.urls, input.browser_config)
-    const out = new BatchResults<CrawlResult>(ordered, RESULT_WINDOW)
+    const out = new BatchResults<Answer>(ordered, RESULT_WINDOW)
     // A caller gone before its door read anything never ends the reading, so a full window
     // would hold the workers, and the request, forever: its going away is the end of reading.
     ctx.signal.addEventListener('abort', () => out.abandon(), { once: true })
-    const batch = crawlBatch(req, input.urls, input.browser_config, crawlerConfig, ctx, out)
+    const batch = crawlBatch(req, input.urls, input.browser_config, crawlerConfig, ctx, out, job)
     try {
       await Promise.race([batch.done, batch.admitted])
     } catch (err) {
@@ -287,7 +341,8 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
       const outcome = await crawlCached(url, b, c, wants, req, { requestId: req.id, signal: ctx.signal, onPhase: req.phase, onLease: req.lease })
       if (outcome.failure) throw outcome.failure
       req.finish({ success: true, statusCode: 200 })
-      return outcome.result
+      // The single-URL routes read fields of the result: a hit is parsed for them.
+      return plainJson(outcome.result)
     } catch (err) {
       req.finish({ success: false, statusCode: statusOf(err), error: err })
       throw err
@@ -316,6 +371,26 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
   }
 
   return {
+    async checkJob(input: CrawlRequest): Promise<void> {
+      checkLimits(input.crawler_config)
+      await checkTargets(input.urls, (i) => `urls.${i}`, input.browser_config)
+    },
+
+    async crawlJob(input: CrawlRequest, opts: JobBatchOptions & { signal: AbortSignal }): Promise<CrawlResponse> {
+      const memory = new MemorySampler()
+      const ctx: CallContext = { signal: opts.signal, transport: 'http' }
+      // Completion order, as Crawl4AI's /crawl lists several URLs.
+      const results = await startBatch('/crawl/job', input, ctx, false, opts)
+      const kept: CrawlResult[] = []
+      const warnings = warningsOf(input)
+      for await (const result of results) {
+        memory.sample()
+        kept.push(plainJson(warnedAnswer(result, warnings)))
+        opts.onResult?.(kept.length)
+      }
+      return { success: kept.every((r) => r.success), results: kept, ...memory.envelope() }
+    },
+
     async crawl(input: OperationInput<'crawl'>, ctx: CallContext): Promise<ServiceOutput<'crawl'>> {
       const memory = new MemorySampler()
       const results = await startBatch('/crawl', input, ctx, true)
@@ -324,7 +399,7 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
         [Symbol.asyncIterator]: async function* () {
           for await (const result of results) {
             memory.sample()
-            yield warned(result, warnings)
+            yield warnedAnswer(result, warnings)
           }
         },
         envelope: () => memory.envelope(),
@@ -334,8 +409,12 @@ export function createCrawlService(deps: CrawlServiceDeps): CrawlOps {
     async crawlStream(input: OperationInput<'crawlStream'>, ctx: CallContext): Promise<ServiceOutput<'crawlStream'>> {
       const results = await startBatch('/crawl/stream', input, ctx, false)
       const warnings = warningsOf(input)
-      return (async function* (): AsyncGenerator<StreamLine> {
-        for await (const result of results) yield { ...warned(result, warnings), server_memory_mb: MemorySampler.rssMiB() }
+      return (async function* (): AsyncGenerator<StreamItem> {
+        for await (const answer of results) {
+          const result = warnedAnswer(answer, warnings)
+          const server_memory_mb = MemorySampler.rssMiB()
+          yield result instanceof RawJson ? result.with({ server_memory_mb }) : { ...result, server_memory_mb }
+        }
         yield { status: 'completed' }
       })()
     },

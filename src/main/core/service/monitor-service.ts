@@ -1,4 +1,5 @@
 import type { ServiceImpl } from '../../../shared/contract.js'
+import type { JobsHealth } from '../../../shared/job-schemas.js'
 import type { BrowserTier, RestartResponse } from '../../../shared/monitor-types.js'
 import { ConflictError, NotFoundError } from '../errors.js'
 import type { EngineEventBus } from '../events.js'
@@ -42,6 +43,8 @@ export interface MonitorServiceDeps {
   registry: Registry
   /** Named sessions: listed and closed here, kept by the crawler. */
   sessions: SessionStore
+  /** Async crawl jobs by status, for /monitor/health's `jobs`. */
+  jobs?: () => Promise<JobsHealth>
 }
 
 /** Crawl4AI names a browser by the first 8 hex characters of its signature. */
@@ -84,7 +87,10 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorOps {
   }
 
   return {
-    monitorHealth: async () => monitor.health(),
+    monitorHealth: async () => {
+      const health = monitor.health()
+      return deps.jobs ? { ...health, jobs: await deps.jobs() } : health
+    },
     monitorRequests: async (q) => monitor.requests(q.status, q.limit, q.order),
     monitorBrowsers: async () => monitor.browsers(),
     monitorEndpointStats: async () => monitor.endpointStats(),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { CrawldeckError } from '../errors.js'
 import type { EngineEventBus, RequestPhase } from '../events.js'
 import type { Lease } from '../pool/pool.js'
+import { RequestWork, type ProducedConfig, type ProducedResult } from './request-work.js'
 
 /**
  * The lifecycle of one API request as events: started -> phases -> finished. `finish` runs
@@ -17,6 +18,7 @@ export class TrackedRequest {
   private browserSig: string | null = null
   private urlsServed = 0
   private urlsFromCache = 0
+  private readonly work = new RequestWork()
 
   constructor(
     private readonly events: EngineEventBus,
@@ -47,6 +49,11 @@ export class TrackedRequest {
     if (fromCache) this.urlsFromCache++
   }
 
+  /** One URL's result: what extraction and content filtering it ran (see request-work.ts). */
+  produced = (cfg: ProducedConfig, result: ProducedResult | null): void => {
+    this.work.add(cfg, result)
+  }
+
   finish(outcome: { success: boolean; statusCode: number; error?: unknown }): void {
     if (this.done) return
     this.done = true
@@ -72,6 +79,7 @@ export class TrackedRequest {
       cache_hit: outcome.success && this.urlsServed > 0 && this.urlsFromCache === this.urlsServed,
       queue_wait_ms: this.queueWaitMs,
       browser_sig: this.browserSig,
+      ...this.work.view(),
     })
   }
 }

@@ -18,6 +18,7 @@ import {
   type RestartKey,
 } from '../settings/model.js'
 import type { SettingsStore } from '../settings/store.js'
+import { chromiumPathProblem } from '../chromium/locate.js'
 import { invalidInput } from '../errors.js'
 
 /** Keys a host can put into effect itself by restarting its own HTTP server. */
@@ -139,6 +140,10 @@ export async function createSettingsService(deps: { config: Config; store: Setti
 
   async function update(patch: SettingsPatch): Promise<SettingsAnswer> {
     const next = mergeSettings(current, patch)
+    // Checked now, where the user can fix it, rather than at the next start: a path that is not a
+    // program would only be found then (and that start would fall back to the usual places).
+    const chromiumProblem = patch.chromium_path ? chromiumPathProblem(patch.chromium_path) : null
+    if (chromiumProblem !== null) throw invalidInput([{ path: 'chromium_path', message: chromiumProblem }])
     // Tokens turn sign-in on for HTTP at once; without an admin token nobody could change the
     // settings or run an action over HTTP any more, so that state is refused, not saved.
     const anyToken = next.tokens.admin.length + next.tokens.crawl.length + next.tokens.read.length > 0

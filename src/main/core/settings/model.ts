@@ -20,12 +20,13 @@ import { invalidInput } from '../errors.js'
  */
 
 /**
- * Keys that shape what is started (the HTTP server, the monitor store): in `serve` they need a
- * restart. Every other key applies at once: the engine's (memory threshold, idle TTL, tokens)
+ * Keys that shape what is started (the HTTP server, the monitor store, the browsers' program): in
+ * `serve` they need a restart. Every other key applies at once: the engine's (memory threshold, idle TTL, tokens)
  * through LiveSettings (settings/live.ts), which the engine reads on every use; the notifications
- * through the desktop shell, which reads the settings service's `current()` each time.
+ * and close to tray through the desktop shell, which reads the settings service's `current()` each
+ * time; start at login / hidden through the shell's onChange listener, which updates the login item.
  */
-export const RESTART_KEYS = ['http_enabled', 'host', 'port', 'redis_url'] as const satisfies readonly SettingKey[]
+export const RESTART_KEYS = ['http_enabled', 'host', 'port', 'redis_url', 'chromium_path'] as const satisfies readonly SettingKey[]
 export type RestartKey = (typeof RESTART_KEYS)[number]
 
 /**
@@ -40,8 +41,14 @@ export function defaultSettings(config: Config): Settings {
     redis_url: config.redis_url,
     memory_threshold_percent: config.memory_threshold_percent,
     idle_ttl_seconds: config.idle_ttl_seconds,
+    // Not the config's `chromium`: that one (a flag, the environment, the config file) wins over this.
+    chromium_path: null,
     tokens: { admin: [...config.admin_tokens], crawl: [...config.crawl_tokens], read: [...config.read_tokens] },
     notifications: { crash: true, memory_high: true, error_burst: true },
+    // A desktop app that also serves an API keeps serving with its window closed.
+    close_to_tray: true,
+    start_at_login: false,
+    start_hidden: false,
   }
 }
 

@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { cgroupDirs } from './cgroup.js'
+import { LatestReading, readsProc, systemInfo, type SystemInfo } from './system-info.js'
 
 /*
  * CPU use for the monitor: our cgroup's usage against the CPUs it may use (its quota, if any),
- * or the host's, from /proc/stat, where there is no cgroup to read.
+ * or the host's, from /proc/stat, where there is no cgroup to read. Off Linux, the host's from
+ * systeminformation (system-info.ts).
  */
 
 export interface CpuSamplerOptions {
@@ -13,6 +15,9 @@ export interface CpuSamplerOptions {
   procRoot?: string
   /** Monotonic milliseconds; injectable so tests can control the wall-clock delta. */
   now?: () => number
+  /** Linux reads /proc and cgroups; any other platform asks `si` (tests run that path on Linux). */
+  platform?: NodeJS.Platform
+  si?: SystemInfo
 }
 
 interface Counter {
@@ -40,8 +45,12 @@ export class CpuSampler {
   private readonly cgroupDirsV1Cpu: string[]
   private last: Counter | null
   private lastPercent = 0
+  /** Off Linux: systeminformation's load, each reading over the time since the one before. */
+  private readonly portable: LatestReading<number> | null
 
   constructor(opts: CpuSamplerOptions = {}) {
+    const si = opts.si ?? systemInfo
+    this.portable = readsProc(opts.platform) ? null : new LatestReading(async () => clampPercent((await si.currentLoad()).currentLoad), 0)
     this.cgroupRoot = opts.cgroupRoot ?? '/sys/fs/cgroup'
     this.procRoot = opts.procRoot ?? '/proc'
     this.now = opts.now ?? (() => performance.now())
@@ -52,8 +61,12 @@ export class CpuSampler {
     this.last = this.read()
   }
 
-  /** Percent (0..100) of the CPUs available to us, consumed since the previous sample. */
+  /**
+   * Percent (0..100) of the CPUs available to us, consumed since the previous sample. Off Linux
+   * the answer of the reading the previous sample started (one sampling interval late).
+   */
   sample(): number {
+    if (this.portable) return this.portable.get()
     const current = this.read()
     const previous = this.last
     this.last = current
@@ -122,6 +135,10 @@ export class CpuSampler {
     const idle = (fields[3] ?? 0) + (fields[4] ?? 0)
     return { busy: total - idle, total }
   }
+}
+
+function clampPercent(n: number): number {
+  return Number.isFinite(n) ? Math.min(100, Math.max(0, n)) : 0
 }
 
 function parseUsage(text: string | null, kind: 'v2' | 'v1'): number | null {

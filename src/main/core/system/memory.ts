@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { cgroupDirs } from './cgroup.js'
+import { LatestReading, readsProc, systemInfo, type SystemInfo } from './system-info.js'
 
 /*
  * How full memory is, for the container (cgroup v2 or v1) or the host: the reading behind the
- * pool's launch threshold, the janitor's pressure, /health and the monitor.
+ * pool's launch threshold, the janitor's pressure, /health and the monitor. Off Linux, the host's
+ * from systeminformation.
  */
 
 export interface MemoryReading {
@@ -23,6 +25,8 @@ export interface HostMemory {
 export interface MemoryRoots {
   cgroupRoot?: string
   procRoot?: string
+  /** Linux reads /proc and cgroups; any other platform the host's memory from systeminformation. */
+  platform?: NodeJS.Platform
 }
 
 // cgroup v1 reports "no limit" as a page-rounded 2^63-1; anything this large cannot be a real limit.
@@ -35,6 +39,10 @@ const V1_UNLIMITED = 2 ** 60
  * because page cache is reclaimable and would otherwise make an idle box look full.
  */
 export function readMemoryUsage(roots: MemoryRoots = {}): MemoryReading {
+  if (!readsProc(roots.platform)) {
+    portableMemory ??= hostMemoryReader({ platform: roots.platform })
+    return portableMemory()
+  }
   const cgroupRoot = roots.cgroupRoot ?? '/sys/fs/cgroup'
   const procRoot = roots.procRoot ?? '/proc'
   const host = readHostMemory(procRoot)
@@ -61,6 +69,36 @@ export function readHostMemory(procRoot = '/proc'): HostMemory {
   // MemAvailable is missing on kernels older than 3.14; approximate it the way `free` used to.
   const availableKb = kb.get('MemAvailable') ?? (kb.get('MemFree') ?? 0) + (kb.get('Buffers') ?? 0) + (kb.get('Cached') ?? 0)
   return { total_bytes: total, available_bytes: Math.min(availableKb * 1024, total) }
+}
+
+let portableMemory: (() => MemoryReading) | null = null
+
+/**
+ * The host's memory where there is no /proc, synchronously (the memory guard never waits).
+ *
+ * macOS: si.mem(), whose `available` counts the reclaimable file cache (from vm_stat) like
+ * MemAvailable on Linux; os.freemem() there is only the free pages, so an idle Mac would look
+ * nearly full to the launch threshold. Each call answers the last reading and starts the next
+ * (at most one a second: vm_stat is a spawned process); libuv's numbers until the first answer.
+ *
+ * Windows: os.totalmem() and os.freemem() (GlobalMemoryStatusEx's available physical memory),
+ * which are exactly what si.mem() answers there for these two figures; it adds a PowerShell run
+ * for the page file, which we do not use, so it is not asked.
+ */
+export function hostMemoryReader(opts: { platform?: NodeJS.Platform; si?: SystemInfo; onError?: (err: unknown) => void } = {}): () => MemoryReading {
+  const fromOs = () => hostReading({ total_bytes: os.totalmem(), available_bytes: os.freemem() })
+  if ((opts.platform ?? process.platform) === 'win32') return fromOs
+  const si = opts.si ?? systemInfo
+  const latest = new LatestReading(
+    async () => {
+      const m = await si.mem()
+      return hostReading({ total_bytes: m.total, available_bytes: Math.min(m.available, m.total) })
+    },
+    fromOs(),
+    { minIntervalMs: 1000, onError: opts.onError },
+  )
+  void latest.refresh()
+  return () => latest.get()
 }
 
 function readCgroup2(root: string, host: HostMemory): MemoryReading | null {

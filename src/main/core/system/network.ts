@@ -1,14 +1,18 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { LatestReading, readsProc, systemInfo, type SystemInfo } from './system-info.js'
 
 /*
  * Network traffic for the monitor: bytes sent and received through this network namespace
- * (loopback left out), and their rates per second.
+ * (loopback left out), and their rates per second. Off Linux, the host's interfaces from
+ * systeminformation.
  */
 
 export interface NetworkTotals {
   sent_bytes: number
   recv_bytes: number
+  /** When the counters were read (Date.now()), when that is not the moment they are handed over. */
+  at?: number
 }
 
 /**
@@ -41,6 +45,34 @@ export function readNetworkTotals(procRoot = '/proc'): NetworkTotals {
   return { sent_bytes: sent, recv_bytes: recv }
 }
 
+/** Loopback by the names macOS (lo0), Linux (lo) and Windows ("Loopback Pseudo-Interface 1") give it. */
+const LOOPBACK = /^lo\d*$|loopback/i
+
+/**
+ * The host's interface counters from systeminformation, synchronously: the last reading's totals
+ * with the time they were read, each call starting the next (at most one a second: each is a
+ * spawned netstat on macOS, a PowerShell run on Windows).
+ */
+export function portableNetworkTotals(si: SystemInfo = systemInfo, onError?: (err: unknown) => void): () => NetworkTotals {
+  const latest = new LatestReading<NetworkTotals | null>(
+    async () => {
+      let sent = 0
+      let recv = 0
+      for (const i of await si.networkStats('*')) {
+        if (LOOPBACK.test(i.iface)) continue
+        sent += Number.isFinite(i.tx_bytes) && i.tx_bytes > 0 ? i.tx_bytes : 0
+        recv += Number.isFinite(i.rx_bytes) && i.rx_bytes > 0 ? i.rx_bytes : 0
+      }
+      return { sent_bytes: sent, recv_bytes: recv, at: Date.now() }
+    },
+    null,
+    { minIntervalMs: 1000, onError },
+  )
+  void latest.refresh()
+  // Before the first answer: no traffic yet, and no time, so no rate is made from it.
+  return () => latest.get() ?? { sent_bytes: 0, recv_bytes: 0, at: 0 }
+}
+
 export interface NetworkRates extends NetworkTotals {
   sent_bytes_per_sec: number
   recv_bytes_per_sec: number
@@ -53,18 +85,18 @@ export class NetworkSampler {
   private rates = { sent: 0, recv: 0 }
 
   constructor(
-    private readonly read: () => NetworkTotals = () => readNetworkTotals(),
+    private readonly read: () => NetworkTotals = readsProc() ? () => readNetworkTotals() : portableNetworkTotals(),
     private readonly now: () => number = Date.now,
   ) {
     this.last = read()
-    this.lastAt = now()
+    this.lastAt = this.last.at ?? now()
   }
 
   sample(): NetworkRates {
     const current = this.read()
-    const at = this.now()
+    const at = current.at ?? this.now()
     const seconds = (at - this.lastAt) / 1000
-    // Two calls in the same instant carry no new information: keep the previous rate.
+    // Two calls in the same instant (or the same reading twice) carry no new information: keep the previous rate.
     if (seconds >= 0.2) {
       this.rates = {
         sent: Math.max(0, current.sent_bytes - this.last.sent_bytes) / seconds,
@@ -73,6 +105,6 @@ export class NetworkSampler {
       this.last = current
       this.lastAt = at
     }
-    return { ...current, sent_bytes_per_sec: this.rates.sent, recv_bytes_per_sec: this.rates.recv }
+    return { sent_bytes: current.sent_bytes, recv_bytes: current.recv_bytes, sent_bytes_per_sec: this.rates.sent, recv_bytes_per_sec: this.rates.recv }
   }
 }

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
+import { commandHasArg, defaultProcessSource, type ProcessRow, type ProcessSource, type ProcessTableReader } from './process-table.js'
 
 /*
  * playwright-core's chromium.launch() hides the browser's PID, so the pool tags each launch with
@@ -12,6 +13,11 @@ import path from 'node:path'
  * monitor scans once a second. The async functions below work through their files in slices of
  * SLICE and yield to the event loop between slices, so no single turn of the loop is held for
  * long even on a machine with thousands of processes.
+ *
+ * Where there is no /proc (macOS, Windows) every function here takes its processes from one reading
+ * of the process table instead (process-table.ts): the same trees, RSS in place of the /proc-only
+ * figures (private memory, PSS). A `procRoot` parameter is that source: a /proc directory, or a
+ * table reader (tests give a fake one on Linux).
  */
 
 const SLICE = 64
@@ -60,9 +66,13 @@ export interface TreeMemory {
   processes: number
 }
 
-export async function listProcesses(procRoot = '/proc'): Promise<ProcInfo[]> {
+export async function listProcesses(procRoot: ProcessSource = defaultProcessSource()): Promise<ProcInfo[]> {
+  if (typeof procRoot !== 'string') return (await procRoot()).map(procInfoOf)
   return statsOf(listPids(procRoot), procRoot)
 }
+
+// The table has no process state; every process it lists is taken as running.
+const procInfoOf = (row: ProcessRow): ProcInfo => ({ pid: row.pid, ppid: row.ppid, comm: row.command.split(/\s+/)[0] ?? '', state: 'S' })
 
 /** The stat lines of these processes, skipping those gone since they were listed. */
 async function statsOf(pids: readonly number[], procRoot: string): Promise<ProcInfo[]> {
@@ -74,10 +84,13 @@ async function statsOf(pids: readonly number[], procRoot: string): Promise<ProcI
   return infos.filter((p): p is ProcInfo => p !== null)
 }
 
-export async function findProcessesWithArg(marker: string, opts: { parentPid?: number; procRoot?: string } = {}): Promise<number[]> {
+export async function findProcessesWithArg(marker: string, opts: { parentPid?: number; procRoot?: ProcessSource } = {}): Promise<number[]> {
   // An empty marker is a prefix of every argument and would match the whole machine.
   if (marker === '') throw new TypeError('findProcessesWithArg: marker must not be empty')
-  const procRoot = opts.procRoot ?? '/proc'
+  const procRoot = opts.procRoot ?? defaultProcessSource()
+  if (typeof procRoot !== 'string') {
+    return (await procRoot()).filter((p) => (opts.parentPid === undefined || p.ppid === opts.parentPid) && commandHasArg(p.command, marker)).map((p) => p.pid)
+  }
   const candidates =
     opts.parentPid === undefined ? listPids(procRoot) : (await listProcesses(procRoot)).filter((p) => p.ppid === opts.parentPid).map((p) => p.pid)
   const matches = await mapSliced(candidates, (pid) => {
@@ -88,7 +101,7 @@ export async function findProcessesWithArg(marker: string, opts: { parentPid?: n
 }
 
 /** The root first, then its descendants breadth-first; empty when the root is gone. */
-export async function processTree(rootPid: number, procRoot = '/proc'): Promise<number[]> {
+export async function processTree(rootPid: number, procRoot: ProcessSource = defaultProcessSource()): Promise<number[]> {
   return treeOf(await listProcesses(procRoot), rootPid)
 }
 
@@ -137,14 +150,17 @@ export class ProcessTreeScanner {
   private scans = 0
   /** Stat files the last scan read: what makes an incremental scan cheap (tests check it). */
   lastStatReads = 0
+  /** From a process table: the rows of the last scan, by PID (their RSS is the trees' memory). */
+  lastRows = new Map<number, ProcessRow>()
 
   constructor(
-    readonly procRoot = '/proc',
+    readonly procRoot: ProcessSource = defaultProcessSource(),
     private readonly fullEvery = FULL_SCAN_EVERY,
   ) {}
 
   /** Each root's tree (root first, then descendants breadth-first; empty when the root is gone). */
   async trees(rootPids: readonly number[]): Promise<Map<number, number[]>> {
+    if (typeof this.procRoot !== 'string') return this.tableTrees(this.procRoot, rootPids)
     const pids = listPids(this.procRoot)
     const full = this.scans++ % this.fullEvery === 0 || rootPids.some((root) => !this.roots.has(root))
     const toRead = full ? pids : pids.filter((pid) => this.members.has(pid) || !this.seen.has(pid))
@@ -163,10 +179,35 @@ export class ProcessTreeScanner {
     this.roots = new Set(rootPids)
     return out
   }
+
+  /** A table is read whole each time (one process spawned by the library): nothing to skip. */
+  private async tableTrees(table: ProcessTableReader, rootPids: readonly number[]): Promise<Map<number, number[]>> {
+    const rows = await table()
+    this.lastRows = new Map(rows.map((r) => [r.pid, r]))
+    this.lastStatReads = rows.length
+    const infos = rows.map(procInfoOf)
+    const children = childrenMap(infos)
+    return new Map(rootPids.map((root) => [root, treeOf(infos, root, children)]))
+  }
 }
 
-export async function processTreeMemory(rootPid: number, procRoot = '/proc'): Promise<TreeMemory> {
+export async function processTreeMemory(rootPid: number, procRoot: ProcessSource = defaultProcessSource()): Promise<TreeMemory> {
+  if (typeof procRoot !== 'string') {
+    const scanner = new ProcessTreeScanner(procRoot)
+    const pids = (await scanner.trees([rootPid])).get(rootPid) ?? []
+    return tableMemory(pids, scanner.lastRows)
+  }
   return memoryOf(await processTree(rootPid, procRoot), procRoot)
+}
+
+/**
+ * A tree's memory from a process table: the sum of its processes' RSS. The table has neither
+ * private memory nor PSS, so RSS stands for the private part too (mem_delta then counts a
+ * renderer's shared pages as well: an over-estimate, never a miss) and PSS is unknown.
+ */
+function tableMemory(pids: readonly number[], rows: ReadonlyMap<number, ProcessRow>): TreeMemory {
+  const rss = pids.reduce((sum, pid) => sum + (rows.get(pid)?.rss_bytes ?? 0), 0)
+  return { rss_bytes: rss, anon_bytes: rss, pss_bytes: null, processes: pids.length }
 }
 
 /**
@@ -175,7 +216,7 @@ export async function processTreeMemory(rootPid: number, procRoot = '/proc'): Pr
  */
 export async function processTreesMemory(
   rootPids: number[],
-  opts: { procRoot?: string; pss?: boolean; scanner?: ProcessTreeScanner } = {},
+  opts: { procRoot?: ProcessSource; pss?: boolean; scanner?: ProcessTreeScanner } = {},
 ): Promise<Map<number, TreeMemory & { pids: number[] }>> {
   // A new scanner's first scan is a full one.
   const scanner = opts.scanner ?? new ProcessTreeScanner(opts.procRoot)
@@ -184,6 +225,10 @@ export async function processTreesMemory(
   const out = new Map<number, TreeMemory & { pids: number[] }>()
   for (const root of rootPids) {
     const pids = trees.get(root) ?? []
+    if (typeof procRoot !== 'string') {
+      out.set(root, { ...tableMemory(pids, scanner.lastRows), pids })
+      continue
+    }
     // PSS makes the kernel walk every page table: worth it now and then, not every second.
     const memory = opts.pss === false ? { ...(await residentMemory(pids, procRoot)), pss_bytes: null, processes: pids.length } : await memoryOf(pids, procRoot)
     out.set(root, { ...memory, pids })

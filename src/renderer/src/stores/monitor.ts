@@ -52,7 +52,7 @@ function prepend<T>(item: T, list: readonly T[], max: number): T[] {
 /** The charts' points, timed in epoch milliseconds (`timestamps_ms`; `timestamps` are Crawl4AI's whole seconds). */
 function timelineFromSnapshot(s: MonitorSnapshotView): TimelineTick[] {
   const mem = s.timeline.memory
-  const byTs = (metric: 'cpu' | 'requests' | 'browsers') => {
+  const byTs = (metric: 'cpu' | 'requests' | 'browsers' | 'limit') => {
     const t = s.timeline[metric]
     const map = new Map<number, number | TierCounts>()
     t.timestamps_ms.forEach((ts, i) => map.set(ts, t.values[i] as number | TierCounts))
@@ -61,12 +61,15 @@ function timelineFromSnapshot(s: MonitorSnapshotView): TimelineTick[] {
   const cpu = byTs('cpu')
   const req = byTs('requests')
   const br = byTs('browsers')
+  // Absent from snapshots of servers older than the adaptive limit.
+  const lim = s.timeline.limit ? byTs('limit') : new Map<number, number>()
   const points: TimelineTick[] = mem.timestamps_ms.map((ts, i) => ({
     timestamp: ts,
     memory: (mem.values[i] as number | undefined) ?? 0,
     cpu: (cpu.get(ts) as number | undefined) ?? 0,
     requests: (req.get(ts) as number | undefined) ?? 0,
     browsers: (br.get(ts) as TierCounts | undefined) ?? { permanent: 0, hot: 0, cold: 0 },
+    limit: (lim.get(ts) as number | undefined) ?? 0,
   }))
   return points.slice(-LIMITS.timeline)
 }

@@ -20,8 +20,13 @@ export interface SettingsForm {
   redis_url: string
   memory_threshold_percent: number | ''
   idle_ttl_seconds: number | ''
+  /** '' means none: the engine looks for a browser itself. */
+  chromium_path: string
   tokens: Record<TokenRole, string[]>
   notifications: Settings['notifications']
+  close_to_tray: boolean
+  start_at_login: boolean
+  start_hidden: boolean
 }
 
 export interface SaveOutcome {
@@ -37,8 +42,12 @@ export function formFrom(s: Settings): SettingsForm {
     redis_url: s.redis_url ?? '',
     memory_threshold_percent: s.memory_threshold_percent,
     idle_ttl_seconds: s.idle_ttl_seconds,
+    chromium_path: s.chromium_path ?? '',
     tokens: { admin: [...s.tokens.admin], crawl: [...s.tokens.crawl], read: [...s.tokens.read] },
     notifications: { ...s.notifications },
+    close_to_tray: s.close_to_tray,
+    start_at_login: s.start_at_login,
+    start_hidden: s.start_hidden,
   }
 }
 
@@ -56,6 +65,10 @@ export function patchFrom(form: SettingsForm, saved: Settings): SettingsPatch {
     redis_url: form.redis_url.trim() === '' ? null : form.redis_url.trim(),
     memory_threshold_percent: form.memory_threshold_percent,
     idle_ttl_seconds: form.idle_ttl_seconds,
+    chromium_path: form.chromium_path.trim() === '' ? null : form.chromium_path.trim(),
+    close_to_tray: form.close_to_tray,
+    start_at_login: form.start_at_login,
+    start_hidden: form.start_hidden,
   }
   for (const [key, value] of Object.entries(flat)) if (value !== saved[key as keyof typeof flat]) patch[key] = value
   const tokens: Partial<Record<TokenRole, string[]>> = {}

@@ -83,18 +83,25 @@ export class HttpTransport implements Transport {
     if (op.response === 'ndjson' || op.response === 'live') {
       throw new TransportError(`${name} is a stream; use subscribe()`, 0, 'not_callable', null)
     }
-    let url = this.base + op.path
+    // A `:name` segment of the path takes the input's field of that name.
+    const fields: Record<string, unknown> = { ...((input ?? {}) as Record<string, unknown>) }
+    const path = op.path.replace(/:([A-Za-z_]+)/g, (_, key: string) => {
+      const value = encodeURIComponent(String(fields[key] ?? ''))
+      delete fields[key]
+      return value
+    })
+    let url = this.base + path
     const init: RequestInit = { method: op.method, headers: { accept: 'application/json' } }
-    if (op.method === 'GET') {
+    if (op.method === 'GET' || op.method === 'DELETE') {
       const params = new URLSearchParams()
-      for (const [k, v] of Object.entries((input ?? {}) as Record<string, unknown>)) {
+      for (const [k, v] of Object.entries(fields)) {
         if (v !== undefined && v !== null) params.set(k, String(v))
       }
       const qs = params.toString()
       if (qs) url += `?${qs}`
     } else {
       init.headers = { accept: 'application/json', 'content-type': 'application/json' }
-      init.body = JSON.stringify(input ?? {})
+      init.body = JSON.stringify(fields)
     }
     let res: Response
     try {

@@ -6,7 +6,7 @@ import type { Transport } from './types'
  * the HTTP transport's polling and the Monitor store's refresh on resume.
  */
 
-const METRICS: TimelineMetric[] = ['memory', 'cpu', 'requests', 'browsers']
+const METRICS: TimelineMetric[] = ['memory', 'cpu', 'requests', 'browsers', 'limit']
 
 /** Builds the same snapshot the live stream opens with, from the GET routes (its lists newest first, as the stream's). */
 export async function fetchSnapshot(call: Transport['call']): Promise<MonitorSnapshotView> {
