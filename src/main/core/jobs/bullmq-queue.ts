@@ -339,18 +339,25 @@ export class BullmqJobQueue implements JobQueue {
     clearInterval(this.tuner)
     // Takes no further job; resolves once the running ones are over.
     const drained = this.worker.close()
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))])
-    clearTimeout(timer)
+    // The grace is for jobs running here: with none, nothing is waited for (a dead Redis would
+    // otherwise hold every shutdown for the whole grace, since BullMQ's close waits on it).
+    if (this.running.size > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))])
+      clearTimeout(timer)
+    }
     // Past the deadline: what still runs is stopped and handed back to the queue for another worker.
     for (const r of this.running.values()) r.abort.abort()
     // With Redis unreachable BullMQ's close never settles (its commands wait for a reconnect that
-    // retries forever): bounded, so a shutdown is never held by a dead Redis.
-    if (!(await settlesWithin(drained, CLOSE_STEP_MS)))
-      this.deps.logger.warn('the job worker did not close in time (Redis unreachable?); its connections are cut')
-    await this.webhooks.settle(Math.min(graceMs, 1000))
-    await settlesWithin(this.queue.close(), CLOSE_STEP_MS)
-    await settlesWithin(this.redis.quit(), CLOSE_STEP_MS)
+    // retries forever): each step bounded, and side by side, so a dead Redis holds a shutdown for
+    // CLOSE_STEP_MS at most.
+    const [workerClosed] = await Promise.all([
+      settlesWithin(drained, CLOSE_STEP_MS),
+      this.webhooks.settle(Math.min(graceMs, 1000)),
+      settlesWithin(this.queue.close(), CLOSE_STEP_MS),
+    ])
+    if (!workerClosed) this.deps.logger.warn('the job worker did not close in time (Redis unreachable?); its connections are cut')
+    await settlesWithin(this.redis.quit(), 500)
     this.redis.disconnect()
     for (const c of this.connections) c.disconnect()
   }
