@@ -5,8 +5,8 @@ import type { MonitorHealth } from '../src/shared/monitor-types.js'
 import { startService, waitFor, type TestService } from './helpers/service.js'
 
 /*
- * The adaptive page limit with real Chromium: heavy pages (a script that burns CPU and builds
- * about 20 MB of strings) offered at 3x the ceiling at once, then light pages at the same
+ * The adaptive page limit with real Chromium: heavy pages (a script that keeps a CPU busy for
+ * HEAVY_MS) offered at 3x the ceiling at once, then light pages at the same
  * concurrency. Outcomes are counted, never timed against each other (bench/admission.ts compares
  * with fixed admission).
  */
@@ -15,11 +15,15 @@ const CEILING = 4
 const OFFERED = 3 * CEILING
 const PAGE_TIMEOUT = 45_000
 
+const HEAVY_MS = 6000
 const HEAVY = `<!doctype html><title>heavy</title><body><p id="out">working</p><script>
-  // Fixed work, not a fixed time: pages sharing the CPUs take longer.
+  // Busy for a fixed wall time, building strings all along: the CPUs are loaded whatever else
+  // the machine runs, and a heavy page takes at least HEAVY_MS however slow light pages are
+  // (a fixed amount of work would be only as much slower as the machine's other load allows).
   const parts = []
   let n = 0
-  for (let i = 0; i < 40; i++) { let s = ''; for (let j = 0; j < 25000; j++) { s += String.fromCharCode(97 + ((i * j) % 26)) + j } parts.push(s); n += s.length }
+  const end = Date.now() + ${HEAVY_MS}
+  while (Date.now() < end) { let s = ''; for (let j = 0; j < 5000; j++) s += String.fromCharCode(97 + (j % 26)) + j; parts.push(s.length); n += s.length }
   document.getElementById('out').textContent = 'heavy done ' + n
 </script></body>`
 const LIGHT = '<!doctype html><title>light</title><body><p>light page</p></body>'
