@@ -106,7 +106,9 @@ describe('npm run serve (src/main/serve.ts) as a process', () => {
   })
 
   it('CRAWLDECK_CHROMIUM pointing nowhere: exit 1 with one line that says what to do', async () => {
-    const s = serveDefaults([], { CRAWLDECK_CHROMIUM: '/nonexistent/chrome' })
+    // Its own temp root: a test elsewhere that SIGKILLs a service leaves a folder in the shared
+    // one, and this start would then rightly log that it swept it, a second line.
+    const s = serveDefaults([], { CRAWLDECK_CHROMIUM: '/nonexistent/chrome', TMPDIR: tempDir() })
     expect((await waitExit(s)).code).toBe(1)
     const line = expectOneLineError(s.stderr)
     expect(line).toContain('/nonexistent/chrome')

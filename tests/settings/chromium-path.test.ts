@@ -68,6 +68,12 @@ describe('Settings: Chromium path', () => {
       [tmp, /is a directory/],
       [join(tmp, 'Chromium.app'), /app bundle: give the program inside it, .*Chromium\.app\/Contents\/MacOS\/Chromium/],
       [42, /string/i],
+      // Hostile spellings: the path is never split into a program and its arguments, and never
+      // reaches a shell, so a flag after it is part of a file name that does not exist.
+      [`${FULL} --no-sandbox`, /does not exist/],
+      [`${FULL};id`, /does not exist/],
+      [`$(id)`, /absolute path/],
+      [`${FULL}\0--no-sandbox`, /absolute path/],
     ]
     for (const [value, message] of cases) {
       const res = await save({ chromium_path: value })
