@@ -109,6 +109,17 @@ export const BENCHES = {
     takesArgs: false,
     load: async () => ({ run: (await import('./jobs.js')).runJobsBench }),
   },
+  history: {
+    what:
+      "the monitor's long history: POST /crawl with the rollups on and off, interleaved (target ≤ 1 % throughput), a 30-day GET /monitor/timeline " +
+      'with 90 days held (target p99 ≤ 20 ms), and the 30-day chart draw in Chromium (target ≤ 100 ms); needs `npm run build:web` first',
+    time: 'about 3 minutes',
+    writes: 'nothing (prints only)',
+    knobs:
+      'HISTORY_BENCH_ROUNDS (3), HISTORY_BENCH_ROUND_SECONDS (20), HISTORY_BENCH_CONCURRENCY (4), HISTORY_BENCH_ANSWERS (500), HISTORY_BENCH_DRAWS (10) (bench/history.ts)',
+    takesArgs: false,
+    load: async () => ({ run: (await import('./history.js')).runHistoryBench }),
+  },
 } satisfies Record<string, BenchEntry>
 
 export type BenchName = keyof typeof BENCHES

@@ -119,19 +119,18 @@ describe('refused switches', () => {
 
   it('the IPC door refuses them too', async () => {
     const ipc = new FakeIpcMain()
-    const file = '/opt/crawldeck/out/renderer/index.html'
     const door: IpcDoor = registerIpcDoor({
       ipcMain: ipc,
       service: service.runtime.service,
       live: service.runtime.live,
-      isAllowedSender: allowedSenderFor({ rendererFile: file }),
+      isAllowedSender: allowedSenderFor({ appOrigin: 'app://crawldeck' }),
       appInfo: () => ({ version: '1', http_url: null, platform: 'linux' }),
       logger: silentLogger(),
       maxInputBytes: 64 * 1024,
     })
     try {
       const launches = browserLaunches()
-      const win = new FakeWindow(`file://${file}`)
+      const win = new FakeWindow('app://crawldeck/')
       const result = await ipc.invoke(win.event(), IPC_CHANNELS.call, {
         op: 'markdown',
         input: { url: fx.url('/'), browser_config: { extra_args: ['--renderer-cmd-prefix=/bin/sh -c id'] } },

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { FleetMember, FleetResponse } from '../src/shared/monitor-fleet.js'
 import { redisClient } from './helpers/redis-server.js'
@@ -98,13 +99,16 @@ describe('a fleet on one Redis', () => {
     redis.disconnect()
   }, 60_000)
 
-  it('labels every /metrics series with the instance id', async () => {
+  it('labels every /metrics series with the stable instance name the fleet record carries', async () => {
     const a = services[0]!
     const res = await fetch(`${a.url}/metrics`)
     expect(res.status).toBe(200)
     const samples = (await res.text()).split('\n').filter((line) => line !== '' && !line.startsWith('#'))
     expect(samples.length).toBeGreaterThan(20)
-    const label = `instance="${a.runtime.fleet.id}"`
+    const self = (await fleetOf(a)).instances.find((i) => i.self)!
+    // Not given one: <hostname>:<port as configured>.
+    expect(self.name).toBe(`${hostname()}:${a.runtime.config.port}`)
+    const label = `instance="${self.name}"`
     expect(samples.filter((line) => !line.includes(label))).toEqual([])
   })
 })

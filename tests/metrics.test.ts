@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { configSignature, normaliseBrowserConfig } from '../src/main/core/pool/signature.js'
+import { instanceName } from '../src/main/core/fleet/instance.js'
 import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
 import { startService, waitFor, type TestService } from './helpers/service.js'
 
@@ -161,7 +162,7 @@ function value(families: Map<string, Family>, sample: string, labels: Record<str
   for (const f of families.values()) {
     for (const smp of f.samples) {
       if (smp.name !== sample) continue
-      // `instance` (the fleet id) is on every series; tests/fleet.test.ts checks it.
+      // `instance` (the instance's stable name) is on every series; tests/fleet.test.ts checks it.
       const own = Object.keys(smp.labels).filter((k) => k !== 'instance')
       const asked = Object.keys(labels).filter((k) => k !== 'instance')
       if (Object.entries(labels).every(([k, v]) => smp.labels[k] === v) && own.length === asked.length) return smp.value
@@ -327,9 +328,9 @@ describe('GET /metrics', () => {
     for (const f of families.values()) {
       for (const smp of f.samples) {
         for (const [k, v] of Object.entries(smp.labels)) {
-          // One value per process: bounded, and it may hold a container's hex host name.
+          // One value per instance (its stable name): bounded, and it may hold a container's hex host name.
           if (k === 'instance') {
-            expect(v).toBe(s.runtime.fleet.id)
+            expect(v).toBe(instanceName(s.runtime.config))
             continue
           }
           expect(k, `line ${smp.line}`).not.toMatch(/url|id$/i)

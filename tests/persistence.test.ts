@@ -40,9 +40,12 @@ afterAll(async () => {
 
 // ---- helpers -----------------------------------------------------------------------------
 
+/** The instance name of every service here: its Redis history is `<prefix>monitor:instance:<name>:*`. */
+const INSTANCE = 'persist-test'
+
 async function open(config: ConfigInput, logger?: pino.Logger): Promise<TestService> {
   // Log level 'silent' is the helper's default; warnings are captured where a test reads them.
-  const s = await startService({ persist_interval_ms: 100, ...config }, logger ? { logger } : {})
+  const s = await startService({ persist_interval_ms: 100, instance_name: INSTANCE, ...config }, logger ? { logger } : {})
   services.add(s)
   return s
 }
@@ -190,8 +193,8 @@ describe('file store (data dir)', () => {
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([])
 
     await closeService(first)
-    // The final flush at shutdown left a whole file too (beside the result cache's and the jobs' folders).
-    expect((await readdir(dir)).sort()).toEqual(['cache', 'jobs', 'monitor.json'])
+    // The final flush at shutdown left a whole file too (beside the result cache's, the jobs' and the long history's folders).
+    expect((await readdir(dir)).sort()).toEqual(['cache', 'history', 'jobs', 'monitor.json'])
     JSON.parse(await readFile(join(dir, 'monitor.json'), 'utf8'))
 
     const second = await open({ data_dir: dir })
@@ -329,12 +332,12 @@ describe('Redis store', () => {
     // /md writes its results to the cache (c "0": write_only), under the same prefix.
     expect(keys.filter((k) => k.startsWith(`${redis_prefix}cache:`))).not.toEqual([])
     // Beside the monitor's sections: the cache, the job queue (bull:) and the fleet registry (fleet:).
-    expect(keys.filter((k) => k.startsWith(`${redis_prefix}monitor:`)).sort()).toEqual(
-      ['endpoints', 'error_groups', 'errors', 'janitor', 'timeline'].map((k) => `${redis_prefix}monitor:${k}`),
+    expect(keys.filter((k) => k.startsWith(`${redis_prefix}monitor:instance:${INSTANCE}:`)).sort()).toEqual(
+      ['endpoints', 'error_groups', 'errors', 'janitor', 'timeline'].map((k) => `${redis_prefix}monitor:instance:${INSTANCE}:${k}`),
     )
-    expect(keys.filter((k) => !/^(cache|monitor|bull|fleet|jobs):/.test(k.slice(redis_prefix.length)))).toEqual([])
+    expect(keys.filter((k) => !/^(cache|monitor|bull|fleet|jobs|history):/.test(k.slice(redis_prefix.length)))).toEqual([])
     expect(keys.every((k) => k.startsWith(redis_prefix))).toBe(true)
-    const stored = await withRedis(port, (r) => r.get(`${redis_prefix}monitor:endpoints`))
+    const stored = await withRedis(port, (r) => r.get(`${redis_prefix}monitor:instance:${INSTANCE}:endpoints`))
     expect(JSON.parse(stored as string)['/md'].count).toBe(3)
 
     await closeService(first)
@@ -382,7 +385,7 @@ describe('Redis store', () => {
     redis = await startRedis(port) // starts empty: --save ""
     await waitFor(async () => (await health(s)).ok === true, 30_000, 'persistence to recover once Redis is back')
     expect(await health(s)).toMatchObject({ backend: 'redis', ok: true, error: null, pending: false })
-    const stored = JSON.parse((await withRedis(port, (r) => r.get(`${redis_prefix}monitor:endpoints`))) as string)
+    const stored = JSON.parse((await withRedis(port, (r) => r.get(`${redis_prefix}monitor:instance:${INSTANCE}:endpoints`))) as string)
     expect(stored['/md'].count).toBe(N + 1 + M) // N + M successes, plus the 404
     expect(stored['/md'].errors).toBe(1)
     expect(stored['/html'].count).toBe(1)
@@ -391,7 +394,7 @@ describe('Redis store', () => {
     // service had nothing pending: the first write after the reconnect still puts all history back.
     await stopRedis(redis)
     await startRedis(port)
-    const key = (section: string) => `${redis_prefix}monitor:${section}`
+    const key = (section: string) => `${redis_prefix}monitor:instance:${INSTANCE}:${section}`
     await waitFor(
       async () => {
         forceTimelinePoint(s) // something to write
@@ -401,7 +404,7 @@ describe('Redis store', () => {
       30_000,
       'a write to the restarted Redis',
     )
-    const keys = (await withRedis(port, (r) => r.keys(`${redis_prefix}monitor:*`))).sort()
+    const keys = (await withRedis(port, (r) => r.keys(`${redis_prefix}monitor:instance:${INSTANCE}:*`))).sort()
     expect(keys).toEqual(['endpoints', 'error_groups', 'errors', 'janitor', 'timeline'].map(key))
 
     const live = await history(s)
@@ -480,7 +483,7 @@ describe('Redis store', () => {
     expect(live.stats['/md']).toMatchObject({ count: sent['/md'], errors: 0 })
     expect(live.stats['/html']).toMatchObject({ count: sent['/html'], errors: 0 })
     await flushNow(s)
-    const stored = JSON.parse((await withRedis(port, (r) => r.get(`${redis_prefix}monitor:endpoints`))) as string)
+    const stored = JSON.parse((await withRedis(port, (r) => r.get(`${redis_prefix}monitor:instance:${INSTANCE}:endpoints`))) as string)
     expect(stored['/md'].count).toBe(sent['/md'])
     expect(stored['/html'].count).toBe(sent['/html'])
     expect(await health(s)).toMatchObject({ backend: 'redis', ok: true, error: null, pending: false })
@@ -509,7 +512,9 @@ describe('Redis store', () => {
     await waitFor(async () => (await health(s)).ok === true, 30_000, 'persistence to recover once Redis answers')
     p = await health(s)
     expect(p).toMatchObject({ backend: 'redis', ok: true, error: null, pending: false })
-    const values = await withRedis(port, (r) => r.mget(`${redis_prefix}monitor:endpoints`, `${redis_prefix}monitor:janitor`))
+    const values = await withRedis(port, (r) =>
+      r.mget(`${redis_prefix}monitor:instance:${INSTANCE}:endpoints`, `${redis_prefix}monitor:instance:${INSTANCE}:janitor`),
+    )
     const endpoints = JSON.parse(values[0] as string)
     expect(endpoints['/md'].count).toBe(2)
     expect(endpoints['/html'].count).toBe(1)

@@ -55,7 +55,8 @@ function mutable(p: string): void {
 async function open(config: ConfigInput): Promise<{ s: TestService; lines: string[] }> {
   const lines: string[] = []
   const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) })
-  const s = await startService({ persist_interval_ms: 100, ...config }, { logger })
+  // Its Redis history is `<prefix>monitor:instance:solo:*`.
+  const s = await startService({ persist_interval_ms: 100, instance_name: 'solo', ...config }, { logger })
   services.add(s)
   return { s, lines }
 }
@@ -131,7 +132,7 @@ describe('/health and the store', () => {
     await startRedis(port, { password: PASSWORD })
     await waitFor(async () => (await s.get('/health')).body.status === 'ok', 30_000, '/health to be ok once Redis is back')
     expect(persistenceProblems((await s.get('/health')).body.problems)).toEqual([])
-    expect(JSON.parse((await redisGet(port, 'health:monitor:endpoints', PASSWORD)) as string)['/html'].count).toBe(2)
+    expect(JSON.parse((await redisGet(port, 'health:monitor:instance:solo:endpoints', PASSWORD)) as string)['/html'].count).toBe(2)
     await close(s)
   })
 
@@ -185,12 +186,12 @@ describe('pending history merged exactly once', () => {
     // Redis is back with its 4. The next start adds the 3 and writes them to Redis, but cannot
     // delete the file: what a crash between the write and the delete would leave.
     await startRedis(port, { password: PASSWORD, dir: redisDir })
-    expect(JSON.parse((await redisGet(port, 'delta:monitor:endpoints', PASSWORD)) as string)['/html'].count).toBe(4)
+    expect(JSON.parse((await redisGet(port, 'delta:monitor:instance:solo:endpoints', PASSWORD)) as string)['/html'].count).toBe(4)
     freeze(file)
     const second = await open(config)
     expect(await count(second.s)).toBe(7)
-    expect(JSON.parse((await redisGet(port, 'delta:monitor:endpoints', PASSWORD)) as string)['/html'].count).toBe(7)
-    expect(JSON.parse((await redisGet(port, 'delta:monitor:applied_fallbacks', PASSWORD)) as string)).toContain(pending.id)
+    expect(JSON.parse((await redisGet(port, 'delta:monitor:instance:solo:endpoints', PASSWORD)) as string)['/html'].count).toBe(7)
+    expect(JSON.parse((await redisGet(port, 'delta:monitor:instance:solo:applied_fallbacks', PASSWORD)) as string)).toContain(pending.id)
     expect(second.lines.some((l) => l.includes('cannot delete merged pending monitor history'))).toBe(true)
     await crawl(second.s, 2)
     expect(await flushNow(second.s)).toBe(true)
@@ -279,7 +280,7 @@ describe('pending history merged exactly once', () => {
     const next = await open({ ...config, launch_permanent: false })
     expect(await count(next.s)).toBe(5)
     expect(pendingFiles(dir)).toEqual([])
-    expect(JSON.parse((await redisGet(port, 'includes:monitor:endpoints', PASSWORD)) as string)['/html'].count).toBe(5)
+    expect(JSON.parse((await redisGet(port, 'includes:monitor:instance:solo:endpoints', PASSWORD)) as string)['/html'].count).toBe(5)
     await close(next.s)
   })
 

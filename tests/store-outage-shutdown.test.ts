@@ -114,14 +114,14 @@ describe('a clean stop while the store is unreachable', () => {
   it('Redis stopped: /health degrades (no password in it), the stop keeps the pending counts in the data dir, the next start puts them in Redis: N + 40 exactly', async () => {
     const port = await freePort()
     const redis = await startRedis(port, { password: PASSWORD })
-    const redisArgs = ['--redis-url', `redis://:${PASSWORD}@127.0.0.1:${port}`, '--redis-prefix', 'outage:']
+    const redisArgs = ['--redis-url', `redis://:${PASSWORD}@127.0.0.1:${port}`, '--redis-prefix', 'outage:', '--instance-name', 'solo']
     const dataDir = path.join(tempDir(), 'data')
     const first = start(dataDir, redisArgs)
     const { url } = await waitReady(first)
     expect((await json(`${url}/health`)).body.status).toBe('ok')
     await crawl(url, N)
     await flushedAfter(url, Date.now())
-    expect(JSON.parse((await redisGet(port, 'outage:monitor:endpoints', PASSWORD)) as string)['/html'].count).toBe(N)
+    expect(JSON.parse((await redisGet(port, 'outage:monitor:instance:solo:endpoints', PASSWORD)) as string)['/html'].count).toBe(N)
 
     await stopRedis(redis)
     await crawl(url, MORE)
@@ -146,7 +146,7 @@ describe('a clean stop while the store is unreachable', () => {
     const { url: url2 } = await waitReady(second)
     expect(await count(url2)).toBe(N + MORE)
     // Merged and written before the service answered: in Redis, and the file gone.
-    expect(JSON.parse((await redisGet(port, 'outage:monitor:endpoints', PASSWORD)) as string)['/html'].count).toBe(N + MORE)
+    expect(JSON.parse((await redisGet(port, 'outage:monitor:instance:solo:endpoints', PASSWORD)) as string)['/html'].count).toBe(N + MORE)
     expect(pendingFiles(dataDir)).toEqual([])
     const after = (await json(`${url2}/health`)).body
     expect(persistenceProblems(after.problems)).toEqual([])

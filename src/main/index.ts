@@ -17,7 +17,7 @@ startDesktop({
   logger,
   logFile,
   preload: join(__dirname, '../preload/index.cjs'),
-  rendererFile: join(__dirname, '../renderer/index.html'),
+  rendererDir: join(__dirname, '../renderer'),
   // The dev server only for an unpackaged run: a packaged app never loads anything over the network.
   devRendererUrl: app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL,
   trayIcon,

@@ -1,6 +1,7 @@
 import { describeFatal, ensureDataDir, isExpectedFatal, type FatalContext } from './cli/fatal.js'
 import { parseOptions, type ParsedOptions } from './cli/options.js'
-import { createLogger, type Logger } from './core/logger.js'
+import { armShutdownTimer, exitAfterLogs, failLine } from './cli/process-end.js'
+import { createLogger } from './core/logger.js'
 import { createRuntime, type Runtime } from './core/runtime.js'
 import { claimTempRun, type TempRun } from './core/system/temp-root.js'
 import type { StopOutcome } from './core/store/persister.js'
@@ -13,7 +14,6 @@ import { startHttpServer, type HttpServer } from './http/server.js'
 
 // Room for the HTTP drain (up to 5 s), closing the browsers, and the monitor store retried for up
 // to 5 s (persister.ts, STOP_RETRY_MS) before its pending history goes to a file in the data dir.
-const SHUTDOWN_TIMEOUT_MS = 15_000
 
 let options: ParsedOptions
 try {
@@ -138,36 +138,7 @@ async function closeAll(): Promise<StopOutcome | null> {
   return r?.persister.lastStop ?? null
 }
 
-function armShutdownTimer(): void {
-  setTimeout(() => {
-    failLine(`shutdown took longer than ${SHUTDOWN_TIMEOUT_MS / 1000} s: exiting anyway (check for leftover Chromium processes)`)
-    process.exit(1)
-  }, SHUTDOWN_TIMEOUT_MS)
-}
-
-function failLine(message: string): void {
-  // Written synchronously (stderr is a pipe, file or terminal): it must survive process.exit.
-  process.stderr.write(`crawldeck: ${message}\n`)
-}
-
-/** Exit once the logger has written what it holds (pino writes asynchronously). */
+/** Exit once the logs are written; browsers are closed by now (or the shutdown gave up on them). */
 async function exit(code: number): Promise<never> {
-  await new Promise<void>((resolve) => {
-    const guard = setTimeout(resolve, 1_000)
-    flush(logger, () => {
-      clearTimeout(guard)
-      resolve()
-    })
-  })
-  // Browsers are closed by now (or the shutdown gave up on them): nothing of theirs is needed.
-  tempRun?.remove()
-  process.exit(code)
-}
-
-function flush(log: Logger, done: () => void): void {
-  try {
-    log.flush(() => done())
-  } catch {
-    done()
-  }
+  return exitAfterLogs(logger, code, () => tempRun?.remove())
 }

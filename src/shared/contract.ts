@@ -7,12 +7,24 @@ import { ConfigDumpRequestSchema, type ConfigDumpResponse, type ConfigSchemaResp
 import { CrawlJobRequestSchema, JobIdInput, JobListQuery, type JobListResponse, type JobStatusResponse, type JobSubmitResponse } from './job-schemas.js'
 import { WebhooksQuery, type WebhooksResponse } from './monitor-webhooks.js'
 import type { FleetResponse } from './monitor-fleet.js'
-import { CloseSessionInput, EmptyBody, KillBrowserInput, LogQuery, NoQuery, RequestsQuery, RestartBrowserInput, TimelineQuery } from './monitor-schemas.js'
+import type { AlertsResponse } from './monitor-alerts.js'
+import {
+  CloseSessionInput,
+  EmptyBody,
+  EndpointHistoryQuery,
+  KillBrowserInput,
+  LogQuery,
+  NoQuery,
+  RequestsQuery,
+  RestartBrowserInput,
+  TimelineQuery,
+} from './monitor-schemas.js'
 import type {
   BrowsersResponse,
   CacheClearResponse,
   CleanupResponse,
   CloseSessionResponse,
+  EndpointHistoryResponse,
   EndpointStatsResponse,
   ErrorsResponse,
   JanitorEvent,
@@ -205,7 +217,16 @@ export const contract = {
     response: 'json',
     crawl: false,
     scope: 'read',
-    summary: 'Memory, CPU, requests or browsers over the last 5 minutes at 5 s resolution',
+    summary: 'A metric over a window: up to 5 min at 5 s (live), up to 48 h at 1 min, up to 90 days at 1 h (nulls where the service was down)',
+  }),
+  monitorHistoryEndpoints: op<EndpointHistoryResponse>()({
+    method: 'GET',
+    path: '/monitor/history/endpoints',
+    input: EndpointHistoryQuery,
+    response: 'json',
+    crawl: false,
+    scope: 'read',
+    summary: 'Per-endpoint stats per hour over from..to (epoch seconds or ISO, at most 30 days; default the last 24 h)',
   }),
   monitorJanitorLog: op<{ events: JanitorEvent[] }>()({
     method: 'GET',
@@ -397,6 +418,15 @@ export const contract = {
     scope: 'read',
     summary: 'The instances sharing this Redis (heartbeat within their TTL), with load, pool, health and jobs; this one marked self',
   }),
+  monitorAlerts: op<AlertsResponse>()({
+    method: 'GET',
+    path: '/monitor/alerts',
+    input: NoQuery,
+    response: 'json',
+    crawl: false,
+    scope: 'read',
+    summary: 'Alerts firing now, the alert history (newest first) and every alert rule with its settings and state',
+  }),
 } as const
 
 export type Contract = typeof contract
@@ -410,8 +440,8 @@ export type ServiceOutput<K extends OperationName> = NonNullable<Contract[K]['__
 export interface CallContext {
   /** Aborted when the caller goes away (HTTP client disconnect, window closed). */
   signal: AbortSignal
-  /** 'http' or 'ipc': which door the call came through. */
-  transport: 'http' | 'ipc'
+  /** Which door the call came through: 'http' (MCP over HTTP too), 'ipc', or 'stdio' (MCP over stdin/stdout, `npm run mcp`). */
+  transport: 'http' | 'ipc' | 'stdio'
   /** The HTTP door's origin as the client addressed it (`http://host:port`), for links in answers. */
   origin?: string
 }

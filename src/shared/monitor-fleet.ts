@@ -4,8 +4,14 @@
  */
 
 export interface FleetInstance {
-  /** Unique per process start: host name, PID and a random part. Also the `instance` label of /metrics. */
+  /** Unique per process start: host name, PID and a random part. */
   id: string
+  /**
+   * The instance's stable name (instance_name, else `<hostname>:<port>`), the same after a restart:
+   * the key of its monitor history in Redis and the `instance` label of /metrics. Absent in records
+   * of older versions.
+   */
+  name?: string
   /** host:port the instance serves on (fleet_address, else its listening address); null before its HTTP door is up. */
   address: string | null
   /** `http://<address>`: its API, with the dashboard at /dashboard. */

@@ -152,15 +152,27 @@ export interface TierCounts {
   hot: number
   cold: number
 }
+/** What GET /monitor/timeline can show: the live metrics, and those the rollups keep (docs/history.md). */
+export type TimelineQueryMetric = TimelineMetric | 'errors' | 'latency_p50' | 'latency_p95' | 'queue' | 'cache_hits'
 export interface TimelineResponse {
-  metric: TimelineMetric
+  metric: TimelineQueryMetric
   window: string
   resolution_seconds: number
   /** Epoch seconds (float) of each point; Crawl4AI sends whole seconds. */
   timestamps: number[]
   /** The same points in epoch milliseconds, exact. */
   timestamps_ms: number[]
-  values: number[] | TierCounts[]
+  /** Windows past 5 min (rollups): null where nothing was recorded (the service was down). */
+  values: number[] | TierCounts[] | Array<number | null> | Array<TierCounts | null>
+}
+
+/** GET /monitor/history/endpoints: per-endpoint stats of each hour that saw requests, oldest first. */
+export interface EndpointHistoryResponse {
+  /** The range asked for, epoch seconds. */
+  from: number
+  to: number
+  resolution_seconds: number
+  hours: Array<{ timestamp: number; timestamp_ms: number; endpoints: Record<string, EndpointStats> }>
 }
 
 export type JanitorEventType =
@@ -313,6 +325,15 @@ export interface TimelineTick {
   browsers: TierCounts
   /** The page limit at the point; absent on points stored by versions before it was recorded. */
   limit?: number
+  /**
+   * Callers waiting for a page slot; then, of the requests finished in the 5 s: how many failed,
+   * how many were cache hits, and their latency percentiles (ms). Absent on older points.
+   */
+  queue?: number
+  errors?: number
+  cache_hits?: number
+  latency_p50?: number
+  latency_p95?: number
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { AlertSettingsPatchSchema, AlertSettingsSchema } from './alert-settings.js'
 
 /*
  * The Settings of crawldeck (the desktop app's Settings view, also GET/POST /settings): the bind
@@ -94,6 +95,8 @@ export const SettingsSchema = z
     tokens: z.object({ admin: z.array(Token).max(MAX_TOKENS), crawl: z.array(Token).max(MAX_TOKENS), read: z.array(Token).max(MAX_TOKENS) }).strict(),
     /** Native notifications of the desktop app, each can be switched off. */
     notifications: z.object({ crash: z.boolean(), memory_high: z.boolean(), error_burst: z.boolean() }).strict(),
+    /** Alert rules and the webhooks alerts go to (alert-settings.ts); a change applies at the next reading. */
+    alerts: AlertSettingsSchema,
   })
   .strict()
 
@@ -119,6 +122,7 @@ export const SettingsPatchSchema = z
       .strict()
       .optional(),
     notifications: z.object({ crash: z.boolean().optional(), memory_high: z.boolean().optional(), error_burst: z.boolean().optional() }).strict().optional(),
+    alerts: AlertSettingsPatchSchema.optional(),
   })
   .strict()
 
@@ -136,6 +140,7 @@ export const SETTING_KEYS = [
   'chromium_path',
   ...TOKEN_ROLES.map((r) => `tokens.${r}` as const),
   ...NOTIFICATION_KINDS.map((k) => `notifications.${k}` as const),
+  'alerts',
   'close_to_tray',
   'start_at_login',
   'start_hidden',

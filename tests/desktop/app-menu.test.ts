@@ -78,4 +78,26 @@ describe('app menu', () => {
       appMenuTemplate(actions()).map((m) => m.label ?? m.role),
     )
   })
+
+  const roles = (template: MenuItemConstructorOptions[]) => items(template).map((i) => i.role)
+
+  for (const platform of ['linux', 'win32', 'darwin'] as const) {
+    it(`offers Reload and DevTools only when the app is not packaged (${platform})`, () => {
+      expect(roles(appMenuTemplate(actions(), platform, { packaged: false }))).toEqual(expect.arrayContaining(['reload', 'toggleDevTools']))
+      const packaged = roles(appMenuTemplate(actions(), platform, { packaged: true }))
+      for (const role of ['reload', 'forceReload', 'toggleDevTools']) expect(packaged, role).not.toContain(role)
+      // The rest of the View menu stays.
+      expect(packaged).toEqual(expect.arrayContaining(['resetZoom', 'zoomIn', 'zoomOut', 'togglefullscreen']))
+    })
+  }
+
+  it("installs the menu for the app's packaged state", () => {
+    fake.app.isPackaged = true
+    installAppMenu(actions())
+    expect(roles(fake.applicationMenu?.template ?? [])).not.toContain('toggleDevTools')
+    expect(roles(fake.applicationMenu?.template ?? [])).not.toContain('reload')
+    fake.app.isPackaged = false
+    installAppMenu(actions())
+    expect(roles(fake.applicationMenu?.template ?? [])).toEqual(expect.arrayContaining(['reload', 'toggleDevTools']))
+  })
 })

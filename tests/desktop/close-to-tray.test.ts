@@ -19,7 +19,7 @@ vi.mock('electron', async () => (await import('./electron-fake.js')).electronMod
  * Quit is explicit; start hidden, start at login, the Windows identity and the log folder.
  */
 
-const RENDERER = '/app/out/renderer/index.html'
+const RENDERER = '/app/out/renderer'
 const LINUX: ProcessIdentity = { uid: 1000, platform: 'linux' }
 let dir: string | null = null
 let logFile: LogFile | null = null
@@ -49,7 +49,7 @@ async function boot(opts: { identity?: ProcessIdentity; settings?: Record<string
     logger: pino({ level: 'info', base: { service: 'crawldeck' } }, logFile.stream),
     logFile,
     preload: '/app/out/preload/index.cjs',
-    rendererFile: RENDERER,
+    rendererDir: RENDERER,
     trayIcon: '/none.png',
     identity: opts.identity ?? LINUX,
     config: { port: 0, launch_permanent: false, prewarm_pages: 0 },
@@ -99,7 +99,7 @@ describe('close to tray (the default)', () => {
     click(trayItem('Open crawldeck'))
     const second = liveWindows()[0] as FakeBrowserWindow
     expect(second).not.toBe(first)
-    expect(second.loaded).toEqual({ file: RENDERER })
+    expect(second.loaded).toEqual({ url: 'app://crawldeck/' })
     expect(d.window()).toBe(second)
     second.close()
     // The hint is not repeated.

@@ -20,7 +20,7 @@ vi.mock('electron', async () => (await import('./electron-fake.js')).electronMod
  * browser and flushes the monitor history.
  */
 
-const RENDERER = '/app/out/renderer/index.html'
+const RENDERER = '/app/out/renderer'
 // The app refuses to start as root (tests/desktop/root-refusal.test.ts) and tests often run as
 // root: these start it as the ordinary user it is meant to run as.
 const USER = { uid: 1000, platform: 'linux' } as const
@@ -48,7 +48,7 @@ describe('desktop app (electron faked, engine real)', () => {
   it('a second instance quits without starting an engine or a window', async () => {
     resetFake()
     fake.app.lockGranted = false
-    expect(await startDesktop({ logger: silentLogger(), preload: '/p.cjs', rendererFile: RENDERER, trayIcon: '/none.png', identity: USER })).toBeNull()
+    expect(await startDesktop({ logger: silentLogger(), preload: '/p.cjs', rendererDir: RENDERER, trayIcon: '/none.png', identity: USER })).toBeNull()
     expect(fake.windows).toHaveLength(0)
     expect(fake.app.callsOf('quit')).toHaveLength(1)
   })
@@ -60,7 +60,7 @@ describe('desktop app (electron faked, engine real)', () => {
     desktop = await startDesktop({
       logger: silentLogger(),
       preload: '/app/out/preload/index.cjs',
-      rendererFile: RENDERER,
+      rendererDir: RENDERER,
       trayIcon: '/none.png',
       identity: USER,
       config: { port: 0 },
@@ -75,7 +75,12 @@ describe('desktop app (electron faked, engine real)', () => {
     // Window: hardened (the web-contents-created hook ran), loading the built renderer.
     expect(fake.windows).toHaveLength(1)
     const win = fake.windows[0] as FakeBrowserWindow
-    expect(win.loaded).toEqual({ file: RENDERER })
+    expect(win.loaded).toEqual({ url: 'app://crawldeck/' })
+    // app:// registered as a privileged standard, secure scheme before 'ready', then handled.
+    expect(fake.privilegedSchemes).toEqual([
+      { schemes: [{ scheme: 'app', privileges: expect.objectContaining({ standard: true, secure: true, bypassCSP: false }) }], afterReady: false },
+    ])
+    expect([...fake.protocolHandlers.keys()]).toEqual(['app'])
     expect(win.webContents.windowOpenHandler).not.toBeNull()
     expect(fake.defaultSession.permissionRequestHandler).not.toBeNull()
     // The IPC door answers on the shared channels.
@@ -161,7 +166,7 @@ describe('desktop app (electron faked, engine real)', () => {
       const starting = startDesktop({
         logger: silentLogger(),
         preload: '/p.cjs',
-        rendererFile: RENDERER,
+        rendererDir: RENDERER,
         trayIcon: '/none.png',
         identity: USER,
         config: { port: 0 },

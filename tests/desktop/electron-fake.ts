@@ -190,7 +190,10 @@ export class FakeApp extends EventEmitter {
     this.exitCode = code
     this.resolveExit(code)
   }
+  /** Set when whenReady() is first asked; the fake app is ready at once. */
+  ready = false
   whenReady(): Promise<void> {
+    this.ready = true
     return Promise.resolve()
   }
   getPath(name: string): string {
@@ -291,6 +294,10 @@ export interface FakeState {
   answerMessageBox: (options: any) => number
   /** shell.openPath calls. */
   openedPaths: string[]
+  /** protocol.registerSchemesAsPrivileged calls, with whether the app was ready at the time (Electron throws after). */
+  privilegedSchemes: Array<{ schemes: Array<{ scheme: string; privileges?: Record<string, boolean> }>; afterReady: boolean }>
+  /** protocol.handle handlers, by scheme. */
+  protocolHandlers: Map<string, (request: Request) => Response | Promise<Response>>
 }
 
 function freshState(): FakeState {
@@ -309,6 +316,8 @@ function freshState(): FakeState {
     messageBoxes: [],
     answerMessageBox: (options) => options.cancelId ?? 0,
     openedPaths: [],
+    privilegedSchemes: [],
+    protocolHandlers: new Map(),
   }
 }
 
@@ -372,5 +381,19 @@ export const electronModule = {
   },
   get session() {
     return { defaultSession: fake.defaultSession }
+  },
+  protocol: {
+    registerSchemesAsPrivileged: (schemes: Array<{ scheme: string; privileges?: Record<string, boolean> }>) => {
+      fake.privilegedSchemes.push({ schemes, afterReady: fake.app.ready })
+    },
+    handle: (scheme: string, handler: (request: Request) => Response | Promise<Response>) => {
+      // As Electron: one handler per scheme, and only once the app is ready.
+      if (!fake.app.ready) throw new Error('protocol.handle before the app is ready')
+      if (fake.protocolHandlers.has(scheme)) throw new Error(`scheme ${scheme} is already handled`)
+      fake.protocolHandlers.set(scheme, handler)
+    },
+    unhandle: (scheme: string) => {
+      fake.protocolHandlers.delete(scheme)
+    },
   },
 }

@@ -1,21 +1,20 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { silentLogger } from '../../src/main/core/logger.js'
+import { RENDERER_CSP } from '../../src/main/desktop/app-protocol.js'
 import { installHardening } from '../../src/main/desktop/hardening.js'
 import { allowedSenderFor } from '../../src/main/ipc/index.js'
 import { fake, FakeBrowserWindow, FakeSession, FakeWebContents, resetFake } from './electron-fake.js'
 
 vi.mock('electron', async () => (await import('./electron-fake.js')).electronModule)
 
-const RENDERER = '/app/out/renderer/index.html'
-const APP_URL = `${pathToFileURL(RENDERER).href}#/monitor`
+const APP_URL = 'app://crawldeck/#/monitor'
 const DEV = 'http://localhost:5173'
 
 beforeEach(() => resetFake())
 
-function hardenedContents(isAppUrl = allowedSenderFor({ rendererFile: RENDERER })): FakeWebContents {
+function hardenedContents(isAppUrl = allowedSenderFor({ appOrigin: 'app://crawldeck' })): FakeWebContents {
   installHardening({ isAppUrl, logger: silentLogger() })
   return new FakeBrowserWindow({}).webContents
 }
@@ -52,8 +51,14 @@ describe('every webContents is hardened when created', () => {
       for (const url of [
         'https://example.com/',
         'file:///etc/passwd',
-        'file:///app/out/renderer/other.html',
-        'file:///app/out/renderer/index.html.evil',
+        // The renderer's own files over file:// are not the app any more: only app://crawldeck is.
+        'file:///app/out/renderer/index.html',
+        'app://crawldeck.evil/',
+        'app://evil/index.html',
+        'app://CRAWLDECK/',
+        'app://crawldeck:1234/',
+        'app://user@crawldeck/',
+        'other://crawldeck/',
         'about:blank',
         'javascript:alert(1)',
       ]) {
@@ -61,9 +66,11 @@ describe('every webContents is hardened when created', () => {
         wc.emit(event, e)
         expect(e.preventDefault, `${event} ${url}`).toHaveBeenCalled()
       }
-      const own = navigationEvent(APP_URL)
-      wc.emit(event, own)
-      expect(own.preventDefault, `${event} to the app itself`).not.toHaveBeenCalled()
+      for (const url of [APP_URL, 'app://crawldeck/', 'app://crawldeck/index.html#/settings']) {
+        const own = navigationEvent(url)
+        wc.emit(event, own)
+        expect(own.preventDefault, `${event} to the app itself: ${url}`).not.toHaveBeenCalled()
+      }
     }
   })
 
@@ -133,6 +140,10 @@ describe('Content-Security-Policy', () => {
     hardenedContents(allowedSenderFor({ rendererUrl: DEV }))
     const result = headersFor(`${DEV}/src/main.ts`, { 'content-type': ['text/javascript'], 'content-security-policy': ['default-src *'] })
     expect(result?.responseHeaders).toEqual({ 'content-type': ['text/javascript'], 'Content-Security-Policy': [metaPolicy] })
+  })
+
+  it('is the policy the app:// protocol handler sends', () => {
+    expect(RENDERER_CSP).toBe(metaPolicy)
   })
 
   it('leaves responses that are not the app alone', () => {

@@ -20,7 +20,7 @@ function start(identity?: { uid: number | undefined; platform: NodeJS.Platform }
   const started = startDesktop({
     logger,
     preload: '/p.cjs',
-    rendererFile: '/app/out/renderer/index.html',
+    rendererDir: '/app/out/renderer',
     trayIcon: '/none.png',
     ...(identity ? { identity } : {}),
     config: { launch_permanent: false },

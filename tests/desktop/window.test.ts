@@ -14,7 +14,7 @@ let dir: string
 let stateFile: string
 const logger = silentLogger()
 const PRELOAD = '/app/out/preload/index.cjs'
-const RENDERER = '/app/out/renderer/index.html'
+const RENDERER = '/app/out/renderer'
 
 beforeEach(() => {
   resetFake()
@@ -27,7 +27,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-function open(renderer = rendererLocation({ file: RENDERER })): FakeBrowserWindow {
+function open(renderer = rendererLocation({ root: RENDERER })): FakeBrowserWindow {
   createMainWindow({ preload: PRELOAD, renderer, stateFile, logger, saveDelayMs: 500 })
   const win = fake.windows.at(-1)
   if (!win) throw new Error('no window was created')
@@ -50,13 +50,19 @@ describe('main window', () => {
     })
   })
 
-  it('loads only the built renderer file in production and only the dev server URL in development', () => {
-    expect(open().loaded).toEqual({ file: RENDERER })
-    expect(open(rendererLocation({ file: RENDERER, devUrl: 'http://localhost:5173' })).loaded).toEqual({ url: 'http://localhost:5173/' })
+  it('loads only app://crawldeck/ (the built renderer through the app protocol) in production and only the dev server URL in development', () => {
+    expect(open().loaded).toEqual({ url: 'app://crawldeck/' })
+    expect(open(rendererLocation({ root: RENDERER, devUrl: 'http://localhost:5173' })).loaded).toEqual({ url: 'http://localhost:5173/' })
     // An empty variable is no dev server; a non-web scheme is refused rather than loaded.
-    expect(rendererLocation({ file: RENDERER, devUrl: '' })).toEqual({ kind: 'file', file: RENDERER })
-    expect(() => rendererLocation({ file: RENDERER, devUrl: 'file:///etc/passwd' })).toThrow(/http/)
-    expect(() => rendererLocation({ file: RENDERER, devUrl: 'javascript:alert(1)' })).toThrow(/http/)
+    expect(rendererLocation({ root: RENDERER, devUrl: '' })).toEqual({ kind: 'app', url: 'app://crawldeck/', root: RENDERER })
+    expect(() => rendererLocation({ root: RENDERER, devUrl: 'file:///etc/passwd' })).toThrow(/http/)
+    expect(() => rendererLocation({ root: RENDERER, devUrl: 'javascript:alert(1)' })).toThrow(/http/)
+  })
+
+  it('has DevTools only when the app is not packaged', () => {
+    expect(open().options.webPreferences.devTools).toBe(true)
+    fake.app.isPackaged = true
+    expect(open().options.webPreferences.devTools).toBe(false)
   })
 
   it('restores the saved size and position', () => {

@@ -56,6 +56,8 @@ const ALL_EVENTS = Object.keys({
   'webhook:attempt': true,
   'webhook:delivered': true,
   'webhook:failed': true,
+  'alert:fired': true,
+  'alert:resolved': true,
 } satisfies Record<EngineEventName, true>) as EngineEventName[]
 
 /**

@@ -12,8 +12,7 @@ import { FakeIpcMain, FakeWindow } from './fake-electron.js'
  * the subscription ends on liveStop or when the window is destroyed.
  */
 
-const RENDERER_FILE = '/opt/crawldeck/out/renderer/index.html'
-const APP_URL = `file://${RENDERER_FILE}#/monitor`
+const APP_URL = 'app://crawldeck/#/monitor'
 
 let service: TestService
 let ipc: FakeIpcMain
@@ -24,7 +23,7 @@ function makeDoor(s: TestService, own: FakeIpcMain): IpcDoor {
     ipcMain: own,
     service: s.runtime.service,
     live: s.runtime.live,
-    isAllowedSender: allowedSenderFor({ rendererFile: RENDERER_FILE }),
+    isAllowedSender: allowedSenderFor({ appOrigin: 'app://crawldeck' }),
     appInfo: () => ({ version: '1', http_url: null, platform: 'linux' }),
     logger: silentLogger(),
   })

@@ -11,43 +11,46 @@ import { FakeIpcMain, FakeWindow } from './fake-electron.js'
  * the operation name and the input. Every refusal is an IpcError result, never a rejection.
  */
 
-const RENDERER_FILE = '/opt/crawldeck/out/renderer/index.html'
-const APP_URL = `file://${RENDERER_FILE}`
+const APP_URL = 'app://crawldeck/'
 
 describe('allowedSenderFor', () => {
-  it('allows only the built renderer file (any hash) in production', () => {
-    const allowed = allowedSenderFor({ rendererFile: RENDERER_FILE })
-    for (const url of [
-      APP_URL,
-      `${APP_URL}#/monitor`,
-      `${APP_URL}#/playground?x=1`,
-      'file:///opt/crawldeck/out/renderer/./index.html',
-      'file:///opt/crawldeck/out/other/../renderer/index.html',
-      'file:///opt/crawldeck/out/renderer/index%2Ehtml',
-    ]) {
+  it('allows only the app:// origin (any path or hash under it) in production', () => {
+    const allowed = allowedSenderFor({ appOrigin: 'app://crawldeck' })
+    for (const url of [APP_URL, 'app://crawldeck', `${APP_URL}#/monitor`, `${APP_URL}index.html#/playground?x=1`, 'app://crawldeck/assets/../index.html'])
       expect(allowed(url), url).toBe(true)
-    }
     for (const url of [
-      'file:///opt/crawldeck/out/renderer/other.html',
-      'file:///opt/crawldeck/out/renderer/index.html.evil',
-      'file:///opt/crawldeck/out/renderer/index.htmlx',
-      'file:///opt/crawldeck/out/renderer/index.html/x',
-      'file:///opt/crawldeck/out/renderer/index.html?inject=1',
-      'file:///opt/crawldeck/out/renderer%2Findex.html',
+      // The built renderer over file:// is not the app any more.
+      'file:///opt/crawldeck/out/renderer/index.html',
       'file:///tmp/index.html',
-      'file://evilhost/opt/crawldeck/out/renderer/index.html',
+      'app://crawldeck.evil/',
+      'app://evil.crawldeck/',
+      'app://evil/',
+      'app://CRAWLDECK/',
+      'app://crawldeck:8080/',
+      'app://user:pass@crawldeck/',
+      'app://user@crawldeck/',
+      'apps://crawldeck/',
+      'crawldeck://crawldeck/',
+      'app:crawldeck',
+      'app:///crawldeck/',
+      'http://crawldeck/',
+      'https://crawldeck/',
       'http://evil',
-      'https://evil.example/opt/crawldeck/out/renderer/index.html',
       'about:blank',
       'data:text/html,<script>1</script>',
       'javascript:alert(1)',
-      'blob:file:///abc',
+      'blob:app://crawldeck/abc',
       'devtools://devtools/bundled/inspector.html',
       '',
       'not a url',
     ]) {
       expect(allowed(url), url).toBe(false)
     }
+  })
+
+  it('refuses an appOrigin that is not a custom scheme origin', () => {
+    for (const origin of ['http://localhost:5173', 'file:///x', 'app://', 'app://crawldeck/index.html', 'app://crawldeck:1', 'not a url'])
+      expect(() => allowedSenderFor({ appOrigin: origin }), origin).toThrow()
   })
 
   it('allows only the dev server origin in development', () => {
@@ -72,7 +75,7 @@ describe('allowedSenderFor', () => {
   })
 
   it('allows either when both are given, nothing when neither is, and refuses an opaque dev URL', () => {
-    const both = allowedSenderFor({ rendererFile: RENDERER_FILE, rendererUrl: 'http://localhost:5173' })
+    const both = allowedSenderFor({ appOrigin: 'app://crawldeck', rendererUrl: 'http://localhost:5173' })
     expect(both(APP_URL)).toBe(true)
     expect(both('http://localhost:5173/')).toBe(true)
     expect(both('http://evil/')).toBe(false)
@@ -103,7 +106,7 @@ describe('the door refuses bad messages with an IpcError', () => {
       ipcMain: ipc,
       service: recording as ServiceImpl,
       live: service.runtime.live,
-      isAllowedSender: allowedSenderFor({ rendererFile: RENDERER_FILE }),
+      isAllowedSender: allowedSenderFor({ appOrigin: 'app://crawldeck' }),
       appInfo: () => ({ version: '1', http_url: null, platform: 'linux' }),
       logger: silentLogger(),
       maxInputBytes: 64 * 1024,
@@ -121,7 +124,7 @@ describe('the door refuses bad messages with an IpcError', () => {
   it('refuses senders whose frame is missing or not the app, before anything runs', async () => {
     const win = new FakeWindow(APP_URL)
     const before = reached.length
-    for (const url of [null, '', 'http://evil', 'about:blank', 'data:text/html,x', 'file:///opt/crawldeck/out/renderer/index.html.evil']) {
+    for (const url of [null, '', 'http://evil', 'about:blank', 'data:text/html,x', 'file:///opt/crawldeck/out/renderer/index.html', 'app://evil/']) {
       const result = await invoke(win, IPC_CHANNELS.call, { op: 'monitorHealth', input: {} }, url)
       expect(result, String(url)).toMatchObject({ ok: false, error: { status: 403, code: 'forbidden_sender' } })
     }
@@ -152,7 +155,7 @@ describe('the door refuses bad messages with an IpcError', () => {
       ipcMain: own,
       service: service.runtime.service,
       live: service.runtime.live,
-      isAllowedSender: allowedSenderFor({ rendererFile: RENDERER_FILE }),
+      isAllowedSender: allowedSenderFor({ appOrigin: 'app://crawldeck' }),
       appInfo: () => ({ version: '1', http_url: null, platform: 'linux' }),
       logger,
     })

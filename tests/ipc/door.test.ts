@@ -16,8 +16,7 @@ import { FakeIpcMain, FakeWindow } from './fake-electron.js'
  * signal aborts on cancel or when its window goes.
  */
 
-const RENDERER_FILE = '/opt/crawldeck/out/renderer/index.html'
-const APP_URL = `file://${RENDERER_FILE}#/monitor`
+const APP_URL = 'app://crawldeck/#/monitor'
 
 let fixture: FixtureServer
 const scope = new TestScope(() => fixture)
@@ -66,7 +65,7 @@ beforeAll(async () => {
     ipcMain: ipc,
     service: recording(service.runtime.service),
     live,
-    isAllowedSender: allowedSenderFor({ rendererFile: RENDERER_FILE }),
+    isAllowedSender: allowedSenderFor({ appOrigin: 'app://crawldeck' }),
     appInfo: () => ({ version: service.runtime.version, http_url: service.url, platform: process.platform }),
     logger: silentLogger(),
   })
@@ -102,6 +101,7 @@ function sampleInputs(): Record<OperationName, unknown> {
     monitorBrowsers: {},
     monitorEndpointStats: {},
     monitorTimeline: { metric: 'cpu', window: '1m' },
+    monitorHistoryEndpoints: { from: '0', to: '3600' },
     monitorJanitorLog: { limit: 5 },
     monitorErrors: { limit: 5 },
     monitorCleanup: {},
@@ -126,6 +126,7 @@ function sampleInputs(): Record<OperationName, unknown> {
     crawlJobs: { status: 'all' },
     monitorWebhooks: { limit: 10 },
     monitorFleet: {},
+    monitorAlerts: {},
   } as Record<OperationName, unknown>
 }
 

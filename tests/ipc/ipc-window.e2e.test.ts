@@ -288,8 +288,8 @@ describe('the control center over IPC in Chromium', () => {
   })
 
   it('refuses a sender frame that is not the app: nothing reaches the engine', async () => {
-    // The production check (only out/renderer/index.html) against a page served over http.
-    const c = await openConnected(allowedSenderFor({ rendererFile: join(repo, 'out/renderer/index.html') }))
+    // The production check (only app://crawldeck) against the same renderer served over http.
+    const c = await openConnected(allowedSenderFor({ appOrigin: 'app://crawldeck' }))
     const { page } = c
     const clients = service.runtime.live.clientCount
     await page.goto(`${service.url}/dashboard/`)

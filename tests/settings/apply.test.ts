@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEFAULT_ALERT_SETTINGS } from '../../src/shared/alert-settings.js'
 import { silentLogger } from '../../src/main/core/logger.js'
 import { configSignature, normaliseBrowserConfig } from '../../src/main/core/pool/signature.js'
 import { createRuntime } from '../../src/main/core/runtime.js'
@@ -67,6 +68,7 @@ describe('settings on a running engine', () => {
         chromium_path: null,
         tokens: { admin: [], crawl: [], read: [] },
         notifications: { crash: true, memory_high: true, error_burst: true },
+        alerts: DEFAULT_ALERT_SETTINGS,
         close_to_tray: true,
         start_at_login: false,
         start_hidden: false,

@@ -54,6 +54,22 @@ describe('electron-builder.yml', () => {
     expect(pkg.main).toMatch(/^(\.\/)?out\/main\//)
   })
 
+  it('flips the Electron fuses: no Node mode, no NODE_OPTIONS or --inspect, asar only and checked, no file:// privileges', () => {
+    // Every fuse explicitly set, so a new Electron default changes nothing silently.
+    expect(config.electronFuses).toEqual({
+      runAsNode: false,
+      enableCookieEncryption: true,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      enableEmbeddedAsarIntegrityValidation: true,
+      onlyLoadAppFromAsar: true,
+      loadBrowserProcessSpecificV8Snapshot: false,
+      grantFileProtocolExtraPrivileges: false,
+    })
+    // Fuses only exist inside an asar-packed app (onlyLoadAppFromAsar would find nothing otherwise).
+    expect(config.asar ?? true).not.toBe(false)
+  })
+
   it('has the npm scripts that build then package for each platform', () => {
     const { scripts } = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
     expect(scripts.start).toMatch(/^electron-vite (dev|preview)\b/)

@@ -25,6 +25,7 @@ describe('SettingsSchema', () => {
 
   it('lists every issue-5 setting', () => {
     expect(Object.keys(SettingsSchema.shape).sort()).toEqual([
+      'alerts',
       'chromium_path',
       'close_to_tray',
       'host',

@@ -215,6 +215,9 @@ export async function startFeedServer(opts: FeedOptions = {}): Promise<FeedServe
       case '/monitor/sessions':
         // The dashboard reads the named sessions on each snapshot; this feed has none.
         return json({ sessions: [] })
+      case '/monitor/alerts':
+        // The activity tabs read the alerts for their badge; this feed has none firing.
+        return json({ active: [], history: [], rules: [], targets: [] })
       case '/monitor/timeline': {
         const metric = String(ctx.query.metric ?? 'memory') as keyof MonitorSnapshotView['timeline']
         return json(s.timeline[metric] ?? s.timeline.memory)

@@ -214,6 +214,14 @@ export class FakeTransport implements Transport {
     throw new Error(`FakeTransport: no handler for ${name}`)
   }
 
+  /** An 'ndjson' operation: its handler answers the lines (an array or an async iterable), each handed over in turn. */
+  async stream<K extends OperationName>(name: K, input: OperationCallInput<K>, onLine: (line: unknown) => void): Promise<void> {
+    this.calls.push({ name, input })
+    const h = this.handlers[name] as ((i: unknown) => unknown) | undefined
+    if (!h) throw new Error(`FakeTransport: no handler for ${name}`)
+    for await (const line of (await h(input)) as AsyncIterable<unknown> | Iterable<unknown>) onLine(line)
+  }
+
   subscribe(onMessage: (m: LiveMessage) => void, onState: (s: LiveState) => void): () => void {
     this.onMessage = onMessage
     this.onState = onState

@@ -227,6 +227,14 @@ const ROWS: Record<Key, Row> = {
     help: 'Open connections one connecting address may hold; further ones are closed at once. Behind a reverse proxy every connection comes from the proxy: raise it there.',
   },
   chromium_args: { flag: null, env: [], type: 'string-list', arg: '', help: 'Extra Chromium flags for every browser (config file only).' },
+  alerts: {
+    flag: null,
+    env: [],
+    type: 'string',
+    arg: '',
+    noneLabel: 'every rule on (docs/alerts.md)',
+    help: 'Alert rules and alert webhooks, as the alerts object of Settings, e.g. {"rules": {"memory_high": {"threshold": 85}}, "webhooks": [{"url": "https://...", "format": "slack"}]}; saved Settings win over it (docs/alerts.md).',
+  },
   monitor_completed_limit: {
     flag: 'completed-limit',
     env: ['CRAWLDECK_COMPLETED_LIMIT'],
@@ -321,6 +329,14 @@ const ROWS: Record<Key, Row> = {
     help: 'Address other fleet members and the Fleet view reach this instance at; the address it listens on by default.',
     noneLabel: 'the listening address',
   },
+  instance_name: {
+    flag: 'instance-name',
+    env: ['CRAWLDECK_INSTANCE_NAME'],
+    type: 'string',
+    arg: 'NAME',
+    help: "This instance's name, kept across restarts: its monitor history in Redis is stored under it (so instances sharing a --redis-prefix keep their own) and /metrics labels every series with it. Letters, digits and . _ : @ -, at most 128.",
+    noneLabel: '<hostname>:<port>',
+  },
 }
 
 /** The one option table, in display order. */
@@ -370,6 +386,8 @@ export function acceptedValues(key: Key, opts: { fromFile?: boolean } = {}): str
     text = (inner.minLength ?? 0) > 0 ? 'a non-empty string' : 'a string'
   } else if (inner instanceof z.ZodArray) {
     text = 'a list of strings'
+  } else if (inner instanceof z.ZodObject) {
+    text = 'an object of the fields docs/alerts.md lists'
   } else {
     text = 'a valid value'
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { TOKEN_MESSAGE, TOKEN_PATTERN } from '../../shared/settings.js'
+import { AlertSettingsPatchSchema, DEFAULT_ALERT_SETTINGS, mergeAlertSettings } from '../../shared/alert-settings.js'
 import { parseCidr } from './egress/address-policy.js'
 
 /**
@@ -152,6 +153,25 @@ export const ConfigSchema = z
     fleet_ttl_seconds: z.number().int().min(3).max(300).default(15),
     /** host:port (or URL) other fleet members and the dashboard reach this instance at; the address it listens on when left out. */
     fleet_address: z.string().min(1).max(512).nullable().default(null),
+    /**
+     * This instance's stable name: the key of its monitor history in Redis (one per instance under
+     * a shared prefix) and the `instance` label of /metrics. Null: `<hostname>:<port>`.
+     */
+    instance_name: z
+      .string()
+      .regex(/^[A-Za-z0-9._:@-]{1,128}$/, 'instance_name must be 1 to 128 letters, digits or . _ : @ - (it is part of Redis keys and a metrics label)')
+      .nullable()
+      .default(null),
+    /**
+     * Alert rules and alert webhooks, in the form of Settings' `alerts` (any part of it; the rest
+     * keeps its default, docs/alerts.md). Settings saved later win over it. Null: the defaults.
+     */
+    alerts: AlertSettingsPatchSchema.nullable()
+      .default(null)
+      .superRefine((patch, ctx) => {
+        for (const issue of mergeAlertSettings(DEFAULT_ALERT_SETTINGS, patch ?? undefined).issues)
+          ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path.split('.').slice(1) })
+      }),
   })
   .strict()
 

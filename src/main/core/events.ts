@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import type { AlertRecord } from '../../shared/monitor-alerts.js'
 import type { RequestContentFilter, RequestExtraction } from '../../shared/monitor-types.js'
 import type { LimitReason } from './admission/limiter.js'
 
@@ -89,6 +90,10 @@ export interface EngineEvents {
   'webhook:delivered': WebhookDeliveryEvent
   /** Given up: attempts spent, a 4xx, or refused (status 'refused', no attempt made). */
   'webhook:failed': WebhookDeliveryEvent
+  /** An alert rule's episode began (core/alerts/engine.ts): once per episode. */
+  'alert:fired': AlertRecord
+  /** That episode ended: once, after the value stayed below threshold − hysteresis for the hold time. */
+  'alert:resolved': AlertRecord
 }
 
 /** A webhook delivery's end (the shape of WebhookDelivery in core/jobs/webhooks.ts). */

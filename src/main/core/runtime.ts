@@ -13,9 +13,12 @@ import { privateTargetsReason } from './egress/address-policy.js'
 import { EgressGuard } from './egress/guard.js'
 import type { Lookup } from './egress/resolve.js'
 import { EngineEventBus } from './events.js'
-import { InstanceState, newInstanceId } from './fleet/instance.js'
+import { InstanceState, instanceName, newInstanceId } from './fleet/instance.js'
 import { openFleetRegistry, type FleetRegistry } from './fleet/registry.js'
 import { WebhookSender } from './jobs/webhooks.js'
+import { AlertEngine } from './alerts/engine.js'
+import { registerAlertMetrics } from './alerts/metrics.js'
+import { createAlertService, withAlertTargetCheck } from './service/alert-service.js'
 import type { Logger } from './logger.js'
 import { Janitor } from './pool/janitor.js'
 import { PageReserve, type PageReserveDeps } from './pool/page-reserve.js'
@@ -40,6 +43,8 @@ import { createSettingsService, type SettingsService } from './service/settings-
 import { SettingsStore } from './settings/store.js'
 import { FileStore } from './store/file-store.js'
 import { Persister } from './store/persister.js'
+import { HistoryKeeper } from './history/history-keeper.js'
+import { openHistoryStore } from './history/open-history-store.js'
 import { RedisStore } from './store/redis-store.js'
 import type { MonitorStore } from './store/store.js'
 import { readMemoryUsage, type MemoryReading } from './system/memory.js'
@@ -71,6 +76,8 @@ export interface Runtime {
   readonly monitor: Monitor
   readonly live: LiveFeed
   readonly persister: Persister
+  /** The monitor's long history (minute and hour rollups), written on the persister's cadence; `onWritten` after each write. */
+  readonly history: HistoryKeeper
   /** Crawl results kept for cache_mode: LMDB in the data dir, or Redis when redis_url is set. */
   readonly cache: ResultCache
   readonly service: ServiceImpl
@@ -91,6 +98,8 @@ export interface Runtime {
   readonly fleet: FleetRegistry
   /** Async crawl jobs (/crawl/job): BullMQ on redis_url, else LMDB in the data dir; `counts()` for the fleet view and health. */
   readonly jobs: JobQueue
+  /** The alert rules (Settings' alerts): fired/resolved engine events, /monitor/alerts, alert webhooks. */
+  readonly alerts: AlertEngine
   readonly startedAt: number
   readonly version: string
   readMemory(): MemoryReading
@@ -121,6 +130,8 @@ export interface RuntimeDeps {
   /** BullMQ's job lock and stalled-job check, in ms (config job_lock_seconds by default); tests of a dead instance shorten them. */
   jobLockMs?: number
   jobStalledCheckMs?: number
+  /** Between readings of the alert rules (1 s). */
+  alertIntervalMs?: number
 }
 
 /** /monitor/health's `jobs`: a store that cannot be read says so instead of failing the whole answer. */
@@ -228,6 +239,8 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   live.start()
   const webhookLog = new WebhookLog(events)
   webhookLog.start()
+  // Stored with the monitor's history (attached before the persister loads it), so it survives a restart.
+  monitor.attachWebhookLog(webhookLog)
   const webhooks = new WebhookSender({
     secret: config.webhook_secret,
     policy: egress?.policy ?? null,
@@ -237,9 +250,13 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   })
   if (!webhooks.signs) logger.info('no webhook_secret: job webhooks are sent without an X-Crawldeck-Signature header (set --webhook-secret to sign them)')
   const metrics = createMetrics({ events, pool, admission, monitor, markdown, cache })
-  const store: MonitorStore = config.redis_url ? new RedisStore(config.redis_url, config.redis_prefix) : new FileStore(config.data_dir)
+  // Stable across restarts (unlike the fleet id): instances sharing a Redis prefix keep their own history under it.
+  const name = instanceName(config)
+  const store: MonitorStore = config.redis_url ? new RedisStore(config.redis_url, config.redis_prefix, name) : new FileStore(config.data_dir)
   // The data dir keeps what a shutdown could not write to the store, for the next start to merge.
-  const persister = new Persister(monitor, store, config.persist_interval_ms, logger, { fallbackDir: config.data_dir })
+  // The long history (minute and hour rollups) is written on the persister's cadence, to LMDB or Redis.
+  const history = new HistoryKeeper(monitor.rollups, openHistoryStore(config, name), logger)
+  const persister = new Persister(monitor, store, config.persist_interval_ms, logger, { fallbackDir: config.data_dir, history })
   await persister.start()
 
   if (config.launch_permanent) {
@@ -275,8 +292,19 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     },
   )
   // Every series of /metrics says which instance it is from, so a fleet's can be told apart and summed.
-  metrics.registry.setDefaultLabels({ instance: instanceId })
-  const fleetState = new InstanceState({ id: instanceId, version: VERSION, startedAt, ttlSeconds: config.fleet_ttl_seconds, events, pool, admission, monitor })
+  // The stable name, so an instance's series go on across its restarts.
+  metrics.registry.setDefaultLabels({ instance: name })
+  const fleetState = new InstanceState({
+    id: instanceId,
+    name,
+    version: VERSION,
+    startedAt,
+    ttlSeconds: config.fleet_ttl_seconds,
+    events,
+    pool,
+    admission,
+    monitor,
+  })
   fleetState.readJobs = () => jobs.counts()
   const fleet = openFleetRegistry({
     redisUrl: config.redis_url,
@@ -288,6 +316,21 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
   })
   if (config.fleet_address) fleet.setAddress(config.fleet_address)
   fleet.start()
+  const alerts = new AlertEngine({
+    events,
+    settings: () => settings.current().alerts,
+    readMemoryPercent: () => readMemory().percent,
+    permanentDown: () => (config.launch_permanent ? !(pool.permanent()?.browser.isConnected() ?? false) : null),
+    persistenceOk: () => monitor.persistence.ok,
+    fleet: config.redis_url ? fleet : null,
+    instance: instanceId,
+    poster: webhooks,
+    logger,
+    dataDir: config.data_dir,
+    intervalMs: deps.alertIntervalMs,
+  })
+  await alerts.start()
+  registerAlertMetrics(metrics.registry, alerts)
   const service: ServiceImpl = {
     ...crawlOps,
     ...createJobService({ jobs, crawler: jobCrawler, webhooks, ttlSeconds: config.job_ttl_seconds }),
@@ -297,6 +340,8 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     ...createWebhookService({ log: webhookLog, sender: webhooks }),
     ...createFleetService(fleet),
     ...settings.operations,
+    updateSettings: withAlertTargetCheck(settings.operations.updateSettings, webhooks),
+    ...createAlertService(alerts),
     health: async () =>
       readHealth({
         config,
@@ -336,6 +381,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     monitor,
     live,
     persister,
+    history,
     cache,
     service,
     settings,
@@ -345,6 +391,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
     webhooks,
     jobs,
     fleet,
+    alerts,
     startedAt,
     version: VERSION,
     readMemory,
@@ -359,6 +406,7 @@ export async function createRuntime(configInput: Config | ConfigInput, deps: Run
         admission.close()
         // Retries waiting for their delay end now: a shutdown does not wait up to 15 s for a receiver.
         webhooks.close()
+        await alerts.stop()
         live.stop()
         // Before the pool: reserved contexts, and those of finished crawls still closing in the
         // background, close politely while their browsers are still up (and give back their leases).

@@ -1,4 +1,4 @@
-import { Menu, type MenuItemConstructorOptions } from 'electron'
+import { app, Menu, type MenuItemConstructorOptions } from 'electron'
 import type { AppCommand } from '../../shared/ipc.js'
 
 /*
@@ -17,8 +17,16 @@ export interface AppMenuActions {
   quit(): void
 }
 
-/** The application menu; its shortcuts are the keyboard way into every desktop action. */
-export function appMenuTemplate(actions: AppMenuActions, platform: NodeJS.Platform = process.platform): MenuItemConstructorOptions[] {
+/**
+ * The application menu; its shortcuts are the keyboard way into every desktop action. Reload and
+ * DevTools exist only in an unpackaged run (`packaged` false): in a shipped app a reload would
+ * only drop the live state, and DevTools are a console into the renderer's privileges.
+ */
+export function appMenuTemplate(
+  actions: AppMenuActions,
+  platform: NodeJS.Platform = process.platform,
+  opts: { packaged: boolean } = { packaged: app.isPackaged },
+): MenuItemConstructorOptions[] {
   const quit: MenuItemConstructorOptions = { label: 'Quit crawldeck', accelerator: 'CmdOrCtrl+Q', click: () => actions.quit() }
   const openLogs: MenuItemConstructorOptions = { label: 'Open Log Folder', click: () => actions.openLogFolder() }
   const template: MenuItemConstructorOptions[] = []
@@ -49,9 +57,7 @@ export function appMenuTemplate(actions: AppMenuActions, platform: NodeJS.Platfo
         { label: 'Monitor', accelerator: 'CmdOrCtrl+1', click: () => actions.navigate('monitor') },
         { label: 'Playground', accelerator: 'CmdOrCtrl+2', click: () => actions.navigate('playground') },
         { label: 'Settings', accelerator: 'CmdOrCtrl+,', click: () => actions.navigate('settings') },
-        { type: 'separator' },
-        { role: 'reload' },
-        { role: 'toggleDevTools' },
+        ...(opts.packaged ? [] : ([{ type: 'separator' }, { role: 'reload' }, { role: 'toggleDevTools' }] satisfies MenuItemConstructorOptions[])),
         { type: 'separator' },
         { role: 'resetZoom' },
         { role: 'zoomIn' },
@@ -73,5 +79,5 @@ export function appMenuTemplate(actions: AppMenuActions, platform: NodeJS.Platfo
 }
 
 export function installAppMenu(actions: AppMenuActions): void {
-  Menu.setApplicationMenu(Menu.buildFromTemplate(appMenuTemplate(actions)))
+  Menu.setApplicationMenu(Menu.buildFromTemplate(appMenuTemplate(actions, process.platform, { packaged: app.isPackaged })))
 }

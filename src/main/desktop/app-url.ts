@@ -1,10 +1,13 @@
-/**
- * Where the window's renderer comes from: the built file in production, the electron-vite dev
- * server (ELECTRON_RENDERER_URL) in development. Nothing else is ever loaded in the window.
- */
-export type RendererLocation = { kind: 'file'; file: string } | { kind: 'url'; url: string }
+import { APP_ENTRY_URL } from './app-protocol.js'
 
-export function rendererLocation(opts: { devUrl?: string | undefined; file: string }): RendererLocation {
+/**
+ * Where the window's renderer comes from: the built folder (out/renderer) served as
+ * app://crawldeck/ by the app's protocol handler in production, the electron-vite dev server
+ * (ELECTRON_RENDERER_URL) in development. Nothing else is ever loaded in the window.
+ */
+export type RendererLocation = { kind: 'app'; url: string; root: string } | { kind: 'url'; url: string }
+
+export function rendererLocation(opts: { devUrl?: string | undefined; root: string }): RendererLocation {
   const devUrl = opts.devUrl?.trim()
   if (devUrl) {
     // The dev server is a local http(s) server; any other scheme in the variable is a mistake
@@ -13,7 +16,7 @@ export function rendererLocation(opts: { devUrl?: string | undefined; file: stri
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`ELECTRON_RENDERER_URL must be http(s), got ${parsed.protocol}`)
     return { kind: 'url', url: parsed.href }
   }
-  return { kind: 'file', file: opts.file }
+  return { kind: 'app', url: APP_ENTRY_URL, root: opts.root }
 }
 
 /** Only these leave the app, and only to the system browser. */

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { app, dialog, ipcMain, nativeImage, shell, type BrowserWindow } from 'electron'
+import { app, dialog, ipcMain, nativeImage, protocol, shell, type BrowserWindow } from 'electron'
 import type { AppInfo, AppCommand } from '../../shared/ipc.js'
 import { currentIdentity, type ProcessIdentity } from '../core/chromium/sandbox.js'
 import type { ConfigInput } from '../core/config.js'
@@ -11,6 +11,7 @@ import { startHttpServer } from '../http/server.js'
 import { allowedSenderFor, registerIpcDoor, type IpcDoor } from '../ipc/index.js'
 import { applyAppIdentity } from './app-identity.js'
 import { installAppMenu } from './app-menu.js'
+import { APP_HOST, APP_SCHEME, APP_SCHEME_PRIVILEGES, appProtocolHandler } from './app-protocol.js'
 import { rendererLocation } from './app-url.js'
 import { sendAppCommand } from './app-commands.js'
 import { handleMainErrors, watchChildProcesses, watchRenderer, type ErrorSource } from './crash-handling.js'
@@ -39,8 +40,8 @@ export interface DesktopOptions {
   logger: Logger
   /** Built preload (out/preload/index.cjs). */
   preload: string
-  /** Built renderer (out/renderer/index.html). */
-  rendererFile: string
+  /** Built renderer folder (out/renderer), served as app://crawldeck/. */
+  rendererDir: string
   /** The electron-vite dev server; pass it only when the app is not packaged. */
   devRendererUrl?: string | undefined
   trayIcon: string
@@ -103,8 +104,12 @@ export async function startDesktop(opts: DesktopOptions): Promise<DesktopApp | n
   // Before anything can show a notification: Windows shows them only for a declared identity.
   applyAppIdentity(app, platform)
 
-  const renderer = rendererLocation({ devUrl: opts.devRendererUrl, file: opts.rendererFile })
-  const isAppUrl = allowedSenderFor(renderer.kind === 'url' ? { rendererUrl: renderer.url } : { rendererFile: renderer.file })
+  const renderer = rendererLocation({ devUrl: opts.devRendererUrl, root: opts.rendererDir })
+  const isAppUrl = allowedSenderFor(renderer.kind === 'url' ? { rendererUrl: renderer.url } : { appOrigin: `${APP_SCHEME}://${APP_HOST}` })
+  // Only possible before 'ready'. A standard, secure scheme: the renderer gets a real origin (so
+  // the sender check and the CSP's 'self' mean exactly app://crawldeck) instead of file://'s
+  // opaque one, whose extra privileges the GrantFileProtocolExtraPrivileges fuse turns off.
+  if (renderer.kind === 'app') protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { ...APP_SCHEME_PRIVILEGES } }])
   installHardening({ isAppUrl, logger })
 
   let runtime: Runtime | null = null
@@ -173,6 +178,7 @@ export async function startDesktop(opts: DesktopOptions): Promise<DesktopApp | n
   const boot = async (): Promise<DesktopApp | null> => {
     await app.whenReady()
     if (stopping) return null
+    if (renderer.kind === 'app') protocol.handle(APP_SCHEME, appProtocolHandler(renderer.root))
     const userData = app.getPath('userData')
     // Browser profiles and the like in a folder of this run's, which the next start sweeps
     // should this one be killed.

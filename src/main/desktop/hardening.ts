@@ -1,5 +1,6 @@
 import { app, shell, type Session, type WebContents } from 'electron'
 import type { Logger } from '../core/logger.js'
+import { RENDERER_CSP } from './app-protocol.js'
 import { isExternalWebUrl } from './app-url.js'
 
 /*
@@ -63,9 +64,9 @@ export function hardenSession(ses: Session, deps: HardeningDeps): void {
   ses.setPermissionCheckHandler(() => false)
   ses.setDevicePermissionHandler(() => false)
 
-  // Same policy as the <meta> tag of src/renderer/index.html. Electron runs no webRequest header
-  // hooks for file:// (electron/electron#23485), so in production the meta tag is what applies;
-  // this header covers the dev server (ELECTRON_RENDERER_URL) and anything served over http(s).
+  // Same policy as the <meta> tag of src/renderer/index.html. In production the app:// protocol
+  // handler sends it as a header itself (app-protocol.ts), as webRequest hooks are not run for
+  // custom protocols; this hook puts it on the dev server's (ELECTRON_RENDERER_URL) responses.
   ses.webRequest.onHeadersReceived((details, callback) => {
     if (!deps.isAppUrl(details.url)) {
       callback({})
@@ -74,9 +75,7 @@ export function hardenSession(ses: Session, deps: HardeningDeps): void {
     callback({
       responseHeaders: {
         ...withoutCsp(details.responseHeaders),
-        'Content-Security-Policy': [
-          "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'",
-        ],
+        'Content-Security-Policy': [RENDERER_CSP],
       },
     })
   })

@@ -1,4 +1,4 @@
-import { BrowserWindow, screen } from 'electron'
+import { app, BrowserWindow, screen } from 'electron'
 import type { Logger } from '../core/logger.js'
 import type { RendererLocation } from './app-url.js'
 import { debouncedSaver, MIN_SIZE, readWindowState, restoreBounds, writeWindowState, type WindowState } from './window-state.js'
@@ -52,6 +52,9 @@ export function createMainWindow(deps: MainWindowDeps): BrowserWindow {
       // Middle-click would otherwise ask for a new window; the window-open handler denies those
       // anyway, this closes the door one step earlier.
       disableBlinkFeatures: 'Auxclick',
+      // A packaged build has no DevTools at all (the menu offers none either, see app-menu.ts);
+      // an unpackaged run keeps them for development.
+      devTools: !app.isPackaged,
     },
   })
   if (bounds.maximized) win.maximize()
@@ -83,7 +86,8 @@ export function createMainWindow(deps: MainWindowDeps): BrowserWindow {
     saver.flush()
   })
 
-  const load = deps.renderer.kind === 'url' ? win.loadURL(deps.renderer.url) : win.loadFile(deps.renderer.file)
+  // app://crawldeck/ (served by the app's protocol handler) or the dev server; never file://.
+  const load = win.loadURL(deps.renderer.url)
   load.catch((err: unknown) => deps.logger.error({ err }, 'the window could not load the control center'))
   return win
 }

@@ -22,7 +22,8 @@ export interface NotificationPolicyOptions {
 }
 
 export interface DesktopNotification {
-  kind: NotificationKind
+  /** 'alert': an alert rule fired (core/alerts/); shown once per firing, not rate-limited here. */
+  kind: NotificationKind | 'alert'
   title: string
   body: string
 }
@@ -71,7 +72,12 @@ export class NotificationPolicy {
     return this.offer({ kind: 'error_burst', title: 'Crawl errors are piling up', body: `${this.failures.length} failed requests within ${seconds} s.` })
   }
 
-  private offer(n: DesktopNotification): DesktopNotification | null {
+  /** An alert rule fired: the engine fires once per episode, so every firing is shown. */
+  alertFired(e: { alert: string; severity: string; summary: string }): DesktopNotification {
+    return { kind: 'alert', title: `Alert: ${e.alert} (${e.severity})`, body: e.summary }
+  }
+
+  private offer(n: DesktopNotification & { kind: NotificationKind }): DesktopNotification | null {
     if (!this.prefs()[n.kind]) return null
     const now = this.now()
     const last = this.lastShown.get(n.kind)

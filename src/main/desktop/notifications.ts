@@ -55,6 +55,7 @@ export function startNotifications(deps: NotificationDeps): { dispose(): void } 
       if (!e.success && !e.aborted) show(policy.requestFailed())
     }),
     deps.events.on('janitor:run', (e) => show(policy.pressureReading(e.pressure, e.memory_percent))),
+    deps.events.on('alert:fired', (e) => show(policy.alertFired(e))),
   ]
   // The janitor runs only every 60 s at LOW pressure: poll the monitor's reading in between.
   const timer = setInterval(readPressure, deps.pressurePollMs ?? 1000)

@@ -8,6 +8,7 @@ import { authRoutes, type Authenticator } from './auth.js'
 import { errorHandler } from './errors.js'
 import { guard } from './guard.js'
 import { contractRouter, paramSpelling } from './routes.js'
+import { mcpRoute } from '../mcp/http.js'
 
 /** The Koa application: a few small middlewares, then the routes generated from the contract. */
 export interface AppOptions {
@@ -34,6 +35,10 @@ export function createApp(runtime: Runtime, logger: Logger, opts: AppOptions): K
   app.use(dashboard())
   // The API described (GET /openapi.json) and its reference page (GET /docs): open, like the dashboard's files.
   app.use(apiDocs({ version: VERSION }))
+  // POST /mcp (mcp/http.ts): the MCP server for AI agents, a route outside the contract that answers every request to its path itself.
+  app.use(
+    mcpRoute({ service: runtime.service, auth: opts.auth, logger, bodyLimitBytes: runtime.config.body_limit_bytes, allowJs: runtime.config.allow_js_code }),
+  )
   const router = contractRouter(runtime.service, logger, { auth: opts.auth, bodyLimitBytes: runtime.config.body_limit_bytes, closing: opts.closing })
   // Wraps the router and allowedMethods, so it sees their final status: a 405 set by
   // allowedMethods must not carry a 404 body written further down the chain.

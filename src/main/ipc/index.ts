@@ -6,7 +6,7 @@
  *     service: runtime.service,         // the same ServiceImpl the Koa door calls
  *     live: runtime.live,               // the LiveFeed (SSE reads it too)
  *     isAllowedSender: allowedSenderFor({
- *       rendererFile: join(__dirname, '../renderer/index.html'),                    // packaged / built
+ *       appOrigin: 'app://crawldeck',                                                // built: the app:// protocol
  *       rendererUrl: app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL, // dev server only
  *     }),
  *     appInfo: () => ({ version, http_url, platform: process.platform }),

@@ -1,16 +1,16 @@
-import { resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-
 /*
- * Which frames may use the IPC door: only the app's own renderer (the built index.html, or the
- * dev server in an unpackaged run).
+ * Which frames may use the IPC door: only the app's own renderer (served from app://crawldeck by
+ * the desktop shell's protocol handler, or the dev server in an unpackaged run).
  */
 
 export interface AllowedRenderer {
   /** Dev: the Vite dev server's URL (process.env.ELECTRON_RENDERER_URL); its origin is allowed. */
   rendererUrl?: string
-  /** Production: the absolute path of out/renderer/index.html; only that file is allowed (any #hash). */
-  rendererFile?: string
+  /**
+   * Production: the origin of the app's own privileged scheme, 'app://crawldeck' (see
+   * src/main/desktop/app-protocol.ts); every path under it is the built renderer, nothing else is.
+   */
+  appOrigin?: string
 }
 
 /**
@@ -20,7 +20,7 @@ export interface AllowedRenderer {
  * Pass rendererUrl only for an unpackaged dev run.
  */
 export function allowedSenderFor(allowed: AllowedRenderer): (frameUrl: string) => boolean {
-  const file = allowed.rendererFile ? resolve(allowed.rendererFile) : null
+  const app = allowed.appOrigin === undefined ? null : parseAppOrigin(allowed.appOrigin)
   let origin: string | null = null
   if (allowed.rendererUrl) {
     const dev = new URL(allowed.rendererUrl)
@@ -37,14 +37,18 @@ export function allowedSenderFor(allowed: AllowedRenderer): (frameUrl: string) =
       return false
     }
     if (origin !== null && (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === origin && !url.username && !url.password) return true
-    if (file !== null && url.protocol === 'file:' && url.host === '' && url.search === '') {
-      try {
-        // fileURLToPath decodes %-escapes and refuses an encoded '/', so the comparison is of real paths.
-        return fileURLToPath(url) === file
-      } catch {
-        return false
-      }
-    }
+    // A custom scheme has an opaque origin for the URL parser, so scheme and host are compared;
+    // the host as written (Chromium lowercases a standard scheme's host, so anything else is not ours).
+    if (app !== null && url.protocol === app.protocol && url.host === app.host && !url.username && !url.password) return true
     return false
   }
+}
+
+function parseAppOrigin(origin: string): { protocol: string; host: string } {
+  const url = new URL(origin)
+  // http(s), file: and the like are not the app's own scheme; the dev server has rendererUrl.
+  if (['http:', 'https:', 'file:', 'data:', 'blob:', 'about:', 'javascript:'].includes(url.protocol) || url.host === '' || url.port)
+    throw new Error(`appOrigin must be a custom scheme with a host, like app://crawldeck, not ${origin}`)
+  if (url.pathname !== '' && url.pathname !== '/') throw new Error(`appOrigin must be an origin without a path, not ${origin}`)
+  return { protocol: url.protocol, host: url.host }
 }

@@ -46,7 +46,7 @@ export interface LiveSource {
  * - ipcMain: electron's ipcMain
  * - service: runtime.service (the same ServiceImpl the Koa door calls)
  * - live: runtime.live (the LiveFeed the SSE stream reads too)
- * - isAllowedSender: allowedSenderFor({ rendererFile, rendererUrl }) (see sender.ts)
+ * - isAllowedSender: allowedSenderFor({ appOrigin, rendererUrl }) (see sender.ts)
  * - appInfo: what the window is told about the app (version, where Koa listens, platform)
  * - logger: refused messages and unexpected failures are logged here
  */

@@ -11,11 +11,21 @@ export function newInstanceId(): string {
   return `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`
 }
 
+/**
+ * This instance's stable name: what it is called across restarts (its monitor history in Redis is
+ * kept under it, /metrics labels its series with it), unlike its fleet id, unique per start.
+ */
+export function instanceName(config: { instance_name: string | null; port: number }): string {
+  return config.instance_name ?? `${hostname()}:${config.port}`
+}
+
 /** What a fleet member reads of the job queue, when the runtime has one. */
 export type JobCountsReader = () => unknown
 
 export interface InstanceStateDeps {
   id: string
+  /** The stable name (instanceName()). */
+  name: string
   version: string
   startedAt: number
   ttlSeconds: number
@@ -64,6 +74,7 @@ export class InstanceState {
     const host = monitor.hostReadings()
     return {
       id: this.deps.id,
+      name: this.deps.name,
       address: this.address,
       url: this.address === null ? null : `http://${this.address}`,
       hostname: hostname(),

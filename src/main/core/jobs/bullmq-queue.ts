@@ -57,6 +57,25 @@ end
 return st
 `
 
+/**
+ * MOVE to processing, answering the status it had and, when it moved, the whole record (HGETALL,
+ * flat): a worker taking a job reads it in the same round trip as it claims it.
+ */
+const TAKE = MOVE.replace(/return st\n$/, "return {st, redis.call('HGETALL', task)}\n")
+
+/**
+ * Stores a new job's record (status queued) unless a kept job has its id; 1 when stored.
+ * ARGV: prefix, id, created_ms, then the record's fields and values.
+ */
+const CREATE = `
+local p, id = ARGV[1], ARGV[2]
+local task = p .. 'task:' .. id
+if redis.call('EXISTS', task) == 1 then return 0 end
+redis.call('HSET', task, unpack(ARGV, 4))
+redis.call('ZADD', p .. 's:queued', ARGV[3], id)
+return 1
+`
+
 /** Removes expired ids from the status sets. ARGV: prefix, now_ms, statuses... */
 const SWEEP = `
 local p = ARGV[1]
@@ -129,6 +148,8 @@ export class BullmqJobQueue implements JobQueue {
     this.redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 5000 })
     this.redis.on('error', (err) => deps.logger.debug({ err }, 'job store connection error'))
     this.redis.defineCommand('jobMove', { numberOfKeys: 0, lua: MOVE })
+    this.redis.defineCommand('jobTake', { numberOfKeys: 0, lua: TAKE })
+    this.redis.defineCommand('jobCreate', { numberOfKeys: 0, lua: CREATE })
     this.redis.defineCommand('jobSweep', { numberOfKeys: 0, lua: SWEEP })
     this.redis.defineCommand('jobRequestCancel', { numberOfKeys: 0, lua: REQUEST_CANCEL })
     // BullMQ's keys under the same prefix: `<prefix>bull:crawl-jobs:*`.
@@ -172,10 +193,10 @@ export class BullmqJobQueue implements JobQueue {
     return `${this.keys}task:${id}`
   }
 
-  private async move(id: string, from: string, end: FinishedEnd | { status: 'processing' | 'queued'; done?: number }): Promise<string | null> {
+  private moveArgs(id: string, from: string, end: FinishedEnd | { status: 'processing' | 'queued'; done?: number }): string[] {
     const e = end as FinishedEnd & { done?: number }
     const done = e.done ?? (e.result !== undefined ? e.result.results.length : undefined)
-    const answer = await (this.redis as unknown as { jobMove(...args: string[]): Promise<string | null> }).jobMove(
+    return [
       this.keys,
       id,
       from,
@@ -187,26 +208,48 @@ export class BullmqJobQueue implements JobQueue {
       done !== undefined ? String(done) : '',
       // Who runs it: written as a worker takes the job, so a taken-over job names its new runner.
       end.status === 'processing' ? this.deps.instanceId : '',
-    )
-    return answer
+    ]
   }
 
-  async submit(record: JobRecord): Promise<void> {
+  private async move(id: string, from: string, end: FinishedEnd | { status: 'processing' | 'queued'; done?: number }): Promise<string | null> {
+    return (this.redis as unknown as { jobMove(...args: string[]): Promise<string | null> }).jobMove(...this.moveArgs(id, from, end))
+  }
+
+  /**
+   * Claims a queued job (or one a dead worker left processing) for this worker: the status it had,
+   * and its record as it is now when this call moved it (null otherwise).
+   */
+  private async take(id: string): Promise<{ before: string | null; record: JobRecord | null }> {
+    const answer = await (this.redis as unknown as { jobTake(...args: string[]): Promise<string | null | [string, string[]]> }).jobTake(
+      ...this.moveArgs(id, 'queued processing', { status: 'processing', done: 0 }),
+    )
+    if (!Array.isArray(answer)) return { before: answer, record: null }
+    const [before, flat] = answer
+    const fields: Record<string, string> = {}
+    for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string
+    return { before, record: this.parse(fields) }
+  }
+
+  async submit(record: JobRecord): Promise<boolean> {
     if (this.closing) throw new ShuttingDownError()
-    await this.redis
-      .multi()
-      .hset(this.task(record.task_id), {
-        task_id: record.task_id,
-        status: 'queued',
-        created_ms: String(record.created_ms),
-        request: JSON.stringify(record.request),
-        webhook: record.webhook === null ? '' : JSON.stringify(record.webhook),
-        done: '0',
-      })
-      .zadd(`${this.keys}s:queued`, record.created_ms, record.task_id)
-      .exec()
+    const fields = {
+      task_id: record.task_id,
+      status: 'queued',
+      created_ms: String(record.created_ms),
+      request: JSON.stringify(record.request),
+      webhook: record.webhook === null ? '' : JSON.stringify(record.webhook),
+      done: '0',
+    }
+    const stored = await (this.redis as unknown as { jobCreate(...args: string[]): Promise<number> }).jobCreate(
+      this.keys,
+      record.task_id,
+      String(record.created_ms),
+      ...Object.entries(fields).flat(),
+    )
+    if (stored !== 1) return false
     // The record first, then the queue entry: a worker never takes a job it cannot read.
     await this.queue.add('crawl', { task_id: record.task_id }, { jobId: record.task_id, removeOnComplete: true, removeOnFail: true })
+    return true
   }
 
   private parse(fields: Record<string, string>): JobRecord | null {
@@ -273,7 +316,13 @@ export class BullmqJobQueue implements JobQueue {
     if (before === 'queued') {
       // Its BullMQ entry may already be taken by a worker: that worker finds it cancelled and skips it.
       await this.queue.remove(id).catch(() => undefined)
-    } else if (before === 'processing') {
+      // This call's move cancelled it, so only this instance announces it (a running job's
+      // cancel is announced by its worker, which moves it to cancelled).
+      const cancelled = await this.get(id)
+      if (cancelled !== null) this.webhooks.announce(cancelled)
+      return cancelled
+    }
+    if (before === 'processing') {
       await (this.redis as unknown as { jobRequestCancel(...args: string[]): Promise<string | null> }).jobRequestCancel(this.keys, id)
       const local = this.running.get(id)
       if (local) local.cancel = true
@@ -293,10 +342,9 @@ export class BullmqJobQueue implements JobQueue {
   /** BullMQ's processor: one job, from its record to its end; a handed-back job goes back to waiting. */
   private async process(job: Job, token: string | undefined): Promise<void> {
     const id = job.id as string
-    const before = await this.move(id, 'queued processing', { status: 'processing', done: 0 })
+    const { before, record } = await this.take(id)
     // Cancelled while queued, or already finished by a worker that then lost its lock: nothing to do.
     if (before !== 'queued' && before !== 'processing') return
-    const record = await this.get(id)
     if (record === null) return
     const entry: RunningJob = { abort: new AbortController(), cancel: record.cancel_requested === true }
     this.running.set(id, entry)
@@ -313,7 +361,10 @@ export class BullmqJobQueue implements JobQueue {
       const end = await runJob(record, this.deps.crawler, {
         signal: entry.abort.signal,
         cancelled: () => entry.cancel,
-        onProgress: (done) => void this.redis.hset(this.task(id), 'done', String(done)).catch(() => undefined),
+        // The last URL's count is written by the move that ends the job: no write of its own.
+        onProgress: (done) => {
+          if (done < record.request.urls.length) void this.redis.hset(this.task(id), 'done', String(done)).catch(() => undefined)
+        },
       })
       if (end.status === 'handed_back') {
         await this.move(id, 'processing', { status: 'queued', done: 0 })

@@ -89,8 +89,9 @@ export class EmbeddedJobQueue implements JobQueue {
     return meta.expires_ms !== 0 && meta.expires_ms <= now
   }
 
-  async submit(record: JobRecord): Promise<void> {
+  async submit(record: JobRecord): Promise<boolean> {
     if (this.closing) throw new ShuttingDownError()
+    if (this.index.has(record.task_id)) return false
     const meta: Meta = { status: 'queued', created_ms: record.created_ms, seq: ++this.seq, expires_ms: 0 }
     await this.root.transaction(() => {
       void this.tasks.put(record.task_id, record)
@@ -99,6 +100,7 @@ export class EmbeddedJobQueue implements JobQueue {
     this.index.set(record.task_id, meta)
     this.queue.push(record.task_id)
     this.pump()
+    return true
   }
 
   async get(id: string): Promise<JobRecord | null> {
@@ -134,7 +136,9 @@ export class EmbeddedJobQueue implements JobQueue {
     if (record.status !== 'queued') return record
     const at = this.queue.indexOf(id)
     if (at >= 0) this.queue.splice(at, 1)
-    return this.finish(record, { status: 'cancelled' })
+    const cancelled = await this.finish(record, { status: 'cancelled' })
+    this.webhooks.announce(cancelled)
+    return cancelled
   }
 
   async counts(): Promise<JobCounts> {

@@ -12,8 +12,11 @@ import type { WebhookPayload, WebhookSender } from './webhooks.js'
  */
 export interface JobQueue {
   readonly backend: 'embedded' | 'bullmq'
-  /** Stores the job (status queued) and queues it; resolves once it is stored. */
-  submit(record: JobRecord): Promise<void>
+  /**
+   * Stores the job (status queued) and queues it; resolves once it is stored. False: a kept job
+   * already has that task_id, and nothing was stored (the caller draws another).
+   */
+  submit(record: JobRecord): Promise<boolean>
   /** Null when there is no such job, or its result has outlived the TTL. */
   get(id: string): Promise<JobRecord | null>
   /** Newest first, at most `limit`, results left out; `total`: how many of that status are kept. */
@@ -94,11 +97,14 @@ export class WebhookDispatch {
     private readonly logger: Logger,
   ) {}
 
-  /** Announces a completed or failed job whose submitter gave a webhook_config. */
+  /**
+   * Announces a completed, failed or cancelled job whose submitter gave a webhook_config. Called
+   * once per job, by whoever moved it to that status (the move is atomic, so only one caller).
+   */
   announce(record: JobRecord): void {
     const target = record.webhook
     if (this.sender === null || target === null) return
-    if (record.status !== 'completed' && record.status !== 'failed') return
+    if (record.status !== 'completed' && record.status !== 'failed' && record.status !== 'cancelled') return
     const payload: WebhookPayload = {
       task_id: record.task_id,
       task_type: 'crawl',

@@ -32,7 +32,7 @@ export function openJobQueue(config: Config, deps: JobQueueDeps, tuning: JobQueu
 class UnavailableJobQueue implements JobQueue {
   readonly backend = 'embedded' as const
   constructor(private readonly why: string) {}
-  async submit(): Promise<void> {
+  async submit(): Promise<boolean> {
     throw new CrawldeckError(503, 'jobs_unavailable', this.why)
   }
   async get(): Promise<null> {

@@ -17,7 +17,8 @@ import { VERSION } from '../version.js'
 export interface WebhookPayload {
   task_id: string
   task_type: 'crawl'
-  status: 'completed' | 'failed'
+  /** Crawl4AI sends completed or failed; crawldeck also announces a job cancelled by DELETE. */
+  status: 'completed' | 'failed' | 'cancelled'
   /** ISO-8601 UTC with offset, as Crawl4AI writes it. */
   timestamp: string
   urls: string[]
@@ -127,19 +128,32 @@ export class WebhookSender {
    * up (never rejects). Every attempt is announced as an engine event.
    */
   async send(target: WebhookConfig, payload: WebhookPayload): Promise<WebhookDelivery> {
-    const id = `whd_${randomBytes(8).toString('hex')}`
-    const startedAt = Date.now()
-    const shown = displayUrl(target.webhook_url)
     const body: WebhookPayload = { ...payload }
     if (!(target.webhook_data_in_payload && payload.status === 'completed')) delete body.data
     if (payload.status !== 'failed') delete body.error
+    return this.sendJson(target, body, { ref: payload.task_id, event: WEBHOOK_EVENT })
+  }
+
+  /**
+   * Delivers any JSON `body` the same way (signed, retried, checked, announced): alerts use it.
+   * `ref` stands in the events and /monitor/webhooks where a job's task_id does; `event` is the
+   * X-Crawldeck-Event header.
+   */
+  async sendJson(
+    target: Pick<WebhookConfig, 'webhook_url' | 'webhook_headers'>,
+    body: unknown,
+    meta: { ref: string; event: string },
+  ): Promise<WebhookDelivery> {
+    const id = `whd_${randomBytes(8).toString('hex')}`
+    const startedAt = Date.now()
+    const shown = displayUrl(target.webhook_url)
     const bytes = Buffer.from(JSON.stringify(body), 'utf8')
     const headers: Record<string, string> = {
       ...(target.webhook_headers ?? {}),
       'User-Agent': this.userAgent,
       'Content-Type': 'application/json',
       [DELIVERY_HEADER]: id,
-      [EVENT_HEADER]: WEBHOOK_EVENT,
+      [EVENT_HEADER]: meta.event,
     }
     if (this.signs) headers[SIGNATURE_HEADER] = signWebhookBody(this.options.secret as string, bytes)
     const custom = Object.keys(target.webhook_headers ?? {})
@@ -177,7 +191,7 @@ export class WebhookSender {
         lastError = delivered ? null : result.error
         this.options.events?.emit('webhook:attempt', {
           delivery_id: id,
-          task_id: payload.task_id,
+          task_id: meta.ref,
           url: shown,
           attempt: attempts,
           status_code: result.kind === 'status' ? result.code : null,
@@ -198,7 +212,7 @@ export class WebhookSender {
     const finishedAt = Date.now()
     const delivery: WebhookDelivery = {
       id,
-      task_id: payload.task_id,
+      task_id: meta.ref,
       url: shown,
       status: outcome,
       attempts,

@@ -7,7 +7,7 @@ import type {
   ErrorEntry,
   ErrorsResponse,
   JanitorEvent,
-  TimelineMetric,
+  TimelineQueryMetric,
   TimelineResponse,
   TimelineTick,
 } from '../../../shared/monitor-types.js'
@@ -15,6 +15,7 @@ import { capText } from '../errors.js'
 import { EndpointCounter, mergeCounters, type EndpointCounterState } from './endpoint-stats.js'
 import { ErrorGroups } from './error-groups.js'
 import { RingBuffer } from './ring-buffer.js'
+import type { StoredWebhookLog, WebhookLog } from './webhook-log.js'
 
 export const TIMELINE_RESOLUTION_SECONDS = 5
 export const TIMELINE_POINTS = 60
@@ -52,8 +53,10 @@ export interface MonitorSnapshot {
   janitor: StoredJanitorEvent[]
   errors: StoredError[]
   error_groups: ReturnType<ErrorGroups['list']>
+  /** Recent webhook deliveries and their totals (webhook-log.ts); absent in files of older versions. */
+  webhooks?: StoredWebhookLog
 }
-export type SnapshotSection = 'endpoints' | 'timeline' | 'janitor' | 'errors'
+export type SnapshotSection = 'endpoints' | 'timeline' | 'janitor' | 'errors' | 'webhooks'
 
 export class MonitorHistory {
   private endpoints = new Map<string, EndpointCounter>()
@@ -62,8 +65,16 @@ export class MonitorHistory {
   private readonly errorLog = new RingBuffer<StoredError>(100)
   private readonly errorGroups = new ErrorGroups(200)
   private readonly dirty = new Set<SnapshotSection>()
+  /** The webhook log, kept by the runtime (it listens to the sender) and stored with the rest. */
+  private webhookLog: WebhookLog | null = null
 
   // ---- recording ---------------------------------------------------------------------------
+
+  /** Stores `log` as section `webhooks`: written when it changes, restored by merge(). */
+  attachWebhookLog(log: WebhookLog): void {
+    this.webhookLog = log
+    log.onChange(() => this.dirty.add('webhooks'))
+  }
 
   recordRequest(endpoint: string, r: { success: boolean; elapsed_ms: number; pool_hit: boolean | null; cache_hit?: boolean }): void {
     let counter = this.endpoints.get(endpoint)
@@ -105,7 +116,7 @@ export class MonitorHistory {
     return out
   }
 
-  timeline(metric: TimelineMetric, windowSeconds: number): TimelineResponse {
+  timeline(metric: TimelineQueryMetric, windowSeconds: number): TimelineResponse {
     const points = this.timelinePoints.toArray().slice(-Math.max(1, Math.floor(windowSeconds / TIMELINE_RESOLUTION_SECONDS)))
     return {
       metric,
@@ -149,7 +160,14 @@ export class MonitorHistory {
   }
 
   snapshot(): MonitorSnapshot {
-    return { version: 1, ...this.section('endpoints'), ...this.section('timeline'), ...this.section('janitor'), ...this.section('errors') } as MonitorSnapshot
+    return {
+      version: 1,
+      ...this.section('endpoints'),
+      ...this.section('timeline'),
+      ...this.section('janitor'),
+      ...this.section('errors'),
+      ...this.section('webhooks'),
+    } as MonitorSnapshot
   }
 
   private section(name: SnapshotSection): Partial<MonitorSnapshot> {
@@ -162,6 +180,8 @@ export class MonitorHistory {
         return { janitor: this.janitorLog.toArray() }
       case 'errors':
         return { errors: this.errorLog.toArray(), error_groups: this.errorGroups.list() }
+      case 'webhooks':
+        return this.webhookLog ? { webhooks: this.webhookLog.stored() } : {}
     }
   }
 
@@ -179,6 +199,7 @@ export class MonitorHistory {
       this.dirty.add('endpoints')
     }
     if (snapshot.timeline) refill(this.timelinePoints, snapshot.timeline, (p) => p.timestamp)
+    if (snapshot.webhooks) this.webhookLog?.restore(snapshot.webhooks)
     if (snapshot.janitor) refill(this.janitorLog, snapshot.janitor, (e) => e.timestamp)
     // Stored entries may predate the cap.
     if (snapshot.errors)

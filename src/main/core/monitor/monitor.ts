@@ -15,13 +15,14 @@ import type {
   MonitorHealth,
   RequestPhase,
   RequestsResponse,
-  TimelineMetric,
+  TimelineQueryMetric,
   TimelineResponse,
   TimelineTick,
 } from '../../../shared/monitor-types.js'
 import type { Admission } from '../admission.js'
 import type { Config } from '../config.js'
 import { capText } from '../errors.js'
+import { Rollups } from '../history/rollups.js'
 import type { EngineEventBus, EngineEvents } from '../events.js'
 import type { Logger } from '../logger.js'
 import type { Janitor } from '../pool/janitor.js'
@@ -36,6 +37,7 @@ import {
   errorView,
   janitorView,
   MonitorHistory,
+  TIMELINE_POINTS,
   TIMELINE_RESOLUTION_SECONDS,
   type ListOrder,
   type MonitorSnapshot,
@@ -46,6 +48,7 @@ import {
 import { browsersView, healthView } from './pool-views.js'
 import { RingBuffer } from './ring-buffer.js'
 import { ResourceSampler } from './sampling.js'
+import type { WebhookLog } from './webhook-log.js'
 
 // The snapshot types travel with the Monitor that takes and gives them (store/persister.ts).
 export type { ListOrder, MonitorSnapshot, SnapshotSection } from './history.js'
@@ -96,6 +99,8 @@ export class Monitor {
   private readonly active = new Map<string, ActiveEntry>()
   private readonly completed: RingBuffer<CompletedRequest>
   private readonly history = new MonitorHistory()
+  /** Minute and hour rollups of the timeline and hourly endpoint stats, kept beyond the 5-min ring (history/). */
+  readonly rollups = new Rollups()
   private readonly sampler: ResourceSampler
   private readonly attribution: MemoryAttribution
   private readonly changes = new EventEmitter()
@@ -239,7 +244,9 @@ export class Monitor {
     }
     this.completed.push(record)
     this.completedSinceTick++
-    this.history.recordRequest(e.endpoint, { success: e.success, elapsed_ms: e.elapsed_ms, pool_hit: e.pool_hit, cache_hit: e.cache_hit })
+    const counted = { success: e.success, elapsed_ms: e.elapsed_ms, pool_hit: e.pool_hit, cache_hit: e.cache_hit }
+    this.history.recordRequest(e.endpoint, counted)
+    this.rollups.recordRequest(e.endpoint, counted, e.end_time)
     if (!e.success && e.error) {
       const err: StoredError = {
         timestamp: e.end_time,
@@ -304,14 +311,18 @@ export class Monitor {
   }
 
   private sampleTimeline(): void {
-    this.history.recordTimeline({
+    const tick: TimelineTick = {
       timestamp: Date.now(),
       memory: round(this.sampler.memory.percent),
       cpu: round(this.sampler.takeCpuMean()),
       requests: this.completedSinceTick,
       browsers: this.deps.pool.tierCounts(),
       limit: this.deps.admission.capacity.limit,
-    })
+      queue: this.deps.admission.queuedCount,
+      ...this.rollups.takeTickActivity(),
+    }
+    this.history.recordTimeline(tick)
+    this.rollups.recordTick(tick.timestamp, { memory: tick.memory, cpu: tick.cpu, limit: tick.limit ?? 0, queue: tick.queue ?? 0, browsers: tick.browsers })
     this.completedSinceTick = 0
   }
 
@@ -365,8 +376,11 @@ export class Monitor {
     return this.history.endpointStats()
   }
 
-  timeline(metric: TimelineMetric, windowSeconds: number): TimelineResponse {
-    return this.history.timeline(metric, windowSeconds)
+  /** Up to 5 minutes: the live 5-s points; longer: the minute or hour rollups (nulls where nothing was recorded). */
+  timeline(metric: TimelineQueryMetric, windowSeconds: number, now = Date.now()): TimelineResponse {
+    return windowSeconds <= TIMELINE_POINTS * TIMELINE_RESOLUTION_SECONDS
+      ? this.history.timeline(metric, windowSeconds)
+      : this.rollups.timeline(metric, windowSeconds, `${windowSeconds}s`, now)
   }
 
   /** How many scans of the browsers' processes have completed (tests wait on it instead of sleeping). */
@@ -414,6 +428,11 @@ export class Monitor {
   /** The persister's report after each load or write: /monitor/health and /health show it. */
   setPersistence(state: MonitorHealth['persistence']): void {
     this.persistenceState = { ...state }
+  }
+
+  /** Keeps the webhook log (/monitor/webhooks) with the stored history, so it survives a restart. */
+  attachWebhookLog(log: WebhookLog): void {
+    this.history.attachWebhookLog(log)
   }
 
   /** Sections changed since the last call, with their current content. */

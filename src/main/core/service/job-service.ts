@@ -29,14 +29,6 @@ export function createJobService(deps: JobServiceDeps): JobOps {
         : `no job ${id}: it was never submitted here`,
     )
 
-  /** A task id no kept job has (32 random bits: a repeat is rare, not impossible). */
-  async function freshId(): Promise<string> {
-    for (;;) {
-      const id = newTaskId()
-      if ((await jobs.get(id)) === null) return id
-    }
-  }
-
   return {
     async crawlJob(input) {
       await crawler.checkJob(input)
@@ -47,9 +39,12 @@ export function createJobService(deps: JobServiceDeps): JobOps {
         if (why !== null)
           throw new CrawldeckError(400, 'url_blocked', `URL blocked: ${why}`, { details: [{ path: 'webhook_config.webhook_url', message: why }] })
       }
-      const record: JobRecord = { task_id: await freshId(), status: 'queued', created_ms: Date.now(), request, webhook, done: 0 }
-      await jobs.submit(record)
-      return { task_id: record.task_id }
+      // A task id no kept job has (32 random bits: a repeat is rare, not impossible). The queue
+      // refuses a taken one as it stores the job, in the same step: no lookup before.
+      for (;;) {
+        const record: JobRecord = { task_id: newTaskId(), status: 'queued', created_ms: Date.now(), request, webhook, done: 0 }
+        if (await jobs.submit(record)) return { task_id: record.task_id }
+      }
     },
 
     async crawlJobStatus({ task_id }, ctx) {

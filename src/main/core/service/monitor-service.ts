@@ -1,7 +1,8 @@
 import type { ServiceImpl } from '../../../shared/contract.js'
 import type { JobsHealth } from '../../../shared/job-schemas.js'
 import type { BrowserTier, RestartResponse } from '../../../shared/monitor-types.js'
-import { ConflictError, NotFoundError } from '../errors.js'
+import { ENDPOINT_HISTORY_MAX_SECONDS } from '../../../shared/monitor-schemas.js'
+import { ConflictError, invalidInput, NotFoundError } from '../errors.js'
 import type { EngineEventBus } from '../events.js'
 import type { LiveFeed } from '../monitor/live.js'
 import type { Monitor } from '../monitor/monitor.js'
@@ -23,6 +24,7 @@ type MonitorOps = Pick<
   | 'monitorBrowsers'
   | 'monitorEndpointStats'
   | 'monitorTimeline'
+  | 'monitorHistoryEndpoints'
   | 'monitorJanitorLog'
   | 'monitorErrors'
   | 'monitorCleanup'
@@ -95,6 +97,14 @@ export function createMonitorService(deps: MonitorServiceDeps): MonitorOps {
     monitorBrowsers: async () => monitor.browsers(),
     monitorEndpointStats: async () => monitor.endpointStats(),
     monitorTimeline: async (q) => monitor.timeline(q.metric, q.window),
+    monitorHistoryEndpoints: async (q) => {
+      // The defaults are relative to now, so they are filled here; the schema checked a given pair.
+      const to = q.to ?? Date.now() / 1000
+      const from = q.from ?? to - 86_400
+      if (from >= to) throw invalidInput([{ path: 'from', message: `from must be before to (${new Date(to * 1000).toISOString()})` }])
+      if (to - from > ENDPOINT_HISTORY_MAX_SECONDS) throw invalidInput([{ path: 'to', message: 'from..to spans at most 30 days' }])
+      return monitor.rollups.endpoints(from, to)
+    },
     monitorJanitorLog: async (q) => monitor.janitorEvents(q.limit, q.order),
     monitorErrors: async (q) => monitor.errors(q.limit, q.order),
 

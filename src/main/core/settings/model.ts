@@ -11,6 +11,7 @@ import {
   type SettingsPatch,
   type TokenRole,
 } from '../../../shared/settings.js'
+import { DEFAULT_ALERT_SETTINGS, mergeAlertSettings } from '../../../shared/alert-settings.js'
 import type { Config } from '../config.js'
 import { invalidInput } from '../errors.js'
 
@@ -45,6 +46,8 @@ export function defaultSettings(config: Config): Settings {
     chromium_path: null,
     tokens: { admin: [...config.admin_tokens], crawl: [...config.crawl_tokens], read: [...config.read_tokens] },
     notifications: { crash: true, memory_high: true, error_burst: true },
+    // Every rule on; the config file's `alerts` laid over them (checked when the config was parsed).
+    alerts: mergeAlertSettings(DEFAULT_ALERT_SETTINGS, config.alerts ?? undefined).value,
     // A desktop app that also serves an API keeps serving with its window closed.
     close_to_tray: true,
     start_at_login: false,
@@ -73,15 +76,17 @@ export function mergeSettings(base: Settings, patch: SettingsPatch): Settings {
       return unused.splice(at, 1)[0]!
     })
   }
+  const alerts = mergeAlertSettings(base.alerts, patch.alerts)
+  issues.push(...alerts.issues)
   if (issues.length > 0) throw invalidInput(issues)
-  const { tokens: _t, notifications: _n, ...flat } = patch
+  const { tokens: _t, notifications: _n, alerts: _a, ...flat } = patch
   const defined = Object.fromEntries(Object.entries(flat).filter(([, v]) => v !== undefined))
   const notifications = { ...base.notifications }
   for (const kind of NOTIFICATION_KINDS) {
     const v = patch.notifications?.[kind]
     if (v !== undefined) notifications[kind] = v
   }
-  return { ...base, ...defined, tokens, notifications }
+  return { ...base, ...defined, tokens, notifications, alerts: alerts.value }
 }
 
 export function valueOf(settings: Settings, key: SettingKey): unknown {

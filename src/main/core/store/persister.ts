@@ -12,7 +12,7 @@ import type { MonitorStore, StoredState } from './store.js'
  * and a pending-history file, merged at the next start, when a shutdown cannot reach the store.
  */
 
-const ALL_SECTIONS: SnapshotSection[] = ['endpoints', 'timeline', 'janitor', 'errors']
+const ALL_SECTIONS: SnapshotSection[] = ['endpoints', 'timeline', 'janitor', 'errors', 'webhooks']
 /** How long stop() keeps trying an unreachable store before it writes the pending-history file. */
 export const STOP_RETRY_MS = 5_000
 /** Ids of merged pending-history files the store remembers: far more than can be waiting at once. */
@@ -62,6 +62,8 @@ export interface PersisterOptions {
   fallbackDir?: string | null
   /** How long stop() retries an unreachable store before writing the fallback file. */
   stopRetryMs?: number
+  /** The long history (history/history-keeper.ts): loaded at start, written on the same cadence, closed at stop. */
+  history?: { load(): Promise<boolean>; flush(): Promise<boolean>; close(): Promise<void> } | null
 }
 
 export interface StopOutcome {
@@ -91,6 +93,7 @@ export class Persister {
   private loaded = false
   private readonly fallbackDir: string | null
   private readonly stopRetryMs: number
+  private readonly history: PersisterOptions['history']
   /** Ids of pending files merged into this history (the store's list plus those merged here). */
   private applied: string[] = []
   /** The applied list changed and is not in the store yet. */
@@ -113,6 +116,7 @@ export class Persister {
   ) {
     this.fallbackDir = options.fallbackDir ? resolve(options.fallbackDir) : null
     this.stopRetryMs = options.stopRetryMs ?? STOP_RETRY_MS
+    this.history = options.history ?? null
     this.state = { backend: store.backend, ok: true, error: null, pending: false, last_flush: null }
     monitor.setPersistence(this.state)
   }
@@ -130,7 +134,13 @@ export class Persister {
     // answers, not left for a crash before the first interval to find again.
     if (this.appliedDirty) await this.flush()
     if (this.timer) return
-    this.timer = setInterval(() => void this.flush(), this.intervalMs)
+    // A store that cannot be read is reported by the keeper and retried at each flush.
+    await this.history?.load()
+    if (this.timer) return
+    this.timer = setInterval(() => {
+      void this.flush()
+      void this.history?.flush()
+    }, this.intervalMs)
     this.timer.unref()
   }
 
@@ -321,6 +331,7 @@ export class Persister {
     const written = await this.flushWithin(Date.now() + this.stopRetryMs)
     const outcome: StopOutcome = written ? { kept: 'store', file: null, unsaved_requests: 0, error: null } : await this.writeFallback()
     this.lastStop = outcome
+    await this.history?.close()
     await this.store.close()
     return outcome
   }

@@ -4,11 +4,33 @@ import { redactUrl } from '../redact.js'
 import type { MonitorStore, StoredState } from './store.js'
 
 // applied_fallbacks is written only once a pending-history file was merged (see persister.ts).
-const SECTIONS = ['endpoints', 'timeline', 'janitor', 'errors', 'error_groups', 'applied_fallbacks'] as const
+const SECTIONS = ['endpoints', 'timeline', 'janitor', 'errors', 'error_groups', 'webhooks', 'applied_fallbacks'] as const
 
 /**
- * Redis back-end: one key per section under the prefix (default `crawldeck:`), written in one
- * MULTI. Commands fail fast while Redis is away (no offline queue): the persister keeps the
+ * Reads an instance's sections; when it has none yet and the shared keys of a version before
+ * per-instance history exist, moves those to it first (RENAME), in one script, so exactly one
+ * instance of a fleet takes the old history over and the others start their own.
+ * ARGV: the instance's key prefix, the shared key prefix, then the sections.
+ */
+const LOAD = `
+local mine, shared = ARGV[1], ARGV[2]
+local any = false
+for i = 3, #ARGV do
+  if redis.call('EXISTS', mine .. ARGV[i]) == 1 then any = true end
+end
+if not any then
+  for i = 3, #ARGV do
+    if redis.call('EXISTS', shared .. ARGV[i]) == 1 then redis.call('RENAME', shared .. ARGV[i], mine .. ARGV[i]) end
+  end
+end
+local out = {}
+for i = 3, #ARGV do out[#out + 1] = redis.call('GET', mine .. ARGV[i]) end
+return out
+`
+
+/**
+ * Redis back-end: one key per section under the prefix (default `crawldeck:`), per instance
+ * (`<prefix>monitor:instance:<name>:<section>`), written in one MULTI. Commands fail fast while Redis is away (no offline queue): the persister keeps the
  * state dirty and writes it all once Redis answers again.
  *
  * A Redis that comes back may come back empty (no persistence, failover, FLUSHALL): after every
@@ -28,19 +50,26 @@ export class RedisStore implements MonitorStore {
   private connections = 0
   private syncedConnection = 0
 
-  constructor(
-    url: string,
-    private readonly prefix: string,
-  ) {
+  /** `<prefix>monitor:instance:<name>:`, or the shared `<prefix>monitor:` without a name. */
+  private readonly keyPrefix: string
+  private readonly sharedPrefix: string
+
+  /**
+   * `instance`: this instance's stable name (config instance_name). Instances sharing a prefix keep
+   * their histories apart under it; without it the history is the prefix's shared one.
+   */
+  constructor(url: string, prefix: string, instance?: string) {
     this.location = redactUrl(url)
     this.lineage = `redis:${prefix}`
     this.secrets = urlSecrets(url)
     this.redis = quietRedisClient(url)
     this.redis.on('ready', () => void this.connections++)
+    this.sharedPrefix = `${prefix}monitor:`
+    this.keyPrefix = instance === undefined ? this.sharedPrefix : `${prefix}monitor:instance:${instance}:`
   }
 
   private key(section: string): string {
-    return `${this.prefix}monitor:${section}`
+    return `${this.keyPrefix}${section}`
   }
 
   private async ready(): Promise<void> {
@@ -71,7 +100,10 @@ export class RedisStore implements MonitorStore {
   private async doLoad(): Promise<StoredState | null> {
     await this.ready()
     const connection = this.connections
-    const values = await this.redis.mget(...SECTIONS.map((s) => this.key(s)))
+    const values =
+      this.keyPrefix === this.sharedPrefix
+        ? await this.redis.mget(...SECTIONS.map((s) => this.key(s)))
+        : ((await this.redis.eval(LOAD, 0, this.keyPrefix, this.sharedPrefix, ...SECTIONS)) as Array<string | null>)
     this.syncedConnection = connection
     if (values.every((v) => v === null)) return null
     const out: Record<string, unknown> = {}

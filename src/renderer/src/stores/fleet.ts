@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia'
-import { ref } from 'vue'
 import type { FleetResponse } from '../../../shared/monitor-fleet'
+import { polled } from '../lib/polled'
 import { useTransport } from './transport'
 
 /** How often the Fleet tab asks again: a third of the default 15 s TTL, as often as instances write. */
@@ -11,41 +11,6 @@ export const FLEET_POLL_MS = 5000
  * polled since the live feed carries only this instance.
  */
 export const useFleetStore = defineStore('fleet', () => {
-  const fleet = ref<FleetResponse | null>(null)
-  const error = ref<string | null>(null)
-  /** Epoch ms of the last answer. */
-  const updatedAt = ref<number | null>(null)
-  let watchers = 0
-  let poll: ReturnType<typeof setInterval> | null = null
-
-  async function refresh(): Promise<void> {
-    try {
-      fleet.value = await useTransport().call('monitorFleet', {})
-      updatedAt.value = Date.now()
-      error.value = null
-    } catch (err) {
-      error.value = err instanceof Error ? err.message : String(err)
-    }
-  }
-
-  /** Polls while at least one caller watches; returns the function that stops watching. */
-  function watch(): () => void {
-    watchers++
-    if (poll === null) {
-      void refresh()
-      poll = setInterval(() => void refresh(), FLEET_POLL_MS)
-    }
-    let stopped = false
-    return () => {
-      if (stopped) return
-      stopped = true
-      watchers--
-      if (watchers === 0 && poll !== null) {
-        clearInterval(poll)
-        poll = null
-      }
-    }
-  }
-
+  const { value: fleet, error, updatedAt, refresh, watch } = polled<FleetResponse>(() => useTransport().call('monitorFleet', {}), FLEET_POLL_MS)
   return { fleet, error, updatedAt, refresh, watch }
 })

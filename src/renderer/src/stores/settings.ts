@@ -9,6 +9,7 @@ import {
   type SettingsPatch,
   type TokenRole,
 } from '../../../shared/settings'
+import { alertsForm, alertsPatch } from '../lib/alert-settings-form'
 import { TransportError } from '../transport/types'
 import { useTransport } from './transport'
 
@@ -24,6 +25,8 @@ export interface SettingsForm {
   chromium_path: string
   tokens: Record<TokenRole, string[]>
   notifications: Settings['notifications']
+  /** Alert rules and alert webhooks (lib/alert-settings-form.ts). */
+  alerts: Settings['alerts']
   close_to_tray: boolean
   start_at_login: boolean
   start_hidden: boolean
@@ -45,6 +48,7 @@ export function formFrom(s: Settings): SettingsForm {
     chromium_path: s.chromium_path ?? '',
     tokens: { admin: [...s.tokens.admin], crawl: [...s.tokens.crawl], read: [...s.tokens.read] },
     notifications: { ...s.notifications },
+    alerts: alertsForm(s.alerts),
     close_to_tray: s.close_to_tray,
     start_at_login: s.start_at_login,
     start_hidden: s.start_hidden,
@@ -80,6 +84,8 @@ export function patchFrom(form: SettingsForm, saved: Settings): SettingsPatch {
   const notifications: Partial<Settings['notifications']> = {}
   for (const kind of NOTIFICATION_KINDS) if (form.notifications[kind] !== saved.notifications[kind]) notifications[kind] = form.notifications[kind]
   if (Object.keys(notifications).length > 0) patch.notifications = notifications
+  const alerts = alertsPatch(form.alerts, saved.alerts)
+  if (alerts !== null) patch.alerts = alerts
   return patch as SettingsPatch
 }
 

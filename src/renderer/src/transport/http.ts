@@ -136,6 +136,51 @@ export class HttpTransport implements Transport {
     return body as OperationOutput<K>
   }
 
+  async stream<K extends OperationName>(name: K, input: OperationCallInput<K>, onLine: (line: unknown) => void, signal?: AbortSignal): Promise<void> {
+    const op = contract[name]
+    if (op.response !== 'ndjson' || op.method !== 'POST') throw new TransportError(`${name} is not a stream; use call()`, 0, 'not_streamable', null)
+    let res: Response
+    try {
+      res = await this.fetchImpl(this.base + op.path, {
+        method: 'POST',
+        headers: { accept: 'application/x-ndjson', 'content-type': 'application/json' },
+        body: JSON.stringify(input ?? {}),
+        signal,
+      })
+    } catch (err) {
+      throw new TransportError(`network error: ${err instanceof Error ? err.message : String(err)}`, 0, 'network', null)
+    }
+    if (res.status === 401) for (const l of [...this.unauthorizedListeners]) l()
+    if (!res.ok || !res.body) {
+      const body = (await res.json().catch(() => null)) as { error?: unknown; code?: unknown } | null
+      const message = typeof body?.error === 'string' ? body.error : `HTTP ${res.status}`
+      throw new TransportError(message, res.status, typeof body?.code === 'string' ? body.code : null, body)
+    }
+    // Lines are handed over as they arrive: a result per URL as each finishes.
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
+    let buffered = ''
+    const emit = (text: string) => {
+      if (text.trim() !== '') onLine(JSON.parse(text))
+    }
+    try {
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) break
+        buffered += value
+        let nl = buffered.indexOf('\n')
+        while (nl >= 0) {
+          emit(buffered.slice(0, nl))
+          buffered = buffered.slice(nl + 1)
+          nl = buffered.indexOf('\n')
+        }
+      }
+      emit(buffered)
+    } catch (err) {
+      if (err instanceof SyntaxError) throw new TransportError(`a stream line is not JSON: ${err.message}`, res.status, 'bad_stream', null)
+      throw new TransportError(`network error: the stream was cut short (${err instanceof Error ? err.message : String(err)})`, res.status, 'network', null)
+    }
+  }
+
   subscribe(onMessage: (m: LiveMessage) => void, onState: (s: LiveState) => void): () => void {
     let closed = false
     let es: EventSource | null = null

@@ -52,6 +52,28 @@ export class IpcTransport implements Transport {
     return result.value as OperationOutput<K>
   }
 
+  async stream<K extends OperationName>(name: K, input: OperationCallInput<K>, onLine: (line: unknown) => void, signal?: AbortSignal): Promise<void> {
+    if (contract[name].response !== 'ndjson') throw new TransportError(`${name} is not a stream; use call()`, 0, 'not_streamable', null)
+    const payload: unknown = JSON.parse(JSON.stringify(input ?? {}))
+    const id = `stream-${++this.streamIds}-${Date.now()}`
+    const cancel = () => this.bridge.cancel(id)
+    signal?.addEventListener('abort', cancel, { once: true })
+    let result: Awaited<ReturnType<CrawldeckBridge['stream']>>
+    try {
+      result = await this.bridge.stream(name, payload, id, onLine)
+    } catch (err) {
+      throw new TransportError(`IPC error: ${err instanceof Error ? err.message : String(err)}`, 0, 'ipc', null)
+    } finally {
+      signal?.removeEventListener('abort', cancel)
+    }
+    if (!result.ok) {
+      const { status, code, message, details } = result.error
+      throw new TransportError(message, status, code, details === undefined ? { error: message, code } : { error: message, code, details })
+    }
+  }
+
+  private streamIds = 0
+
   readonly desktop: DesktopChannel = {
     appInfo: () => this.bridge.appInfo(),
     onAppCommand: (listener) => this.bridge.onAppCommand(listener),

@@ -22,6 +22,11 @@ export interface Transport {
    */
   subscribe(onMessage: (m: LiveMessage) => void, onState: (s: LiveState) => void): () => void
   /**
+   * An 'ndjson' operation (crawlStream): each line handed to `onLine` as it arrives; resolves
+   * when the stream has ended, rejects with a TransportError as call() does. `signal` stops it.
+   */
+  stream<K extends OperationName>(name: K, input: OperationCallInput<K>, onLine: (line: unknown) => void, signal?: AbortSignal): Promise<void>
+  /**
    * Present only inside the desktop app: what the main process says about itself (where its
    * HTTP server listens) and the commands its tray, menu and notifications send the window.
    */
