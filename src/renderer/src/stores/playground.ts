@@ -265,6 +265,8 @@ export const usePlaygroundStore = defineStore('playground', () => {
   const selected = ref(0)
   const elapsedMs = ref<number | null>(null)
   const server = ref<ServerFigures | null>(null)
+  /** The server's answer as it came (a stream: its lines; a job: its last status), for the raw JSON tab. */
+  const raw = ref<unknown>(null)
   const job = ref<JobProgress | null>(null)
   /** Why /execute_js cannot run here (the server said so: started without --allow-js-code); null until it does. */
   const jsDisabled = ref<string | null>(null)
@@ -406,16 +408,21 @@ export const usePlaygroundStore = defineStore('playground', () => {
     switch (req.op) {
       case 'crawl': {
         const r = await t.call('crawl', body)
+        raw.value = r
         results.value = r.results.map(fromCrawlResult)
         setServerFigures(r)
         return
       }
       case 'crawlStream': {
         results.value = []
+        const lines: unknown[] = []
+        raw.value = lines
         await t.stream(
           'crawlStream',
           body,
           (line) => {
+            lines.push(line)
+            raw.value = [...lines]
             const l = line as (CrawlResult & { server_memory_mb?: number }) | { status?: string }
             if ('url' in l && typeof l.url === 'string') {
               // Shown as each URL finishes: a new array, so the view sees it at once.
@@ -437,6 +444,7 @@ export const usePlaygroundStore = defineStore('playground', () => {
         job.value = { task_id: submitted.task_id, status: 'queued', done: 0, total: (req.body.urls as unknown[]).length }
         for (;;) {
           const s = await t.call('crawlJobStatus', { task_id: submitted.task_id })
+          raw.value = s
           job.value = { task_id: s.task_id, status: s.status, done: s.progress.done, total: s.progress.total }
           if (JOB_DONE.has(s.status)) {
             if (s.result) {
@@ -456,26 +464,31 @@ export const usePlaygroundStore = defineStore('playground', () => {
       }
       case 'markdown': {
         const r = await t.call('markdown', body)
+        raw.value = r
         results.value = [{ ...emptyResult(r.url), status_code: r.status_code, markdown: r.markdown }]
         return
       }
       case 'html': {
         const r = await t.call('html', body)
+        raw.value = r
         results.value = [{ ...emptyResult(r.url), status_code: r.status_code, cleaned_html: r.html }]
         return
       }
       case 'screenshot': {
         const r = await t.call('screenshot', body)
+        raw.value = r
         results.value = [{ ...emptyResult(r.url), screenshot: r.screenshot }]
         return
       }
       case 'pdf': {
         const r = await t.call('pdf', body)
+        raw.value = r
         results.value = [{ ...emptyResult(r.url), pdf: r.pdf }]
         return
       }
       case 'executeJs': {
         const r = await t.call('executeJs', body)
+        raw.value = r
         results.value = [fromCrawlResult(r)]
         return
       }
@@ -497,6 +510,7 @@ export const usePlaygroundStore = defineStore('playground', () => {
     server.value = null
     job.value = null
     results.value = []
+    raw.value = null
     abort = new AbortController()
     const when = Date.now()
     const started = performance.now()
@@ -548,6 +562,7 @@ export const usePlaygroundStore = defineStore('playground', () => {
     form.value = defaultForm()
     configText.value = defaultConfigText(form.value)
     results.value = []
+    raw.value = null
     error.value = null
     server.value = null
     job.value = null
@@ -563,6 +578,7 @@ export const usePlaygroundStore = defineStore('playground', () => {
     selected,
     elapsedMs,
     server,
+    raw,
     job,
     jsDisabled,
     history,
