@@ -115,6 +115,21 @@ describe('/schema and /config/dump', () => {
     expect(posted[0]!.warnings).toEqual([])
   })
 
+  it('GET /schema also says what this server does with every parameter, for editors (the Playground)', async () => {
+    const { body } = await s.get<{ docs: Record<'browser' | 'crawler', Array<{ name: string; kind: string; doc: string }>> }>('/schema')
+    const crawler = new Map(body.docs.crawler.map((d) => [d.name, d]))
+    const browser = new Map(body.docs.browser.map((d) => [d.name, d]))
+    // One entry per parameter Crawl4AI's classes take, each with a sentence.
+    expect(crawler.size).toBeGreaterThan(60)
+    expect(browser.size).toBeGreaterThan(20)
+    for (const d of [...crawler.values(), ...browser.values()]) expect(d.doc.length, d.name).toBeGreaterThan(5)
+    // This server's default where it differs from Crawl4AI's, and what it refuses or ignores, and why.
+    expect(crawler.get('delay_before_return_html')).toMatchObject({ kind: 'implemented', doc: expect.stringContaining('default 0') })
+    expect(browser.get('viewport_width')).toMatchObject({ kind: 'implemented', doc: expect.stringContaining('default 1280') })
+    expect([...crawler.values()].some((d) => d.kind === 'refused' && d.doc.startsWith('Refused (400): '))).toBe(true)
+    expect([...crawler.values()].some((d) => d.kind === 'ignored' && d.doc.startsWith('Accepted with no effect'))).toBe(true)
+  })
+
   it('POST /config/dump: normalised, with warnings; extra keys ignored; the dump posts back to /crawl', async () => {
     const { status, body } = await s.postJson<{ type: string; params: Record<string, unknown>; warnings: string[] }>('/config/dump', {
       type: 'CrawlerRunConfig',

@@ -144,7 +144,10 @@ describe('the Playground', () => {
       .first()
       .boundingBox())!
     await page.mouse.move(line.x + 40, line.y + line.height / 2)
-    await page.locator('.cm-param-doc', { hasText: 'viewport_width' }).waitFor()
+    const hover = page.locator('.cm-param-doc', { hasText: 'viewport_width' })
+    await hover.waitFor()
+    // What GET /schema says of it: this server's default.
+    expect(await hover.innerText()).toContain('default 1280')
 
     const sent = page.waitForRequest((r) => r.url() === `${service.url}/crawl` && r.method() === 'POST')
     const answered = page.waitForResponse((r) => r.url() === `${service.url}/crawl`)

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { BrowserConfigObject, CrawlerConfigObject, type BrowserConfig, type CrawlerConfig } from '../crawl-schemas.js'
 import { decodeConfig } from './config-decode.js'
 import { Decoder, isTypedValue } from './decode.js'
+import { paramDocs, type ParamDoc } from './param-docs.js'
 import { CRAWLDECK_ONLY, PARAM_TABLES } from './param-tables.js'
 import type { ConfigClass } from './type-names.js'
 
@@ -20,6 +21,8 @@ export interface DumpedConfig {
 export interface ConfigSchemaResponse {
   browser: DumpedConfig
   crawler: DumpedConfig
+  /** crawldeck's addition: every parameter each config takes, with what this server does with it. */
+  docs: { browser: ParamDoc[]; crawler: ParamDoc[] }
 }
 
 export interface ConfigDumpResponse extends DumpedConfig {
@@ -87,7 +90,9 @@ export function dumpCrawlerConfig(config: CrawlerConfig, browserParams: Record<s
 
 /** crawldeck's defaults in dump form: GET /schema. */
 export function configSchema(): ConfigSchemaResponse {
-  return { browser: dumpBrowserConfig(BROWSER_DEFAULTS()), crawler: dumpCrawlerConfig(CRAWLER_DEFAULTS()) }
+  const browser = dumpBrowserConfig(BROWSER_DEFAULTS())
+  const crawler = dumpCrawlerConfig(CRAWLER_DEFAULTS())
+  return { browser, crawler, docs: { browser: paramDocs('BrowserConfig', browser.params), crawler: paramDocs('CrawlerRunConfig', crawler.params) } }
 }
 
 type Ctx = z.core.$RefinementCtx
