@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { promisify } from 'node:util'
@@ -172,8 +172,10 @@ describe('electron-builder --dir against a stub Electron', () => {
     const root = mkdtempSync(join(tmpdir(), 'crawldeck-shipped-builder-asar-'))
     extracted.push(root)
     extractAll(join(appOutDir, 'resources/app.asar'), root)
-    // Native parts electron-builder kept out of the archive sit beside it, as Electron reads them.
-    cpSync(join(appOutDir, 'resources/app.asar.unpacked'), root, { recursive: true })
+    // Native parts electron-builder kept out of the archive, if any, sit beside it, as Electron
+    // reads them (which ones depends on the install: a prebuilt or a locally built addon).
+    const unpacked = join(appOutDir, 'resources/app.asar.unpacked')
+    if (existsSync(unpacked)) cpSync(unpacked, root, { recursive: true })
     const markdown = await new Promise<string>((resolvePromise, reject) => {
       const worker = new Worker(join(root, 'out/main/markdown-worker.js'))
       worker.on('error', reject)

@@ -38,6 +38,11 @@ export class Rollups {
   private readonly minutes = new Map<number, OpenBucket>()
   private readonly hours = new Map<number, OpenBucket>()
   private readonly endpointHours = new Map<string, { t: number; endpoint: string; counter: EndpointCounter }>()
+  /**
+   * The oldest bucket start each map may hold: trim() scans a map only once something in it can
+   * have expired (a new minute bucket would otherwise scan every endpoint-hour held, each minute).
+   */
+  private readonly oldest = { minute: -Infinity, hour: -Infinity, endpoints: -Infinity }
   private readonly dirty = { minute: new Set<number>(), hour: new Set<number>(), endpoints: new Set<string>() }
   /** The requests of the 5-s tick under way: the live timeline's errors, cache hits and latency. */
   private tickActivity = emptyBucket(0)
@@ -51,7 +56,10 @@ export class Rollups {
     const t = startOf(sec, HOUR_SECONDS)
     const key = endpointKey(t, endpoint)
     let entry = this.endpointHours.get(key)
-    if (!entry) this.endpointHours.set(key, (entry = { t, endpoint, counter: new EndpointCounter() }))
+    if (!entry) {
+      this.endpointHours.set(key, (entry = { t, endpoint, counter: new EndpointCounter() }))
+      this.oldest.endpoints = Math.min(this.oldest.endpoints, t)
+    }
     entry.counter.record(r)
     this.dirty.endpoints.add(key)
   }
@@ -76,6 +84,7 @@ export class Rollups {
     let b = map.get(t)
     if (!b) {
       map.set(t, (b = emptyBucket(t)))
+      this.oldest[res] = Math.min(this.oldest[res], t)
       // Also here, not only on writes: with the store unreachable nothing is written, and memory must stay bounded all the same.
       this.trim(sec)
     }
@@ -105,6 +114,8 @@ export class Rollups {
       const counter = EndpointCounter.fromJSON(e.stats)
       this.endpointHours.set(key, { t: e.t, endpoint: e.endpoint, counter: live ? mergeCounters(counter, live.counter) : counter })
     }
+    // Stored buckets may be older than anything held: the next trim scans everything.
+    this.oldest.minute = this.oldest.hour = this.oldest.endpoints = -Infinity
     this.trim(nowSec)
   }
 
@@ -135,17 +146,23 @@ export class Rollups {
   }
 
   private trim(nowSec: number): void {
-    const drop = <K>(map: Map<K, { t: number }>, dirty: Set<K>, keep: number) => {
+    const drop = <K>(map: Map<K, { t: number }>, dirty: Set<K>, keep: number, res: keyof Rollups['oldest']) => {
       const cutoff = nowSec - keep
+      if (this.oldest[res] >= cutoff) return
+      let oldest = Infinity
       for (const [k, v] of map) {
-        if (v.t >= cutoff) continue
+        if (v.t >= cutoff) {
+          oldest = Math.min(oldest, v.t)
+          continue
+        }
         map.delete(k)
         dirty.delete(k)
       }
+      this.oldest[res] = oldest
     }
-    drop(this.minutes, this.dirty.minute, RETENTION.minute)
-    drop(this.hours, this.dirty.hour, RETENTION.hour)
-    drop(this.endpointHours, this.dirty.endpoints, RETENTION.endpoints)
+    drop(this.minutes, this.dirty.minute, RETENTION.minute, 'minute')
+    drop(this.hours, this.dirty.hour, RETENTION.hour, 'hour')
+    drop(this.endpointHours, this.dirty.endpoints, RETENTION.endpoints, 'endpoints')
   }
 
   /** Buckets held, per resolution (the memory bound's measure). */
