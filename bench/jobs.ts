@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto'
+import { availableParallelism } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { Redis } from 'ioredis'
 import type { ConfigInput } from '../src/main/core/config.js'
 import { startFixtureServer, type FixtureServer } from '../tests/helpers/fixture-server.js'
 import type { BenchRun } from './benches.js'
+import { machineCpuMs } from './cpu.js'
 import { startBenchService, type BenchService } from './service-client.js'
 import { median, quantile } from './stats.js'
 
@@ -122,15 +124,23 @@ async function benchBackend(backend: 'embedded' | 'bullmq', fixture: FixtureServ
     const crawl: number[] = []
     const jobs: number[] = []
     const latencies: number[] = []
+    // The whole machine's CPU (Chromium, Node, redis-server) per page, and how busy the CPUs were:
+    // with them saturated, a path that costs more CPU per page crawls proportionally fewer pages.
+    const cpu = { crawl: { ms: 0, wallMs: 0 }, jobs: { ms: 0, wallMs: 0 } }
+    const cores = availableParallelism()
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? (['crawl', 'jobs'] as const) : (['jobs', 'crawl'] as const)
       for (const mode of order) {
+        const cpu0 = await machineCpuMs()
+        const t0 = performance.now()
         if (mode === 'crawl') crawl.push(await viaCrawl(service, pageUrl, n, c))
         else {
           const r = await viaJobs(service, pageUrl, n, c)
           jobs.push(r.pagesPerSecond)
           latencies.push(...r.startLatencies)
         }
+        cpu[mode].ms += (await machineCpuMs()) - cpu0
+        cpu[mode].wallMs += performance.now() - t0
       }
       say(`${backend} round ${round + 1}: /crawl ${crawl.at(-1)!.toFixed(1)} pages/s, jobs ${jobs.at(-1)!.toFixed(1)} pages/s`)
     }
@@ -141,6 +151,9 @@ async function benchBackend(backend: 'embedded' | 'bullmq', fixture: FixtureServ
         `  POST /crawl (c clients): ${crawl.map((v) => v.toFixed(1)).join(', ')} pages/s, median ${median(crawl).toFixed(1)}\n` +
         `  jobs (N at once):        ${jobs.map((v) => v.toFixed(1)).join(', ')} pages/s, median ${median(jobs).toFixed(1)}\n` +
         `  ratio jobs / crawl ${ratio.toFixed(3)}× — ${ratio >= 0.95 ? 'within' : 'OUTSIDE'} the target (≥ 0.95×)\n` +
+        `  machine CPU per page: /crawl ${(cpu.crawl.ms / (n * rounds)).toFixed(1)} ms, jobs ${(cpu.jobs.ms / (n * rounds)).toFixed(1)} ms ` +
+        `(${(cpu.jobs.ms / cpu.crawl.ms).toFixed(3)}×); CPUs busy: /crawl ${((100 * cpu.crawl.ms) / (cpu.crawl.wallMs * cores)).toFixed(0)} %, ` +
+        `jobs ${((100 * cpu.jobs.ms) / (cpu.jobs.wallMs * cores)).toFixed(0)} % of ${cores}\n` +
         `  a queued job starts after a slot frees (a job's request:finished -> the next one's request:started), ${latencies.length} slots: ` +
         (latencies.length > 0
           ? `p50 ${quantile(latencies, 0.5).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms — ${p95 <= 50 ? 'within' : 'OUTSIDE'} the target (p95 ≤ 50 ms)\n`
