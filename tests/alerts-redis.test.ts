@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { AlertsResponse } from '../src/shared/monitor-alerts.js'
+import { ALL_RULES_OFF } from './helpers/alert-rules.js'
 import { freePort, redisClient, startRedis, stopAllRedis } from './helpers/redis-server.js'
 import { serveDefaults, waitReady } from './helpers/serve-process.js'
 import { startService, waitFor, type TestService } from './helpers/service.js'
@@ -14,16 +15,6 @@ import { startService, waitFor, type TestService } from './helpers/service.js'
 
 const PREFIX = `crawldeck-test-alerts-${randomBytes(4).toString('hex')}:`
 const services: TestService[] = []
-
-const off = {
-  memory_high: { enabled: false },
-  error_rate: { enabled: false },
-  latency_p95: { enabled: false },
-  permanent_browser_down: { enabled: false },
-  admission_rejections: { enabled: false },
-  persistence_degraded: { enabled: false },
-  fleet_instance_gone: { enabled: false },
-}
 
 afterAll(async () => {
   await Promise.all(services.map((s) => s.close()))
@@ -44,7 +35,7 @@ describe('alerts that need Redis', () => {
         redis_url: `redis://127.0.0.1:${port}`,
         redis_prefix: `${PREFIX}p:`,
         persist_interval_ms: 100,
-        alerts: { rules: { ...off, persistence_degraded: { enabled: true, for_seconds: 0, resolve_after_seconds: 0 } } },
+        alerts: { rules: { ...ALL_RULES_OFF, persistence_degraded: { enabled: true, for_seconds: 0, resolve_after_seconds: 0 } } },
       },
       { alertIntervalMs: 50 },
     )
@@ -67,11 +58,14 @@ describe('alerts that need Redis', () => {
     const ttl = 3
     const fleet = { redis_url: 'redis://127.0.0.1:6379', redis_prefix: `${PREFIX}f:`, fleet_ttl_seconds: ttl, launch_permanent: false }
     const watcher = await startService(
-      { ...fleet, alerts: { rules: { ...off, fleet_instance_gone: { enabled: true, window_seconds: 2, for_seconds: 0, resolve_after_seconds: 0 } } } },
+      {
+        ...fleet,
+        alerts: { rules: { ...ALL_RULES_OFF, fleet_instance_gone: { enabled: true, window_seconds: 2, for_seconds: 0, resolve_after_seconds: 0 } } },
+      },
       { alertIntervalMs: 100 },
     )
     services.push(watcher)
-    const leaver = await startService({ ...fleet, alerts: { rules: off } })
+    const leaver = await startService({ ...fleet, alerts: { rules: ALL_RULES_OFF } })
     const killed = serveDefaults(['--redis-url', fleet.redis_url, '--redis-prefix', fleet.redis_prefix, '--fleet-ttl', String(ttl), '--max-pages', '1'])
     await waitReady(killed)
     const members = async () => (await watcher.runtime.fleet.list()).instances.length

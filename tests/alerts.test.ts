@@ -9,6 +9,7 @@ import type { AlertRuleId, AlertSettingsPatch } from '../src/shared/alert-settin
 import type { AlertRecord, AlertsResponse } from '../src/shared/monitor-alerts.js'
 import type { EngineEvents } from '../src/main/core/events.js'
 import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.js'
+import { ALL_RULES_OFF } from './helpers/alert-rules.js'
 import { bounded, startService, type TestService } from './helpers/service.js'
 
 /**
@@ -58,18 +59,7 @@ async function startReceiver(): Promise<typeof receiver> {
   }
 }
 
-/** Every rule off: each test switches on the one it forces, so no other rule's episode mixes in. */
-const ALL_OFF = {
-  rules: {
-    memory_high: { enabled: false },
-    error_rate: { enabled: false },
-    latency_p95: { enabled: false },
-    permanent_browser_down: { enabled: false },
-    admission_rejections: { enabled: false },
-    persistence_degraded: { enabled: false },
-    fleet_instance_gone: { enabled: false },
-  },
-}
+const ALL_OFF = { rules: ALL_RULES_OFF }
 
 beforeAll(async () => {
   receiver = await startReceiver()

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { AlertsResponse } from '../../src/shared/monitor-alerts.js'
 import type { SettingsAnswer } from '../../src/shared/settings.js'
 import { startFixtureServer, type FixtureServer } from '../helpers/fixture-server.js'
+import { ALL_RULES_OFF } from '../helpers/alert-rules.js'
 import { ensureRendererBuild } from '../helpers/renderer-build.js'
 import { startService, type TestService } from '../helpers/service.js'
 
@@ -45,21 +46,11 @@ async function openAlerts(width: number): Promise<Page> {
   return page
 }
 
-const rulesOff = {
-  memory_high: { enabled: false },
-  error_rate: { enabled: false },
-  latency_p95: { enabled: false },
-  permanent_browser_down: { enabled: false },
-  admission_rejections: { enabled: false },
-  persistence_degraded: { enabled: false },
-  fleet_instance_gone: { enabled: false },
-}
-
 beforeAll(async () => {
   ensureRendererBuild()
   mkdirSync(SHOTS, { recursive: true })
   fx = await startFixtureServer()
-  service = await startService({ launch_permanent: false, alerts: { rules: rulesOff } }, { alertIntervalMs: 100 })
+  service = await startService({ launch_permanent: false, alerts: { rules: ALL_RULES_OFF } }, { alertIntervalMs: 100 })
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] })
 
   // One episode that fired and resolved: p95 over 1 ms, then a second without requests.

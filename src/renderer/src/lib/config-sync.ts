@@ -23,7 +23,9 @@ export interface ConfigFormFields {
   wait_for: string
   screenshot: boolean
   full_page: boolean
+  /** crawler_config.cache_mode: what the result cache may read and write. */
   cache_mode: 'bypass' | 'enabled' | 'disabled' | 'read_only' | 'write_only'
+  /** crawler_config.session_id: a named page kept between runs; empty for none. */
   session_id: string
 }
 

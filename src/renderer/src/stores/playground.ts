@@ -2,7 +2,7 @@ import { defineStore } from 'pinia'
 import { computed, ref, shallowRef, watch } from 'vue'
 import type { OperationName } from '../../../shared/contract'
 import type { CrawlResult } from '../../../shared/crawl-schemas'
-import { configToSend, formFromText, parseConfigText, textAgreesWithForm, writeFormIntoText, type ConfigKind } from '../lib/config-sync'
+import { configToSend, formFromText, parseConfigText, textAgreesWithForm, writeFormIntoText, type ConfigFormFields, type ConfigKind } from '../lib/config-sync'
 import { addToHistory, loadHistory, summarise, type HistoryEntry } from '../lib/playground-history'
 import type { SnippetRequest } from '../lib/snippets'
 import { useTransport } from './transport'
@@ -15,7 +15,7 @@ import { TransportError } from '../transport/types'
  */
 
 export type PlaygroundMode = 'crawl' | 'stream' | 'markdown' | 'html' | 'screenshot' | 'pdf' | 'execute_js' | 'job'
-export type CacheModeChoice = 'bypass' | 'enabled' | 'disabled' | 'read_only' | 'write_only'
+export type CacheModeChoice = ConfigFormFields['cache_mode']
 export type ContentFilterChoice = 'none' | 'pruning' | 'bm25'
 export type ExtractionChoice = 'none' | 'css' | 'xpath'
 
@@ -34,20 +34,10 @@ export const SCHEMA_EXAMPLE = `{
   ]
 }`
 
-export interface PlaygroundForm {
+/** The quick form: the config fields the JSON editor shares with it (config-sync.ts), and the endpoints' own. */
+export interface PlaygroundForm extends ConfigFormFields {
   urls: string
   mode: PlaygroundMode
-  headless: boolean
-  viewport_width: number
-  viewport_height: number
-  user_agent: string
-  java_script_enabled: boolean
-  wait_until: 'load' | 'domcontentloaded' | 'networkidle' | 'commit'
-  page_timeout: number
-  css_selector: string
-  wait_for: string
-  screenshot: boolean
-  full_page: boolean
   /** /md's f: Crawl4AI's default is fit (boilerplate pruned); raw is the whole page; bm25 keeps what matches md_query. */
   md_filter: 'raw' | 'fit' | 'bm25'
   md_query: string
@@ -57,10 +47,6 @@ export interface PlaygroundForm {
   screenshot_wait: number
   /** /execute_js's scripts, separated by a line holding only `---`. */
   js_scripts: string
-  /** crawler_config.cache_mode: what the result cache may read and write. */
-  cache_mode: CacheModeChoice
-  /** crawler_config.session_id: a named page kept between runs; empty for none. */
-  session_id: string
   /** /crawl's markdown_generator content filter, which makes fit_markdown. */
   content_filter: ContentFilterChoice
   filter_query: string
